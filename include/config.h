@@ -1,0 +1,14 @@
+#ifndef SLUICE_CONFIG_H
+#define SLUICE_CONFIG_H
+/* libconfig file → settings (SPEC §10). Keys are the long option names with '_' for '-',
+ * plus headers = [ "K: V", ... ], schedule = ( { at = "08:00"; rate = "10M"; }, ... ),
+ * hosts = ( { host = "..."; per_host = 4; rate = "5M"; }, ... ). */
+#include "opts.h"
+
+/* Returns 0, or -1 after reporting each problem as "FILE:LINE: message" through report.
+ * Unknown keys, wrong types and bad values are errors. Integers may be given as numbers or strings
+ * ("concurrency = 16;" and "rate = \"50M\";" both work; rate = 0 means off). */
+int config_load(const char *path, struct settings *s,
+                void (*report)(void *arg, const char *msg), void *report_arg);
+
+#endif

@@ -1,0 +1,94 @@
+#ifndef SLUICE_OPTS_H
+#define SLUICE_OPTS_H
+/* Every setting: one table (name, type, default, range, help) that drives the command line,
+ * the config file, --help and the check of sample.conf (SPEC §1, §10). */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "urlpath.h"
+
+enum ui_mode { UI_AUTO, UI_HEADLESS, UI_TUI };
+
+struct sched_point {
+    int minute;          /* minute of the local day, 0..1439 */
+    int64_t rate;        /* bytes/s, 0 = off (no cap) */
+};
+
+struct host_rule {
+    char *host;          /* lower-cased host name */
+    int per_host;        /* -1 = not set */
+    int64_t rate;        /* -1 = not set, 0 = off */
+};
+
+struct settings {
+    char *input;                 /* -i FILE or "-" */
+    char *dir;                   /* output root */
+    int concurrency;             /* 1..1024 */
+    int per_host;                /* 0 = none */
+    int64_t rate;                /* bytes/s, 0 = off */
+    int64_t burst;               /* bytes, 0 = auto (rate/4, >= 64K) */
+    struct sched_point *schedule;
+    size_t nschedule;
+    int retries;
+    int64_t retry_min_ms, retry_max_ms;
+    int64_t connect_timeout_ms;
+    int64_t stall_ms;
+    int segments;
+    int64_t min_segment;
+    enum layout layout;
+    bool overwrite;
+    char *session;               /* NULL = DIR/.sluice/session.db */
+    bool no_session;
+    enum ui_mode mode;
+    char *config;                /* the file that was loaded, or NULL */
+    char *theme;
+    char *log;
+    char **headers;              /* "K: V" */
+    size_t nheaders;
+    char *user_agent;
+    char *proxy;
+    char *ca_file;
+    bool insecure;
+    struct host_rule *hosts;     /* config only */
+    size_t nhosts;
+    char **urls;                 /* positional URLs */
+    size_t nurls;
+    uint64_t set_on_cli;         /* bit (1 << opt index) for each option given on the command line */
+};
+
+enum opt_type { OPT_INT, OPT_RATE, OPT_SIZE, OPT_DURATION, OPT_DURATION_PAIR, OPT_STRING,
+                OPT_BOOL, OPT_LAYOUT, OPT_MODE, OPT_HEADERS, OPT_SCHEDULE, OPT_ACTION };
+
+struct opt {
+    const char *name;            /* long option; config key is the same with '-' → '_' */
+    char short_name;             /* 0 when none */
+    enum opt_type type;
+    const char *def;             /* default as text (for --help and sample.conf), NULL = none */
+    long min, max;               /* OPT_INT range */
+    const char *arg;             /* argument name in --help, NULL for flags */
+    const char *help;
+    bool cli_only;               /* not a config key (help, version, config, urls) */
+};
+
+extern const struct opt opts_table[];
+extern const size_t opts_count;
+
+/* Index into opts_table by long name, -1 if unknown. */
+int opts_find(const char *name);
+
+void settings_init(struct settings *s);   /* every default from the table */
+void settings_free(struct settings *s);
+
+/* Applies one option given as text (from the command line or, converted, from the config),
+ * e.g. ("rate", "50M"). Returns 0 or -1 with err (ERRLEN, without file/line). */
+int opts_apply(struct settings *s, int idx, const char *value, char *err);
+
+/* Parses a --schedule spec "08:00,10M 18:30,off" into points sorted by minute.
+ * Returns 0 or -1 with err. */
+int opts_parse_schedule(const char *spec, struct sched_point **out, size_t *n, char *err);
+
+/* Writes --help text generated from the table. */
+void opts_print_help(FILE *fp);
+
+#endif

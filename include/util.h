@@ -1,0 +1,40 @@
+#ifndef SLUICE_UTIL_H
+#define SLUICE_UTIL_H
+/* Allocation that never returns NULL, clocks, small string helpers. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+#define ERRLEN 512              /* caller-owned error buffers: char err[ERRLEN] */
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Called before abort() on allocation failure, so the TUI can restore the terminal. */
+void util_set_fatal_hook(void (*hook)(void));
+_Noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Formats into a caller buffer of ERRLEN bytes; returns -1 so `return errf(...)` reads well. */
+int errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int64_t mono_ms(void);          /* CLOCK_MONOTONIC in milliseconds */
+int64_t wall_ms(void);          /* CLOCK_REALTIME in milliseconds since the epoch */
+void rfc3339_utc(int64_t wall_ms, char out[32]);   /* 2026-11-23T15:07:21.123Z */
+
+/* Growable byte string. */
+struct sbuf {
+    char *s;
+    size_t len, cap;
+};
+void sbuf_add(struct sbuf *b, const char *s, size_t n);
+void sbuf_addstr(struct sbuf *b, const char *s);
+void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sbuf_json_str(struct sbuf *b, const char *s);  /* appends "..." with JSON escaping */
+void sbuf_free(struct sbuf *b);
+
+#endif
