@@ -125,7 +125,8 @@ void rfc3339_utc(int64_t ms, char out[32])
     gmtime_r(&t, &tm);
     snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-    snprintf(out, 32, "%s", tmp);
+    tmp[31] = '\0';
+    memcpy(out, tmp, 32);
 }
 
 void sbuf_add(struct sbuf *b, const char *s, size_t n)
