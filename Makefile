@@ -1,11 +1,13 @@
 # sluice — see README.md. `make deps test` on a fresh Debian machine.
 PKGS      := ncursesw libcurl libconfig libcrypto sqlite3
 CC        ?= cc
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# _GNU_SOURCE (below) implies what ncursesw asks for; its -D_XOPEN_SOURCE=600 would hide Linux APIs.
+PKG_CFLAGS := $(filter-out -D_XOPEN_SOURCE=% -D_DEFAULT_SOURCE,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN      := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wno-unused-parameter -Werror
 CFLAGS    ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PKG_CFLAGS) $(CFLAGS)
+# -iquote: our headers (sched.h among them) must never shadow system ones.
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -iquote include $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS    := $(PKG_LIBS) -lpthread -lm
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -35,9 +37,9 @@ build/san/%.o: src/%.c $(wildcard include/*.h) | build/san
 # module names), so a half-written module elsewhere never breaks it.
 .SECONDEXPANSION:
 unit_deps = $(sort util hmap $(shell cat tests/unit/$(1).deps 2>/dev/null))
-build/unit/%: tests/unit/%.c $$(patsubst %,build/obj/%.o,$$(call unit_deps,$$*)) | build/unit
+build/unit/%: tests/unit/%.c $$(addprefix build/obj/,$$(addsuffix .o,$$(call unit_deps,$$*))) | build/unit
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(filter %.o,$^) $(LDLIBS) -lcmocka
-build/unit-san/%: tests/unit/%.c $$(patsubst %,build/san/%.o,$$(call unit_deps,$$*)) | build/unit-san
+build/unit-san/%: tests/unit/%.c $$(addprefix build/san/,$$(addsuffix .o,$$(call unit_deps,$$*))) | build/unit-san
 	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $< $(filter %.o,$^) $(LDLIBS) -lcmocka
 
 build/tools/%: tests/tools/%.c | build/tools

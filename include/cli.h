@@ -1,14 +1,22 @@
 #ifndef SLUICE_CLI_H
 #define SLUICE_CLI_H
 /* Command line → settings. Loads the config file first (-c, or $XDG_CONFIG_HOME/sluice/sluice.conf,
- * or ~/.config/sluice/sluice.conf when present) so that the command line overrides it. */
+ * or ~/.config/sluice/sluice.conf when present) so that the command line overrides it.
+ * As the XDG spec says, ~/.config is only used when XDG_CONFIG_HOME is unset or empty; a missing
+ * default file is not an error, a missing -c FILE is. */
 #include <stdio.h>
 #include "opts.h"
 
 enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_EXIT_USAGE, CLI_CTL };
 
-/* On CLI_EXIT_USAGE the messages have been printed to err_fp ("sluice: ..." or "FILE:LINE: ...").
- * CLI_EXIT_OK: --help or --version was printed to out_fp. CLI_CTL: argv[1] is "ctl" (not parsed). */
+#define SLUICE_VERSION "0.1.0"
+
+/* cli_parse starts with settings_init(s) itself, whatever the result, so s needs no setup before and
+ * settings_free(s) afterwards (also after CLI_EXIT_OK, CLI_EXIT_USAGE and CLI_CTL).
+ * On CLI_EXIT_USAGE the messages have been printed to err_fp ("sluice: ..." or "FILE:LINE: ...");
+ * every error is listed, from the config file and the command line alike.
+ * CLI_EXIT_OK: --help or --version was printed to out_fp (before any config is read).
+ * CLI_CTL: argv[1] is "ctl" (not parsed). */
 enum cli_result cli_parse(int argc, char **argv, struct settings *s, FILE *out_fp, FILE *err_fp);
 
 #endif

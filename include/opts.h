@@ -64,11 +64,16 @@ struct opt {
     const char *name;            /* long option; config key is the same with '-' → '_' */
     char short_name;             /* 0 when none */
     enum opt_type type;
-    const char *def;             /* default as text (for --help and sample.conf), NULL = none */
-    long min, max;               /* OPT_INT range */
+    const char *def;             /* default as text (for --help and sample.conf), NULL = none;
+                                  * settings_init applies it, so it is always a valid value */
+    long min, max;               /* OPT_INT range; for sizes, rates and durations (in ms) too when
+                                  * max > 0 */
     const char *arg;             /* argument name in --help, NULL for flags */
     const char *help;
     bool cli_only;               /* not a config key (help, version, config, urls) */
+    const char *key;             /* config key (NULL when cli_only); "headers" for --header */
+    const char *group;           /* --help heading printed before this option, NULL = same group */
+    size_t off;                  /* offsetof(struct settings, the field it sets) */
 };
 
 extern const struct opt opts_table[];
@@ -76,16 +81,22 @@ extern const size_t opts_count;
 
 /* Index into opts_table by long name, -1 if unknown. */
 int opts_find(const char *name);
+/* Index by config key ("per_host", "headers"), -1 if unknown or cli_only. */
+int opts_find_key(const char *key);
 
 void settings_init(struct settings *s);   /* every default from the table */
 void settings_free(struct settings *s);
 
 /* Applies one option given as text (from the command line or, converted, from the config),
- * e.g. ("rate", "50M"). Returns 0 or -1 with err (ERRLEN, without file/line). */
+ * e.g. ("rate", "50M"). Returns 0 or -1 with err (ERRLEN, without file/line); on error s is unchanged.
+ * Flags take NULL (= true) or true/false/yes/no/on/off/1/0. --header adds "K: V", replacing an
+ * earlier header of the same name (case-insensitive). --session clears no_session; --headless and
+ * --tui set the mode (false resets it to auto if it was theirs). --schedule "none" clears it. */
 int opts_apply(struct settings *s, int idx, const char *value, char *err);
 
-/* Parses a --schedule spec "08:00,10M 18:30,off" into points sorted by minute.
- * Returns 0 or -1 with err. */
+/* Parses a --schedule spec "08:00,10M 18:30,off" into points sorted by minute (H:MM or HH:MM,
+ * separated by blanks; "none" or "off" gives no points and *out = NULL). A bad time, a bad rate or
+ * two steps at one time are errors. *out is allocated (free it). Returns 0 or -1 with err. */
 int opts_parse_schedule(const char *spec, struct sched_point **out, size_t *n, char *err);
 
 /* Writes --help text generated from the table. */

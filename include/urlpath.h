@@ -46,4 +46,8 @@ char *urlpath_clean_rel(const char *rel, char *err);
  * dir and out may be NULL. Returns a new cleaned relative path or NULL with err. */
 char *urlpath_target(const char *url, enum layout layout, const char *dir, const char *out, char *err);
 
+/* A copy of s fit for an error message: bytes outside printable ASCII as \xHH, '\\' doubled, cut
+ * after about max bytes with "...". Lists and URLs are hostile; a message must not drive a terminal. */
+char *urlpath_show(const char *s, size_t max);
+
 #endif

@@ -1,0 +1,62 @@
+#ifndef SLUICE_ENGINE_H
+#define SLUICE_ENGINE_H
+/* The download engine: a libcurl multi handle driven by the event loop through the socket API,
+ * sluice's own admission control (-j, --per-host), retries with backoff, and the durable finish of
+ * each file. It knows nothing of the terminal: front ends read snapshots and call this API. */
+#include <stdbool.h>
+#include <stdint.h>
+#include "item.h"
+#include "opts.h"
+
+struct loop;
+struct queue;
+struct engine;
+
+enum engine_event_kind {
+    EV_QUEUED, EV_START, EV_DONE, EV_UNCHANGED, EV_RETRY, EV_FAILED, EV_PAUSED, EV_RESUMED,
+    EV_RATE, EV_CONCURRENCY, EV_MESSAGE,
+};
+
+struct engine_event {
+    enum engine_event_kind kind;
+    const struct item *item;     /* NULL for engine-wide events */
+    int64_t bytes;               /* this attempt's body bytes */
+    int64_t duration_ms;
+    int retry_count;             /* attempts so far minus one */
+    int http_status;
+    const char *error;           /* reason (retry, failed) or message text */
+    int64_t value;               /* EV_RATE: bytes/s (0 = off); EV_CONCURRENCY: n; EV_RETRY: wait ms */
+};
+
+typedef void (*engine_listener)(const struct engine_event *ev, void *arg);
+
+struct engine_stats {
+    size_t total, queued, active, retrying, paused, done, unchanged, failed;
+    int concurrency;             /* the limit */
+    int transfers;               /* on the wire now */
+    int finishing;               /* being committed by the worker */
+    int64_t rate;                /* bytes/s received, last 2 s */
+    int64_t cap;                 /* bytes/s, 0 = off */
+    int64_t bytes;               /* body bytes received this run */
+    int64_t elapsed_ms;
+    int64_t eta_ms;              /* -1 unknown */
+    bool disk_full;
+};
+
+/* Borrows loop, settings and queue; the settings must outlive the engine. */
+struct engine *engine_new(struct loop *loop, const struct settings *s, struct queue *q, int rootfd,
+                          char *err);
+void engine_free(struct engine *e);
+void engine_add_listener(struct engine *e, engine_listener cb, void *arg);
+
+/* Starts what can start. Called by the engine itself after every change; exposed for front ends. */
+void engine_kick(struct engine *e);
+/* True once nothing is queued, running, retrying or being committed. */
+bool engine_idle(const struct engine *e);
+/* Interrupt: every transfer stops keeping its .part, commits in flight finish. Blocks briefly. */
+void engine_stop(struct engine *e);
+
+void engine_stats(struct engine *e, struct engine_stats *st);
+void engine_set_concurrency(struct engine *e, int n);
+
+#endif

@@ -1,0 +1,16 @@
+#ifndef SLUICE_EVLOG_H
+#define SLUICE_EVLOG_H
+/* --log FILE: one JSON object per engine event (SPEC §9). Credentials never reach the file:
+ * URLs are written redacted. */
+#include "engine.h"
+
+struct evlog;
+
+struct evlog *evlog_open(const char *path, char *err);
+/* An engine listener (engine_add_listener(e, evlog_listener, log)). */
+void evlog_listener(const struct engine_event *ev, void *arg);
+/* Writes buffered lines out (the engine's tick calls it; lines are at most ~1 s late). */
+void evlog_flush(struct evlog *l);
+void evlog_close(struct evlog *l);
+
+#endif

@@ -1,0 +1,41 @@
+#ifndef SLUICE_FSOUT_H
+#define SLUICE_FSOUT_H
+/* Output files under the root (SPEC §3): folders are created and opened one component at a time
+ * with O_NOFOLLOW, so nothing is written outside the root and no symbolic link inside it is
+ * followed; data streams into NAME.part; a finished file is made durable and renamed by the
+ * worker thread (fsync never runs on the loop). */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FSOUT_PART_SUFFIX ".part"
+
+/* Creates the root (and its parents) if missing, opens it as a directory. */
+int fsout_root_open(const char *dir, int *rootfd, char *err);
+
+/* Opens (creating as needed) the folder that holds relpath, without following symbolic links.
+ * On success *dirfd is that folder and *base points into relpath at the file name.
+ * A component that exists as a non-folder or a symbolic link is an error (errno kept in *errnum). */
+int fsout_open_dir(int rootfd, const char *relpath, int *dirfd, const char **base, int *errnum,
+                   char *err);
+
+/* Opens BASE.part in dirfd for writing (created 0644 when missing, never through a symbolic link).
+ * truncate: start from zero. *size receives the current length. */
+int fsout_open_part(int dirfd, const char *base, bool truncate, int *fd, int64_t *size, int *errnum,
+                    char *err);
+
+/* Size of the regular file BASE.part, or -1 when there is none. */
+int64_t fsout_part_size(int dirfd, const char *base);
+
+/* Writes all of buf (retrying short writes). Returns 0 or the errno. */
+int fsout_write(int fd, const void *buf, size_t len);
+
+/* True when a regular file named base exists in dirfd; *size and *mtime receive its size and
+ * modification time (seconds) when not NULL. */
+bool fsout_stat_target(int dirfd, const char *base, int64_t *size, int64_t *mtime);
+
+/* The durable finish, run by the worker: set mtime (when >= 0), fsync, close fd, rename
+ * BASE.part over BASE. The caller fsyncs the folder afterwards (batched). Returns 0 or errno. */
+int fsout_commit(int dirfd, int fd, const char *base, int64_t mtime);
+
+#endif

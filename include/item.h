@@ -1,0 +1,54 @@
+#ifndef SLUICE_ITEM_H
+#define SLUICE_ITEM_H
+/* One file to fetch: what the input asked for, and what is known of it so far. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "input.h"
+
+enum item_state {
+    ITEM_QUEUED,         /* waiting for a slot */
+    ITEM_ACTIVE,         /* a transfer is running (or finishing on the worker) */
+    ITEM_RETRY,          /* waiting for next_try_ms */
+    ITEM_PAUSED,         /* held by the operator */
+    ITEM_DONE,           /* fetched and committed */
+    ITEM_UNCHANGED,      /* the local copy was current */
+    ITEM_FAILED,         /* retries exhausted or a permanent error */
+    ITEM_STATE_COUNT
+};
+
+const char *item_state_name(enum item_state s);
+
+struct item {
+    uint64_t id;                 /* 1-based, in input order */
+    char **urls;                 /* urls[0] is the primary; the rest are mirrors */
+    size_t nurls;
+    char *path;                  /* relative to the output root */
+    char *host;                  /* of urls[0], lower-cased, for --per-host */
+    char **headers;              /* header= lines of this item */
+    size_t nheaders;
+    enum checksum_algo algo;
+    unsigned char digest[32];
+    enum item_state state;
+    int attempts;                /* attempts made so far */
+    int64_t next_try_ms;         /* monotonic, for ITEM_RETRY */
+    int http_status;             /* of the last response */
+    char *error;                 /* last error, NULL when none */
+    int64_t size;                /* expected total size, -1 unknown */
+    int64_t received;            /* bytes on disk in the .part (or the file, when done) */
+    char *etag;                  /* validators of the last good response */
+    char *last_modified;
+    int64_t duration_ms;         /* of the last attempt */
+    unsigned char sha256[32];    /* of the completed file */
+    bool has_sha256;
+    long line;                   /* input line, for messages */
+    void *hash_state;            /* the engine's running digests of the .part (opaque here) */
+    /* Owned by the queue: links of its per-host FIFO and the index in its retry heap. */
+    struct item *qnext, *qprev;
+    size_t heap_idx;
+};
+
+void item_free(struct item *it);
+void item_set_error(struct item *it, const char *msg);
+
+#endif

@@ -1,0 +1,32 @@
+#ifndef SLUICE_SYNCER_H
+#define SLUICE_SYNCER_H
+/* Worker threads that make finished files durable (fsync, rename, folder fsync) off the loop.
+ * Jobs touch only descriptors and names, never curl handles. Results come back through an
+ * eventfd that the loop watches; the folder fsync is batched across the jobs of one round. */
+#include <stdint.h>
+
+struct loop;
+struct syncer;
+
+struct syncer_job {
+    int dirfd;           /* owned by the job: closed when done */
+    int fd;              /* the .part, owned: closed by fsout_commit */
+    char *base;          /* file name in dirfd (owned) */
+    int64_t mtime;       /* seconds, or -1 */
+    void *arg;           /* the caller's */
+    int result;          /* 0 or errno, filled by the worker */
+    struct syncer_job *next;
+};
+
+typedef void (*syncer_done_cb)(struct syncer_job *job, void *arg);
+
+struct syncer *syncer_new(struct loop *loop, int nthreads, syncer_done_cb cb, void *cb_arg);
+/* Takes ownership of job (allocated by the caller with xmalloc; freed after the callback). */
+void syncer_submit(struct syncer *s, struct syncer_job *job);
+/* Jobs submitted and not yet reported back. */
+int syncer_pending(const struct syncer *s);
+/* Blocks until every submitted job is reported (shutdown only). */
+void syncer_drain(struct syncer *s);
+void syncer_free(struct syncer *s);
+
+#endif

@@ -1,0 +1,61 @@
+#ifndef SLUICE_XFER_H
+#define SLUICE_XFER_H
+/* One attempt at one item on one libcurl easy handle: request options, response headers, the
+ * streaming write into NAME.part with its digests, and the verdict when libcurl is done.
+ * Callbacks only record and return (STYLE.md); the engine acts on the verdict. */
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "item.h"
+#include "opts.h"
+#include "util.h"
+
+struct xfer;
+
+/* What the engine lends every transfer. */
+struct xfer_env {
+    const struct settings *settings;
+    int rootfd;
+    CURLSH *share;
+    /* Asked before each chunk is written: return false to pause the transfer (the chunk is
+     * delivered again on unpause). Then told how many bytes were written. */
+    bool (*may_receive)(void *arg, struct xfer *x, size_t n);
+    void (*received)(void *arg, struct xfer *x, size_t n);
+    void *arg;
+};
+
+enum xfer_verdict {
+    XFER_DONE,           /* body complete and verified: commit it (xfer_take_output) */
+    XFER_UNCHANGED,      /* 304 */
+    XFER_RETRY,          /* transient */
+    XFER_FAILED,         /* permanent */
+    XFER_DISK_FULL,      /* ENOSPC/EDQUOT: keep the .part, wait for space */
+};
+
+/* Prepares an attempt (a fresh or reused easy handle). Resumes by Range from the .part when the
+ * item has validators and a running digest of what is on disk. */
+struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, int64_t now_ms);
+CURL *xfer_easy(const struct xfer *x);
+struct item *xfer_item(const struct xfer *x);
+/* Releases everything but the easy handle, which is returned for reuse. The .part is kept. */
+CURL *xfer_free(struct xfer *x);
+
+/* Classifies the finished attempt. msg (ERRLEN) receives the reason for RETRY/FAILED/DISK_FULL;
+ * *retry_after_ms the server's Retry-After (or -1). Fills the item's size, validators, status,
+ * digest and received count. */
+enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms, char *msg,
+                               int64_t *retry_after_ms);
+
+/* After XFER_DONE: hands over the open .part and its folder (the caller commits them and closes
+ * both); *mtime is the Last-Modified time or -1. */
+void xfer_take_output(struct xfer *x, int *dirfd, int *fd, char **base, int64_t *mtime);
+
+int64_t xfer_started_ms(const struct xfer *x);
+int64_t xfer_last_rx_ms(const struct xfer *x);
+int64_t xfer_bytes(const struct xfer *x);      /* body bytes written in this attempt */
+int xfer_status(const struct xfer *x);
+
+/* Forgets the item's running digest (the .part will be rewritten from zero). */
+void xfer_reset_hash(struct item *it);
+
+#endif

@@ -1,0 +1,224 @@
+/* Safe creation of output files. Every path component is opened relative to its parent with
+ * O_NOFOLLOW|O_DIRECTORY, so a symbolic link planted inside the root (or a race that swaps a
+ * folder for one) can never redirect a write outside it. */
+#include "fsout.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int mkdir_p(const char *dir, char *err)
+{
+    char *copy = xstrdup(dir);
+    int rc = 0;
+
+    for (char *p = copy + 1; ; p++) {
+        if (*p == '/' || *p == '\0') {
+            char saved = *p;
+
+            *p = '\0';
+            if (mkdir(copy, 0755) < 0 && errno != EEXIST) {
+                rc = errf(err, "cannot create %s: %s", copy, strerror(errno));
+                break;
+            }
+            *p = saved;
+            if (saved == '\0')
+                break;
+        }
+    }
+    free(copy);
+    return rc;
+}
+
+int fsout_root_open(const char *dir, int *rootfd, char *err)
+{
+    int fd;
+
+    if (dir == NULL || *dir == '\0')
+        dir = ".";
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        if (mkdir_p(dir, err) < 0)
+            return -1;
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+    if (fd < 0)
+        return errf(err, "cannot open output folder %s: %s", dir, strerror(errno));
+    *rootfd = fd;
+    return 0;
+}
+
+int fsout_open_dir(int rootfd, const char *relpath, int *dirfd, const char **base, int *errnum,
+                   char *err)
+{
+    const char *p = relpath, *slash;
+    int cur = rootfd;
+    char name[NAME_MAX + 1];
+
+    *errnum = 0;
+    while ((slash = strchr(p, '/')) != NULL) {
+        size_t n = (size_t)(slash - p);
+        int next;
+
+        if (n == 0 || n > NAME_MAX || (n == 1 && p[0] == '.') ||
+            (n == 2 && p[0] == '.' && p[1] == '.')) {
+            *errnum = EINVAL;
+            errf(err, "unsafe path component in %s", relpath);
+            goto fail;
+        }
+        memcpy(name, p, n);
+        name[n] = '\0';
+        next = openat(cur, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0 && errno == ENOENT) {
+            if (mkdirat(cur, name, 0755) < 0 && errno != EEXIST) {
+                *errnum = errno;
+                errf(err, "cannot create folder %.*s: %s", (int)(slash - relpath), relpath,
+                     strerror(errno));
+                goto fail;
+            }
+            next = openat(cur, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
+        if (next < 0) {
+            *errnum = errno;
+            /* ELOOP: a symbolic link; ENOTDIR: a file where a folder must be. */
+            errf(err, "cannot open folder %.*s: %s", (int)(slash - relpath), relpath,
+                 errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+            goto fail;
+        }
+        if (cur != rootfd)
+            close(cur);
+        cur = next;
+        p = slash + 1;
+    }
+    if (*p == '\0' || strlen(p) + strlen(FSOUT_PART_SUFFIX) > NAME_MAX) {
+        *errnum = ENAMETOOLONG;
+        errf(err, "bad file name in %s", relpath);
+        goto fail;
+    }
+    if (cur == rootfd) {
+        cur = dup(rootfd);
+        if (cur < 0) {
+            *errnum = errno;
+            errf(err, "dup: %s", strerror(errno));
+            return -1;
+        }
+    }
+    *dirfd = cur;
+    *base = p;
+    return 0;
+fail:
+    if (cur != rootfd)
+        close(cur);
+    return -1;
+}
+
+static void part_name(const char *base, char out[NAME_MAX + 8])
+{
+    snprintf(out, NAME_MAX + 8, "%s%s", base, FSOUT_PART_SUFFIX);
+}
+
+int fsout_open_part(int dirfd, const char *base, bool truncate, int *fd, int64_t *size, int *errnum,
+                    char *err)
+{
+    char name[NAME_MAX + 8];
+    struct stat st;
+    int f;
+
+    part_name(base, name);
+    f = openat(dirfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (truncate ? O_TRUNC : 0),
+               0644);
+    if (f < 0) {
+        *errnum = errno;
+        return errf(err, "cannot open %s: %s", name,
+                    errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+    }
+    if (fstat(f, &st) < 0 || !S_ISREG(st.st_mode)) {
+        *errnum = EINVAL;
+        close(f);
+        return errf(err, "%s is not a regular file", name);
+    }
+    if (lseek(f, 0, SEEK_END) < 0) {
+        *errnum = errno;
+        close(f);
+        return errf(err, "seek %s: %s", name, strerror(errno));
+    }
+    *fd = f;
+    *size = (int64_t)st.st_size;
+    return 0;
+}
+
+int64_t fsout_part_size(int dirfd, const char *base)
+{
+    char name[NAME_MAX + 8];
+    struct stat st;
+
+    part_name(base, name);
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+        return -1;
+    return (int64_t)st.st_size;
+}
+
+int fsout_write(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno;
+        }
+        if (n == 0)
+            return EIO;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+bool fsout_stat_target(int dirfd, const char *base, int64_t *size, int64_t *mtime)
+{
+    struct stat st;
+
+    if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+        return false;
+    if (size != NULL)
+        *size = (int64_t)st.st_size;
+    if (mtime != NULL)
+        *mtime = (int64_t)st.st_mtim.tv_sec;
+    return true;
+}
+
+int fsout_commit(int dirfd, int fd, const char *base, int64_t mtime)
+{
+    char name[NAME_MAX + 8];
+    int rc = 0;
+
+    if (mtime >= 0) {
+        struct timespec ts[2] = { { .tv_sec = 0, .tv_nsec = UTIME_OMIT },
+                                  { .tv_sec = (time_t)mtime, .tv_nsec = 0 } };
+
+        /* Before fsync, so the one flush covers the timestamp too. A failure only costs the
+         * mtime (and with it If-Modified-Since on files without a record), not the data. */
+        (void)futimens(fd, ts);
+    }
+    if (fsync(fd) < 0 && rc == 0)
+        rc = errno;
+    if (close(fd) < 0 && rc == 0)
+        rc = errno;
+    if (rc != 0)
+        return rc;
+    part_name(base, name);
+    /* renameat replaces a symbolic link at the target itself, never what it points to. */
+    if (renameat(dirfd, name, dirfd, base) < 0)
+        return errno;
+    return 0;
+}

@@ -1,0 +1,96 @@
+/* Headless progress. One line every 2 s, whole lines only (cron mails and `tee` stay readable). */
+#include "headless.h"
+#include "engine.h"
+#include "loop.h"
+#include "queue.h"
+#include "units.h"
+#include "urlpath.h"
+#include "util.h"
+
+#include <stdlib.h>
+
+#define PROGRESS_MS 2000
+
+struct headless {
+    struct loop *loop;
+    struct engine *e;
+    FILE *fp;
+    struct loop_timer *timer;
+};
+
+static void progress_line(struct engine *e, FILE *fp)
+{
+    struct engine_stats st;
+    char rate[32], cap[32], eta[32], got[32];
+
+    engine_stats(e, &st);
+    units_fmt_rate(st.rate, rate, sizeof rate);
+    if (st.cap > 0)
+        units_fmt_rate(st.cap, cap, sizeof cap);
+    else
+        snprintf(cap, sizeof cap, "off");
+    units_fmt_duration(st.eta_ms, eta, sizeof eta);
+    units_fmt_size(st.bytes, got, sizeof got);
+    fprintf(fp, "sluice: %zu/%zu done, %d active, %zu queued, %zu retrying, %zu failed, %s (%s) cap %s, ETA %s%s\n",
+            st.done + st.unchanged, st.total, st.transfers, st.queued, st.retrying, st.failed, rate,
+            got, cap, eta, st.disk_full ? " - DISK FULL, waiting" : "");
+    fflush(fp);
+}
+
+static void on_timer(void *arg)
+{
+    struct headless *h = arg;
+
+    progress_line(h->e, h->fp);
+    loop_timer_arm(h->timer, PROGRESS_MS);
+}
+
+struct headless *headless_new(struct loop *loop, struct engine *e, FILE *fp)
+{
+    struct headless *h = xcalloc(1, sizeof *h);
+
+    h->loop = loop;
+    h->e = e;
+    h->fp = fp;
+    h->timer = loop_timer_new(loop, on_timer, h);
+    loop_timer_arm(h->timer, PROGRESS_MS);
+    return h;
+}
+
+void headless_free(struct headless *h)
+{
+    if (h == NULL)
+        return;
+    loop_timer_free(h->timer);
+    free(h);
+}
+
+void headless_summary(struct engine *e, struct queue *q, FILE *fp, int interrupted)
+{
+    struct engine_stats st;
+    char got[32], dur[32], rate[32];
+    struct item *page[256];
+    size_t off = 0, n;
+
+    engine_stats(e, &st);
+    units_fmt_size(st.bytes, got, sizeof got);
+    units_fmt_duration(st.elapsed_ms, dur, sizeof dur);
+    units_fmt_rate(st.elapsed_ms > 0 ? st.bytes * 1000 / st.elapsed_ms : 0, rate, sizeof rate);
+    fprintf(fp, "sluice: %s: %zu done, %zu unchanged, %zu failed, %zu not finished; %s in %s (%s)\n",
+            interrupted ? "interrupted" : "finished", st.done, st.unchanged, st.failed,
+            st.total - st.done - st.unchanged - st.failed, got, dur, rate);
+    while ((n = queue_page(q, ITEM_FAILED, off, ARRAY_LEN(page), page)) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            char *url = urlpath_redact(page[i]->urls[0]);
+
+            fprintf(fp, "failed: %s -> %s: %s (%d attempt%s)\n", url, page[i]->path,
+                    page[i]->error ? page[i]->error : "unknown error", page[i]->attempts,
+                    page[i]->attempts == 1 ? "" : "s");
+            free(url);
+        }
+        off += n;
+    }
+    if (interrupted)
+        fprintf(fp, "sluice: stopped; unfinished files are kept as *.part\n");
+    fflush(fp);
+}

@@ -1,0 +1,225 @@
+/* epoll + timer list. Timers are few (curl's, the limiter tick, progress, UI), so a linear scan
+ * for the nearest deadline is cheaper than a heap and obviously correct. */
+#include "loop.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+struct watcher {
+    loop_io_cb cb;
+    void *arg;
+    unsigned events;
+    int active;
+};
+
+struct loop_timer {
+    struct loop *loop;
+    loop_timer_cb cb;
+    void *arg;
+    int64_t deadline;    /* -1 = disarmed */
+    struct loop_timer *next;
+};
+
+struct loop {
+    int epfd;
+    struct watcher *w;   /* indexed by descriptor */
+    int nw;
+    struct loop_timer *timers;
+    int64_t now;
+    loop_hook_cb before_sleep;
+    void *before_sleep_arg;
+};
+
+struct loop *loop_new(void)
+{
+    struct loop *l = xcalloc(1, sizeof *l);
+
+    l->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (l->epfd < 0)
+        fatal("epoll_create1: %s", strerror(errno));
+    l->now = mono_ms();
+    return l;
+}
+
+void loop_free(struct loop *l)
+{
+    struct loop_timer *t, *next;
+
+    if (l == NULL)
+        return;
+    for (t = l->timers; t != NULL; t = next) {
+        next = t->next;
+        free(t);
+    }
+    close(l->epfd);
+    free(l->w);
+    free(l);
+}
+
+static uint32_t to_epoll(unsigned events)
+{
+    return ((events & LOOP_READ) ? EPOLLIN : 0) | ((events & LOOP_WRITE) ? EPOLLOUT : 0);
+}
+
+int loop_watch(struct loop *l, int fd, unsigned events, loop_io_cb cb, void *arg)
+{
+    struct epoll_event ev = { 0 };
+    int op;
+
+    if (fd < 0)
+        return -1;
+    if (fd >= l->nw) {
+        int n = l->nw ? l->nw : 64;
+
+        while (n <= fd)
+            n *= 2;
+        l->w = xrealloc(l->w, (size_t)n * sizeof *l->w);
+        memset(l->w + l->nw, 0, (size_t)(n - l->nw) * sizeof *l->w);
+        l->nw = n;
+    }
+    ev.events = to_epoll(events);
+    ev.data.fd = fd;
+    op = l->w[fd].active ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(l->epfd, op, fd, &ev) < 0) {
+        /* Descriptor numbers are reused: a socket closed behind our back leaves a stale entry. */
+        if (errno == EEXIST)
+            op = EPOLL_CTL_MOD;
+        else if (errno == ENOENT)
+            op = EPOLL_CTL_ADD;
+        else
+            return -1;
+        if (epoll_ctl(l->epfd, op, fd, &ev) < 0)
+            return -1;
+    }
+    l->w[fd] = (struct watcher){ cb, arg, events, 1 };
+    return 0;
+}
+
+void loop_unwatch(struct loop *l, int fd)
+{
+    if (fd < 0 || fd >= l->nw || !l->w[fd].active)
+        return;
+    /* Fails harmlessly with EBADF when the descriptor was already closed (then epoll dropped it). */
+    epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+    l->w[fd].active = 0;
+}
+
+struct loop_timer *loop_timer_new(struct loop *l, loop_timer_cb cb, void *arg)
+{
+    struct loop_timer *t = xcalloc(1, sizeof *t);
+
+    t->loop = l;
+    t->cb = cb;
+    t->arg = arg;
+    t->deadline = -1;
+    t->next = l->timers;
+    l->timers = t;
+    return t;
+}
+
+void loop_timer_arm(struct loop_timer *t, int64_t delay_ms)
+{
+    t->deadline = delay_ms < 0 ? -1 : t->loop->now + delay_ms;
+}
+
+int loop_timer_armed(const struct loop_timer *t)
+{
+    return t->deadline >= 0;
+}
+
+void loop_timer_free(struct loop_timer *t)
+{
+    struct loop_timer **pp;
+
+    if (t == NULL)
+        return;
+    for (pp = &t->loop->timers; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
+    }
+    free(t);
+}
+
+void loop_set_before_sleep(struct loop *l, loop_hook_cb cb, void *arg)
+{
+    l->before_sleep = cb;
+    l->before_sleep_arg = arg;
+}
+
+int64_t loop_now(const struct loop *l)
+{
+    return l->now;
+}
+
+void loop_update_now(struct loop *l)
+{
+    l->now = mono_ms();
+}
+
+static int run_timers(struct loop *l)
+{
+    int fired = 0, again = 1;
+
+    /* A callback may free or re-arm any timer, so restart the scan after each one. */
+    while (again) {
+        again = 0;
+        for (struct loop_timer *t = l->timers; t != NULL; t = t->next) {
+            if (t->deadline >= 0 && t->deadline <= l->now) {
+                t->deadline = -1;
+                t->cb(t->arg);
+                fired++;
+                again = 1;
+                break;
+            }
+        }
+    }
+    return fired;
+}
+
+int loop_run_once(struct loop *l, int64_t max_wait_ms)
+{
+    struct epoll_event evs[256];
+    int64_t wait = max_wait_ms;
+    int n, handled;
+
+    if (l->before_sleep != NULL)
+        l->before_sleep(l->before_sleep_arg);
+    l->now = mono_ms();
+    for (struct loop_timer *t = l->timers; t != NULL; t = t->next) {
+        if (t->deadline >= 0) {
+            int64_t d = t->deadline - l->now;
+
+            if (d < 0)
+                d = 0;
+            if (wait < 0 || d < wait)
+                wait = d;
+        }
+    }
+    n = epoll_wait(l->epfd, evs, (int)ARRAY_LEN(evs), wait > 600000 ? 600000 : (int)wait);
+    if (n < 0 && errno != EINTR)
+        return -1;
+    l->now = mono_ms();
+    handled = 0;
+    for (int i = 0; i < n; i++) {
+        int fd = evs[i].data.fd;
+        unsigned events = 0;
+
+        if (fd >= l->nw || !l->w[fd].active)
+            continue;
+        if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
+            events |= LOOP_READ;
+        if (evs[i].events & EPOLLOUT)
+            events |= LOOP_WRITE;
+        if (evs[i].events & (EPOLLERR | EPOLLHUP))
+            events |= LOOP_ERROR;
+        l->w[fd].cb(fd, events, l->w[fd].arg);
+        handled++;
+    }
+    return handled + run_timers(l);
+}

@@ -1,0 +1,207 @@
+/* fsync can take hundreds of milliseconds on a busy disk, and the loop must never freeze, so the
+ * durable finish of each file happens here. Each worker takes every queued job at once, commits
+ * them, then fsyncs each distinct folder once: thousands of small files in one folder cost one
+ * folder flush per round instead of one per file. Nothing is reported done before its folder
+ * flush, so the session never claims a file that a power cut could take back. */
+#include "syncer.h"
+#include "fsout.h"
+#include "loop.h"
+#include "util.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct syncer {
+    struct loop *loop;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct syncer_job *todo, *todo_tail;
+    struct syncer_job *done, *done_tail;
+    pthread_t *threads;
+    int nthreads;
+    int stopping;
+    int pending;         /* loop thread only */
+    int evfd;
+    syncer_done_cb cb;
+    void *cb_arg;
+};
+
+static void append(struct syncer_job **head, struct syncer_job **tail, struct syncer_job *j)
+{
+    j->next = NULL;
+    if (*tail != NULL)
+        (*tail)->next = j;
+    else
+        *head = j;
+    *tail = j;
+}
+
+static void run_batch(struct syncer_job *batch)
+{
+    size_t n = 0, i = 0;
+    struct syncer_job *j;
+
+    for (j = batch; j != NULL; j = j->next)
+        n++;
+    struct stat *st = xcalloc(n, sizeof *st);
+    for (j = batch; j != NULL; j = j->next, i++) {
+        j->result = fsout_commit(j->dirfd, j->fd, j->base, j->mtime);
+        if (fstat(j->dirfd, &st[i]) < 0)
+            st[i].st_ino = 0;
+    }
+    /* One folder fsync per distinct folder; a failure marks every job renamed into it. */
+    i = 0;
+    for (j = batch; j != NULL; j = j->next, i++) {
+        size_t k;
+        int rc = 0;
+
+        for (k = 0; k < i; k++)
+            if (st[k].st_dev == st[i].st_dev && st[k].st_ino == st[i].st_ino)
+                break;
+        if (k < i && st[i].st_ino != 0)
+            continue;
+        if (fsync(j->dirfd) < 0)
+            rc = errno;
+        if (rc == 0)
+            continue;
+        k = i;
+        for (struct syncer_job *m = j; m != NULL; m = m->next, k++)
+            if (m->result == 0 && st[k].st_dev == st[i].st_dev && st[k].st_ino == st[i].st_ino)
+                m->result = rc;
+    }
+    free(st);
+}
+
+static void *worker(void *arg)
+{
+    struct syncer *s = arg;
+
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        struct syncer_job *batch, *next;
+        int n = 0;
+
+        while (s->todo == NULL && !s->stopping)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (s->todo == NULL && s->stopping)
+            break;
+        /* Take up to 256 jobs: enough to batch folder flushes, few enough to keep both workers busy. */
+        batch = s->todo;
+        struct syncer_job *last = batch;
+        while (last->next != NULL && ++n < 256)
+            last = last->next;
+        s->todo = last->next;
+        if (s->todo == NULL)
+            s->todo_tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&s->mu);
+
+        run_batch(batch);
+
+        pthread_mutex_lock(&s->mu);
+        for (struct syncer_job *j = batch; j != NULL; j = next) {
+            next = j->next;
+            append(&s->done, &s->done_tail, j);
+        }
+        uint64_t one = 1;
+        ssize_t w = write(s->evfd, &one, sizeof one);
+        (void)w;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static void collect(struct syncer *s)
+{
+    struct syncer_job *list, *next;
+    uint64_t v;
+
+    while (read(s->evfd, &v, sizeof v) > 0)
+        ;
+    pthread_mutex_lock(&s->mu);
+    list = s->done;
+    s->done = s->done_tail = NULL;
+    pthread_mutex_unlock(&s->mu);
+    for (struct syncer_job *j = list; j != NULL; j = next) {
+        next = j->next;
+        s->pending--;
+        close(j->dirfd);
+        s->cb(j, s->cb_arg);
+        free(j->base);
+        free(j);
+    }
+}
+
+static void on_event(int fd, unsigned events, void *arg)
+{
+    collect(arg);
+}
+
+struct syncer *syncer_new(struct loop *loop, int nthreads, syncer_done_cb cb, void *cb_arg)
+{
+    struct syncer *s = xcalloc(1, sizeof *s);
+
+    s->loop = loop;
+    s->cb = cb;
+    s->cb_arg = cb_arg;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    s->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (s->evfd < 0)
+        fatal("eventfd: %s", strerror(errno));
+    loop_watch(loop, s->evfd, LOOP_READ, on_event, s);
+    s->nthreads = nthreads < 1 ? 1 : nthreads;
+    s->threads = xcalloc((size_t)s->nthreads, sizeof *s->threads);
+    for (int i = 0; i < s->nthreads; i++)
+        if (pthread_create(&s->threads[i], NULL, worker, s) != 0)
+            fatal("cannot start a worker thread");
+    return s;
+}
+
+void syncer_submit(struct syncer *s, struct syncer_job *job)
+{
+    pthread_mutex_lock(&s->mu);
+    append(&s->todo, &s->todo_tail, job);
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    s->pending++;
+}
+
+int syncer_pending(const struct syncer *s)
+{
+    return s->pending;
+}
+
+void syncer_drain(struct syncer *s)
+{
+    while (s->pending > 0) {
+        struct timespec ts = { 0, 5 * 1000 * 1000 };
+
+        nanosleep(&ts, NULL);
+        collect(s);
+    }
+}
+
+void syncer_free(struct syncer *s)
+{
+    if (s == NULL)
+        return;
+    syncer_drain(s);
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < s->nthreads; i++)
+        pthread_join(s->threads[i], NULL);
+    loop_unwatch(s->loop, s->evfd);
+    close(s->evfd);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s->threads);
+    free(s);
+}

@@ -1,0 +1,534 @@
+/* One attempt at one item. libcurl calls on_header and on_write; they record and return, and
+ * never call back into the multi handle. The .part is opened at the first body byte of a 2xx
+ * response, so a 404 leaves no empty file or folder behind. */
+#include "xfer.h"
+#include "backoff.h"
+#include "fsout.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define BUFFER_UNCAPPED (128 * 1024)
+
+struct hash_state {
+    EVP_MD_CTX *sha;
+    EVP_MD_CTX *md5;             /* only when the input gave an md5 checksum */
+    int64_t bytes;               /* bytes of the .part the digests cover */
+};
+
+struct xfer {
+    const struct xfer_env *env;
+    struct item *it;
+    CURL *easy;
+    struct curl_slist *hdrs;
+    char range[32];
+    int64_t offset;              /* Range start asked for (0 = whole file) */
+    int dirfd, fd;
+    const char *base;            /* into it->path */
+    /* The response being received (reset at every status line: redirects, 1xx). */
+    int status;
+    int64_t content_length;
+    int64_t cr_start, cr_total;
+    char *etag, *last_modified, *retry_after;
+    bool body_started;
+    /* This attempt. */
+    int64_t got;
+    int local_errno;             /* a write or open failed */
+    bool output_error;           /* creating the output path failed: permanent */
+    bool restart;                /* the .part must be rewritten from zero next time */
+    char local_msg[ERRLEN];
+    char curl_err[CURL_ERROR_SIZE];
+    int64_t started_ms, last_rx_ms;
+};
+
+static struct hash_state *hash_state(struct item *it)
+{
+    struct hash_state *hs = it->hash_state;
+
+    if (hs != NULL)
+        return hs;
+    hs = xcalloc(1, sizeof *hs);
+    hs->sha = EVP_MD_CTX_new();
+    if (hs->sha == NULL || EVP_DigestInit_ex(hs->sha, EVP_sha256(), NULL) != 1)
+        fatal("cannot set up SHA-256");
+    if (it->algo == CHECKSUM_MD5) {
+        hs->md5 = EVP_MD_CTX_new();
+        if (hs->md5 == NULL || EVP_DigestInit_ex(hs->md5, EVP_md5(), NULL) != 1)
+            fatal("cannot set up MD5");
+    }
+    it->hash_state = hs;
+    return hs;
+}
+
+void xfer_reset_hash(struct item *it)
+{
+    struct hash_state *hs = it->hash_state;
+
+    if (hs == NULL)
+        return;
+    EVP_MD_CTX_free(hs->sha);
+    EVP_MD_CTX_free(hs->md5);
+    free(hs);
+    it->hash_state = NULL;
+}
+
+static char *trimmed(const char *v, size_t n)
+{
+    while (n > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        n--;
+    }
+    while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    return xstrndup(v, n);
+}
+
+static int64_t parse_i64(const char *s)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || v < 0)
+        return -1;
+    return (int64_t)v;
+}
+
+static void reset_response(struct xfer *x, int status)
+{
+    x->status = status;
+    x->content_length = -1;
+    x->cr_start = x->cr_total = -1;
+    free(x->etag);
+    free(x->last_modified);
+    free(x->retry_after);
+    x->etag = x->last_modified = x->retry_after = NULL;
+    x->body_started = false;
+}
+
+static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
+{
+    struct xfer *x = ud;
+    size_t len = size * nitems;
+    const char *colon;
+
+    if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
+        const char *sp = memchr(buf, ' ', len);
+        int status = 0;
+
+        if (sp != NULL && (size_t)(sp - buf) + 4 <= len && isdigit((unsigned char)sp[1]) &&
+            isdigit((unsigned char)sp[2]) && isdigit((unsigned char)sp[3]))
+            status = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
+        reset_response(x, status);
+        return len;
+    }
+    colon = memchr(buf, ':', len);
+    if (colon == NULL)
+        return len;
+    size_t nlen = (size_t)(colon - buf);
+    const char *v = colon + 1;
+    size_t vlen = len - nlen - 1;
+
+#define IS(name) (nlen == sizeof(name) - 1 && strncasecmp(buf, name, nlen) == 0)
+    if (IS("content-length")) {
+        char *t = trimmed(v, vlen);
+
+        x->content_length = parse_i64(t);
+        free(t);
+    } else if (IS("etag")) {
+        free(x->etag);
+        x->etag = trimmed(v, vlen);
+    } else if (IS("last-modified")) {
+        free(x->last_modified);
+        x->last_modified = trimmed(v, vlen);
+    } else if (IS("retry-after")) {
+        free(x->retry_after);
+        x->retry_after = trimmed(v, vlen);
+    } else if (IS("content-range")) {
+        char *t = trimmed(v, vlen);
+        long long a, b, total;
+
+        if (sscanf(t, "bytes %lld-%lld/%lld", &a, &b, &total) == 3) {
+            x->cr_start = a;
+            x->cr_total = total;
+        } else if (sscanf(t, "bytes %lld-%lld/*", &a, &b) == 2) {
+            x->cr_start = a;
+        } else if (sscanf(t, "bytes */%lld", &total) == 1) {
+            x->cr_total = total;
+        }
+        free(t);
+    }
+#undef IS
+    return len;
+}
+
+static int open_output(struct xfer *x, bool truncate)
+{
+    int64_t size;
+    int errnum = 0;
+
+    if (x->dirfd < 0 && fsout_open_dir(x->env->rootfd, x->it->path, &x->dirfd, &x->base, &errnum,
+                                       x->local_msg) < 0) {
+        x->local_errno = errnum ? errnum : EIO;
+        x->output_error = errnum != ENOSPC && errnum != EDQUOT;
+        return -1;
+    }
+    if (fsout_open_part(x->dirfd, x->base, truncate, &x->fd, &size, &errnum, x->local_msg) < 0) {
+        x->local_errno = errnum ? errnum : EIO;
+        x->output_error = errnum != ENOSPC && errnum != EDQUOT;
+        return -1;
+    }
+    if (size != x->offset) {
+        /* More on disk than the digests cover (written after the last record): cut it back. */
+        if (size < x->offset || ftruncate(x->fd, x->offset) < 0 || lseek(x->fd, x->offset, SEEK_SET) < 0) {
+            x->restart = true;
+            x->local_errno = EIO;
+            snprintf(x->local_msg, ERRLEN, "the .part is shorter than recorded");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The first body byte of a 2xx response: decide between appending and starting over. */
+static int start_body(struct xfer *x)
+{
+    x->body_started = true;
+    if (x->status == 206) {
+        if (x->offset == 0 || x->cr_start != x->offset) {
+            x->restart = true;
+            x->local_errno = EPROTO;
+            snprintf(x->local_msg, ERRLEN, "server sent a range that was not asked for");
+            return -1;
+        }
+    } else if (x->offset > 0) {
+        /* 200 to a Range + If-Range request: the file changed (or ranges are not supported). */
+        x->offset = 0;
+        xfer_reset_hash(x->it);
+    }
+    hash_state(x->it);
+    return open_output(x, x->offset == 0);
+}
+
+static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct xfer *x = ud;
+    size_t n = size * nmemb;
+    struct hash_state *hs;
+    int rc;
+
+    if (x->local_errno != 0)
+        return 0;
+    if (x->status < 200 || x->status > 299)
+        return n;        /* an error page: not file content */
+    if (!x->body_started && start_body(x) < 0)
+        return 0;
+    if (x->env->may_receive != NULL && !x->env->may_receive(x->env->arg, x, n))
+        return CURL_WRITEFUNC_PAUSE;
+    rc = fsout_write(x->fd, ptr, n);
+    if (rc != 0) {
+        x->local_errno = rc;
+        snprintf(x->local_msg, ERRLEN, "write %s.part: %s", x->it->path, strerror(rc));
+        return 0;
+    }
+    hs = x->it->hash_state;
+    EVP_DigestUpdate(hs->sha, ptr, n);
+    if (hs->md5 != NULL)
+        EVP_DigestUpdate(hs->md5, ptr, n);
+    hs->bytes += (int64_t)n;
+    x->got += (int64_t)n;
+    x->last_rx_ms = mono_ms();
+    if (x->env->received != NULL)
+        x->env->received(x->env->arg, x, n);
+    return n;
+}
+
+static bool strong_etag(const char *etag)
+{
+    return etag != NULL && etag[0] == '"';
+}
+
+struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, int64_t now_ms)
+{
+    const struct settings *s = env->settings;
+    struct xfer *x = xcalloc(1, sizeof *x);
+    struct hash_state *hs = it->hash_state;
+
+    x->env = env;
+    x->it = it;
+    x->easy = easy;
+    x->dirfd = x->fd = -1;
+    x->started_ms = x->last_rx_ms = now_ms;
+    reset_response(x, 0);
+
+    /* Resume only what the digests cover, and only with a validator for If-Range: without one a
+     * changed file would be spliced from two versions. */
+    if (hs != NULL && hs->bytes > 0 && (strong_etag(it->etag) || it->last_modified != NULL)) {
+        int errnum;
+
+        if (fsout_open_dir(env->rootfd, it->path, &x->dirfd, &x->base, &errnum, x->local_msg) == 0 &&
+            fsout_part_size(x->dirfd, x->base) >= hs->bytes)
+            x->offset = hs->bytes;
+    }
+    if (x->offset == 0)
+        xfer_reset_hash(it);
+
+    for (size_t i = 0; i < s->nheaders; i++)
+        x->hdrs = curl_slist_append(x->hdrs, s->headers[i]);
+    for (size_t i = 0; i < it->nheaders; i++)
+        x->hdrs = curl_slist_append(x->hdrs, it->headers[i]);
+    if (x->offset > 0) {
+        char *h = xasprintf("If-Range: %s", strong_etag(it->etag) ? it->etag : it->last_modified);
+
+        x->hdrs = curl_slist_append(x->hdrs, h);
+        free(h);
+        snprintf(x->range, sizeof x->range, "%lld-", (long long)x->offset);
+        curl_easy_setopt(easy, CURLOPT_RANGE, x->range);
+    }
+
+    curl_easy_setopt(easy, CURLOPT_URL, it->urls[0]);
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, x->curl_err);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long)s->connect_timeout_ms);
+    curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, (long)BUFFER_UNCAPPED);
+    curl_easy_setopt(easy, CURLOPT_SHARE, env->share);
+    if (x->hdrs != NULL)
+        curl_easy_setopt(easy, CURLOPT_HTTPHEADER, x->hdrs);
+    if (s->user_agent != NULL)
+        curl_easy_setopt(easy, CURLOPT_USERAGENT, s->user_agent);
+    if (s->proxy != NULL)
+        curl_easy_setopt(easy, CURLOPT_PROXY, s->proxy);
+    if (s->ca_file != NULL)
+        curl_easy_setopt(easy, CURLOPT_CAINFO, s->ca_file);
+    if (s->insecure) {
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    return x;
+}
+
+CURL *xfer_easy(const struct xfer *x)
+{
+    return x->easy;
+}
+
+struct item *xfer_item(const struct xfer *x)
+{
+    return x->it;
+}
+
+CURL *xfer_free(struct xfer *x)
+{
+    CURL *easy = x->easy;
+
+    if (x->fd >= 0)
+        close(x->fd);
+    if (x->dirfd >= 0)
+        close(x->dirfd);
+    curl_slist_free_all(x->hdrs);
+    reset_response(x, 0);
+    free(x);
+    /* Options of this attempt (Range, headers, private pointer) must not leak into the next. */
+    curl_easy_reset(easy);
+    return easy;
+}
+
+static bool transient_status(int status)
+{
+    switch (status) {
+    case 408: case 425: case 429: case 500: case 502: case 503: case 504:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool permanent_curl_error(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_TOO_MANY_REDIRECTS:
+    case CURLE_NOT_BUILT_IN:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_LOGIN_DENIED:
+    case CURLE_REMOTE_ACCESS_DENIED:
+    case CURLE_FILESIZE_EXCEEDED:
+    case CURLE_BAD_CONTENT_ENCODING:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void hex(const unsigned char *d, size_t n, char *out)
+{
+    static const char h[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = h[d[i] >> 4];
+        out[2 * i + 1] = h[d[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* The body is complete: close the digests and compare with the checksum the input gave. */
+static enum xfer_verdict finish_body(struct xfer *x, char *msg)
+{
+    struct item *it = x->it;
+    struct hash_state *hs = it->hash_state;
+    unsigned char md5[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    bool bad = false;
+
+    if (EVP_DigestFinal_ex(hs->sha, it->sha256, &len) != 1)
+        fatal("SHA-256 failed");
+    it->has_sha256 = true;
+    if (hs->md5 != NULL && EVP_DigestFinal_ex(hs->md5, md5, &len) != 1)
+        fatal("MD5 failed");
+    if (it->algo == CHECKSUM_SHA256)
+        bad = memcmp(it->sha256, it->digest, 32) != 0;
+    else if (it->algo == CHECKSUM_MD5)
+        bad = memcmp(md5, it->digest, 16) != 0;
+    it->received = hs->bytes;
+    xfer_reset_hash(it);
+    if (bad) {
+        char got[65];
+
+        if (it->algo == CHECKSUM_SHA256)
+            hex(it->sha256, 32, got);
+        else
+            hex(md5, 16, got);
+        it->received = 0;
+        it->has_sha256 = false;
+        return errf(msg, "checksum mismatch (got %s %s)",
+                    it->algo == CHECKSUM_SHA256 ? "sha-256" : "md5", got), XFER_RETRY;
+    }
+    return XFER_DONE;
+}
+
+enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms, char *msg,
+                               int64_t *retry_after_ms)
+{
+    struct item *it = x->it;
+    long code = 0;
+
+    *retry_after_ms = -1;
+    msg[0] = '\0';
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+    if (code > 0)
+        x->status = (int)code;
+    it->http_status = x->status;
+    it->duration_ms = mono_ms() - x->started_ms;
+    if (x->retry_after != NULL && backoff_parse_retry_after(x->retry_after, now_wall_ms,
+                                                            retry_after_ms) < 0)
+        *retry_after_ms = -1;
+
+    /* Validators and size of a good response are kept even when the body broke off, so the
+     * next attempt can resume with Range + If-Range. */
+    if (x->status >= 200 && x->status <= 299 && x->body_started) {
+        free(it->etag);
+        free(it->last_modified);
+        it->etag = x->etag != NULL ? xstrdup(x->etag) : NULL;
+        it->last_modified = x->last_modified != NULL ? xstrdup(x->last_modified) : NULL;
+        if (x->content_length >= 0)
+            it->size = x->offset + x->content_length;
+        if (it->hash_state != NULL)
+            it->received = ((struct hash_state *)it->hash_state)->bytes;
+    }
+    if (x->restart) {
+        xfer_reset_hash(it);
+        it->received = 0;
+    }
+    if (x->local_errno != 0) {
+        snprintf(msg, ERRLEN, "%s", x->local_msg);
+        if (x->local_errno == ENOSPC || x->local_errno == EDQUOT)
+            return XFER_DISK_FULL;
+        return x->output_error ? XFER_FAILED : XFER_RETRY;
+    }
+    if (rc != CURLE_OK) {
+        snprintf(msg, ERRLEN, "%s", x->curl_err[0] ? x->curl_err : curl_easy_strerror(rc));
+        if (rc == CURLE_RANGE_ERROR) {
+            xfer_reset_hash(it);
+            it->received = 0;
+        }
+        return permanent_curl_error(rc) ? XFER_FAILED : XFER_RETRY;
+    }
+    if (x->status == 304)
+        return XFER_UNCHANGED;
+    if (x->status >= 200 && x->status <= 299) {
+        if (!x->body_started && start_body(x) < 0) {     /* an empty body */
+            snprintf(msg, ERRLEN, "%s", x->local_msg);
+            if (x->local_errno == ENOSPC || x->local_errno == EDQUOT)
+                return XFER_DISK_FULL;
+            return x->output_error ? XFER_FAILED : XFER_RETRY;
+        }
+        if (x->content_length >= 0 && x->got != x->content_length)
+            return errf(msg, "truncated body: %lld of %lld bytes", (long long)x->got,
+                        (long long)x->content_length), XFER_RETRY;
+        return finish_body(x, msg);
+    }
+    snprintf(msg, ERRLEN, "HTTP %d", x->status);
+    if (x->status == 416 && x->offset > 0) {
+        /* The .part may already be whole; simplest safe answer is to fetch it again. */
+        xfer_reset_hash(it);
+        it->received = 0;
+        return XFER_RETRY;
+    }
+    return transient_status(x->status) ? XFER_RETRY : XFER_FAILED;
+}
+
+void xfer_take_output(struct xfer *x, int *dirfd, int *fd, char **base, int64_t *mtime)
+{
+    *dirfd = x->dirfd;
+    *fd = x->fd;
+    *base = xstrdup(x->base);
+    *mtime = -1;
+    if (x->it->last_modified != NULL) {
+        time_t t = curl_getdate(x->it->last_modified, NULL);
+
+        if (t >= 0)
+            *mtime = (int64_t)t;
+    }
+    x->dirfd = x->fd = -1;
+}
+
+int64_t xfer_started_ms(const struct xfer *x)
+{
+    return x->started_ms;
+}
+
+int64_t xfer_last_rx_ms(const struct xfer *x)
+{
+    return x->last_rx_ms;
+}
+
+int64_t xfer_bytes(const struct xfer *x)
+{
+    return x->got;
+}
+
+int xfer_status(const struct xfer *x)
+{
+    return x->status;
+}
