@@ -33,7 +33,13 @@ typedef int (*input_item_cb)(const struct input_item *it, void *arg, char *err);
  * a line starting with a blank is an option line "key=value" for the URL above it (an option line
  * with no URL above is an error); keys: out, dir, checksum (sha-256=HEX64 | md5=HEX32, also
  * "sha256"), header (K: V). Unknown keys, bad URLs (urlpath_parse), bad checksums, bad out/dir are
- * errors. Lines may end in CRLF. A NUL byte in a line is an error. */
+ * errors. Lines may end in CRLF. A NUL byte in a line is an error.
+ * Details: a line longer than 64 KiB is an error (memory stays bounded: the rest is skipped, not
+ * kept); a UTF-8 byte order mark on line 1 is ignored; trailing blanks are dropped; mirrors are
+ * separated by tabs (blanks around each and empty fields are forgiven); out, dir and checksum may be
+ * given once per item, header any number of times (a token name, no control characters except tab;
+ * messages never repeat a header value); checksum types are case-insensitive, HEX upper or lower case.
+ * A broken URL line still owns the option lines below it, so they do not each report "no URL". */
 int input_read(FILE *fp, const char *name, input_item_cb cb, void *cb_arg,
                void (*report)(void *arg, const char *msg), void *report_arg, char *err);
 

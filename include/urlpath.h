@@ -18,7 +18,11 @@ struct url_parts {
 };
 
 /* Accepts only http:// and https:// absolute URLs with a host; rejects spaces, control chars,
- * bad ports, bad percent escapes in the host. Returns 0 or -1 with a message in err (ERRLEN). */
+ * bad ports, bad percent escapes in the host. Returns 0 or -1 with a message in err (ERRLEN).
+ * Details: at most 8192 bytes; host names are letters, digits and "-._~" (no "%" at all, as in curl;
+ * no bytes >= 0x80: IDN must come in its xn-- form) and not only dots; "[v6]" without zone IDs;
+ * "host:" with an empty port means no port. The message reads "bad URL '<redacted>': reason", with
+ * credentials masked and non-printable bytes escaped, so it can go to a log or terminal as it is. */
 int urlpath_parse(const char *url, struct url_parts *out, char *err);
 void urlpath_parts_free(struct url_parts *p);
 
@@ -33,17 +37,22 @@ char *urlpath_redact(const char *url);
  * NUL and control characters → "%XX", and a segment that decodes to "." or ".." stays "%2E"/"%2E%2E".
  * A path that ends in "/" (or is empty) gets "index.html". Segments longer than URLPATH_MAX_SEGMENT
  * bytes are cut (on a UTF-8 boundary) and given "~" + 12 hex digits of their hash (before the
- * extension when there is a short one). Returns a new string ("a/b/c.jpg": never absolute, never an
- * empty, "." or ".." segment), or NULL with err set. */
+ * extension when there is a short one, <= 10 bytes). In the host layout the scheme's default port is
+ * left out (http://h:80/ and http://h/ share "h/"). More than URLPATH_MAX_DEPTH path segments is an
+ * error in the path and host layouts (flat makes no folders). Returns a new string ("a/b/c.jpg":
+ * never absolute, never an empty, "." or ".." segment), or NULL with err set. */
 char *urlpath_map(const char *url, enum layout layout, char *err);
 
 /* Validates and normalises a user-given relative path (out= or dir=): not absolute, no ".." or empty
- * segments after normalising "./" and duplicate slashes, no NUL or control characters.
+ * segments after normalising "./" and duplicate slashes, no NUL or control characters, no name longer
+ * than URLPATH_MAX_SEGMENT, at most URLPATH_MAX_DEPTH levels, and something left ("." is an error).
  * Returns a new string or NULL with err. */
 char *urlpath_clean_rel(const char *rel, char *err);
 
 /* Joins dir= / out= / the mapped name: out= replaces the name (may contain subfolders); dir= is prefixed.
- * dir and out may be NULL. Returns a new cleaned relative path or NULL with err. */
+ * dir and out may be NULL. Returns a new cleaned relative path or NULL with err ("out=: ..." or
+ * "dir=: ..." for a bad one; an out= ending in "/" is an error, it names a file). The URL is parsed
+ * (and must be valid) even when out= makes the mapping unnecessary. */
 char *urlpath_target(const char *url, enum layout layout, const char *dir, const char *out, char *err);
 
 /* A copy of s fit for an error message: bytes outside printable ASCII as \xHH, '\\' doubled, cut

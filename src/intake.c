@@ -55,7 +55,31 @@ static int check_path(struct intake *in, const char *path, const char *where)
 {
     const char *other;
     char *copy;
+    size_t len = strlen(path);
 
+    /* DIR/.sluice holds the session and the control socket. */
+    if (strcmp(path, ".sluice") == 0 || strncmp(path, ".sluice/", 8) == 0) {
+        problem(in, "%s: output path %s is reserved for sluice's own state", where, path);
+        return -1;
+    }
+    /* X.part is X's file in progress: no item may take that name from another. */
+    if (len > 5 && strcmp(path + len - 5, ".part") == 0) {
+        char *stem = xstrndup(path, len - 5);
+
+        other = hmap_get(in->files, stem);
+        free(stem);
+        if (other != NULL) {
+            problem(in, "%s: output path %s is the partial file of %s", where, path, other);
+            return -1;
+        }
+    }
+    copy = xasprintf("%s.part", path);
+    other = hmap_get(in->files, copy);
+    free(copy);
+    if (other != NULL) {
+        problem(in, "%s: output path %s.part is the target of %s", where, path, other);
+        return -1;
+    }
     if ((other = hmap_get(in->files, path)) != NULL) {
         problem(in, "%s: output path %s is also the target of %s", where, path, other);
         return -1;

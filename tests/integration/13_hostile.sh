@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Hostile names and planted symbolic links never lead a write outside the output root.
+source "$(dirname "$0")/../lib.sh"
+
+mkdir -p "$T/www/evil" "$T/outside"
+head -c 1000 /dev/urandom > "$T/www/evil/x.bin"
+start_faultd "$T/www"
+mkdir -p "$T/out"
+# Percent-encoded dot segments and slashes reach the origin as literal names; status=200 makes
+# the origin answer them with a body, so sluice really writes them: inside the root, encoded.
+run_sluice "$FAULT_URL/%2e%2e/%2e%2e/outside/pwn1?status=200" \
+    "$FAULT_URL/a%2f..%2f..%2foutside%2fpwn2?status=200" \
+    "$FAULT_URL/..%2F..%2Foutside/pwn3?status=200" "$FAULT_URL/%00%0a%01ctl?status=200" \
+    "$FAULT_URL/$(printf 'L%.0s' $(seq 1 300))?status=200" -d "$T/out" --retries 0
+check_eq "hostile names: exit 0" 0 "$RC"
+check "nothing appeared outside the root" test -z "$(ls -A "$T/outside")"
+check "dot segments stay encoded" test -f "$T/out/%2E%2E/%2E%2E/outside/pwn1"
+check "an encoded slash stays in one name" test -f "$T/out/a%2F..%2F..%2Foutside%2Fpwn2"
+check "control characters are encoded" test -f "$T/out/%00%0A%01ctl"
+check_eq "five files, all inside the root" 5 "$(find "$T/out" -type f | wc -l)"
+long=$(find "$T/out" -maxdepth 1 -type f -name 'LLLL*')
+check "an over-long name is shortened" test -n "$long" -a "$(basename "$long" | wc -c)" -le 256
+rm -rf "$T/out"; mkdir -p "$T/out"
+
+# A symbolic link planted inside the root is not followed.
+ln -s "$T/outside" "$T/out/evil"
+run_sluice "$FAULT_URL/evil/x.bin" -d "$T/out" --retries 0
+check_eq "planted symlink: exit 1" 1 "$RC"
+check "planted symlink: nothing written through it" test -z "$(ls -A "$T/outside")"
+check "planted symlink: reason given" grep -q 'symbolic link' "$T/stderr"
+
+# A symbolic link at the target name is replaced, never written through.
+mkdir -p "$T/out2/evil"
+ln -s "$T/outside/victim" "$T/out2/evil/x.bin"
+run_sluice "$FAULT_URL/evil/x.bin" -d "$T/out2"
+check_eq "symlink at target: exit 0" 0 "$RC"
+check "symlink at target: the victim was not created" test ! -e "$T/outside/victim"
+check "symlink at target: replaced by the real file" cmp "$T/www/evil/x.bin" "$T/out2/evil/x.bin"
+check "symlink at target: now a regular file" test ! -L "$T/out2/evil/x.bin"
+finish
