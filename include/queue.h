@@ -10,6 +10,9 @@
 
 struct queue;
 
+/* Pointer lifetime: an item returned by queue_next stays valid while it is ITEM_ACTIVE. Pointers
+ * from queue_get/queue_page are valid until control returns to the event loop. */
+
 typedef bool (*queue_host_ok)(const char *host, void *arg);
 
 struct queue *queue_new(void);
@@ -22,6 +25,11 @@ struct item *queue_get(const struct queue *q, uint64_t id);
 /* Moves an item to a new state, keeping lists, heap and counts right. ITEM_QUEUED appends to its
  * host's FIFO; ITEM_RETRY enters the heap at it->next_try_ms. */
 void queue_set_state(struct queue *q, struct item *it, enum item_state st);
+
+/* The item's fields (attempts, sizes, validators, error) changed: persist them within ~1 s. */
+void queue_touch(struct queue *q, struct item *it);
+/* Writes every pending change now (the engine's tick calls it each second; also at exit). */
+int queue_flush(struct queue *q);
 
 /* Retries whose time has come move to the front of their host's FIFO (they waited already). */
 void queue_promote_due(struct queue *q, int64_t now_ms);

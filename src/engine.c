@@ -54,7 +54,8 @@ struct engine {
     struct meter meter;
     int64_t bytes;
     int64_t start_ms;
-    int64_t disk_full_until;     /* monotonic ms, 0 = not full */
+    int64_t disk_full_until;
+    int64_t last_flush_ms;     /* monotonic ms, 0 = not full */
     uint64_t rng;
     bool stopping;
     bool in_kick;
@@ -186,6 +187,7 @@ static void start(struct engine *e, struct item *it)
         fatal("curl_easy_init failed");
     queue_set_state(e->q, it, ITEM_ACTIVE);
     it->attempts++;
+    queue_touch(e->q, it);
     a = xcalloc(1, sizeof *a);
     a->x = xfer_new(&e->env, it, easy, loop_now(e->loop));
     a->next = e->actives;
@@ -245,6 +247,7 @@ static void schedule_due(struct engine *e)
 static void retry_or_fail(struct engine *e, struct item *it, const char *msg, int64_t retry_after)
 {
     item_set_error(it, msg);
+    queue_touch(e->q, it);
     if (it->attempts > e->s->retries) {
         queue_set_state(e->q, it, ITEM_FAILED);
         emit_item(e, EV_FAILED, it, 0, msg, 0);
@@ -264,6 +267,8 @@ static void finished(struct engine *e, struct xfer *x, CURLcode rc)
     char msg[ERRLEN];
     int64_t retry_after, bytes = xfer_bytes(x);
     enum xfer_verdict v = xfer_verdict(x, rc, wall_ms(), msg, &retry_after);
+
+    queue_touch(e->q, it);     /* the verdict updated sizes, validators and status */
 
     switch (v) {
     case XFER_DONE: {
@@ -362,6 +367,10 @@ static void on_tick(void *arg)
     struct active *a, *next;
 
     loop_timer_arm(e->tick_timer, TICK_MS);
+    if (now - e->last_flush_ms >= 1000) {
+        e->last_flush_ms = now;
+        queue_flush(e->q);
+    }
     if (e->disk_full_until != 0 && now >= e->disk_full_until) {
         e->disk_full_until = 0;
         engine_kick(e);
@@ -479,6 +488,7 @@ void engine_stop(struct engine *e)
     }
     if (e->syncer != NULL)
         syncer_drain(e->syncer);
+    queue_flush(e->q);
 }
 
 void engine_free(struct engine *e)

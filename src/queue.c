@@ -235,6 +235,18 @@ void queue_set_state(struct queue *q, struct item *it, enum item_state st)
         heap_push(q, it);
 }
 
+void queue_touch(struct queue *q, struct item *it)
+{
+    (void)q;
+    (void)it;    /* in memory, nothing to write */
+}
+
+int queue_flush(struct queue *q)
+{
+    (void)q;
+    return 0;
+}
+
 void queue_promote_due(struct queue *q, int64_t now_ms)
 {
     while (q->nheap > 0 && q->heap[0]->next_try_ms <= now_ms) {
