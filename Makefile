@@ -28,10 +28,10 @@ sluice: $(OBJS)
 build/sluice-san: $(SAN_OBJS)
 	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
 
-build/obj/%.o: src/%.c $(wildcard include/*.h) | build/obj
+build/obj/%.o: src/%.c | build/obj
 	$(CC) $(ALL_CFLAGS) -MMD -c -o $@ $<
-build/san/%.o: src/%.c $(wildcard include/*.h) | build/san
-	$(CC) $(ALL_CFLAGS) $(SAN) -c -o $@ $<
+build/san/%.o: src/%.c | build/san
+	$(CC) $(ALL_CFLAGS) $(SAN) -MMD -c -o $@ $<
 
 # A unit test links util, hmap and the modules named in tests/unit/test_X.deps (one line of
 # module names), so a half-written module elsewhere never breaks it.
@@ -67,4 +67,4 @@ demo: sluice $(TOOLS)
 clean:
 	rm -rf build sluice
 
--include $(OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d)

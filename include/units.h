@@ -21,9 +21,9 @@ int units_parse_duration_pair(const char *s, int64_t *min_ms, int64_t *max_ms, c
 /* Integer in [min, max], decimal only, whole string. */
 int units_parse_int(const char *s, long min, long max, long *out, char *err);
 
-/* Human output: "1.5 MiB", "512 B", "12.0 GiB" (buf >= 16). */
+/* Human output: "1.5 MiB", "512 B", "12.0 GiB" (buf >= 16); negative (unknown) → "-". */
 const char *units_fmt_size(int64_t bytes, char *buf, size_t len);
-/* A measured rate: "1.5 MiB/s", 0 → "0 B/s". */
+/* A measured rate: "1.5 MiB/s", 0 → "0 B/s", negative → "-". */
 const char *units_fmt_rate(int64_t bytes_per_s, char *buf, size_t len);
 /* A cap: like units_fmt_rate, but 0 (no cap) → "off". */
 const char *units_fmt_cap(int64_t bytes_per_s, char *buf, size_t len);
