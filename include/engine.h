@@ -41,6 +41,7 @@ struct engine_stats {
     int64_t elapsed_ms;
     int64_t eta_ms;              /* -1 unknown */
     bool disk_full;
+    bool paused_all;
 };
 
 /* Borrows loop, settings and queue; the settings must outlive the engine. */
@@ -57,6 +58,39 @@ bool engine_idle(const struct engine *e);
 void engine_stop(struct engine *e);
 
 void engine_stats(struct engine *e, struct engine_stats *st);
+
+/* Live controls (the TUI, the control socket). Each takes effect within one second and emits an
+ * event. A rate of 0 means no cap; burst 0 means the default for the rate. An operator's rate
+ * holds until the next step of the schedule. */
+void engine_set_rate(struct engine *e, int64_t rate, int64_t burst);
+int64_t engine_rate(const struct engine *e);
+/* Lowering parks the newest transfers (stopped, .part kept, resumed by Range later);
+ * raising starts queued items at once. */
 void engine_set_concurrency(struct engine *e, int n);
+int engine_concurrency(const struct engine *e);
+
+/* Per item (id) and for everything. Return 0, or -1 with err (ERRLEN) when the id is unknown or
+ * the item is not in a state the command applies to. */
+int engine_pause(struct engine *e, uint64_t id, char *err);
+int engine_resume(struct engine *e, uint64_t id, char *err);
+void engine_pause_all(struct engine *e);
+void engine_resume_all(struct engine *e);
+bool engine_paused_all(const struct engine *e);
+int engine_requeue(struct engine *e, uint64_t id, char *err);   /* failed → queued, attempts reset */
+size_t engine_requeue_failed(struct engine *e);
+/* Removes an item from the run (an active transfer is stopped; its .part is deleted). */
+int engine_remove(struct engine *e, uint64_t id, char *err);
+
+/* Live view of a running transfer, for the UI: body bytes this attempt and its rate. */
+struct engine_xfer_view {
+    int64_t bytes;               /* on disk, resumed part included */
+    int64_t size;                /* expected, -1 unknown */
+    int64_t rate;                /* bytes/s, last ~2 s */
+    bool throttled;              /* waiting for its turn under the cap */
+};
+bool engine_xfer_view(struct engine *e, uint64_t id, struct engine_xfer_view *v);
+
+/* The received-rate history for the sparkline: n (<= 59) whole seconds, oldest first. */
+void engine_rate_series(struct engine *e, int64_t *out, int n);
 
 #endif

@@ -19,6 +19,9 @@ enum item_state {
 
 const char *item_state_name(enum item_state s);
 
+/* Frees an item's hash_state; set by the module that owns that state (xfer.c). */
+extern void (*item_hash_free)(void *);
+
 struct item {
     uint64_t id;                 /* 1-based, in input order */
     char **urls;                 /* urls[0] is the primary; the rest are mirrors */

@@ -31,6 +31,11 @@ void queue_touch(struct queue *q, struct item *it);
 /* Writes every pending change now (the engine's tick calls it each second; also at exit). */
 int queue_flush(struct queue *q);
 
+/* Runtime settings kept with the session (rate, burst, concurrency as tuned live).
+ * get returns 0 and sets *value, or -1 when the key was never set. */
+void queue_setting_set(struct queue *q, const char *key, int64_t value);
+int queue_setting_get(struct queue *q, const char *key, int64_t *value);
+
 /* Retries whose time has come move to the front of their host's FIFO (they waited already). */
 void queue_promote_due(struct queue *q, int64_t now_ms);
 /* The next item to start: hosts take turns; hosts for which host_ok says no are skipped.

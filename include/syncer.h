@@ -8,7 +8,17 @@
 struct loop;
 struct syncer;
 
+enum syncer_kind {
+    SYNCER_COMMIT,       /* fsout_commit, then a batched folder fsync */
+    SYNCER_WORK,         /* run job->work on the worker (e.g. rebuild a digest) */
+};
+
 struct syncer_job {
+    enum syncer_kind kind;
+    void (*work)(struct syncer_job *job);    /* SYNCER_WORK: runs on a worker thread */
+    int64_t bytes;       /* free for the work function */
+    int algo;
+    void *result_ptr;    /* set by the work function */
     int dirfd;           /* owned by the job: closed when done */
     int fd;              /* the .part, owned: closed by fsout_commit */
     char *base;          /* file name in dirfd (owned) */

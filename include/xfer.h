@@ -16,7 +16,8 @@ struct xfer;
 struct xfer_env {
     const struct settings *settings;
     int rootfd;
-    CURLSH *share;
+    int64_t share;               /* cap / concurrency when capped, else 0: sizes the buffers */
+    CURLSH *curl_share;
     /* Asked before each chunk is written: return false to pause the transfer (the chunk is
      * delivered again on unpause). Then told how many bytes were written. */
     bool (*may_receive)(void *arg, struct xfer *x, size_t n);
@@ -34,7 +35,9 @@ enum xfer_verdict {
 
 /* Prepares an attempt (a fresh or reused easy handle). Resumes by Range from the .part when the
  * item has validators and a running digest of what is on disk. */
-struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, int64_t now_ms);
+struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, int64_t now_ms,
+                      void *user);
+void *xfer_user(const struct xfer *x);
 CURL *xfer_easy(const struct xfer *x);
 struct item *xfer_item(const struct xfer *x);
 /* Releases everything but the easy handle, which is returned for reuse. The .part is kept. */
@@ -53,9 +56,21 @@ void xfer_take_output(struct xfer *x, int *dirfd, int *fd, char **base, int64_t 
 int64_t xfer_started_ms(const struct xfer *x);
 int64_t xfer_last_rx_ms(const struct xfer *x);
 int64_t xfer_bytes(const struct xfer *x);      /* body bytes written in this attempt */
+int64_t xfer_offset(const struct xfer *x);     /* where this attempt started in the file */
 int xfer_status(const struct xfer *x);
 
 /* Forgets the item's running digest (the .part will be rewritten from zero). */
 void xfer_reset_hash(struct item *it);
+/* True when the item can resume: validators known and a running digest of its .part. */
+bool xfer_can_resume(const struct item *it);
+/* Worker-thread safe: reads the first `bytes` of BASE.part in dirfd and builds the item's running
+ * digest from them (for a resume after the digest was dropped, e.g. after a restart).
+ * Returns an opaque digest state to attach with xfer_attach_hash, or NULL (then start over). */
+void *xfer_hash_part(int dirfd, const char *base, int64_t bytes, enum checksum_algo algo);
+void xfer_attach_hash(struct item *it, void *state);
+void xfer_hash_free(void *state);
+/* Socket receive buffer and libcurl buffer sizes for a per-transfer share of the cap
+ * (bytes/s; 0 = uncapped). */
+int xfer_rcvbuf_for(int64_t share);
 
 #endif

@@ -72,7 +72,7 @@ void evlog_listener(const struct engine_event *ev, void *arg)
     if (ev->kind == EV_CONCURRENCY)
         sbuf_printf(&b, ",\"concurrency\":%lld", (long long)ev->value);
     if (ev->error != NULL) {
-        sbuf_addstr(&b, ev->kind == EV_MESSAGE ? ",\"message\":" : ",\"error\":");
+        sbuf_addstr(&b, ev->item == NULL ? ",\"message\":" : ",\"error\":");
         sbuf_json_str(&b, ev->error);
     }
     sbuf_addstr(&b, "}\n");

@@ -50,6 +50,8 @@ void item_free(struct item *it)
     free(it->error);
     free(it->etag);
     free(it->last_modified);
+    if (it->hash_state != NULL && item_hash_free != NULL)
+        item_hash_free(it->hash_state);
     free(it);
 }
 
@@ -245,6 +247,21 @@ int queue_flush(struct queue *q)
 {
     (void)q;
     return 0;
+}
+
+void queue_setting_set(struct queue *q, const char *key, int64_t value)
+{
+    (void)q;
+    (void)key;
+    (void)value;    /* in memory, nothing outlives the run */
+}
+
+int queue_setting_get(struct queue *q, const char *key, int64_t *value)
+{
+    (void)q;
+    (void)key;
+    (void)value;
+    return -1;
 }
 
 void queue_promote_due(struct queue *q, int64_t now_ms)

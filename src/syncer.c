@@ -50,6 +50,11 @@ static void run_batch(struct syncer_job *batch)
         n++;
     struct stat *st = xcalloc(n, sizeof *st);
     for (j = batch; j != NULL; j = j->next, i++) {
+        if (j->kind == SYNCER_WORK) {
+            j->work(j);
+            st[i].st_ino = 0;
+            continue;
+        }
         j->result = fsout_commit(j->dirfd, j->fd, j->base, j->mtime);
         if (fstat(j->dirfd, &st[i]) < 0)
             st[i].st_ino = 0;
@@ -63,7 +68,7 @@ static void run_batch(struct syncer_job *batch)
         for (k = 0; k < i; k++)
             if (st[k].st_dev == st[i].st_dev && st[k].st_ino == st[i].st_ino)
                 break;
-        if (k < i && st[i].st_ino != 0)
+        if (j->kind == SYNCER_WORK || (k < i && st[i].st_ino != 0))
             continue;
         if (fsync(j->dirfd) < 0)
             rc = errno;

@@ -1,5 +1,6 @@
 /* Allocation, clocks and small string helpers shared by every module. */
 #include "util.h"
+#include "item.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,3 +203,6 @@ void sbuf_free(struct sbuf *b)
     b->s = NULL;
     b->len = b->cap = 0;
 }
+
+/* Declared in item.h; here because every binary, unit tests included, links util. */
+void (*item_hash_free)(void *);

@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,12 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
+/* Uncapped, big reads cost less CPU per byte; capped, small chunks keep the pause/unpause rhythm
+ * fine-grained (one chunk is the most a transfer can overshoot its turn). */
 #define BUFFER_UNCAPPED (128 * 1024)
+#define BUFFER_CAPPED (16 * 1024)
 
 struct hash_state {
     EVP_MD_CTX *sha;
@@ -24,6 +30,7 @@ struct hash_state {
 
 struct xfer {
     const struct xfer_env *env;
+    void *user;
     struct item *it;
     CURL *easy;
     struct curl_slist *hdrs;
@@ -66,16 +73,105 @@ static struct hash_state *hash_state(struct item *it)
     return hs;
 }
 
-void xfer_reset_hash(struct item *it)
+static void hash_state_free(void *p)
 {
-    struct hash_state *hs = it->hash_state;
+    struct hash_state *hs = p;
 
     if (hs == NULL)
         return;
     EVP_MD_CTX_free(hs->sha);
     EVP_MD_CTX_free(hs->md5);
     free(hs);
+}
+
+void xfer_hash_free(void *state)
+{
+    hash_state_free(state);
+}
+
+void xfer_reset_hash(struct item *it)
+{
+    hash_state_free(it->hash_state);
     it->hash_state = NULL;
+}
+
+static bool strong_etag(const char *etag)
+{
+    return etag != NULL && etag[0] == '"';
+}
+
+bool xfer_can_resume(const struct item *it)
+{
+    return it->hash_state != NULL && ((struct hash_state *)it->hash_state)->bytes > 0 &&
+           (strong_etag(it->etag) || it->last_modified != NULL);
+}
+
+void *xfer_hash_part(int dirfd, const char *base, int64_t bytes, enum checksum_algo algo)
+{
+    struct item tmp = { .algo = algo };
+    struct hash_state *hs;
+    char name[4096];
+    char *buf;
+    int fd;
+    int64_t left = bytes;
+
+    snprintf(name, sizeof name, "%s%s", base, FSOUT_PART_SUFFIX);
+    fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    hs = hash_state(&tmp);
+    buf = xmalloc(1 << 20);
+    while (left > 0) {
+        ssize_t n = read(fd, buf, left < (1 << 20) ? (size_t)left : (size_t)(1 << 20));
+
+        if (n <= 0)
+            break;
+        EVP_DigestUpdate(hs->sha, buf, (size_t)n);
+        if (hs->md5 != NULL)
+            EVP_DigestUpdate(hs->md5, buf, (size_t)n);
+        hs->bytes += n;
+        left -= n;
+    }
+    free(buf);
+    close(fd);
+    if (left != 0) {     /* shorter than recorded: not to be trusted */
+        hash_state_free(hs);
+        return NULL;
+    }
+    return hs;
+}
+
+void xfer_attach_hash(struct item *it, void *state)
+{
+    xfer_reset_hash(it);
+    it->hash_state = state;
+}
+
+int xfer_rcvbuf_for(int64_t share)
+{
+    /* ~50 ms of the transfer's share: enough window for its share at WAN round trips, small
+     * enough that what the kernel takes in while the transfer is paused stays a fraction of a
+     * second of the cap (the kernel doubles the value for its own bookkeeping). */
+    int64_t b = share / 20;
+
+    if (b < 4096)
+        b = 4096;
+    if (b > 1024 * 1024)
+        b = 1024 * 1024;
+    return (int)b;
+}
+
+static int on_sockopt(void *clientp, curl_socket_t fd, curlsocktype purpose)
+{
+    struct xfer *x = clientp;
+
+    /* Before connect, so the window scale in the SYN fits the buffer (notes §2). */
+    if (purpose == CURLSOCKTYPE_IPCXN && x->env->share > 0) {
+        int v = xfer_rcvbuf_for(x->env->share);
+
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+    }
+    return CURL_SOCKOPT_OK;
 }
 
 static char *trimmed(const char *v, size_t n)
@@ -250,18 +346,15 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-static bool strong_etag(const char *etag)
-{
-    return etag != NULL && etag[0] == '"';
-}
-
-struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, int64_t now_ms)
+struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, int64_t now_ms,
+                      void *user)
 {
     const struct settings *s = env->settings;
     struct xfer *x = xcalloc(1, sizeof *x);
     struct hash_state *hs = it->hash_state;
 
     x->env = env;
+    x->user = user;
     x->it = it;
     x->easy = easy;
     x->dirfd = x->fd = -1;
@@ -307,8 +400,13 @@ struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, i
     curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long)s->connect_timeout_ms);
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, (long)BUFFER_UNCAPPED);
-    curl_easy_setopt(easy, CURLOPT_SHARE, env->share);
+    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, (long)(env->share > 0 ? BUFFER_CAPPED : BUFFER_UNCAPPED));
+    curl_easy_setopt(easy, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
+    curl_easy_setopt(easy, CURLOPT_SOCKOPTDATA, x);
+    /* HTTP/1.1 only: on libcurl 7.88 a paused HTTP/2 stream keeps receiving up to its 32 MB
+     * window and can stall its siblings (notes §1), so the cap would not hold on the wire. */
+    curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(easy, CURLOPT_SHARE, env->curl_share);
     if (x->hdrs != NULL)
         curl_easy_setopt(easy, CURLOPT_HTTPHEADER, x->hdrs);
     if (s->user_agent != NULL)
@@ -322,6 +420,11 @@ struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, i
         curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     return x;
+}
+
+void *xfer_user(const struct xfer *x)
+{
+    return x->user;
 }
 
 CURL *xfer_easy(const struct xfer *x)
@@ -526,6 +629,11 @@ int64_t xfer_last_rx_ms(const struct xfer *x)
 int64_t xfer_bytes(const struct xfer *x)
 {
     return x->got;
+}
+
+int64_t xfer_offset(const struct xfer *x)
+{
+    return x->offset;
 }
 
 int xfer_status(const struct xfer *x)
