@@ -85,10 +85,16 @@ int fsout_open_dir(int rootfd, const char *relpath, int *dirfd, const char **bas
             next = openat(cur, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         }
         if (next < 0) {
+            struct stat st;
+
             *errnum = errno;
-            /* ELOOP: a symbolic link; ENOTDIR: a file where a folder must be. */
-            errf(err, "cannot open folder %.*s: %s", (int)(slash - relpath), relpath,
-                 errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+            /* O_NOFOLLOW|O_DIRECTORY on a symbolic link fails with ELOOP or ENOTDIR: say which. */
+            if (fstatat(cur, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+                errf(err, "cannot open folder %.*s: it is a symbolic link (not followed)",
+                     (int)(slash - relpath), relpath);
+            else
+                errf(err, "cannot open folder %.*s: %s", (int)(slash - relpath), relpath,
+                     strerror(*errnum));
             goto fail;
         }
         if (cur != rootfd)

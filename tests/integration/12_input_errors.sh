@@ -17,10 +17,6 @@ $FAULT_URL/a
 $FAULT_URL/b
   checksum=sha-256=1234
   out=../../escape
-$FAULT_URL/c
-  out=same.bin
-$FAULT_URL/d
-  out=same.bin
 LIST
 run_sluice -i "$T/bad.txt" -d "$T/out"
 check_eq "malformed list: exit 2" 2 "$RC"
@@ -28,9 +24,16 @@ check "bad scheme named with its line" grep -q "^$T/bad.txt:4: " "$T/stderr"
 check "unknown key named with its line" grep -q "^$T/bad.txt:6: .*colour" "$T/stderr"
 check "bad checksum named with its line" grep -q "^$T/bad.txt:8: " "$T/stderr"
 check "escaping out= named with its line" grep -q "^$T/bad.txt:9: " "$T/stderr"
-check "two items for one path name both lines" grep -q "^$T/bad.txt:12: .*same.bin.*$T/bad.txt:10" "$T/stderr"
 check_eq "nothing was requested" 0 "$(faultd_count '.')"
 check_eq "nothing was written" 0 "$(find "$T/out" -type f 2>/dev/null | wc -l)"
+
+# Two items for one target, and X next to X.part: both lines named.
+printf '%s/c\n  out=same.bin\n%s/d\n  out=same.bin\n%s/e\n  out=p.bin\n%s/f\n  out=p.bin.part\n' \
+    "$FAULT_URL" "$FAULT_URL" "$FAULT_URL" "$FAULT_URL" > "$T/clash.txt"
+run_sluice -i "$T/clash.txt" -d "$T/out"
+check_eq "one target for two items: exit 2" 2 "$RC"
+check "two items for one path name both lines" grep -q "^$T/clash.txt:3: .*same.bin.*$T/clash.txt:1" "$T/stderr"
+check "X.part of another item named" grep -q "^$T/clash.txt:7: .*p.bin.part.*$T/clash.txt:5" "$T/stderr"
 
 # Command-line URLs are checked the same way.
 run_sluice "file:///etc/passwd" -d "$T/out"
@@ -52,7 +55,7 @@ printf 'concurrency = 4;\nratee = "5M";\n' > "$T/bad.conf"
 run_sluice -c "$T/bad.conf" "$good" -d "$T/out"
 check_eq "unknown config key: exit 2" 2 "$RC"
 check "unknown config key: FILE:LINE" grep -q "^$T/bad.conf:2: " "$T/stderr"
-printf 'concurrency = 4\nrate = "5M";\n' > "$T/syntax.conf"
+printf 'concurrency = 4;\nrate = = "5M";\n' > "$T/syntax.conf"
 run_sluice -c "$T/syntax.conf" "$good" -d "$T/out"
 check_eq "config syntax error: exit 2" 2 "$RC"
 check "config syntax error: FILE:LINE" grep -q "^$T/syntax.conf:[0-9]*: " "$T/stderr"
