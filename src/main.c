@@ -8,6 +8,7 @@
 #include "loop.h"
 #include "opts.h"
 #include "queue.h"
+#include "ui.h"
 #include "util.h"
 
 #include <curl/curl.h>
@@ -23,6 +24,7 @@ enum { EXIT_DONE = 0, EXIT_FAILED_ITEMS = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 
 
 struct run {
     struct loop *loop;
+    struct ui *ui;
     struct engine *engine;
     struct evlog *log;
     struct loop_timer *flush_timer;
@@ -43,6 +45,8 @@ static void on_signal(int fd, unsigned events, void *arg)
     while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
         if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP)
             r->interrupted = (int)si.ssi_signo;
+        else if (si.ssi_signo == SIGWINCH && r->ui != NULL)
+            ui_resize(r->ui);
     }
 }
 
@@ -65,6 +69,7 @@ static int setup_signals(void)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGWINCH);
     if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
         return -1;
     return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -124,8 +129,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "sluice: cannot set up signals: %s\n", strerror(errno));
         goto out;
     }
-    if (s.mode == UI_TUI)
-        fprintf(stderr, "sluice: the terminal UI is not implemented yet; running headless\n");
 
     r.loop = loop_new();
     loop_watch(r.loop, r.sigfd, LOOP_READ, on_signal, &r);
@@ -139,15 +142,28 @@ int main(int argc, char **argv)
         r.flush_timer = loop_timer_new(r.loop, on_flush, &r);
         loop_timer_arm(r.flush_timer, 1000);
     }
-    hl = headless_new(r.loop, r.engine, stderr);
+    if (s.mode == UI_TUI || (s.mode == UI_AUTO && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO))) {
+        r.ui = ui_new(r.loop, r.engine, q, &s, err);
+        if (r.ui == NULL) {
+            fprintf(stderr, "%s\n", err);
+            goto out;
+        }
+    } else {
+        hl = headless_new(r.loop, r.engine, stderr);
+    }
 
     engine_kick(r.engine);
-    while (!r.interrupted && !engine_idle(r.engine)) {
+    /* Headless ends when the work is done; the TUI stays until the operator quits. */
+    while (!r.interrupted && (r.ui != NULL ? !ui_wants_quit(r.ui) : !engine_idle(r.engine))) {
         if (loop_run_once(r.loop, 1000) < 0) {
             fprintf(stderr, "sluice: event loop failed: %s\n", strerror(errno));
             r.interrupted = -1;
         }
     }
+    if (r.ui != NULL && !engine_idle(r.engine))
+        r.interrupted = SIGINT;      /* quit with work left: saved, like an interrupt */
+    ui_free(r.ui);
+    r.ui = NULL;
     if (r.interrupted)
         engine_stop(r.engine);
     headless_summary(r.engine, q, stderr, r.interrupted != 0);
@@ -157,6 +173,7 @@ int main(int argc, char **argv)
         status = queue_count(q, ITEM_FAILED) > 0 ? EXIT_FAILED_ITEMS : EXIT_DONE;
 
 out:
+    ui_free(r.ui);
     headless_free(hl);
     engine_free(r.engine);
     evlog_close(r.log);
