@@ -1,5 +1,6 @@
 /* sluice: parse, plan, run the loop until the work is done or the operator stops it. */
 #include "cli.h"
+#include "ctl.h"
 #include "engine.h"
 #include "evlog.h"
 #include "fsout.h"
@@ -25,6 +26,7 @@ enum { EXIT_DONE = 0, EXIT_FAILED_ITEMS = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 
 struct run {
     struct loop *loop;
     struct ui *ui;
+    struct ctl *ctl;
     struct engine *engine;
     struct evlog *log;
     struct loop_timer *flush_timer;
@@ -93,9 +95,8 @@ int main(int argc, char **argv)
         settings_free(&s);
         return EXIT_USAGE;
     case CLI_CTL:
-        fprintf(stderr, "sluice ctl: the control socket is not implemented yet\n");
         settings_free(&s);
-        return EXIT_USAGE;
+        return ctl_client_main(argc, argv);
     case CLI_RUN:
         break;
     }
@@ -142,6 +143,15 @@ int main(int argc, char **argv)
         r.flush_timer = loop_timer_new(r.loop, on_flush, &r);
         loop_timer_arm(r.flush_timer, 1000);
     }
+    {
+        char *path = ctl_default_path(s.dir);
+
+        /* A run without its control socket still works; scripts are told why they cannot reach it. */
+        r.ctl = ctl_new(r.loop, r.engine, q, &s, path, err);
+        if (r.ctl == NULL)
+            fprintf(stderr, "sluice: control socket %s: %s\n", path, err);
+        free(path);
+    }
     if (s.mode == UI_TUI || (s.mode == UI_AUTO && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO))) {
         r.ui = ui_new(r.loop, r.engine, q, &s, err);
         if (r.ui == NULL) {
@@ -173,6 +183,7 @@ int main(int argc, char **argv)
         status = queue_count(q, ITEM_FAILED) > 0 ? EXIT_FAILED_ITEMS : EXIT_DONE;
 
 out:
+    ctl_free(r.ctl);
     ui_free(r.ui);
     headless_free(hl);
     engine_free(r.engine);
