@@ -11,8 +11,8 @@ enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_EXIT_USAGE, CLI_CTL };
 
 #define SLUICE_VERSION "0.1.0"
 
-/* cli_parse starts with settings_init(s) itself, whatever the result, so s needs no setup before and
- * settings_free(s) afterwards (also after CLI_EXIT_OK, CLI_EXIT_USAGE and CLI_CTL).
+/* s must have been set up with settings_init; the config file and the command line are applied on
+ * top of it. The caller frees it with settings_free, whatever the result.
  * On CLI_EXIT_USAGE the messages have been printed to err_fp ("sluice: ..." or "FILE:LINE: ...");
  * every error is listed, from the config file and the command line alike.
  * CLI_EXIT_OK: --help or --version was printed to out_fp (before any config is read).

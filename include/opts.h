@@ -61,7 +61,7 @@ enum opt_type { OPT_INT, OPT_RATE, OPT_SIZE, OPT_DURATION, OPT_DURATION_PAIR, OP
                 OPT_BOOL, OPT_LAYOUT, OPT_MODE, OPT_HEADERS, OPT_SCHEDULE, OPT_ACTION };
 
 struct opt {
-    const char *name;            /* long option; config key is the same with '-' → '_' */
+    const char *name;            /* long option (the config key is `key`: mostly '-' → '_') */
     char short_name;             /* 0 when none */
     enum opt_type type;
     const char *def;             /* default as text (for --help and sample.conf), NULL = none;

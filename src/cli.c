@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "units.h"
 #include "util.h"
 
 /* getopt_long's val for an option without a short name: above every char. */
@@ -61,6 +62,12 @@ static int opt_index(int c)
     return -1;
 }
 
+static void add_url(struct settings *s, const char *url)
+{
+    s->urls = xrealloc(s->urls, (s->nurls + 1) * sizeof *s->urls);
+    s->urls[s->nurls++] = xstrdup(url);
+}
+
 static void report_config(void *arg, const char *msg)
 {
     fprintf((FILE *)arg, "%s\n", msg);
@@ -97,17 +104,21 @@ static void print_version(FILE *fp)
 static void bad_option(int c, char **argv, FILE *err_fp)
 {
     int idx = opt_index(optopt);
-    const char *arg = optind > 0 ? argv[optind - 1] : "?";
+    char arg[48];
+
+    units_quote(optind > 0 ? argv[optind - 1] : "?", arg, sizeof arg);
 
     if (c == ':') {
         if (idx >= 0)
             fprintf(err_fp, "sluice: --%s: a value is required\n", opts_table[idx].name);
         else
             fprintf(err_fp, "sluice: %s: a value is required\n", arg);
-    } else if (idx >= 0 && optopt >= LONG_BASE) {
+    } else if (idx >= 0) {
+        /* '?' for a known option only happens for "--flag=value". */
         fprintf(err_fp, "sluice: --%s takes no value\n", opts_table[idx].name);
     } else if (optopt != 0) {
-        fprintf(err_fp, "sluice: unknown option '-%c' (see --help)\n", optopt);
+        fprintf(err_fp, "sluice: unknown option '-%c' (see --help)\n",
+                optopt > 0x20 && optopt < 0x7f ? optopt : '?');
     } else {
         fprintf(err_fp, "sluice: unknown or ambiguous option '%s' (see --help)\n", arg);
     }
@@ -119,10 +130,9 @@ enum cli_result cli_parse(int argc, char **argv, struct settings *s, FILE *out_f
     enum cli_result res = CLI_RUN;
     const char *config = NULL;
     bool help = false, version = false;
-    char *path = NULL;
+    char *path;
     int c, idx;
 
-    settings_init(s);
     if (argc > 1 && strcmp(argv[1], "ctl") == 0)
         return CLI_CTL;
     tables_build(&t);
@@ -158,7 +168,6 @@ enum cli_result cli_parse(int argc, char **argv, struct settings *s, FILE *out_f
             res = CLI_EXIT_USAGE;
         free(s->config);
         s->config = path;
-        path = NULL;
     }
 
     optind = 0;
@@ -167,8 +176,7 @@ enum cli_result cli_parse(int argc, char **argv, struct settings *s, FILE *out_f
         const struct opt *o;
 
         if (c == 1) {
-            s->urls = xrealloc(s->urls, (s->nurls + 1) * sizeof *s->urls);
-            s->urls[s->nurls++] = xstrdup(optarg);
+            add_url(s, optarg);
             continue;
         }
         idx = opt_index(c);
@@ -187,10 +195,8 @@ enum cli_result cli_parse(int argc, char **argv, struct settings *s, FILE *out_f
         }
     }
     /* After "--", everything is a URL. */
-    for (; optind < argc; optind++) {
-        s->urls = xrealloc(s->urls, (s->nurls + 1) * sizeof *s->urls);
-        s->urls[s->nurls++] = xstrdup(argv[optind]);
-    }
+    for (; optind < argc; optind++)
+        add_url(s, argv[optind]);
 out:
     tables_free(&t);
     return res;
