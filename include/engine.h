@@ -50,6 +50,9 @@ struct engine *engine_new(struct loop *loop, const struct settings *s, struct qu
 void engine_free(struct engine *e);
 void engine_add_listener(struct engine *e, engine_listener cb, void *arg);
 
+/* Announces the settings in force (rate and concurrency events reach the listeners added by
+ * now) and starts the first transfers. */
+void engine_start(struct engine *e);
 /* Starts what can start. Called by the engine itself after every change; exposed for front ends. */
 void engine_kick(struct engine *e);
 /* True once nothing is queued, running, retrying or being committed. */

@@ -856,6 +856,13 @@ struct engine *engine_new(struct loop *loop, const struct settings *s, struct qu
     return e;
 }
 
+void engine_start(struct engine *e)
+{
+    emit_value(e, EV_RATE, e->rate, NULL);
+    emit_value(e, EV_CONCURRENCY, e->concurrency, NULL);
+    engine_kick(e);
+}
+
 void engine_add_listener(struct engine *e, engine_listener cb, void *arg)
 {
     if (e->nlisteners < MAX_LISTENERS) {

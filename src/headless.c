@@ -45,10 +45,22 @@ static void on_timer(void *arg)
     loop_timer_arm(h->timer, PROGRESS_MS);
 }
 
+/* Engine-wide messages (disk full, a host asking to slow down) are printed as they happen. */
+static void on_event(const struct engine_event *ev, void *arg)
+{
+    struct headless *h = arg;
+
+    if (ev->kind == EV_MESSAGE && ev->error != NULL) {
+        fprintf(h->fp, "sluice: %s\n", ev->error);
+        fflush(h->fp);
+    }
+}
+
 struct headless *headless_new(struct loop *loop, struct engine *e, FILE *fp)
 {
     struct headless *h = xcalloc(1, sizeof *h);
 
+    engine_add_listener(e, on_event, h);
     h->loop = loop;
     h->e = e;
     h->fp = fp;

@@ -162,7 +162,7 @@ int main(int argc, char **argv)
         hl = headless_new(r.loop, r.engine, stderr);
     }
 
-    engine_kick(r.engine);
+    engine_start(r.engine);
     /* Headless ends when the work is done; the TUI stays until the operator quits. */
     while (!r.interrupted && (r.ui != NULL ? !ui_wants_quit(r.ui) : !engine_idle(r.engine))) {
         if (loop_run_once(r.loop, 1000) < 0) {

@@ -1,0 +1,476 @@
+# Shared helpers for tests/integration/*.sh (bash).  Source it first:
+#
+#     source "$(dirname "$0")/../lib.sh"
+#
+# It gives the test:
+#   $T            a fresh temporary folder (mode 0755), removed at exit unless KEEP=1
+#   $ROOT         the repository root;  $TOOLS = $ROOT/build/tools
+#   $SLUICE       the binary under test (default $ROOT/sluice; run.sh passes build/sluice-san
+#                 for the sanitizer pass), always made absolute
+#   start_nginx DOCROOT           a real nginx: NGINX_PORT, NGINX_URL, NGINX_ACCESS_LOG
+#                                 ($T/nginx-access.log for the first one)
+#   start_faultd DOCROOT [ARGS]   the fault origin: FAULT_PORT, FAULT_URL, FAULT_LOG, FAULT_PID
+#   stop_faultd / restart_faultd  stop it; start it again on the same port, same log
+#   run_sluice ARGS...            bounded run (SLUICE_TIMEOUT, default 120 s): $RC, $T/stderr,
+#                                 $T/stdout; stdin is /dev/null
+#   run_sluice_stdin FILE ARGS... the same with FILE as standard input
+#   sluice_bg ARGS...             start in the background: SLUICE_PID, $T/bg.stdout, $T/bg.stderr
+#   wait_sluice [SECONDS]         wait (bounded, default 60 s) for it: $RC (124 if it had to be killed)
+#   wait_until SECONDS CMD...     poll CMD every 0.1 s until it succeeds; 1 if it never did
+#   ok / not_ok / check / check_eq / finish      TAP-like results (run.sh counts them);
+#                                 "not CMD" inverts a command for check
+#   same_tree A B                 every file of A in B with the same bytes, and no *.part in B
+#   faultd_count RE [LOG]         requests whose logged path matches the grep regex RE
+#   faultd_lines RE [LOG]         those log lines;   json_field NAME   a field of each stdin line
+#   faultd_stats                  GET /_stats
+#   urlenc PATH                   PATH percent-encoded (keeps / and unreserved characters)
+#   tree_urls BASE FILES.tsv      one URL per gentree line, encoded
+#   on_exit CMD                   run CMD (eval) during cleanup, before servers stop
+#
+# Every server and background job started here is stopped on exit, failure or not.
+# Traffic stays on 127.0.0.1 and ::1.
+
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TOOLS="$ROOT/build/tools"
+SLUICE=${SLUICE:-$ROOT/sluice}
+case $SLUICE in
+/*) ;;
+*/*) SLUICE="$PWD/$SLUICE" ;;
+*) [ -e "$SLUICE" ] && SLUICE="$PWD/$SLUICE" ;;
+esac
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/sbin:/sbin" ;; esac
+export PATH
+
+TEST_NAME=$(basename "$0" .sh)
+T=$(mktemp -d "${TMPDIR:-/tmp}/sluice-$TEST_NAME.XXXXXX") || { echo "not ok 1 - mktemp failed"; exit 1; }
+chmod 0755 "$T"
+
+_N=0
+_PASS=0
+_FAIL=0
+_FINISHED=""
+_PIDS=()
+_ON_EXIT=()
+_NGINX_N=0
+_FAULTD_N=0
+RC=0
+
+# ---- results ----
+
+ok() {
+    _N=$((_N + 1)); _PASS=$((_PASS + 1))
+    printf 'ok %d - %s\n' "$_N" "$1"
+}
+
+# not_ok DESC [WHY]: WHY is printed as "#" comment lines under the result.
+not_ok() {
+    _N=$((_N + 1)); _FAIL=$((_FAIL + 1))
+    printf 'not ok %d - %s\n' "$_N" "$1"
+    if [ -n "${2:-}" ]; then
+        printf '%s\n' "$2" | head -n 40 | sed 's/^/#   /'
+    fi
+}
+
+# check DESC CMD ARGS...: ok when CMD succeeds; its output is shown only on failure.
+check() {
+    local desc=$1 rc=0
+    shift
+    "$@" > "$T/.check.out" 2>&1 || rc=$?
+    if [ "$rc" -eq 0 ]; then
+        ok "$desc"
+    else
+        not_ok "$desc" "exit $rc from: $*
+$(head -c 4000 "$T/.check.out")"
+    fi
+}
+
+# not CMD ARGS...: succeeds when CMD fails (check "..." not grep -q x file).
+not() {
+    ! "$@"
+}
+
+check_eq() {
+    if [ "$2" == "$3" ]; then
+        ok "$1"
+    else
+        not_ok "$1" "expected: '$2'
+     got: '$3'"
+    fi
+}
+
+finish() {
+    _FINISHED=1
+    echo "# $TEST_NAME: $_PASS passed, $_FAIL failed"
+    if [ "$_FAIL" -gt 0 ]; then
+        if [ -s "$T/stderr" ]; then
+            echo "# last lines of sluice's stderr ($T/stderr):"
+            tail -n 15 "$T/stderr" | sed 's/^/#   /'
+        fi
+        [ "${KEEP:-0}" = 1 ] || echo "# (KEEP=1 keeps $T for a look)"
+        exit 1
+    fi
+    exit 0
+}
+
+# bail WHY: the test cannot go on (a server did not start...).
+bail() {
+    not_ok "$TEST_NAME: $1" "${2:-}"
+    finish
+}
+
+on_exit() {
+    _ON_EXIT+=("$1")
+}
+
+_stop_pids() {
+    local pid i alive
+    for pid in "$@"; do
+        kill -TERM "$pid" 2>/dev/null
+    done
+    for i in $(seq 1 50); do
+        alive=""
+        for pid in "$@"; do
+            kill -0 "$pid" 2>/dev/null && alive=1
+        done
+        [ -z "$alive" ] && break
+        sleep 0.1
+    done
+    for pid in "$@"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            # nginx workers would outlive a killed master: stop the children first.
+            for child in $(ps -o pid= --ppid "$pid" 2>/dev/null); do
+                kill -KILL "$child" 2>/dev/null
+            done
+            kill -KILL "$pid" 2>/dev/null
+        fi
+        wait "$pid" 2>/dev/null
+    done
+}
+
+_cleanup() {
+    local rc=$? cmd
+    trap - EXIT INT TERM HUP
+    if [ -z "$_FINISHED" ]; then
+        not_ok "$TEST_NAME ended before finish (exit $rc)"
+        echo "# $TEST_NAME: $_PASS passed, $_FAIL failed"
+        rc=1
+    fi
+    for cmd in ${_ON_EXIT[@]+"${_ON_EXIT[@]}"}; do
+        eval "$cmd" || true
+    done
+    # Background jobs the test started itself, then our servers.
+    local jobs_left
+    jobs_left=$(jobs -p)
+    # shellcheck disable=SC2086 # one pid per word
+    [ -n "$jobs_left" ] && _stop_pids $jobs_left
+    [ ${#_PIDS[@]} -gt 0 ] && _stop_pids "${_PIDS[@]}"
+    if [ "${KEEP:-0}" = 1 ]; then
+        echo "# kept $T"
+    else
+        rm -rf "$T"
+    fi
+    exit "$rc"
+}
+trap _cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# ---- polling ----
+
+# wait_until SECONDS CMD ARGS...
+wait_until() {
+    local limit=$1 i
+    shift
+    for ((i = 0; i < limit * 10; i++)); do
+        "$@" > /dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    "$@" > /dev/null 2>&1
+}
+
+# ---- servers ----
+
+_have_ipv6_lo() {
+    grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null
+}
+
+_need_tool() {
+    [ -x "$TOOLS/$1" ] || bail "$TOOLS/$1 is missing (make tools)"
+}
+
+# start_nginx DOCROOT: a real nginx on 127.0.0.1 (and ::1) serving DOCROOT.
+start_nginx() {
+    local docroot prefix conf port attempt pid sfx v6="" temps="" m
+    docroot=$(cd "$1" && pwd) || bail "start_nginx: no folder $1"
+    command -v nginx > /dev/null || bail "nginx is not installed (make deps)"
+    _need_tool freeport
+    _NGINX_N=$((_NGINX_N + 1))
+    sfx=""
+    [ "$_NGINX_N" -gt 1 ] && sfx=$_NGINX_N
+    prefix="$T/nginx$sfx"
+    conf="$prefix/nginx.conf"
+    NGINX_ACCESS_LOG="$T/nginx$sfx-access.log"
+    mkdir -p "$prefix/tmp"
+    # Temp paths of every compiled-in module, so nothing touches /var/lib/nginx.
+    for m in client_body proxy fastcgi uwsgi scgi; do
+        if [ "$m" = client_body ] || ! nginx -V 2>&1 | grep -q -- "--without-http_${m}_module"; then
+            temps="$temps    ${m}_temp_path $prefix/tmp/$m;
+"
+        fi
+    done
+    for attempt in 1 2 3 4 5; do
+        port=$("$TOOLS/freeport") || bail "freeport failed"
+        v6=""
+        _have_ipv6_lo && v6="        listen [::1]:$port;"
+        cat > "$conf" <<EOF
+daemon off;
+user root;
+worker_processes 1;
+error_log $T/nginx$sfx-error.log warn;
+pid $prefix/nginx.pid;
+events { worker_connections 1024; }
+http {
+    types { text/html html; application/octet-stream bin; }
+    default_type application/octet-stream;
+    log_format sluice '\$connection \$request_method \$request_uri \$status \$body_bytes_sent '
+                      '"\$http_range" "\$http_if_range" "\$http_if_none_match" "\$http_if_modified_since"';
+    access_log $NGINX_ACCESS_LOG sluice;
+$temps    keepalive_requests 100000;
+    keepalive_timeout 75s;
+    sendfile on;
+    # "not newer than" like faultd and RFC 9110, not nginx's default exact match.
+    if_modified_since before;
+    server {
+        listen 127.0.0.1:$port;
+$v6
+        server_name localhost;
+        root $docroot;
+        location = /__ready { access_log off; return 204; }
+        location / { }
+    }
+}
+EOF
+        : > "$T/nginx$sfx-error.log"
+        nginx -p "$prefix/" -c "$conf" -e "$T/nginx$sfx-error.log" < /dev/null \
+            >> "$T/nginx$sfx-stdout.log" 2>&1 &
+        pid=$!
+        local i up=""
+        for i in $(seq 1 100); do
+            if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/__ready"; then
+                up=1
+                break
+            fi
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if [ -n "$up" ] && kill -0 "$pid" 2>/dev/null; then
+            _PIDS+=("$pid")
+            NGINX_PID=$pid
+            NGINX_PORT=$port
+            NGINX_URL="http://127.0.0.1:$port"
+            return 0
+        fi
+        _stop_pids "$pid"
+        grep -q 'Address already in use' "$T/nginx$sfx-error.log" "$T/nginx$sfx-stdout.log" 2>/dev/null ||
+            bail "nginx did not start" "$(cat "$T/nginx$sfx-error.log" "$T/nginx$sfx-stdout.log" 2>/dev/null)"
+    done
+    bail "nginx: no free port after 5 attempts"
+}
+
+_start_faultd_at() {
+    local docroot=$1 port=$2
+    shift 2
+    local listen=()
+    case " $* " in
+    *" --listen "*) ;;
+    *)
+        listen=(--listen 127.0.0.1)
+        _have_ipv6_lo && listen+=(--listen ::1)
+        ;;
+    esac
+    [ "$port" != 0 ] && listen+=(--port "$port")
+    rm -f "$_FAULT_PORTFILE"
+    "$TOOLS/faultd" --root "$docroot" --portfile "$_FAULT_PORTFILE" --log "$FAULT_LOG" \
+        ${listen[@]+"${listen[@]}"} "$@" < /dev/null 2>> "$_FAULT_ERR" &
+    FAULT_PID=$!
+    _PIDS+=("$FAULT_PID")
+    local i
+    for i in $(seq 1 100); do
+        [ -s "$_FAULT_PORTFILE" ] && break
+        kill -0 "$FAULT_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    [ -s "$_FAULT_PORTFILE" ] || bail "faultd did not start" "$(cat "$_FAULT_ERR" 2>/dev/null)"
+    FAULT_PORT=$(cat "$_FAULT_PORTFILE")
+    FAULT_URL="http://127.0.0.1:$FAULT_PORT"
+}
+
+# start_faultd DOCROOT [faultd args, e.g. --rate-log FILE]
+start_faultd() {
+    local docroot
+    docroot=$(cd "$1" && pwd) || bail "start_faultd: no folder $1"
+    shift
+    _need_tool faultd
+    _FAULTD_N=$((_FAULTD_N + 1))
+    local sfx=""
+    [ "$_FAULTD_N" -gt 1 ] && sfx=$_FAULTD_N
+    FAULT_LOG="$T/faultd$sfx.jsonl"
+    _FAULT_PORTFILE="$T/faultd$sfx.port"
+    _FAULT_ERR="$T/faultd$sfx.err"
+    _FAULT_ROOT=$docroot
+    _FAULT_ARGS=("$@")
+    _start_faultd_at "$docroot" 0 "$@"
+}
+
+stop_faultd() {
+    [ -n "${FAULT_PID:-}" ] && _stop_pids "$FAULT_PID"
+}
+
+# restart_faultd: the last faultd again, same port, same log (appended).
+restart_faultd() {
+    stop_faultd
+    _start_faultd_at "$_FAULT_ROOT" "$FAULT_PORT" ${_FAULT_ARGS[@]+"${_FAULT_ARGS[@]}"}
+}
+
+faultd_stats() {
+    curl -s --max-time 5 "$FAULT_URL/_stats"
+}
+
+# The logged path of every line (an empty line where it was null), in log order.
+_faultd_paths() {
+    sed 's/.*"path":"\(\([^"\\]\|\\.\)*\)".*/\1/; t; s/.*//' "$1"
+}
+
+# faultd_lines RE [LOG]: the log lines whose path matches RE (grep basic regex, unanchored).
+faultd_lines() {
+    local log=${2:-$FAULT_LOG}
+    [ -s "$log" ] || return 0
+    _faultd_paths "$log" | grep -n -- "$1" | cut -d: -f1 |
+        awk 'NR == FNR { want[$1] = 1; next } want[FNR]' - "$log"
+}
+
+# faultd_count RE [LOG]: how many logged requests have a path matching RE.
+faultd_count() {
+    faultd_lines "$@" | wc -l | tr -d ' '
+}
+
+# json_field NAME: the value of NAME in each JSON line on stdin (strings without their
+# quotes, escapes left as they are; null, numbers and booleans as written).
+json_field() {
+    sed -n "s/.*\"$1\":\(\"\(\([^\"\\\\]\|\\\\.\)*\)\"\|\([^,}]*\)\).*/\2\4/p"
+}
+
+# ---- sluice ----
+
+_report_rc() {
+    if [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ]; then
+        echo "# run_sluice: killed after ${SLUICE_TIMEOUT:-120} s: $*"
+    elif [ "$RC" -gt 128 ]; then
+        echo "# run_sluice: exit $RC (a signal or a sanitizer abort): $*"
+        tail -n 20 "$T/stderr" | sed 's/^/#   /'
+    fi
+}
+
+run_sluice() {
+    RC=0
+    timeout -k 5 "${SLUICE_TIMEOUT:-120}" "$SLUICE" "$@" < /dev/null > "$T/stdout" 2> "$T/stderr" || RC=$?
+    _report_rc "$@"
+    return 0
+}
+
+run_sluice_stdin() {
+    local in=$1
+    shift
+    RC=0
+    timeout -k 5 "${SLUICE_TIMEOUT:-120}" "$SLUICE" "$@" < "$in" > "$T/stdout" 2> "$T/stderr" || RC=$?
+    _report_rc "$@"
+    return 0
+}
+
+# sluice_bg ARGS...: no timeout wrapper, so signals (even KILL) reach sluice itself.
+sluice_bg() {
+    "$SLUICE" "$@" < /dev/null > "$T/bg.stdout" 2> "$T/bg.stderr" &
+    SLUICE_PID=$!
+    _PIDS+=("$SLUICE_PID")
+}
+
+wait_sluice() {
+    local limit=${1:-60} i
+    RC=0
+    for ((i = 0; i < limit * 10; i++)); do
+        kill -0 "$SLUICE_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$SLUICE_PID" 2>/dev/null; then
+        kill -KILL "$SLUICE_PID" 2>/dev/null
+        wait "$SLUICE_PID" 2>/dev/null
+        RC=124
+        echo "# wait_sluice: still running after $limit s, killed"
+        return 0
+    fi
+    wait "$SLUICE_PID" 2>/dev/null || RC=$?
+    return 0
+}
+
+# ---- trees and URLs ----
+
+# same_tree A B: every file under A exists under B with identical bytes; no *.part in B.
+same_tree() {
+    local a=$1 b=$2 bad=0 list out parts
+    [ -d "$a" ] || { echo "same_tree: no folder $a"; return 1; }
+    [ -d "$b" ] || { echo "same_tree: no folder $b"; return 1; }
+    list=$(mktemp "$T/.same_tree.XXXXXX")
+    (cd "$a" && find . -type f -print0 | xargs -0 -r sha256sum) > "$list" || bad=1
+    if [ -s "$list" ]; then
+        if ! out=$(cd "$b" && sha256sum --quiet -c "$list" 2>&1); then
+            echo "files missing or different in $b:"
+            printf '%s\n' "$out" | head -n 30
+            bad=1
+        fi
+    fi
+    parts=$(find "$b" -name '*.part' | head -n 20)
+    if [ -n "$parts" ]; then
+        echo "leftover .part files in $b:"
+        printf '%s\n' "$parts"
+        bad=1
+    fi
+    rm -f "$list"
+    return "$bad"
+}
+
+# _urlenc PATH: the encoded PATH in $REPLY (no subshell: tree_urls calls it per file).
+_urlenc() {
+    local LC_ALL=C s=$1 c hex i
+    REPLY=""
+    if [[ $s =~ ^[A-Za-z0-9._~/-]*$ ]]; then
+        REPLY=$s
+        return 0
+    fi
+    for ((i = 0; i < ${#s}; i++)); do
+        c=${s:i:1}
+        case $c in
+        [A-Za-z0-9._~/-]) REPLY+=$c ;;
+        *)
+            printf -v hex '%%%02X' "'$c"
+            REPLY+=$hex
+            ;;
+        esac
+    done
+}
+
+# urlenc PATH: percent-encodes every byte except A-Z a-z 0-9 - . _ ~ and /.
+urlenc() {
+    _urlenc "$1"
+    printf '%s\n' "$REPLY"
+}
+
+# tree_urls BASE FILES.tsv: BASE/<encoded path> for every "path<TAB>size" line.
+tree_urls() {
+    local base=$1 path size
+    while IFS=$'\t' read -r path size; do
+        _urlenc "$path"
+        printf '%s/%s\n' "$base" "$REPLY"
+    done < "$2"
+}
