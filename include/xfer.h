@@ -16,7 +16,6 @@ struct xfer;
 struct xfer_env {
     const struct settings *settings;
     int rootfd;
-    int64_t share;               /* cap / concurrency when capped, else 0: sizes the buffers */
     CURLSH *curl_share;
     /* Asked before each chunk is written: return false to pause the transfer (the chunk is
      * delivered again on unpause). Then told how many bytes were written. */
@@ -38,6 +37,9 @@ enum xfer_verdict {
 struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, int64_t now_ms,
                       void *user);
 void *xfer_user(const struct xfer *x);
+/* This transfer's share of the cap in bytes/s (0 = uncapped), before it is added to the multi
+ * handle: sizes libcurl's buffer and the socket's receive buffer. */
+void xfer_set_share(struct xfer *x, int64_t share);
 CURL *xfer_easy(const struct xfer *x);
 struct item *xfer_item(const struct xfer *x);
 /* Releases everything but the easy handle, which is returned for reuse. The .part is kept. */

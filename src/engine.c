@@ -404,9 +404,23 @@ static void on_refill(void *arg)
 
 /* ---- transfers ---- */
 
-static void xfer_env_update(struct engine *e)
+/* A transfer's share of what may flow: the global cap split over the slots, or its host's cap
+ * split over that host's connections, whichever is smaller; 0 when nothing caps it. */
+static int64_t share_of(const struct engine *e, const char *name, const struct host *h)
 {
-    e->env.share = capped(e) ? e->rate / (e->concurrency > 0 ? e->concurrency : 1) : 0;
+    int64_t share = capped(e) ? e->rate / (e->concurrency > 0 ? e->concurrency : 1) : 0;
+
+    if (h->capped) {
+        int n = host_effective(e, name, h);
+        int64_t hs;
+
+        if (n <= 0 || n > e->concurrency)
+            n = e->concurrency;
+        hs = h->bucket.rate / (n > 0 ? n : 1);
+        if (share == 0 || hs < share)
+            share = hs;
+    }
+    return share;
 }
 
 static void really_start(struct engine *e, struct item *it)
@@ -419,6 +433,7 @@ static void really_start(struct engine *e, struct item *it)
     a = xcalloc(1, sizeof *a);
     a->host = host_get(e, it->host);
     a->x = xfer_new(&e->env, it, easy, loop_now(e->loop), a);
+    xfer_set_share(a->x, share_of(e, it->host, a->host));
     a->next = e->actives;
     if (e->actives != NULL)
         e->actives->prev = a;
@@ -542,7 +557,11 @@ static void schedule_due(struct engine *e)
 {
     int64_t due = queue_next_due(e->q);
 
-    loop_timer_arm(e->due_timer, due < 0 ? -1 : due - loop_now(e->loop));
+    /* An overdue retry fires at once: a negative delay would disarm the timer. */
+    if (due < 0)
+        loop_timer_arm(e->due_timer, -1);
+    else
+        loop_timer_arm(e->due_timer, due > loop_now(e->loop) ? due - loop_now(e->loop) : 0);
 }
 
 static void retry_or_fail(struct engine *e, struct item *it, const char *msg, int64_t retry_after,
@@ -716,7 +735,6 @@ static void apply_rate(struct engine *e, int64_t rate, int64_t burst)
     }
     e->rate = rate;
     e->burst = burst;
-    xfer_env_update(e);
     /* Connections already open keep their buffers: resize them to the new share. Uncapped
      * again, a large buffer stands in for the autotuning that SO_RCVBUF switched off. */
     for (struct active *a = e->actives; a != NULL; a = a->next) {
@@ -724,7 +742,8 @@ static void apply_rate(struct engine *e, int64_t rate, int64_t burst)
 
         if (curl_easy_getinfo(xfer_easy(a->x), CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK &&
             fd != CURL_SOCKET_BAD) {
-            int v = rate > 0 ? xfer_rcvbuf_for(e->env.share) : 4 * 1024 * 1024;
+            int64_t share = share_of(e, xfer_item(a->x)->host, a->host);
+            int v = share > 0 ? xfer_rcvbuf_for(share) : 4 * 1024 * 1024;
 
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
         }
@@ -835,7 +854,6 @@ struct engine *engine_new(struct loop *loop, const struct settings *s, struct qu
 
     e->env.settings = s;
     e->env.rootfd = rootfd;
-    e->env.share = 0;
     e->env.may_receive = may_receive;
     e->env.received = received;
     e->env.arg = e;
@@ -974,7 +992,6 @@ void engine_set_concurrency(struct engine *e, int n)
     if (n == e->concurrency)
         return;
     e->concurrency = n;
-    xfer_env_update(e);
     curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)(n * 2 + 4));
     /* The newest transfers have the least to lose: park them first. */
     while (e->transfers > n && e->actives != NULL)

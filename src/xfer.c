@@ -31,6 +31,7 @@ struct hash_state {
 struct xfer {
     const struct xfer_env *env;
     void *user;
+    int64_t share;
     struct item *it;
     CURL *easy;
     struct curl_slist *hdrs;
@@ -166,8 +167,8 @@ static int on_sockopt(void *clientp, curl_socket_t fd, curlsocktype purpose)
     struct xfer *x = clientp;
 
     /* Before connect, so the window scale in the SYN fits the buffer (notes §2). */
-    if (purpose == CURLSOCKTYPE_IPCXN && x->env->share > 0) {
-        int v = xfer_rcvbuf_for(x->env->share);
+    if (purpose == CURLSOCKTYPE_IPCXN && x->share > 0) {
+        int v = xfer_rcvbuf_for(x->share);
 
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
     }
@@ -400,7 +401,7 @@ struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, i
     curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long)s->connect_timeout_ms);
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, (long)(env->share > 0 ? BUFFER_CAPPED : BUFFER_UNCAPPED));
+    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, (long)BUFFER_UNCAPPED);
     curl_easy_setopt(easy, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
     curl_easy_setopt(easy, CURLOPT_SOCKOPTDATA, x);
     /* HTTP/1.1 only: on libcurl 7.88 a paused HTTP/2 stream keeps receiving up to its 32 MB
@@ -420,6 +421,12 @@ struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, i
         curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     return x;
+}
+
+void xfer_set_share(struct xfer *x, int64_t share)
+{
+    x->share = share;
+    curl_easy_setopt(x->easy, CURLOPT_BUFFERSIZE, (long)(share > 0 ? BUFFER_CAPPED : BUFFER_UNCAPPED));
 }
 
 void *xfer_user(const struct xfer *x)
@@ -530,6 +537,20 @@ static enum xfer_verdict finish_body(struct xfer *x, char *msg)
     return XFER_DONE;
 }
 
+static void keep_validators(struct xfer *x)
+{
+    struct item *it = x->it;
+
+    free(it->etag);
+    free(it->last_modified);
+    it->etag = x->etag != NULL ? xstrdup(x->etag) : NULL;
+    it->last_modified = x->last_modified != NULL ? xstrdup(x->last_modified) : NULL;
+    if (x->content_length >= 0)
+        it->size = x->offset + x->content_length;
+    if (it->hash_state != NULL)
+        it->received = ((struct hash_state *)it->hash_state)->bytes;
+}
+
 enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms, char *msg,
                                int64_t *retry_after_ms)
 {
@@ -549,16 +570,8 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms,
 
     /* Validators and size of a good response are kept even when the body broke off, so the
      * next attempt can resume with Range + If-Range. */
-    if (x->status >= 200 && x->status <= 299 && x->body_started) {
-        free(it->etag);
-        free(it->last_modified);
-        it->etag = x->etag != NULL ? xstrdup(x->etag) : NULL;
-        it->last_modified = x->last_modified != NULL ? xstrdup(x->last_modified) : NULL;
-        if (x->content_length >= 0)
-            it->size = x->offset + x->content_length;
-        if (it->hash_state != NULL)
-            it->received = ((struct hash_state *)it->hash_state)->bytes;
-    }
+    if (x->status >= 200 && x->status <= 299 && x->body_started)
+        keep_validators(x);
     if (x->restart) {
         xfer_reset_hash(it);
         it->received = 0;
@@ -580,11 +593,14 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms,
     if (x->status == 304)
         return XFER_UNCHANGED;
     if (x->status >= 200 && x->status <= 299) {
-        if (!x->body_started && start_body(x) < 0) {     /* an empty body */
-            snprintf(msg, ERRLEN, "%s", x->local_msg);
-            if (x->local_errno == ENOSPC || x->local_errno == EDQUOT)
-                return XFER_DISK_FULL;
-            return x->output_error ? XFER_FAILED : XFER_RETRY;
+        if (!x->body_started) {                          /* an empty body */
+            if (start_body(x) < 0) {
+                snprintf(msg, ERRLEN, "%s", x->local_msg);
+                if (x->local_errno == ENOSPC || x->local_errno == EDQUOT)
+                    return XFER_DISK_FULL;
+                return x->output_error ? XFER_FAILED : XFER_RETRY;
+            }
+            keep_validators(x);
         }
         if (x->content_length >= 0 && x->got != x->content_length)
             return errf(msg, "truncated body: %lld of %lld bytes", (long long)x->got,

@@ -128,6 +128,9 @@ struct conn {
 	off_t fileoff;
 	char *mem;
 	long long body_len, body_sent, body_limit;
+	/* Rate log: bytes written into the socket over the connection's life (headers, body),
+	 * and body bytes already counted as having left our send queue. */
+	long long wr_hdr, wr_body, rl_acked;
 	enum endact end;
 	long long rate;
 	int64_t rate_start;
@@ -1148,10 +1151,13 @@ static size_t header_end(struct conn *c)
 
 /* ---- connections ---- */
 
+static void rl_collect(struct conn *c, int closing);
+
 static void conn_close(struct conn *c, int64_t now)
 {
 	if (c->st == C_CLOSED)
 		return;
+	rl_collect(c, 1);
 	req_log(c, now);
 	resp_clear(c);
 	req_clear(&c->r);
@@ -1188,7 +1194,30 @@ static void account(struct conn *c, long long n)
 	c->body_sent += n;
 	if (!c->stats) {
 		g.body_bytes += n;
-		g.rl_bytes += n;
+		c->wr_body += n;
+	}
+}
+
+/* Moves into the rate log the body bytes that have left this connection's send queue since
+ * the last look: what the client's kernel accepted, i.e. what crossed the (loopback) wire.
+ * Counting writes instead would credit the multi-megabyte send buffer to the first
+ * moments of a transfer. Header bytes still queued are attributed to the body, a few
+ * hundred bytes at most, put right at the next look. */
+static void rl_collect(struct conn *c, int closing)
+{
+	int q = 0;
+	long long acked;
+
+	if (g.ratelog == NULL || c->fd < 0)
+		return;
+	if (closing || ioctl(c->fd, TIOCOUTQ, &q) < 0)
+		q = 0;
+	acked = c->wr_hdr + c->wr_body - q - c->wr_hdr;
+	if (acked > c->wr_body)
+		acked = c->wr_body;
+	if (acked > c->rl_acked) {
+		g.rl_bytes += acked - c->rl_acked;
+		c->rl_acked = acked;
 	}
 }
 
@@ -1210,6 +1239,7 @@ static int conn_send(struct conn *c, int64_t now)
 		if (n <= 0)
 			return -1;
 		c->hdroff += (size_t)n;
+		c->wr_hdr += n;
 		if (c->hdroff == c->hdrlen)
 			c->rate_start = now;
 	}
@@ -1498,6 +1528,9 @@ static void rate_log_tick(int64_t now)
 
 	if (g.ratelog == NULL)
 		return;
+	if (now - g.t0 >= g.rl_win + RATE_WINDOW)
+		for (size_t i = 0; i < g.nconns; i++)
+			rl_collect(g.conns[i], 0);
 	while (now - g.t0 >= g.rl_win + RATE_WINDOW) {
 		fprintf(g.ratelog, "%lld %lld\n", (long long)g.rl_win, g.rl_bytes);
 		g.rl_bytes = 0;
