@@ -37,5 +37,8 @@ bool fsout_stat_target(int dirfd, const char *base, int64_t *size, int64_t *mtim
 /* The durable finish, run by the worker: set mtime (when >= 0), fsync, close fd, rename
  * BASE.part over BASE. The caller fsyncs the folder afterwards (batched). Returns 0 or errno. */
 int fsout_commit(int dirfd, int fd, const char *base, int64_t mtime);
+/* The pieces of fsout_commit, for a worker that flushes many files with one syncfs. */
+void fsout_set_mtime(int fd, int64_t mtime);
+int fsout_rename_part(int dirfd, const char *base);
 
 #endif

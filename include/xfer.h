@@ -21,6 +21,8 @@ struct xfer_env {
      * delivered again on unpause). Then told how many bytes were written. */
     bool (*may_receive)(void *arg, struct xfer *x, size_t n);
     void (*received)(void *arg, struct xfer *x, size_t n);
+    /* Start writeback of fd's dirty pages off the loop (the final fsync then has less to do). */
+    void (*writeback)(void *arg, int fd);
     void *arg;
 };
 

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,6 +71,7 @@ struct engine {
     int transfers;
     int finishing;
     int preparing;                   /* digests of .part files being rebuilt by the worker */
+    int writebacks;                  /* early writeback requests in flight */
     int concurrency;
     struct bucket bucket;
     int64_t rate, burst;             /* in force */
@@ -402,6 +404,32 @@ static void on_refill(void *arg)
     }
 }
 
+static void writeback_work(struct syncer_job *job)
+{
+    /* No durability from this (notes §5); it only gets the writing started. */
+    sync_file_range(job->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    close(job->fd);
+    job->fd = -1;
+}
+
+static void writeback(void *arg, int fd)
+{
+    struct engine *e = arg;
+    struct syncer_job *job;
+    int dupfd = dup(fd);
+
+    if (dupfd < 0)
+        return;
+    job = xcalloc(1, sizeof *job);
+    job->kind = SYNCER_WORK;
+    job->work = writeback_work;
+    job->fd = dupfd;
+    job->dirfd = -1;
+    job->base = xstrdup("");
+    e->writebacks++;
+    syncer_submit(e->syncer, job);
+}
+
 /* ---- transfers ---- */
 
 /* A transfer's share of what may flow: the global cap split over the slots, or its host's cap
@@ -672,6 +700,10 @@ static void on_worker_done(struct syncer_job *job, void *arg)
     struct engine *e = arg;
     struct item *it = job->arg;
 
+    if (job->kind == SYNCER_WORK && job->work == writeback_work) {
+        e->writebacks--;
+        return;
+    }
     if (job->kind == SYNCER_WORK) {
         on_prepared(job, e);
         engine_kick(e);
@@ -856,6 +888,7 @@ struct engine *engine_new(struct loop *loop, const struct settings *s, struct qu
     e->env.rootfd = rootfd;
     e->env.may_receive = may_receive;
     e->env.received = received;
+    e->env.writeback = writeback;
     e->env.arg = e;
     e->env.curl_share = e->share;
 

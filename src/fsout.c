@@ -203,28 +203,37 @@ bool fsout_stat_target(int dirfd, const char *base, int64_t *size, int64_t *mtim
     return true;
 }
 
-int fsout_commit(int dirfd, int fd, const char *base, int64_t mtime)
+void fsout_set_mtime(int fd, int64_t mtime)
 {
-    char name[NAME_MAX + 8];
-    int rc = 0;
-
     if (mtime >= 0) {
         struct timespec ts[2] = { { .tv_sec = 0, .tv_nsec = UTIME_OMIT },
                                   { .tv_sec = (time_t)mtime, .tv_nsec = 0 } };
 
-        /* Before fsync, so the one flush covers the timestamp too. A failure only costs the
-         * mtime (and with it If-Modified-Since on files without a record), not the data. */
+        /* Before the flush, so it covers the timestamp too. A failure only costs the mtime
+         * (and with it If-Modified-Since on files without a record), not the data. */
         (void)futimens(fd, ts);
     }
-    if (fsync(fd) < 0 && rc == 0)
+}
+
+int fsout_rename_part(int dirfd, const char *base)
+{
+    char name[NAME_MAX + 8];
+
+    part_name(base, name);
+    /* renameat replaces a symbolic link at the target itself, never what it points to. */
+    return renameat(dirfd, name, dirfd, base) < 0 ? errno : 0;
+}
+
+int fsout_commit(int dirfd, int fd, const char *base, int64_t mtime)
+{
+    int rc = 0;
+
+    fsout_set_mtime(fd, mtime);
+    if (fsync(fd) < 0)
         rc = errno;
     if (close(fd) < 0 && rc == 0)
         rc = errno;
     if (rc != 0)
         return rc;
-    part_name(base, name);
-    /* renameat replaces a symbolic link at the target itself, never what it points to. */
-    if (renameat(dirfd, name, dirfd, base) < 0)
-        return errno;
-    return 0;
+    return fsout_rename_part(dirfd, base);
 }

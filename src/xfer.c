@@ -21,6 +21,12 @@
  * fine-grained (one chunk is the most a transfer can overshoot its turn). */
 #define BUFFER_UNCAPPED (128 * 1024)
 #define BUFFER_CAPPED (16 * 1024)
+/* libcurl hands over at most 16 KiB per call; gathering 256 KiB per write() cuts the syscalls
+ * of a big file sixteen-fold. Kept small when many transfers run at once. */
+#define WBUF_MAX (256 * 1024)
+#define WBUF_MANY (64 * 1024)
+/* Ask the kernel to start writing back every so often, so the fsync at the end has little left. */
+#define WRITEBACK_EVERY (32LL * 1024 * 1024)
 
 struct hash_state {
     EVP_MD_CTX *sha;
@@ -45,6 +51,11 @@ struct xfer {
     int64_t cr_start, cr_total;
     char *etag, *last_modified, *retry_after;
     bool body_started;
+    /* Bytes gathered for the next write(); hashed only once they are on disk, so the digest
+     * never covers more than the .part holds. */
+    char *wbuf;
+    size_t wlen, wcap;
+    int64_t since_writeback;
     /* This attempt. */
     int64_t got;
     int local_errno;             /* a write or open failed */
@@ -314,12 +325,38 @@ static int start_body(struct xfer *x)
     return open_output(x, x->offset == 0);
 }
 
+/* Writes the gathered bytes, then hashes them. Returns 0, or -1 with the error recorded. */
+static int flush(struct xfer *x)
+{
+    struct hash_state *hs = x->it->hash_state;
+    int rc;
+
+    if (x->wlen == 0)
+        return 0;
+    rc = fsout_write(x->fd, x->wbuf, x->wlen);
+    if (rc != 0) {
+        x->local_errno = rc;
+        snprintf(x->local_msg, ERRLEN, "write %s.part: %s", x->it->path, strerror(rc));
+        x->wlen = 0;
+        return -1;
+    }
+    EVP_DigestUpdate(hs->sha, x->wbuf, x->wlen);
+    if (hs->md5 != NULL)
+        EVP_DigestUpdate(hs->md5, x->wbuf, x->wlen);
+    hs->bytes += (int64_t)x->wlen;
+    x->since_writeback += (int64_t)x->wlen;
+    x->wlen = 0;
+    if (x->since_writeback >= WRITEBACK_EVERY && x->env->writeback != NULL) {
+        x->since_writeback = 0;
+        x->env->writeback(x->env->arg, x->fd);
+    }
+    return 0;
+}
+
 static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct xfer *x = ud;
     size_t n = size * nmemb;
-    struct hash_state *hs;
-    int rc;
 
     if (x->local_errno != 0)
         return 0;
@@ -329,17 +366,25 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
         return 0;
     if (x->env->may_receive != NULL && !x->env->may_receive(x->env->arg, x, n))
         return CURL_WRITEFUNC_PAUSE;
-    rc = fsout_write(x->fd, ptr, n);
-    if (rc != 0) {
-        x->local_errno = rc;
-        snprintf(x->local_msg, ERRLEN, "write %s.part: %s", x->it->path, strerror(rc));
-        return 0;
+    if (x->wcap == 0) {
+        int64_t want = x->content_length > 0 ? x->content_length : WBUF_MAX;
+        size_t cap = x->env->settings->concurrency > 64 ? WBUF_MANY : WBUF_MAX;
+
+        x->wcap = want < (int64_t)cap ? (size_t)want : cap;
+        if (x->wcap < n)
+            x->wcap = n;
+        x->wbuf = xmalloc(x->wcap);
     }
-    hs = x->it->hash_state;
-    EVP_DigestUpdate(hs->sha, ptr, n);
-    if (hs->md5 != NULL)
-        EVP_DigestUpdate(hs->md5, ptr, n);
-    hs->bytes += (int64_t)n;
+    if (x->wlen + n > x->wcap && flush(x) < 0)
+        return 0;
+    if (n > x->wcap) {           /* cannot happen with libcurl's 16 KiB chunks; be safe */
+        x->wcap = n;
+        x->wbuf = xrealloc(x->wbuf, n);
+    }
+    memcpy(x->wbuf + x->wlen, ptr, n);
+    x->wlen += n;
+    if (x->wlen == x->wcap && flush(x) < 0)
+        return 0;
     x->got += (int64_t)n;
     x->last_rx_ms = mono_ms();
     if (x->env->received != NULL)
@@ -452,6 +497,7 @@ CURL *xfer_free(struct xfer *x)
         close(x->fd);
     if (x->dirfd >= 0)
         close(x->dirfd);
+    free(x->wbuf);
     curl_slist_free_all(x->hdrs);
     reset_response(x, 0);
     free(x);
@@ -559,6 +605,8 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms,
 
     *retry_after_ms = -1;
     msg[0] = '\0';
+    if (x->fd >= 0 && x->local_errno == 0)
+        (void)flush(x);          /* a failure is recorded in local_errno and judged below */
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
     if (code > 0)
         x->status = (int)code;
