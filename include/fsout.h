@@ -34,6 +34,9 @@ int fsout_write(int fd, const void *buf, size_t len);
  * modification time (seconds) when not NULL. */
 bool fsout_stat_target(int dirfd, const char *base, int64_t *size, int64_t *mtime);
 
+/* The same for a path under the root, creating nothing on the way. */
+bool fsout_stat_path(int rootfd, const char *relpath, int64_t *size, int64_t *mtime);
+
 /* The durable finish, run by the worker: set mtime (when >= 0), fsync, close fd, rename
  * BASE.part over BASE. The caller fsyncs the folder afterwards (batched). Returns 0 or errno. */
 int fsout_commit(int dirfd, int fd, const char *base, int64_t mtime);

@@ -190,6 +190,40 @@ int fsout_write(int fd, const void *buf, size_t len)
     return 0;
 }
 
+bool fsout_stat_path(int rootfd, const char *relpath, int64_t *size, int64_t *mtime)
+{
+    const char *p = relpath, *slash;
+    int cur = rootfd;
+    char name[NAME_MAX + 1];
+    bool found;
+
+    /* Walks like fsout_open_dir, but creates nothing: a check must not leave folders behind. */
+    while ((slash = strchr(p, '/')) != NULL) {
+        size_t n = (size_t)(slash - p);
+        int next;
+
+        if (n == 0 || n > NAME_MAX)
+            goto missing;
+        memcpy(name, p, n);
+        name[n] = '\0';
+        next = openat(cur, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0)
+            goto missing;
+        if (cur != rootfd)
+            close(cur);
+        cur = next;
+        p = slash + 1;
+    }
+    found = fsout_stat_target(cur, p, size, mtime);
+    if (cur != rootfd)
+        close(cur);
+    return found;
+missing:
+    if (cur != rootfd)
+        close(cur);
+    return false;
+}
+
 bool fsout_stat_target(int dirfd, const char *base, int64_t *size, int64_t *mtime)
 {
     struct stat st;

@@ -392,6 +392,51 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+static void http_date(int64_t t, char out[40])
+{
+    static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+    static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    /* By hand: strftime's %a and %b follow LC_TIME, which the TUI sets from the environment. */
+    gmtime_r(&tt, &tm);
+    snprintf(out, 40, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
+             months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* The local copy exists: ask only for a newer one (SPEC §5). With validators from the session,
+ * and the file still the size recorded, those; without a record, the file's own mtime. */
+static void add_conditions(struct xfer *x, struct item *it)
+{
+    int64_t size, mtime;
+    char date[40];
+    char *h;
+
+    if (!fsout_stat_path(x->env->rootfd, it->path, &size, &mtime))
+        return;
+    if (it->etag != NULL || it->last_modified != NULL) {
+        if (it->size >= 0 && size != it->size)
+            return;          /* changed locally: fetch it whole */
+        if (it->etag != NULL) {
+            h = xasprintf("If-None-Match: %s", it->etag);
+            x->hdrs = curl_slist_append(x->hdrs, h);
+            free(h);
+        }
+        if (it->last_modified != NULL) {
+            h = xasprintf("If-Modified-Since: %s", it->last_modified);
+            x->hdrs = curl_slist_append(x->hdrs, h);
+            free(h);
+        }
+        return;
+    }
+    http_date(mtime, date);
+    h = xasprintf("If-Modified-Since: %s", date);
+    x->hdrs = curl_slist_append(x->hdrs, h);
+    free(h);
+}
+
 struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, int64_t now_ms,
                       void *user)
 {
@@ -423,6 +468,8 @@ struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, i
         x->hdrs = curl_slist_append(x->hdrs, s->headers[i]);
     for (size_t i = 0; i < it->nheaders; i++)
         x->hdrs = curl_slist_append(x->hdrs, it->headers[i]);
+    if (x->offset == 0 && !s->overwrite)
+        add_conditions(x, it);
     if (x->offset > 0) {
         char *h = xasprintf("If-Range: %s", strong_etag(it->etag) ? it->etag : it->last_modified);
 
@@ -657,7 +704,12 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms,
     }
     snprintf(msg, ERRLEN, "HTTP %d", x->status);
     if (x->status == 416 && x->offset > 0) {
-        /* The .part may already be whole; simplest safe answer is to fetch it again. */
+        /* A Content-Range total equal to what the .part holds: it was already whole (a crash between the
+         * last byte and the rename). Finish it from the running digest. */
+        if (x->cr_total == x->offset && it->hash_state != NULL && open_output(x, false) == 0) {
+            it->size = x->offset;
+            return finish_body(x, msg);
+        }
         xfer_reset_hash(it);
         it->received = 0;
         return XFER_RETRY;
