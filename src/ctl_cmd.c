@@ -1,0 +1,424 @@
+/* Control commands: a const table (tmux's cmd entries) that both the server and the client read,
+ * request words, answers, and the two renderings of engine_stats (JSON, Prometheus).
+ * Nothing here touches a socket, so all of it is unit-tested with a fake engine. */
+#include "ctl_cmd.h"
+#include "units.h"
+#include "urlpath.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static bool is_ctl_char(unsigned char c)
+{
+    return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* ---- words ---- */
+
+void ctl_cmd_argv_free(char **argv)
+{
+    if (argv == NULL)
+        return;
+    for (char **p = argv; *p != NULL; p++)
+        free(*p);
+    free(argv);
+}
+
+int ctl_cmd_split(const char *line, size_t len, int *argcp, char ***argvp, char *err)
+{
+    char **argv = xcalloc(CTL_MAX_WORDS + 1, sizeof *argv);
+    struct sbuf w = { 0 };
+    int argc = 0;
+    size_t i = 0;
+
+    if (len > 0 && line[len - 1] == '\r')
+        len--;              /* nc and telnet users send CRLF */
+    for (size_t j = 0; j < len; j++) {
+        if (is_ctl_char((unsigned char)line[j])) {
+            errf(err, "control character in the request");
+            goto fail;
+        }
+    }
+    for (;;) {
+        bool quoted = false;
+
+        while (i < len && is_blank(line[i]))
+            i++;
+        if (i == len)
+            break;
+        w.len = 0;
+        while (i < len && (quoted || !is_blank(line[i]))) {
+            char c = line[i++];
+
+            if (c == '"') {
+                quoted = !quoted;
+            } else if (quoted && c == '\\' && i < len && (line[i] == '"' || line[i] == '\\')) {
+                sbuf_add(&w, &line[i++], 1);
+            } else {
+                sbuf_add(&w, &c, 1);
+            }
+        }
+        if (quoted) {
+            errf(err, "unterminated quote in the request");
+            goto fail;
+        }
+        if (argc == CTL_MAX_WORDS) {
+            errf(err, "too many words in the request (at most %d)", CTL_MAX_WORDS);
+            goto fail;
+        }
+        argv[argc++] = w.len > 0 ? xstrndup(w.s, w.len) : xstrdup("");
+    }
+    if (argc == 0) {
+        errf(err, "empty request");
+        goto fail;
+    }
+    sbuf_free(&w);
+    *argcp = argc;
+    *argvp = argv;
+    return 0;
+
+fail:
+    sbuf_free(&w);
+    ctl_cmd_argv_free(argv);
+    return -1;
+}
+
+int ctl_cmd_join(int argc, char **argv, struct sbuf *out, char *err)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        bool plain = *a != '\0';
+
+        for (const char *p = a; *p; p++) {
+            if (is_ctl_char((unsigned char)*p)) {
+                char q[64];
+
+                return errf(err, "argument '%s' holds a control character",
+                            units_quote(a, q, sizeof q));
+            }
+            if (is_blank(*p) || *p == '"' || *p == '\\')
+                plain = false;
+        }
+        if (i > 0)
+            sbuf_add(out, " ", 1);
+        if (plain) {
+            sbuf_addstr(out, a);
+            continue;
+        }
+        sbuf_add(out, "\"", 1);
+        for (const char *p = a; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                sbuf_add(out, "\\", 1);
+            sbuf_add(out, p, 1);
+        }
+        sbuf_add(out, "\"", 1);
+    }
+    sbuf_add(out, "\n", 1);
+    return 0;
+}
+
+/* ---- renderings ---- */
+
+void ctl_cmd_status_json(const struct engine_stats *st, struct sbuf *out)
+{
+    sbuf_printf(out,
+                "{\"total\":%zu,\"queued\":%zu,\"active\":%zu,\"retrying\":%zu,\"paused\":%zu,"
+                "\"done\":%zu,\"unchanged\":%zu,\"failed\":%zu,\"transfers\":%d,\"finishing\":%d,"
+                "\"concurrency\":%d,\"rate\":%lld,\"cap\":%lld,\"bytes\":%lld,\"elapsed_ms\":%lld,"
+                "\"eta_ms\":%lld,\"disk_full\":%s,\"paused_all\":%s}\n",
+                st->total, st->queued, st->active, st->retrying, st->paused, st->done, st->unchanged,
+                st->failed, st->transfers, st->finishing, st->concurrency, (long long)st->rate,
+                (long long)st->cap, (long long)st->bytes, (long long)st->elapsed_ms,
+                (long long)st->eta_ms, st->disk_full ? "true" : "false",
+                st->paused_all ? "true" : "false");
+}
+
+static void metric_head(struct sbuf *out, const char *name, const char *type, const char *help)
+{
+    sbuf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void metric(struct sbuf *out, const char *name, const char *type, const char *help,
+                   long long v)
+{
+    metric_head(out, name, type, help);
+    sbuf_printf(out, "%s %lld\n", name, v);
+}
+
+/* Milliseconds as seconds, exactly (no floating point rounding in the text). */
+static void metric_seconds(struct sbuf *out, const char *name, const char *help, int64_t ms)
+{
+    metric_head(out, name, "gauge", help);
+    if (ms < 0)
+        sbuf_printf(out, "%s -1\n", name);
+    else
+        sbuf_printf(out, "%s %lld.%03lld\n", name, (long long)(ms / 1000), (long long)(ms % 1000));
+}
+
+void ctl_cmd_metrics(const struct engine_stats *st, struct sbuf *out)
+{
+    const struct {
+        const char *state;
+        size_t n;
+    } items[] = {
+        { "queued", st->queued }, { "active", st->active }, { "retrying", st->retrying },
+        { "paused", st->paused }, { "done", st->done }, { "unchanged", st->unchanged },
+        { "failed", st->failed },
+    };
+
+    metric_head(out, "sluice_items", "gauge", "Items of this run by state.");
+    for (size_t i = 0; i < ARRAY_LEN(items); i++)
+        sbuf_printf(out, "sluice_items{state=\"%s\"} %zu\n", items[i].state, items[i].n);
+    metric(out, "sluice_received_bytes_total", "counter",
+           "Response body bytes received by this run.", (long long)st->bytes);
+    metric(out, "sluice_rate_bytes_per_second", "gauge",
+           "Bytes received per second over the last 2 seconds.", (long long)st->rate);
+    metric(out, "sluice_cap_bytes_per_second", "gauge",
+           "Global cap on received bytes per second; 0 means no cap.", (long long)st->cap);
+    metric(out, "sluice_concurrency_limit", "gauge", "Transfers allowed at once.",
+           st->concurrency);
+    metric(out, "sluice_transfers_active", "gauge", "Transfers on the wire now.", st->transfers);
+    metric(out, "sluice_transfers_finishing", "gauge",
+           "Finished transfers being verified and committed.", st->finishing);
+    metric_seconds(out, "sluice_elapsed_seconds", "Time since the run started.", st->elapsed_ms);
+    metric_seconds(out, "sluice_eta_seconds", "Estimated time to finish; -1 when unknown.",
+                   st->eta_ms);
+    metric(out, "sluice_disk_full", "gauge", "1 while transfers wait because the disk is full.",
+           st->disk_full);
+    metric(out, "sluice_paused_all", "gauge", "1 while the operator has paused everything.",
+           st->paused_all);
+}
+
+/* ---- commands ---- */
+
+/* "all" (or the given keyword) → *all; else a positive item id. */
+static int parse_target(const char *cmd, const char *word, const char *arg, bool *all, uint64_t *id,
+                        char *err)
+{
+    char q[64];
+    long v;
+
+    if (strcasecmp(arg, word) == 0) {
+        *all = true;
+        return 0;
+    }
+    if (units_parse_int(arg, 1, LONG_MAX, &v, err) < 0)
+        return errf(err, "%s: '%s' is neither %s nor an item id (a positive whole number)", cmd,
+                    units_quote(arg, q, sizeof q), word);
+    *all = false;
+    *id = (uint64_t)v;
+    return 0;
+}
+
+static int cmd_rate(struct engine *e, const struct settings *s, int argc, char **argv,
+                    struct sbuf *out, char *err)
+{
+    char msg[ERRLEN];
+    int64_t rate;
+
+    if (argc > 1) {
+        if (units_parse_rate(argv[1], &rate, msg) < 0)
+            return errf(err, "rate: %s", msg);
+        /* A --burst given for the run stays; 0 lets the engine size it for the new rate. */
+        engine_set_rate(e, rate, s != NULL ? s->burst : 0);
+    }
+    sbuf_printf(out, "%lld\n", (long long)engine_rate(e));
+    return 0;
+}
+
+static int cmd_concurrency(struct engine *e, const struct settings *s, int argc, char **argv,
+                           struct sbuf *out, char *err)
+{
+    char msg[ERRLEN];
+    long n;
+
+    if (argc > 1) {
+        if (units_parse_int(argv[1], 1, 1024, &n, msg) < 0)
+            return errf(err, "concurrency: %s", msg);
+        engine_set_concurrency(e, (int)n);
+    }
+    sbuf_printf(out, "%d\n", engine_concurrency(e));
+    return 0;
+}
+
+static int cmd_pause(struct engine *e, const struct settings *s, int argc, char **argv,
+                     struct sbuf *out, char *err)
+{
+    bool all;
+    uint64_t id = 0;
+
+    if (parse_target(argv[0], "all", argv[1], &all, &id, err) < 0)
+        return -1;
+    if (all) {
+        engine_pause_all(e);
+        return 0;
+    }
+    return engine_pause(e, id, err);
+}
+
+static int cmd_resume(struct engine *e, const struct settings *s, int argc, char **argv,
+                      struct sbuf *out, char *err)
+{
+    bool all;
+    uint64_t id = 0;
+
+    if (parse_target(argv[0], "all", argv[1], &all, &id, err) < 0)
+        return -1;
+    if (all) {
+        engine_resume_all(e);
+        return 0;
+    }
+    return engine_resume(e, id, err);
+}
+
+static int cmd_requeue(struct engine *e, const struct settings *s, int argc, char **argv,
+                       struct sbuf *out, char *err)
+{
+    bool all;
+    uint64_t id = 0;
+
+    if (parse_target(argv[0], "failed", argv[1], &all, &id, err) < 0)
+        return -1;
+    if (all) {
+        sbuf_printf(out, "%zu\n", engine_requeue_failed(e));
+        return 0;
+    }
+    return engine_requeue(e, id, err);
+}
+
+/* The arguments are checked now so that scripts learn of their mistakes today; the engine has no
+ * way yet to take an item in the middle of a run. */
+static int cmd_add(struct engine *e, const struct settings *s, int argc, char **argv,
+                   struct sbuf *out, char *err)
+{
+    struct url_parts parts;
+    char msg[ERRLEN];
+
+    if (urlpath_parse(argv[1], &parts, msg) < 0)
+        return errf(err, "add: %s", msg);
+    urlpath_parts_free(&parts);
+    if (argc > 2) {
+        char *clean;
+
+        if (strncmp(argv[2], "out=", 4) != 0) {
+            char q[64];
+
+            return errf(err, "add: expected out=PATH, got '%s'", units_quote(argv[2], q, sizeof q));
+        }
+        if ((clean = urlpath_clean_rel(argv[2] + 4, msg)) == NULL)
+            return errf(err, "add: out=: %s", msg);
+        free(clean);
+    }
+    return errf(err, "add: adding URLs to a running sluice is not supported yet");
+}
+
+static int cmd_status(struct engine *e, const struct settings *s, int argc, char **argv,
+                      struct sbuf *out, char *err)
+{
+    struct engine_stats st;
+
+    engine_stats(e, &st);
+    ctl_cmd_status_json(&st, out);
+    return 0;
+}
+
+static int cmd_metrics(struct engine *e, const struct settings *s, int argc, char **argv,
+                       struct sbuf *out, char *err)
+{
+    struct engine_stats st;
+
+    engine_stats(e, &st);
+    ctl_cmd_metrics(&st, out);
+    return 0;
+}
+
+const struct ctl_cmd ctl_cmd_table[] = {
+    { "rate", 0, 1, "rate [RATE]",
+      "set the global cap (50M, 400Mbit, off); prints the cap in bytes/s, 0 = none", cmd_rate },
+    { "concurrency", 0, 1, "concurrency [N]", "set transfers at once (1..1024); prints the limit",
+      cmd_concurrency },
+    { "pause", 1, 1, "pause all|ID", "pause everything, or one item", cmd_pause },
+    { "resume", 1, 1, "resume all|ID", "resume everything, or one item", cmd_resume },
+    { "requeue", 1, 1, "requeue failed|ID",
+      "retry the failed items (prints how many), or one item", cmd_requeue },
+    { "add", 1, 2, "add URL [out=PATH]", "add a URL to the run (not supported yet)", cmd_add },
+    { "status", 0, 0, "status", "counts, rates and limits as one JSON object", cmd_status },
+    { "metrics", 0, 0, "metrics", "the same in the Prometheus text format", cmd_metrics },
+};
+const size_t ctl_cmd_count = ARRAY_LEN(ctl_cmd_table);
+
+const struct ctl_cmd *ctl_cmd_find(const char *name)
+{
+    for (size_t i = 0; i < ctl_cmd_count; i++)
+        if (strcmp(ctl_cmd_table[i].name, name) == 0)
+            return &ctl_cmd_table[i];
+    return NULL;
+}
+
+const struct ctl_cmd *ctl_cmd_check(int argc, char **argv, char *err)
+{
+    const struct ctl_cmd *cmd;
+    char q[64];
+
+    if (argc < 1) {
+        errf(err, "no command");
+        return NULL;
+    }
+    if ((cmd = ctl_cmd_find(argv[0])) == NULL) {
+        errf(err, "unknown command '%s'", units_quote(argv[0], q, sizeof q));
+        return NULL;
+    }
+    if (argc - 1 < cmd->min || argc - 1 > cmd->max) {
+        errf(err, "usage: %s", cmd->usage);
+        return NULL;
+    }
+    return cmd;
+}
+
+void ctl_cmd_error(struct sbuf *out, const char *msg)
+{
+    sbuf_addstr(out, "error: ");
+    /* One line, nothing that could drive the client's terminal. */
+    for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+        char c = *p < 0x20 || *p == 0x7f ? '?' : (char)*p;
+
+        sbuf_add(out, &c, 1);
+    }
+    sbuf_add(out, "\n", 1);
+}
+
+int ctl_cmd_exec(struct engine *e, const struct settings *s, const char *line, size_t len,
+                 struct sbuf *out)
+{
+    const struct ctl_cmd *cmd;
+    struct sbuf body = { 0 };
+    char err[ERRLEN] = "";
+    char **argv = NULL;
+    int argc, rc = -1;
+
+    if (ctl_cmd_split(line, len, &argc, &argv, err) < 0)
+        goto out;
+    if ((cmd = ctl_cmd_check(argc, argv, err)) == NULL)
+        goto out;
+    rc = cmd->exec(e, s, argc, argv, &body, err);
+
+out:
+    if (rc == 0) {
+        sbuf_add(out, "ok\n", 3);
+        if (body.len > 0)
+            sbuf_add(out, body.s, body.len);
+    } else {
+        ctl_cmd_error(out, err[0] ? err : "command failed");
+    }
+    sbuf_free(&body);
+    ctl_cmd_argv_free(argv);
+    return rc;
+}
