@@ -474,3 +474,12 @@ tree_urls() {
         printf '%s/%s\n' "$base" "$REPLY"
     done < "$2"
 }
+
+# out_find DIR [TESTS...]: find under an output root, printing matches and leaving out sluice's
+# own state folder DIR/.sluice (session, control socket).
+out_find() {
+    local d=$1
+    shift
+    [ -d "$d" ] || return 0
+    find "$d" -mindepth 1 \( -path "$d/.sluice" -prune \) -o \( "$@" -print \)
+}

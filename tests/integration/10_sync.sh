@@ -10,7 +10,7 @@ cut -f1 "$T/files.tsv" | sed "s|^|$NGINX_URL/|" > "$T/list.txt"
 run_sluice -i "$T/list.txt" -d "$T/out" -j 8 --log "$T/events.jsonl"
 check_eq "exit status 0" 0 "$RC"
 check "every file byte-exact, no .part left" same_tree "$T/www" "$T/out"
-check_eq "300 files written" 300 "$(find "$T/out" -type f | wc -l)"
+check_eq "300 files written" 300 "$(out_find "$T/out" -type f | wc -l)"
 check_eq "300 done events in the log" 300 "$(grep -c '"event":"done"' "$T/events.jsonl")"
 check_eq "300 start events in the log" 300 "$(grep -c '"event":"start"' "$T/events.jsonl")"
 check_eq "one GET per file at the origin" 300 "$(grep -c ' GET ' "$T/nginx-access.log")"
@@ -28,7 +28,7 @@ run_sluice -i "$T/list20.txt" -d "$T/flat" --layout flat
 check_eq "flat layout exit 0" 0 "$RC"
 first=$(head -1 "$T/files.tsv" | cut -f1)
 check "flat layout puts files at the top" cmp "$T/www/$first" "$T/flat/$(basename "$first")"
-check_eq "flat layout makes no folders" 0 "$(find "$T/flat" -mindepth 1 -type d | wc -l)"
+check_eq "flat layout makes no folders" 0 "$(out_find "$T/flat" -type d | wc -l)"
 
 # host layout: DIR/HOST_PORT/path
 run_sluice "$NGINX_URL/$first" -d "$T/host" --layout host
@@ -50,5 +50,5 @@ check_eq "mtime from Last-Modified" "$(stat -c %Y "$T/www/$first")" "$(stat -c %
 # Standard input as the list.
 run_sluice_stdin "$T/list20.txt" -i - -d "$T/stdin"
 check_eq "-i - exit 0" 0 "$RC"
-check_eq "-i - wrote 20 files" 20 "$(find "$T/stdin" -type f | wc -l)"
+check_eq "-i - wrote 20 files" 20 "$(out_find "$T/stdin" -type f | wc -l)"
 finish

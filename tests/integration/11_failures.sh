@@ -16,7 +16,7 @@ check_eq "the 404 was requested once" 1 "$(faultd_count '/missing/nothere.bin')"
 check "the summary names the failed item and its reason" \
     grep -q 'failed: .*/missing/nothere.bin -> missing/nothere.bin: HTTP 404 (1 attempt)' "$T/stderr"
 check "the good file is there" cmp "$T/www/$(f 1)" "$T/o404/$(f 1)"
-check_eq "no folder made for the 404" 0 "$(find "$T/o404" -name missing | wc -l)"
+check_eq "no folder made for the 404" 0 "$(out_find "$T/o404" -name missing | wc -l)"
 
 # 503 twice, then fine: retried, byte-exact, exit 0.
 run_sluice "$FAULT_URL/$(f 2)?fail=2&status=503" -d "$T/o503" --retry-wait 10ms,100ms --log "$T/ev.jsonl"
@@ -38,7 +38,7 @@ run_sluice "$FAULT_URL/$(f 4)?fail=1&reset_after=50000" "$FAULT_URL/$(f 5)?fail=
 check_eq "reset and truncation recovered: exit 0" 0 "$RC"
 check "reset file byte-exact" cmp "$T/www/$(f 4)" "$T/ort/$(f 4)"
 check "truncated file byte-exact" cmp "$T/www/$(f 5)" "$T/ort/$(f 5)"
-check_eq "no .part left" 0 "$(find "$T/ort" -name '*.part' | wc -l)"
+check_eq "no .part left" 0 "$(out_find "$T/ort" -name '*.part' | wc -l)"
 
 # Checksums: a wrong one fails the item after its retries; a right one passes.
 sum=$(sha256sum "$T/www/$(f 6)" | cut -d' ' -f1)
@@ -49,6 +49,6 @@ printf '%s/%s\n  checksum=sha-256=%064d\n' "$FAULT_URL" "$(f 6)" 0 > "$T/bad.txt
 run_sluice -i "$T/bad.txt" -d "$T/ock2" --retries 1 --retry-wait 10ms,20ms
 check_eq "wrong sha-256: exit 1" 1 "$RC"
 check "wrong sha-256 reason" grep -q 'checksum mismatch' "$T/stderr"
-check_eq "wrong sha-256: no file committed" 0 "$(find "$T/ock2" -type f ! -name '*.part' | wc -l)"
+check_eq "wrong sha-256: no file committed" 0 "$(out_find "$T/ock2" -type f ! -name '*.part' | wc -l)"
 
 finish

@@ -25,7 +25,7 @@ check "unknown key named with its line" grep -q "^$T/bad.txt:6: .*colour" "$T/st
 check "bad checksum named with its line" grep -q "^$T/bad.txt:8: " "$T/stderr"
 check "escaping out= named with its line" grep -q "^$T/bad.txt:9: " "$T/stderr"
 check_eq "nothing was requested" 0 "$(faultd_count '.')"
-check_eq "nothing was written" 0 "$(find "$T/out" -type f 2>/dev/null | wc -l)"
+check_eq "nothing was written" 0 "$(out_find "$T/out" -type f | wc -l)"
 
 # Two items for one target, and X next to X.part: both lines named.
 printf '%s/c\n  out=same.bin\n%s/d\n  out=same.bin\n%s/e\n  out=p.bin\n%s/f\n  out=p.bin.part\n' \
