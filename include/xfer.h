@@ -16,6 +16,7 @@ struct xfer;
 struct xfer_env {
     const struct settings *settings;
     int rootfd;
+    bool ever_capped;            /* a cap was in force at some point: sockets may be small */
     CURLSH *curl_share;
     /* Asked before each chunk is written: return false to pause the transfer (the chunk is
      * delivered again on unpause). Then told how many bytes were written. */

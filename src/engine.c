@@ -767,6 +767,8 @@ static void apply_rate(struct engine *e, int64_t rate, int64_t burst)
     }
     e->rate = rate;
     e->burst = burst;
+    if (rate > 0)
+        e->env.ever_capped = true;
     /* Connections already open keep their buffers: resize them to the new share. Uncapped
      * again, a large buffer stands in for the autotuning that SO_RCVBUF switched off. */
     for (struct active *a = e->actives; a != NULL; a = a->next) {

@@ -173,6 +173,27 @@ int xfer_rcvbuf_for(int64_t share)
     return (int)b;
 }
 
+/* Runs on every request, on a new or a reused connection: a connection that idled in libcurl's
+ * cache while the cap changed gets the buffer of the cap in force now. */
+static int on_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+                     int conn_local_port)
+{
+    struct xfer *x = clientp;
+    curl_socket_t fd = CURL_SOCKET_BAD;
+    int v;
+
+    if (curl_easy_getinfo(x->easy, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD)
+        return CURL_PREREQFUNC_OK;
+    if (x->share > 0)
+        v = xfer_rcvbuf_for(x->share);
+    else if (x->env->ever_capped)
+        v = 4 * 1024 * 1024;   /* stands in for the autotuning that SO_RCVBUF switched off */
+    else
+        return CURL_PREREQFUNC_OK;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+    return CURL_PREREQFUNC_OK;
+}
+
 static int on_sockopt(void *clientp, curl_socket_t fd, curlsocktype purpose)
 {
     struct xfer *x = clientp;
@@ -496,6 +517,8 @@ struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, i
     curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, (long)BUFFER_UNCAPPED);
     curl_easy_setopt(easy, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
     curl_easy_setopt(easy, CURLOPT_SOCKOPTDATA, x);
+    curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(easy, CURLOPT_PREREQDATA, x);
     /* HTTP/1.1 only: on libcurl 7.88 a paused HTTP/2 stream keeps receiving up to its 32 MB
      * window and can stall its siblings (notes §1), so the cap would not hold on the wire. */
     curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
