@@ -34,6 +34,8 @@ int fsout_write(int fd, const void *buf, size_t len);
  * modification time (seconds) when not NULL. */
 bool fsout_stat_target(int dirfd, const char *base, int64_t *size, int64_t *mtime);
 
+/* Deletes relpath's .part if there is one, creating nothing on the way. Returns 0 or errno. */
+int fsout_unlink_part(int rootfd, const char *relpath);
 /* The same for a path under the root, creating nothing on the way. */
 bool fsout_stat_path(int rootfd, const char *relpath, int64_t *size, int64_t *mtime);
 

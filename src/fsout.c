@@ -190,14 +190,13 @@ int fsout_write(int fd, const void *buf, size_t len)
     return 0;
 }
 
-bool fsout_stat_path(int rootfd, const char *relpath, int64_t *size, int64_t *mtime)
+/* Opens the folder that holds relpath without creating anything; -1 when it is not there. */
+static int open_parent_nocreate(int rootfd, const char *relpath, const char **base)
 {
     const char *p = relpath, *slash;
     int cur = rootfd;
     char name[NAME_MAX + 1];
-    bool found;
 
-    /* Walks like fsout_open_dir, but creates nothing: a check must not leave folders behind. */
     while ((slash = strchr(p, '/')) != NULL) {
         size_t n = (size_t)(slash - p);
         int next;
@@ -214,14 +213,41 @@ bool fsout_stat_path(int rootfd, const char *relpath, int64_t *size, int64_t *mt
         cur = next;
         p = slash + 1;
     }
-    found = fsout_stat_target(cur, p, size, mtime);
-    if (cur != rootfd)
-        close(cur);
-    return found;
+    *base = p;
+    return cur == rootfd ? dup(rootfd) : cur;
 missing:
     if (cur != rootfd)
         close(cur);
-    return false;
+    return -1;
+}
+
+int fsout_unlink_part(int rootfd, const char *relpath)
+{
+    char name[NAME_MAX + 8];
+    const char *base;
+    int dirfd = open_parent_nocreate(rootfd, relpath, &base), rc = 0;
+
+    if (dirfd < 0)
+        return 0;
+    part_name(base, name);
+    if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+        rc = errno;
+    close(dirfd);
+    return rc;
+}
+
+bool fsout_stat_path(int rootfd, const char *relpath, int64_t *size, int64_t *mtime)
+{
+    const char *base;
+    int dirfd = open_parent_nocreate(rootfd, relpath, &base);
+    bool found;
+
+    /* Creates nothing: a check must not leave folders behind. */
+    if (dirfd < 0)
+        return false;
+    found = fsout_stat_target(dirfd, base, size, mtime);
+    close(dirfd);
+    return found;
 }
 
 bool fsout_stat_target(int dirfd, const char *base, int64_t *size, int64_t *mtime)
