@@ -1,0 +1,213 @@
+/* The two sub-screens that replace the list: the details of one item, and the keys. */
+#include "ui_impl.h"
+#include "engine.h"
+#include "loop.h"
+#include "opts.h"
+#include "queue.h"
+#include "ui_text.h"
+#include "units.h"
+#include "urlpath.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LABEL_W 15
+
+struct lines {
+    struct ui *u;
+    int y, y1;
+};
+
+/* One "label  value" line, the value wrapped onto up to max_lines lines (URLs are long). */
+static void line(struct lines *l, const char *label, const char *value, enum theme_elem e,
+                 int max_lines)
+{
+    struct ui *u = l->u;
+    int w = COLS - 2 - LABEL_W;
+    size_t n, i = 0;
+    wchar_t *text;
+
+    if (l->y >= l->y1 || w < 8)
+        return;
+    ui_fill(u, l->y, 0, COLS, TH_ROW);
+    ui_put(u, l->y, 1, LABEL_W, TH_DETAIL_LABEL, label, false, false);
+    text = ui_text_decode(value != NULL ? value : "", u->utf8, &n);
+    for (int k = 0; k < max_lines && l->y < l->y1; k++) {
+        int x = 1 + LABEL_W, used = 0;
+        bool last = k == max_lines - 1 || l->y == l->y1 - 1;
+
+        if (k > 0)
+            ui_fill(u, l->y, 0, COLS, TH_ROW);
+        attrset(u->attr[e]);
+        while (i < n && used + ui_text_wcwidth(text[i]) <= w - (last ? 1 : 0)) {
+            wchar_t c[2] = { text[i], L'\0' };
+
+            mvaddwstr(l->y, x + used, c);
+            used += ui_text_wcwidth(text[i++]);
+        }
+        if (last && i < n)
+            mvaddwstr(l->y, x + used, u->utf8 ? L"\u2026" : L"~");
+        l->y++;
+        if (i >= n)
+            break;
+    }
+    free(text);
+}
+
+static const char *clock_text(int64_t wall, char *buf, size_t len)
+{
+    time_t t = (time_t)(wall / 1000);
+    struct tm tm;
+
+    localtime_r(&t, &tm);
+    strftime(buf, len, "%H:%M:%S", &tm);
+    return buf;
+}
+
+static void errors(struct lines *l, const struct item *it)
+{
+    struct ui *u = l->u;
+    char text[ERRLEN + 64], when[16];
+    int shown = 0;
+
+    /* Newest first, from the ring of recent retry and failure events. */
+    for (size_t k = 0; k < UI_HIST && l->y < l->y1; k++) {
+        const struct ui_hist *h = &u->hist[(u->hist_next + UI_HIST - 1 - k) % UI_HIST];
+
+        if (h->text == NULL || h->id != it->id)
+            continue;
+        snprintf(text, sizeof text, "%s  %s%s", clock_text(h->wall_ms, when, sizeof when),
+                 h->failed ? "failed: " : "retry: ", h->text);
+        line(l, shown == 0 ? "errors" : "", text, h->failed ? TH_ST_FAILED : TH_ST_RETRY, 2);
+        shown++;
+    }
+    if (shown == 0)
+        line(l, "errors", it->error != NULL ? it->error : "none", it->error != NULL ?
+             TH_ST_FAILED : TH_ROW, 2);
+}
+
+void ui_view_details(struct ui *u, int y0, int y1)
+{
+    struct item *it = u->detail_id != 0 ? queue_get(u->q, u->detail_id) : NULL;
+    struct lines l = { u, y0 + 1, y1 };
+    struct engine_xfer_view v;
+    bool live;
+    char a[64], b[64], c[64], text[ERRLEN];
+
+    ui_fill(u, y0, 0, COLS, TH_COLUMNS);
+    if (it == NULL) {
+        ui_put(u, y0, 1, COLS - 2, TH_COLUMNS, "no item", false, false);
+        for (int y = y0 + 1; y < y1; y++)
+            ui_fill(u, y, 0, COLS, TH_ROW);
+        return;
+    }
+    snprintf(text, sizeof text, "item %llu of %zu: %s", (unsigned long long)it->id,
+             queue_total(u->q), it->state == ITEM_UNCHANGED ? "unchanged" : item_state_name(it->state));
+    ui_put(u, y0, 1, COLS - 2, TH_COLUMNS, text, false, false);
+    ui_put_right(u, y0, COLS - 24, 23, TH_COLUMNS, "Esc or Enter: back");
+
+    for (size_t i = 0; i < it->nurls; i++) {
+        char *url = urlpath_redact(it->urls[i]);
+
+        line(&l, i == 0 ? "URL" : "mirror", url, TH_VALUE, i == 0 ? 3 : 1);
+        free(url);
+    }
+    line(&l, "path", it->path, TH_VALUE, 2);
+    live = it->state == ITEM_ACTIVE && engine_xfer_view(u->e, it->id, &v);
+    switch (it->state) {
+    case ITEM_RETRY:
+        snprintf(text, sizeof text, "retry in %s, attempt %d of %d",
+                 units_fmt_duration(it->next_try_ms > loop_now(u->loop) ?
+                                    it->next_try_ms - loop_now(u->loop) + 999 : 0, a, sizeof a),
+                 it->attempts + 1, u->s->retries + 1);
+        break;
+    case ITEM_FAILED:
+        snprintf(text, sizeof text, "failed after %d attempt%s", it->attempts,
+                 it->attempts == 1 ? "" : "s");
+        break;
+    default:
+        snprintf(text, sizeof text, "%s, %d attempt%s (at most %d)",
+                 it->state == ITEM_UNCHANGED ? "unchanged" : item_state_name(it->state),
+                 it->attempts, it->attempts == 1 ? "" : "s", u->s->retries + 1);
+    }
+    line(&l, "state", text, TH_VALUE, 1);
+    if (it->http_status > 0)
+        snprintf(text, sizeof text, "%d", it->http_status);
+    line(&l, "HTTP status", it->http_status > 0 ? text : "-", TH_VALUE, 1);
+    {
+        int64_t size = live && v.size >= 0 ? v.size : it->size;
+        int64_t got = live ? v.bytes : it->received;
+
+        snprintf(text, sizeof text, "%s, %s on disk%s%s", units_fmt_size(size, a, sizeof a),
+                 units_fmt_size(got, b, sizeof b), size > 0 ? ", " : "",
+                 size > 0 ? (snprintf(c, sizeof c, "%d%%", (int)(got >= size ? 100 : got * 100 / size)), c)
+                          : "");
+        line(&l, "size", text, TH_VALUE, 1);
+    }
+    if (live) {
+        snprintf(text, sizeof text, "%s%s", units_fmt_rate(v.rate, a, sizeof a),
+                 v.throttled ? ", waiting for its turn under the cap" : "");
+        line(&l, "speed", text, TH_VALUE, 1);
+    }
+    line(&l, "ETag", it->etag != NULL ? it->etag : "-", TH_VALUE, 1);
+    line(&l, "Last-Modified", it->last_modified != NULL ? it->last_modified : "-", TH_VALUE, 1);
+    if (it->has_sha256) {
+        for (int i = 0; i < 32; i++)
+            snprintf(text + 2 * i, sizeof text - 2 * (size_t)i, "%02x", it->sha256[i]);
+        line(&l, "SHA-256", text, TH_VALUE, 1);
+    }
+    if (it->duration_ms > 0) {
+        if (it->duration_ms < 10000)
+            snprintf(a, sizeof a, "%.2f s", (double)it->duration_ms / 1000);
+        else
+            units_fmt_duration(it->duration_ms, a, sizeof a);
+        line(&l, "last attempt", a, TH_VALUE, 1);
+    }
+    /* The engine shows a transfer as one piece (engine_xfer_view has no per-range view). */
+    snprintf(text, sizeof text, "%s (--segments %d; per-range progress is not reported)",
+             live ? "1 connection" : "none running", u->s->segments);
+    line(&l, "segments", text, TH_VALUE, 1);
+    errors(&l, it);
+    for (; l.y < y1; l.y++)
+        ui_fill(u, l.y, 0, COLS, TH_ROW);
+}
+
+void ui_view_help(struct ui *u, int y0, int y1)
+{
+    const struct ui_key_doc *docs;
+    size_t n = ui_keys_docs(&docs);
+    int ncol = COLS >= 160 ? 2 : 1, colw = (COLS - 1) / ncol, rows = y1 - y0 - 1, per;
+    char foot[ERRLEN];
+
+    ui_fill(u, y0, 0, COLS, TH_COLUMNS);
+    ui_put(u, y0, 1, COLS - 2, TH_COLUMNS, "keys (Up/Down scroll, any other key returns)", false,
+           false);
+    for (int y = y0 + 1; y < y1; y++)
+        ui_fill(u, y, 0, COLS, TH_ROW);
+    if (rows < 2)
+        return;
+    per = (int)((n + (size_t)ncol - 1) / (size_t)ncol);
+    /* The last row is the footer. */
+    if (u->help_top > (per > rows - 1 ? per - (rows - 1) : 0))
+        u->help_top = per > rows - 1 ? per - (rows - 1) : 0;
+    for (int k = 0; k < per; k++) {
+        int y = y0 + 1 + k - u->help_top;
+
+        if (y <= y0 || y >= y1 - 1)
+            continue;
+        for (int cidx = 0; cidx < ncol; cidx++) {
+            size_t i = (size_t)(cidx * per + k);
+            int x = 1 + cidx * colw;
+
+            if (i >= n)
+                continue;
+            ui_put(u, y, x, 12, TH_DETAIL_LABEL, docs[i].keys, false, false);
+            ui_put(u, y, x + 12, colw - 13, TH_ROW, docs[i].help, false, false);
+        }
+    }
+    snprintf(foot, sizeof foot, "theme: %s; %s; %s", u->theme.source,
+             u->color ? "colours" : "no colours (NO_COLOR or a colourless terminal)",
+             u->utf8 ? "UTF-8" : "ASCII (the locale is not UTF-8)");
+    ui_put(u, y1 - 1, 1, COLS - 2, TH_LABEL, foot, false, false);
+}
