@@ -49,6 +49,7 @@ struct engine *engine_new(struct loop *loop, const struct settings *s, struct qu
                           char *err);
 void engine_free(struct engine *e);
 void engine_add_listener(struct engine *e, engine_listener cb, void *arg);
+void engine_remove_listener(struct engine *e, engine_listener cb, void *arg);
 
 /* Announces the settings in force (rate and concurrency events reach the listeners added by
  * now) and starts the first transfers. */

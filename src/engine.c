@@ -925,6 +925,18 @@ void engine_add_listener(struct engine *e, engine_listener cb, void *arg)
     }
 }
 
+void engine_remove_listener(struct engine *e, engine_listener cb, void *arg)
+{
+    for (int i = 0; i < e->nlisteners; i++) {
+        if (e->listeners[i].cb == cb && e->listeners[i].arg == arg) {
+            memmove(&e->listeners[i], &e->listeners[i + 1],
+                    (size_t)(e->nlisteners - i - 1) * sizeof e->listeners[0]);
+            e->nlisteners--;
+            return;
+        }
+    }
+}
+
 bool engine_idle(const struct engine *e)
 {
     return e->transfers == 0 && e->finishing == 0 && e->preparing == 0 &&

@@ -343,6 +343,9 @@ static int start_body(struct xfer *x)
         xfer_reset_hash(x->it);
     }
     hash_state(x->it);
+    /* Known from here on, so the UI can show a progress bar during the first attempt. */
+    if (x->content_length >= 0)
+        x->it->size = x->offset + x->content_length;
     return open_output(x, x->offset == 0);
 }
 
