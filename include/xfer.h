@@ -54,6 +54,10 @@ CURL *xfer_free(struct xfer *x);
 enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms, char *msg,
                                int64_t *retry_after_ms);
 
+/* Copies the progress of a running attempt into its item (validators, size, the bytes on disk
+ * that the digest covers), so a crash resumes from there. False when there is nothing to record. */
+bool xfer_checkpoint(struct xfer *x);
+
 /* After XFER_DONE: hands over the open .part and its folder (the caller commits them and closes
  * both); *mtime is the Last-Modified time or -1. */
 void xfer_take_output(struct xfer *x, int *dirfd, int *fd, char **base, int64_t *mtime);

@@ -800,6 +800,11 @@ static void on_tick(void *arg)
     e->last_tick_ms = now;
     if (now - e->last_flush_ms >= 1000) {
         e->last_flush_ms = now;
+        /* Progress of running transfers reaches the session too: after a kill -9 the .part
+         * resumes from what was recorded (anything beyond it is cut back and fetched again). */
+        for (a = e->actives; a != NULL; a = a->next)
+            if (xfer_checkpoint(a->x))
+                queue_touch(e->q, xfer_item(a->x));
         queue_flush(e->q);
     }
     if (e->s->nschedule > 0)

@@ -670,6 +670,15 @@ static void keep_validators(struct xfer *x)
         it->received = ((struct hash_state *)it->hash_state)->bytes;
 }
 
+bool xfer_checkpoint(struct xfer *x)
+{
+    if (x->status < 200 || x->status > 299 || !x->body_started || x->fd < 0 ||
+        x->local_errno != 0)
+        return false;
+    keep_validators(x);
+    return true;
+}
+
 enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms, char *msg,
                                int64_t *retry_after_ms)
 {
