@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -54,8 +55,10 @@ int fsout_root_open(const char *dir, int *rootfd, char *err)
     return 0;
 }
 
-int fsout_open_dir(int rootfd, const char *relpath, int *dirfd, const char **base, int *errnum,
-                   char *err)
+/* Opens the folder that holds relpath one component at a time, never through a symbolic link;
+ * with create, missing folders are made on the way. */
+static int walk(int rootfd, const char *relpath, bool create, int *dirfd, const char **base,
+                int *errnum, char *err)
 {
     const char *p = relpath, *slash;
     int cur = rootfd;
@@ -75,7 +78,7 @@ int fsout_open_dir(int rootfd, const char *relpath, int *dirfd, const char **bas
         memcpy(name, p, n);
         name[n] = '\0';
         next = openat(cur, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (next < 0 && errno == ENOENT) {
+        if (next < 0 && errno == ENOENT && create) {
             if (mkdirat(cur, name, 0755) < 0 && errno != EEXIST) {
                 *errnum = errno;
                 errf(err, "cannot create folder %.*s: %s", (int)(slash - relpath), relpath,
@@ -122,6 +125,12 @@ fail:
     if (cur != rootfd)
         close(cur);
     return -1;
+}
+
+int fsout_open_dir(int rootfd, const char *relpath, int *dirfd, const char **base, int *errnum,
+                   char *err)
+{
+    return walk(rootfd, relpath, true, dirfd, base, errnum, err);
 }
 
 static void part_name(const char *base, char out[NAME_MAX + 8])
@@ -193,32 +202,10 @@ int fsout_write(int fd, const void *buf, size_t len)
 /* Opens the folder that holds relpath without creating anything; -1 when it is not there. */
 static int open_parent_nocreate(int rootfd, const char *relpath, const char **base)
 {
-    const char *p = relpath, *slash;
-    int cur = rootfd;
-    char name[NAME_MAX + 1];
+    char err[ERRLEN];
+    int dirfd, errnum;
 
-    while ((slash = strchr(p, '/')) != NULL) {
-        size_t n = (size_t)(slash - p);
-        int next;
-
-        if (n == 0 || n > NAME_MAX)
-            goto missing;
-        memcpy(name, p, n);
-        name[n] = '\0';
-        next = openat(cur, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (next < 0)
-            goto missing;
-        if (cur != rootfd)
-            close(cur);
-        cur = next;
-        p = slash + 1;
-    }
-    *base = p;
-    return cur == rootfd ? dup(rootfd) : cur;
-missing:
-    if (cur != rootfd)
-        close(cur);
-    return -1;
+    return walk(rootfd, relpath, false, &dirfd, base, &errnum, err) == 0 ? dirfd : -1;
 }
 
 int fsout_unlink_part(int rootfd, const char *relpath)
