@@ -82,8 +82,12 @@ void engine_resume_all(struct engine *e);
 bool engine_paused_all(const struct engine *e);
 int engine_requeue(struct engine *e, uint64_t id, char *err);   /* failed → queued, attempts reset */
 size_t engine_requeue_failed(struct engine *e);
-/* Removes an item from the run (an active transfer is stopped; its .part is deleted). */
+/* Removes an item from the run and the session (an active transfer is stopped and its .part
+ * deleted; a finished file stays on disk). */
 int engine_remove(struct engine *e, uint64_t id, char *err);
+/* Adds a URL to the running queue, mapped like the input (layout, optional out=). Refused with
+ * err when its URL is already in the run or its path is another item's. */
+int engine_add_url(struct engine *e, const char *url, const char *out, uint64_t *id, char *err);
 
 /* Live view of a running transfer, for the UI: body bytes this attempt and its rate. */
 struct engine_xfer_view {

@@ -1,53 +1,126 @@
 #ifndef SLUICE_QUEUE_H
 #define SLUICE_QUEUE_H
-/* Every item of the run and where it stands: per-host FIFOs of queued items (so one busy host never
- * blocks the others), a heap of retries by due time, counts by state. In memory for now; the
- * session issue moves it onto SQLite pages behind this same interface. */
+/* Every item of the run and where it stands, kept in the session database (store.h) so that memory
+ * does not grow with the list (SPEC §7). In memory are only the items being transferred, a small
+ * read-ahead window of queued items per host (hosts take turns, so one busy host never blocks the
+ * others), retries that have not been written yet, and the counts by state.
+ *
+ * Changes are written in batches: queue_set_state and queue_touch mark an item; queue_flush writes
+ * every marked item in one transaction. A move to ITEM_DONE, ITEM_UNCHANGED or ITEM_FAILED is
+ * written on the next loop turn (queue_attach_loop) or, without a loop, at the next queue_flush.
+ * The engine marks ITEM_DONE only once the file and its folder are durable, so the session never
+ * claims more than the disk holds. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "item.h"
 
 struct queue;
+struct store;
+struct loop;
 
 /* Pointer lifetime: an item returned by queue_next stays valid while it is ITEM_ACTIVE. Pointers
- * from queue_get/queue_page are valid until control returns to the event loop. */
+ * from queue_get/queue_page, and any item once it leaves ITEM_ACTIVE, are valid until control
+ * returns to the event loop (in practice until the second queue_flush after they were handed out);
+ * to act on an item later, keep its id and call queue_get again. */
 
 typedef bool (*queue_host_ok)(const char *host, void *arg);
 
+/* A queue on a temporary session (deleted by queue_free): tests and --no-session. */
 struct queue *queue_new(void);
+/* The session at path (created when missing; NULL = temporary). Items a crashed run left
+ * ITEM_ACTIVE become ITEM_QUEUED again; retries keep their remaining wait (wall clock). */
+struct queue *queue_open(const char *path, char *err);
+/* Writes what is pending, then closes the session. */
 void queue_free(struct queue *q);
+struct store *queue_store(struct queue *q);
+/* True when the session file was created by this run (nothing to resume). */
+bool queue_created(const struct queue *q);
 
-/* Takes ownership; the item's state must be ITEM_QUEUED, ITEM_DONE, ITEM_FAILED or ITEM_PAUSED. */
-void queue_add(struct queue *q, struct item *it);
-struct item *queue_get(const struct queue *q, uint64_t id);
+/* Lets completions be written on the next loop turn and lets another thread's inserts wake the loop
+ * (wake, e.g. engine_kick, runs on the loop after queued rows were committed). Detach before the
+ * loop is freed. */
+void queue_attach_loop(struct queue *q, struct loop *loop, void (*wake)(void *arg), void *arg);
+void queue_detach_loop(struct queue *q);
 
-/* Moves an item to a new state, keeping lists, heap and counts right. ITEM_QUEUED appends to its
- * host's FIFO; ITEM_RETRY enters the heap at it->next_try_ms. */
+/* Adds one item (state ITEM_QUEUED, ITEM_DONE, ITEM_FAILED or ITEM_PAUSED) and sets its id.
+ * Returns 0 and takes ownership, or -1 with err (ERRLEN, may be NULL) when its URL is already in the
+ * session or its path is another item's, or the session cannot be written; then the caller keeps it. */
+int queue_add(struct queue *q, struct item *it, char *err);
+/* The item with this id (read from the session when not in memory), NULL when there is none. */
+struct item *queue_get(struct queue *q, uint64_t id);
+/* Deletes an item from the session (not while ITEM_ACTIVE: stop its transfer first). The pointer
+ * stays valid until control returns to the loop. */
+int queue_remove(struct queue *q, struct item *it, char *err);
+
+/* Moves an item to a new state, keeping windows, retries and counts right. ITEM_QUEUED appends to
+ * its host's window; ITEM_RETRY waits for it->next_try_ms (monotonic). */
 void queue_set_state(struct queue *q, struct item *it, enum item_state st);
 
 /* The item's fields (attempts, sizes, validators, error) changed: persist them within ~1 s. */
 void queue_touch(struct queue *q, struct item *it);
-/* Writes every pending change now (the engine's tick calls it each second; also at exit). */
+/* Writes the pending changes in one transaction and lets go of items nobody needs any more (the
+ * engine's tick calls it each second). One write holds the loop ~20 ms at most: a larger backlog
+ * goes on the next loop turns; queue_free writes everything. Returns 0, or -1 when the session
+ * could not be written (the changes stay pending; queue_error says why). */
 int queue_flush(struct queue *q);
+/* The last error writing or reading the session, or NULL. */
+const char *queue_error(const struct queue *q);
 
-/* Runtime settings kept with the session (rate, burst, concurrency as tuned live).
- * get returns 0 and sets *value, or -1 when the key was never set. */
-void queue_setting_set(struct queue *q, const char *key, int64_t value);
-int queue_setting_get(struct queue *q, const char *key, int64_t *value);
-
-/* Retries whose time has come move to the front of their host's FIFO (they waited already). */
+/* Retries whose time has come move to the front of their host's window (they waited already);
+ * those still in the session only (more than were in memory) rejoin the queue in input order. */
 void queue_promote_due(struct queue *q, int64_t now_ms);
 /* The next item to start: hosts take turns; hosts for which host_ok says no are skipped.
  * NULL when nothing can start now. The item stays ITEM_QUEUED until the caller changes it. */
 struct item *queue_next(struct queue *q, queue_host_ok host_ok, void *arg);
-/* Due time of the earliest retry, or -1. */
+/* Due time (monotonic ms) of the earliest retry, or -1. */
 int64_t queue_next_due(const struct queue *q);
+/* Bulk moves in the session (one statement, nothing loaded into memory): every failed item becomes
+ * queued with its attempts and error reset; every paused item becomes queued. Return how many.
+ * Prefer these to paging through a state and moving items one by one. */
+size_t queue_requeue_failed(struct queue *q);
+size_t queue_resume_paused(struct queue *q);
+/* A new pass over a session whose last run finished: done, unchanged and failed items become
+ * queued again with attempts reset; their validators stay, so unchanged files cost a 304. */
+size_t queue_new_pass(struct queue *q);
 
+/* Counts by state, kept in memory (no query). Items the intake has announced but not yet stored
+ * count as queued. */
 size_t queue_count(const struct queue *q, enum item_state st);
 size_t queue_total(const struct queue *q);
+/* Items held in memory right now (metrics; memory must not grow with the queue). */
+size_t queue_cached(const struct queue *q);
+/* Time the loop spent in the session (metrics: the loop must never wait on it for long). */
+struct queue_db_stats {
+    uint64_t calls;              /* reads and writes made on the loop */
+    int64_t total_us, max_us;
+    uint64_t busy;               /* writes put off because another writer held the session */
+    const char *slowest;         /* what the slowest was: "write", "refill", "page"... */
+};
+void queue_db_stats(const struct queue *q, struct queue_db_stats *st);
 /* Up to limit items in id order, starting at the offset-th item whose state matches
- * (st < 0: any). Returns how many were stored in out. */
-size_t queue_page(const struct queue *q, int st, size_t offset, size_t limit, struct item **out);
+ * (st < 0: any). Returns how many were stored in out. Reads ids from the (state, id) index, then
+ * the rows, preferring the live copy of an item that is in memory. */
+size_t queue_page(struct queue *q, int st, size_t offset, size_t limit, struct item **out);
+
+/* Settings tuned live ("rate" bytes/s with 0 = off, "burst" bytes with 0 = auto, "concurrency"),
+ * kept in the session so that the same command restores them. get: 1 and *value, 0 when unset,
+ * -1 on error. set: written now, or with the next flush when the session is busy. */
+int queue_setting_get(struct queue *q, const char *key, int64_t *value);
+int queue_setting_set(struct queue *q, const char *key, int64_t value);
+
+/* ---- for the intake (intake.c) ---- */
+
+/* n items will be stored by another thread: count them as queued from now on. */
+void queue_expect(struct queue *q, size_t n);
+/* Thread-safe: another connection committed queued rows. delta corrects the count for rows that
+ * were stored without being announced (+) or announced and then merged (-). Wakes the loop. */
+void queue_rows_committed(struct queue *q, long delta);
+/* Thread-safe: another connection moved n rows from state `from` (finished) back to queued. */
+void queue_rows_requeued(struct queue *q, enum item_state from, long n);
+/* Thread-safe: true while the loop waits to write; a bulk writer should pause between batches. */
+bool queue_loop_waiting(const struct queue *q);
+/* The wall-clock offset used for every conversion of this run (wall_ms() - mono_ms() at open). */
+int64_t queue_wall_off(const struct queue *q);
 
 #endif

@@ -26,6 +26,11 @@ struct url_parts {
 int urlpath_parse(const char *url, struct url_parts *out, char *err);
 void urlpath_parts_free(struct url_parts *p);
 
+/* The key that --per-host limits and 429/503 slow-downs go by: "host", or "host:port" when the
+ * URL names a port other than its scheme's default (two origins on one machine are two hosts).
+ * A new string. */
+char *urlpath_host_key(const struct url_parts *p);
+
 /* The URL with any userinfo replaced by "***" (for logs, the TUI, errors). Always returns a new string,
  * even for unparseable input (then with anything between "//" and "@" masked). */
 char *urlpath_redact(const char *url);

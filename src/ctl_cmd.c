@@ -301,6 +301,8 @@ static int cmd_add(struct engine *e, const struct settings *s, int argc, char **
 {
     struct url_parts parts;
     char msg[ERRLEN];
+    const char *outp = NULL;
+    uint64_t id;
 
     if (urlpath_parse(argv[1], &parts, msg) < 0)
         return errf(err, "add: %s", msg);
@@ -316,8 +318,12 @@ static int cmd_add(struct engine *e, const struct settings *s, int argc, char **
         if ((clean = urlpath_clean_rel(argv[2] + 4, msg)) == NULL)
             return errf(err, "add: out=: %s", msg);
         free(clean);
+        outp = argv[2] + 4;
     }
-    return errf(err, "add: adding URLs to a running sluice is not supported yet");
+    if (engine_add_url(e, argv[1], outp, &id, msg) < 0)
+        return errf(err, "add: %s", msg);
+    sbuf_printf(out, "%llu\n", (unsigned long long)id);
+    return 0;
 }
 
 static int cmd_status(struct engine *e, const struct settings *s, int argc, char **argv,
@@ -349,7 +355,7 @@ const struct ctl_cmd ctl_cmd_table[] = {
     { "resume", 1, 1, "resume all|ID", "resume everything, or one item", cmd_resume },
     { "requeue", 1, 1, "requeue failed|ID",
       "retry the failed items (prints how many), or one item", cmd_requeue },
-    { "add", 1, 2, "add URL [out=PATH]", "add a URL to the run (not supported yet)", cmd_add },
+    { "add", 1, 2, "add URL [out=PATH]", "add a URL to the run; prints its id", cmd_add },
     { "status", 0, 0, "status", "counts, rates and limits as one JSON object", cmd_status },
     { "metrics", 0, 0, "metrics", "the same in the Prometheus text format", cmd_metrics },
 };

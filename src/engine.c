@@ -17,6 +17,7 @@
 #include "queue.h"
 #include "sched.h"
 #include "syncer.h"
+#include "urlpath.h"
 #include "util.h"
 #include "xfer.h"
 
@@ -119,12 +120,22 @@ static void emit_value(struct engine *e, enum engine_event_kind kind, int64_t va
 
 /* ---- hosts: own connection limits, AIMD after 429/503, per-host caps ---- */
 
-static const struct host_rule *host_rule(const struct engine *e, const char *name)
+/* A rule names a host ("img.example.com") or a host and port ("127.0.0.1:8080"); the key of an
+ * item is "host" or "host:port". An exact match wins over a match on the host alone. */
+static const struct host_rule *host_rule(const struct engine *e, const char *key)
 {
-    for (size_t i = 0; i < e->s->nhosts; i++)
-        if (strcmp(e->s->hosts[i].host, name) == 0)
+    const struct host_rule *loose = NULL;
+
+    for (size_t i = 0; i < e->s->nhosts; i++) {
+        const char *h = e->s->hosts[i].host;
+        size_t n = strlen(h);
+
+        if (strcmp(h, key) == 0)
             return &e->s->hosts[i];
-    return NULL;
+        if (loose == NULL && strncmp(h, key, n) == 0 && key[n] == ':' && strchr(key + n + 1, ':') == NULL)
+            loose = &e->s->hosts[i];
+    }
+    return loose;
 }
 
 static struct host *host_get(struct engine *e, const char *name)
@@ -1103,14 +1114,9 @@ void engine_pause_all(struct engine *e)
 
 void engine_resume_all(struct engine *e)
 {
-    struct item *page[256];
-    size_t n;
-
     e->paused_all = false;
     e->disk_full_until = 0;          /* the operator says there is room again */
-    while ((n = queue_page(e->q, ITEM_PAUSED, 0, ARRAY_LEN(page), page)) > 0)
-        for (size_t i = 0; i < n; i++)
-            queue_set_state(e->q, page[i], ITEM_QUEUED);
+    queue_resume_paused(e->q);
     emit_value(e, EV_RESUMED, 0, "all transfers resumed");
     engine_kick(e);
 }
@@ -1139,30 +1145,78 @@ int engine_requeue(struct engine *e, uint64_t id, char *err)
 
 size_t engine_requeue_failed(struct engine *e)
 {
-    struct item *page[256];
-    size_t n, total = 0;
+    size_t n = queue_requeue_failed(e->q);
 
-    while ((n = queue_page(e->q, ITEM_FAILED, 0, ARRAY_LEN(page), page)) > 0) {
-        for (size_t i = 0; i < n; i++) {
-            page[i]->attempts = 0;
-            item_set_error(page[i], NULL);
-            queue_touch(e->q, page[i]);
-            queue_set_state(e->q, page[i], ITEM_QUEUED);
-            emit_item(e, EV_QUEUED, page[i], 0, NULL, 0);
-        }
-        total += n;
+    if (n > 0) {
+        char msg[64];
+
+        snprintf(msg, sizeof msg, "%zu failed item%s requeued", n, n == 1 ? "" : "s");
+        emit_value(e, EV_QUEUED, (int64_t)n, msg);
     }
     engine_kick(e);
-    return total;
+    return n;
+}
+
+int engine_add_url(struct engine *e, const char *url, const char *out, uint64_t *id, char *err)
+{
+    struct url_parts parts;
+    struct item *it;
+    char *path;
+
+    if (urlpath_parse(url, &parts, err) < 0)
+        return -1;
+    path = urlpath_target(url, e->s->layout, NULL, out, err);
+    if (path == NULL) {
+        urlpath_parts_free(&parts);
+        return -1;
+    }
+    if (strcmp(path, ".sluice") == 0 || strncmp(path, ".sluice/", 8) == 0) {
+        free(path);
+        urlpath_parts_free(&parts);
+        return errf(err, "output path %s is reserved for sluice's own state", out ? out : url);
+    }
+    it = xcalloc(1, sizeof *it);
+    it->urls = xcalloc(1, sizeof *it->urls);
+    it->urls[0] = xstrdup(url);
+    it->nurls = 1;
+    it->path = path;
+    it->host = urlpath_host_key(&parts);
+    urlpath_parts_free(&parts);
+    it->size = -1;
+    it->state = ITEM_QUEUED;
+    if (queue_add(e->q, it, err) < 0) {
+        item_free(it);
+        return -1;
+    }
+    if (id != NULL)
+        *id = it->id;
+    emit_item(e, EV_QUEUED, it, 0, NULL, 0);
+    engine_kick(e);
+    return 0;
 }
 
 int engine_remove(struct engine *e, uint64_t id, char *err)
 {
     struct item *it = queue_get(e->q, id);
+    struct active *a;
 
     if (it == NULL)
         return errf(err, "no item %llu", (unsigned long long)id);
-    return errf(err, "removing items is not supported yet");
+    if (it->state == ITEM_ACTIVE) {
+        a = find_active(e, id);
+        if (a == NULL)
+            return errf(err, "item %llu is being finished; try again in a moment",
+                        (unsigned long long)id);
+        park(e, a, ITEM_PAUSED);
+        it = queue_get(e->q, id);
+        if (it == NULL)
+            return errf(err, "no item %llu", (unsigned long long)id);
+    }
+    /* Its partial file goes with it; a finished file stays (removing an item is not deleting). */
+    if (it->state != ITEM_DONE && it->state != ITEM_UNCHANGED)
+        (void)fsout_unlink_part(e->rootfd, it->path);
+    xfer_reset_hash(it);
+    return queue_remove(e->q, it, err);
 }
 
 bool engine_xfer_view(struct engine *e, uint64_t id, struct engine_xfer_view *v)

@@ -301,9 +301,15 @@ static bool answer(struct ui *u, int kind, const char *text)
             return false;
         }
         urlpath_parts_free(&parts);
-        /* The engine has no call that adds an item to a running queue yet. */
-        ui_message(u, true, "cannot add: the engine takes no new items while it runs yet; "
-                   "put the URL in the list for the next run");
+        {
+            uint64_t id;
+
+            if (engine_add_url(u->e, text, NULL, &id, err) < 0) {
+                ui_message(u, true, "cannot add: %s", err);
+                return false;
+            }
+            ui_message(u, false, "added item %llu", (unsigned long long)id);
+        }
         return true;
     case ASK_FILTER:
         ui_list_set_filter(u, text);

@@ -551,3 +551,12 @@ char *urlpath_target(const char *url, enum layout layout, const char *dir, const
     free(name);
     return res;
 }
+
+char *urlpath_host_key(const struct url_parts *p)
+{
+    int def = strcmp(p->scheme, "https") == 0 ? 443 : 80;
+
+    if (p->port == 0 || p->port == def)
+        return xstrdup(p->host);
+    return xasprintf("%s:%d", p->host, p->port);
+}

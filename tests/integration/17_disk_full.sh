@@ -12,7 +12,8 @@ fi
 on_exit "umount -l '$T/small' 2>/dev/null"
 start_faultd "$T/www"
 tree_urls "$FAULT_URL" "$T/files.tsv" | sed 's/$/?rate=3000000/' > "$T/list.txt"
-sluice_bg -i "$T/list.txt" -d "$T/small/out" -j 3 --headless --log "$T/ev.jsonl"
+# The session lives elsewhere: this tmpfs is meant to fill up with the downloads alone.
+sluice_bg -i "$T/list.txt" -d "$T/small/out" -j 3 --headless --log "$T/ev.jsonl" --session "$T/s.db"
 check "disk full is reported" wait_until 60 grep -q 'disk full' "$T/bg.stderr"
 check "nothing failed while the disk was full" not grep -q '"event":"failed"' "$T/ev.jsonl"
 check ".part files are kept" test -n "$(find "$T/small/out" -name '*.part' -size +0)"

@@ -122,7 +122,16 @@ ctl requeue failed
 check_eq "requeue failed: exit 0" 0 "$CTL_RC"
 check_eq "requeue failed: none to requeue" 0 "$(cat "$T/ctl.out")"
 ctl add "http://user:hunter2@127.0.0.1:$FAULT_PORT/small.bin"
-check_eq "add: refused for now" 1 "$CTL_RC"
+check_eq "add with credentials: accepted" 0 "$CTL_RC"
+# add: a new URL joins the running queue and is fetched; the same URL again is refused.
+ctl add "$FAULT_URL/small.bin" out=added/small.bin
+check_eq "add: exit 0" 0 "$CTL_RC"
+check "add: prints the new item's id" grep -qx '[0-9][0-9]*' "$T/ctl.out"
+ctl add "$FAULT_URL/small.bin"
+check_eq "add the same URL again: refused (exit 1)" 1 "$CTL_RC"
+ctl add "$FAULT_URL/big/f1.bin?rate=100000" out=elsewhere.bin
+check_eq "add a URL already in the run: refused" 1 "$CTL_RC"
+
 check "add: no credentials in the answer" not grep -q hunter2 "$T/ctl.err"
 
 # ---- usage ----
@@ -180,6 +189,7 @@ ctl rate off
 wait_sluice 120
 check_eq "the run finishes: exit 0" 0 "$RC"
 check "every file byte-exact (parked ones resumed)" same_tree "$T/www/big" "$OUT/big"
+check "the added URL was fetched" cmp "$T/www/small.bin" "$OUT/added/small.bin"
 check "the socket is removed at the end" test ! -e "$SOCK"
 ctl status
 check_eq "after the end: exit 2" 2 "$CTL_RC"

@@ -36,6 +36,7 @@ static struct {
     int pause_all, resume_all;
     uint64_t paused, resumed, requeued;
     size_t failed;
+    char added_out;
     struct engine_stats st;
 } fk;
 
@@ -123,6 +124,16 @@ size_t engine_requeue_failed(struct engine *e)
     fk.calls++;
     fk.failed = 0;
     return n;
+}
+
+int engine_add_url(struct engine *e, const char *url, const char *out, uint64_t *id, char *err)
+{
+    fk.calls++;
+    if (strstr(url, "dup") != NULL)
+        return errf(err, "%s is already in the run", "the URL");
+    fk.added_out = out != NULL ? out[0] : 0;
+    *id = 42;
+    return 0;
 }
 
 /* ---- helpers ---- */
@@ -383,8 +394,16 @@ static void test_add(void **state)
 
     fake_reset();
     got = run("add http://user:hunter2@example.com/a.bin", &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(got, "ok\n42\n");
+    assert_int_equal(fk.added_out, 0);
+    got = run("add http://example.com/b.bin out=x/y.bin", &rc);
+    assert_int_equal(rc, 0);
+    assert_int_equal(fk.added_out, 'x');
+    got = run("add http://example.com/dup.bin", &rc);
     assert_int_equal(rc, -1);
-    assert_non_null(strstr(got, "not supported yet"));
+    assert_non_null(strstr(got, "error: add: the URL is already in the run"));
+    fake_reset();          /* nothing below may reach the engine */
     got = run("add ftp://user:hunter2@example.com/a.bin", &rc);
     assert_int_equal(rc, -1);
     assert_non_null(strstr(got, "add: bad URL"));
