@@ -369,4 +369,14 @@ END {
     exit invalid ? 1 : 0
 }' "$RAW"
 STATUS=$?
+
+# The other figures of the issues: cap accuracy at the origin, wire bytes across kill -9s, the
+# 1,000,000-URL session, and the TUI's cost. Each prints its own block; BENCH_ONLY_MAIN=1 skips them.
+if [ "${BENCH_ONLY_MAIN:-0}" != 1 ]; then
+    for part in cap kill9 session tui; do
+        echo
+        echo "==== bench/$part.sh"
+        bash "$(dirname "$0")/$part.sh" || STATUS=1
+    done
+fi
 exit "$STATUS"

@@ -675,6 +675,9 @@ bool xfer_checkpoint(struct xfer *x)
     if (x->status < 200 || x->status > 299 || !x->body_started || x->fd < 0 ||
         x->local_errno != 0)
         return false;
+    /* What is gathered goes to disk first, so the record covers all that arrived. */
+    if (flush(x) < 0)
+        return false;
     keep_validators(x);
     return true;
 }
