@@ -247,6 +247,9 @@ int main(int argc, char **argv)
 
     /* The session lives under the output root: the root first, then the session, then the input
      * (merged into the session); a refused input takes back what was created for it. */
+    if (s.segments > 1)
+        fprintf(stderr, "sluice: --segments %d: segmented downloads are not implemented yet; "
+                "one connection per file\n", s.segments);
     /* A bad theme is a usage error: say so before anything is created or read. */
     if (s.mode != UI_HEADLESS) {
         struct theme th;
