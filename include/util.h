@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <pthread.h>
 
 #define ERRLEN 512              /* caller-owned error buffers: char err[ERRLEN] */
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -21,6 +22,10 @@ _Noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 
 /* Formats into a caller buffer of ERRLEN bytes; returns -1 so `return errf(...)` reads well. */
 int errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* pthread_create with every signal blocked in the new thread: signals belong to the loop (a
+ * signalfd), even for a thread started before main blocks them. Returns pthread_create's result. */
+int util_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 
 int64_t mono_ms(void);          /* CLOCK_MONOTONIC in milliseconds */
 int64_t wall_ms(void);          /* CLOCK_REALTIME in milliseconds since the epoch */

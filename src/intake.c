@@ -1139,27 +1139,13 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* Signals belong to the loop (a signalfd): a thread of ours starts with all of them blocked, even
- * when it starts before main blocks them. */
-static int start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-    sigset_t all, old;
-    int rc;
-
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = pthread_create(t, NULL, fn, arg);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return rc;
-}
-
 int intake_start(struct intake *in, int rootfd, char *err)
 {
     in->rootfd = rootfd;
     in->wst = store_clone(in->st, err);
     if (in->wst == NULL)
         return -1;
-    if (start_thread(&in->thread, writer_main, in) != 0) {
+    if (util_thread_start(&in->thread, writer_main, in) != 0) {
         store_close(in->wst);
         in->wst = NULL;
         return errf(err, "cannot start the intake writer");

@@ -285,20 +285,6 @@ static void *ckpt_main(void *arg)
     return NULL;
 }
 
-/* Signals belong to the loop (a signalfd): a thread of ours starts with all of them blocked, even
- * when it starts before main blocks them. */
-static int start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-    sigset_t all, old;
-    int rc;
-
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = pthread_create(t, NULL, fn, arg);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return rc;
-}
-
 static int ckpt_start(struct store *st, char *err)
 {
     struct ckpt *c = xcalloc(1, sizeof *c);
@@ -319,7 +305,7 @@ static int ckpt_start(struct store *st, char *err)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&c->cv, &ca);
     pthread_condattr_destroy(&ca);
-    if (start_thread(&c->thread, ckpt_main, c) != 0) {
+    if (util_thread_start(&c->thread, ckpt_main, c) != 0) {
         errf(err, "session %s: cannot start the checkpointer", st->path);
         sqlite3_close(c->db);
         pthread_mutex_destroy(&c->mu);

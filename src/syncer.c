@@ -240,7 +240,7 @@ struct syncer *syncer_new(struct loop *loop, int nthreads, syncer_done_cb cb, vo
     s->nthreads = nthreads < 1 ? 1 : nthreads;
     s->threads = xcalloc((size_t)s->nthreads, sizeof *s->threads);
     for (int i = 0; i < s->nthreads; i++)
-        if (pthread_create(&s->threads[i], NULL, worker, s) != 0)
+        if (util_thread_start(&s->threads[i], worker, s) != 0)
             fatal("cannot start a worker thread");
     return s;
 }
