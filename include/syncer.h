@@ -4,6 +4,7 @@
  * Jobs touch only descriptors and names, never curl handles. Results come back through an
  * eventfd that the loop watches; the folder fsync is batched across the jobs of one round. */
 #include <stdint.h>
+#include "util.h"
 
 struct loop;
 struct syncer;
@@ -11,13 +12,19 @@ struct syncer;
 enum syncer_kind {
     SYNCER_COMMIT,       /* fsout_commit, then a batched folder fsync */
     SYNCER_WORK,         /* run job->work on the worker (e.g. rebuild a digest) */
+    SYNCER_REPORT,       /* nothing to do: reported back as it is */
 };
+
+/* A SYNCER_COMMIT that arrives with result != 0 (the writer found a failed write or a checksum
+ * mismatch) is not committed: its fd is closed and it is reported as it is. */
 
 struct syncer_job {
     enum syncer_kind kind;
     void (*work)(struct syncer_job *job);    /* SYNCER_WORK: runs on a worker thread */
     int64_t bytes;       /* free for the work function */
-    int algo;
+    int algo;            /* checksum_algo the writer checks against expect */
+    unsigned char expect[32];
+    unsigned char sha256[32];    /* SYNCER_COMMIT: the file's SHA-256, set by the writer */
     void *result_ptr;    /* set by the work function */
     int dirfd;           /* owned by the job: closed when done */
     int fd;              /* the .part, owned: closed by fsout_commit */
@@ -25,6 +32,7 @@ struct syncer_job {
     int64_t mtime;       /* seconds, or -1 */
     void *arg;           /* the caller's */
     int result;          /* 0 or errno, filled by the worker */
+    char msg[ERRLEN];    /* why, when result is set by the writer */
     struct syncer_job *next;
 };
 
@@ -33,6 +41,10 @@ typedef void (*syncer_done_cb)(struct syncer_job *job, void *arg);
 struct syncer *syncer_new(struct loop *loop, int nthreads, syncer_done_cb cb, void *cb_arg);
 /* Takes ownership of job (allocated by the caller with xmalloc; freed after the callback). */
 void syncer_submit(struct syncer *s, struct syncer_job *job);
+/* From any thread: queues a job that the loop already counted with syncer_expect(). */
+void syncer_submit_async(struct syncer *s, struct syncer_job *job);
+/* Loop thread: one more job will arrive through syncer_submit_async. */
+void syncer_expect(struct syncer *s);
 /* Jobs submitted and not yet reported back. */
 int syncer_pending(const struct syncer *s);
 /* Blocks until every submitted job is reported (shutdown only). */

@@ -11,6 +11,8 @@
 #include "util.h"
 
 struct xfer;
+struct writer;
+struct wstream;
 
 /* What the engine lends every transfer. */
 struct xfer_env {
@@ -22,13 +24,12 @@ struct xfer_env {
      * delivered again on unpause). Then told how many bytes were written. */
     bool (*may_receive)(void *arg, struct xfer *x, size_t n);
     void (*received)(void *arg, struct xfer *x, size_t n);
-    /* Start writeback of fd's dirty pages off the loop (the final fsync then has less to do). */
-    void (*writeback)(void *arg, int fd);
+    struct writer *writer;       /* writes and hashes the .part off the loop */
     void *arg;
 };
 
 enum xfer_verdict {
-    XFER_DONE,           /* body complete and verified: commit it (xfer_take_output) */
+    XFER_DONE,           /* body complete: verify and commit it (xfer_take_output) */
     XFER_UNCHANGED,      /* 304 */
     XFER_RETRY,          /* transient */
     XFER_FAILED,         /* permanent */
@@ -49,8 +50,10 @@ struct item *xfer_item(const struct xfer *x);
 CURL *xfer_free(struct xfer *x);
 
 /* Classifies the finished attempt. msg (ERRLEN) receives the reason for RETRY/FAILED/DISK_FULL;
- * *retry_after_ms the server's Retry-After (or -1). Fills the item's size, validators, status,
- * digest and received count. */
+ * *retry_after_ms the server's Retry-After (or -1). Fills the item's size, validators and status;
+ * for anything but XFER_DONE the .part's stream has ended and the item holds its digest and the
+ * bytes written. XFER_DONE leaves the stream open: writes may still fail, and the checksum is
+ * checked when the writer commits it. */
 enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms, char *msg,
                                int64_t *retry_after_ms);
 
@@ -58,9 +61,10 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms,
  * that the digest covers), so a crash resumes from there. False when there is nothing to record. */
 bool xfer_checkpoint(struct xfer *x);
 
-/* After XFER_DONE: hands over the open .part and its folder (the caller commits them and closes
- * both); *mtime is the Last-Modified time or -1. */
-void xfer_take_output(struct xfer *x, int *dirfd, int *fd, char **base, int64_t *mtime);
+/* After XFER_DONE: hands over the .part's stream and its folder (the caller commits them with
+ * writer_commit and closes the folder); *mtime is the Last-Modified time or -1. */
+void xfer_take_output(struct xfer *x, int *dirfd, struct wstream **stream, char **base,
+                      int64_t *mtime);
 
 int64_t xfer_started_ms(const struct xfer *x);
 int64_t xfer_last_rx_ms(const struct xfer *x);

@@ -19,6 +19,7 @@
 #include "syncer.h"
 #include "urlpath.h"
 #include "util.h"
+#include "writer.h"
 #include "xfer.h"
 
 #include <curl/curl.h>
@@ -48,7 +49,9 @@ struct active {
     struct host *host;
     struct active *next, *prev;  /* all transfers, newest first */
     struct active *tnext;        /* throttled FIFO */
+    struct active *dnext;        /* waiting for the writer's backlog to drain */
     bool throttled;
+    bool diskwait;
     bool unpausing;
     int64_t last_bytes;
     int64_t rate;                /* bytes/s, smoothed over ticks */
@@ -64,15 +67,16 @@ struct engine {
     struct xfer_env env;
     struct loop_timer *curl_timer, *tick_timer, *due_timer, *refill_timer;
     struct syncer *syncer;
+    struct writer *writer;
     struct hmap *hosts;
     struct host **hostv;
     size_t nhosts;
     struct active *actives;
     struct active *thead, *ttail;    /* throttled, in the order they ran out of credit */
+    struct active *dhead;            /* paused until the writer catches up */
     int transfers;
     int finishing;
     int preparing;                   /* digests of .part files being rebuilt by the worker */
-    int writebacks;                  /* early writeback requests in flight */
     int concurrency;
     struct bucket bucket;
     int64_t rate, burst;             /* in force */
@@ -336,6 +340,13 @@ static bool may_receive(void *arg, struct xfer *x, size_t n)
 
     if (a->unpausing)
         return true;     /* the chunk held at the pause is being delivered: it was our turn */
+    if (writer_backlogged(e->writer)) {
+        /* The disk is slower than the network: hold the data in the kernel, not in memory. */
+        a->diskwait = true;
+        a->dnext = e->dhead;
+        e->dhead = a;
+        return false;
+    }
     if (!capped(e) && !a->host->capped)
         return true;
     now = mono_ms();
@@ -415,30 +426,35 @@ static void on_refill(void *arg)
     }
 }
 
-static void writeback_work(struct syncer_job *job)
-{
-    /* No durability from this (notes §5); it only gets the writing started. */
-    sync_file_range(job->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-    close(job->fd);
-    job->fd = -1;
-}
-
-static void writeback(void *arg, int fd)
+/* The writer's backlog has halved: every transfer that waited for it gets its held chunk. */
+static void on_disk_ready(void *arg)
 {
     struct engine *e = arg;
-    struct syncer_job *job;
-    int dupfd = dup(fd);
+    struct active *a = e->dhead, *next;
 
-    if (dupfd < 0)
+    e->dhead = NULL;
+    for (; a != NULL; a = next) {
+        next = a->dnext;
+        a->dnext = NULL;
+        a->diskwait = false;
+        a->unpausing = true;
+        curl_easy_pause(xfer_easy(a->x), CURLPAUSE_CONT);
+        a->unpausing = false;
+    }
+}
+
+static void diskwait_remove(struct engine *e, struct active *a)
+{
+    if (!a->diskwait)
         return;
-    job = xcalloc(1, sizeof *job);
-    job->kind = SYNCER_WORK;
-    job->work = writeback_work;
-    job->fd = dupfd;
-    job->dirfd = -1;
-    job->base = xstrdup("");
-    e->writebacks++;
-    syncer_submit(e->syncer, job);
+    for (struct active **pp = &e->dhead; *pp != NULL; pp = &(*pp)->dnext) {
+        if (*pp == a) {
+            *pp = a->dnext;
+            break;
+        }
+    }
+    a->diskwait = false;
+    a->dnext = NULL;
 }
 
 /* ---- transfers ---- */
@@ -558,6 +574,7 @@ static void release(struct engine *e, struct active *a)
     CURL *easy;
 
     throttle_remove(e, a);
+    diskwait_remove(e, a);
     curl_multi_remove_handle(e->multi, xfer_easy(a->x));
     if (a->prev != NULL)
         a->prev->next = a->next;
@@ -650,14 +667,20 @@ static void finished(struct engine *e, struct active *a, CURLcode rc)
     switch (v) {
     case XFER_DONE: {
         struct syncer_job *job = xcalloc(1, sizeof *job);
+        struct wstream *stream;
 
         job->kind = SYNCER_COMMIT;
-        xfer_take_output(x, &job->dirfd, &job->fd, &job->base, &job->mtime);
+        xfer_take_output(x, &job->dirfd, &stream, &job->base, &job->mtime);
+        job->fd = -1;
+        job->algo = (int)it->algo;
+        memcpy(job->expect, it->digest, sizeof job->expect);
         job->arg = it;
         release(e, a);
         host_success(e, it->host, h);
         e->finishing++;
-        syncer_submit(e->syncer, job);
+        /* The writer verifies and hands it to the syncer; the result comes to on_worker_done. */
+        syncer_expect(e->syncer);
+        writer_commit(stream, job);
         return;
     }
     case XFER_UNCHANGED:
@@ -711,10 +734,6 @@ static void on_worker_done(struct syncer_job *job, void *arg)
     struct engine *e = arg;
     struct item *it = job->arg;
 
-    if (job->kind == SYNCER_WORK && job->work == writeback_work) {
-        e->writebacks--;
-        return;
-    }
     if (job->kind == SYNCER_WORK) {
         on_prepared(job, e);
         engine_kick(e);
@@ -722,6 +741,9 @@ static void on_worker_done(struct syncer_job *job, void *arg)
     }
     e->finishing--;
     if (job->result == 0) {
+        it->received = job->bytes;
+        memcpy(it->sha256, job->sha256, sizeof it->sha256);
+        it->has_sha256 = true;
         item_set_error(it, NULL);
         queue_touch(e->q, it);
         queue_set_state(e->q, it, ITEM_DONE);
@@ -729,16 +751,27 @@ static void on_worker_done(struct syncer_job *job, void *arg)
     } else if (job->result == ENOSPC || job->result == EDQUOT) {
         char msg[ERRLEN];
 
-        snprintf(msg, sizeof msg, "cannot commit %s: %s", it->path, strerror(job->result));
+        if (job->msg[0] != '\0')
+            snprintf(msg, sizeof msg, "%s", job->msg);
+        else
+            snprintf(msg, sizeof msg, "cannot commit %s: %s", it->path, strerror(job->result));
+        /* What reached the .part stays; its digest is rebuilt when the item starts again. */
         it->attempts--;
-        it->received = 0;
+        it->received = job->bytes;
+        item_set_error(it, msg);
+        queue_touch(e->q, it);
         queue_set_state(e->q, it, ITEM_QUEUED);
         disk_full(e, msg);
     } else {
         char msg[ERRLEN];
 
-        snprintf(msg, sizeof msg, "cannot commit %s: %s", it->path, strerror(job->result));
+        if (job->msg[0] != '\0')
+            snprintf(msg, sizeof msg, "%s", job->msg);
+        else
+            snprintf(msg, sizeof msg, "cannot commit %s: %s", it->path, strerror(job->result));
+        /* A checksum mismatch or a failed write: the next attempt starts from zero. */
         it->received = 0;
+        it->has_sha256 = false;
         retry_or_fail(e, it, msg, -1, 0);
     }
     engine_kick(e);
@@ -837,7 +870,7 @@ static void on_tick(void *arg)
         a->last_bytes = b;
         /* Our own stall detector: libcurl's low-speed check misfires with pausing (notes §1).
          * Time spent waiting for a turn under the cap does not count. */
-        if (e->s->stall_ms <= 0 || a->throttled)
+        if (e->s->stall_ms <= 0 || a->throttled || a->diskwait)
             continue;
         if (now - xfer_last_rx_ms(x) > e->s->stall_ms) {
             struct item *it = xfer_item(x);
@@ -908,7 +941,6 @@ struct engine *engine_new(struct loop *loop, const struct settings *s, struct qu
     e->env.rootfd = rootfd;
     e->env.may_receive = may_receive;
     e->env.received = received;
-    e->env.writeback = writeback;
     e->env.arg = e;
     e->env.curl_share = e->share;
 
@@ -918,6 +950,8 @@ struct engine *engine_new(struct loop *loop, const struct settings *s, struct qu
     e->refill_timer = loop_timer_new(loop, on_refill, e);
     loop_timer_arm(e->tick_timer, TICK_MS);
     e->syncer = syncer_new(loop, 2, on_worker_done, e);
+    e->writer = writer_new(loop, e->syncer, 2, on_disk_ready, e);
+    e->env.writer = e->writer;
 
     if (s->nschedule > 0)
         apply_rate(e, sched_eval(&e->sched, s->schedule, s->nschedule, local_second_of_day(), s->rate),
@@ -978,6 +1012,7 @@ void engine_free(struct engine *e)
         return;
     if (e->multi != NULL)
         engine_stop(e);
+    writer_free(e->writer);
     syncer_free(e->syncer);
     for (size_t i = 0; i < e->npool; i++)
         curl_easy_cleanup(e->pool[i]);

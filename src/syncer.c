@@ -143,10 +143,16 @@ static void run_batch(struct syncer_job *batch)
 
     for (j = batch; j != NULL; j = j->next) {
         n++;
-        if (j->kind == SYNCER_WORK)
+        if (j->kind == SYNCER_WORK) {
             j->work(j);
-        else
+        } else if (j->result != 0) {
+            /* The writer already failed it: nothing to make durable. */
+            close(j->fd);
+            j->fd = -1;
+            j->kind = SYNCER_REPORT;
+        } else {
             commits++;
+        }
     }
     if (commits == 0)
         return;
@@ -245,13 +251,23 @@ struct syncer *syncer_new(struct loop *loop, int nthreads, syncer_done_cb cb, vo
     return s;
 }
 
-void syncer_submit(struct syncer *s, struct syncer_job *job)
+void syncer_submit_async(struct syncer *s, struct syncer_job *job)
 {
     pthread_mutex_lock(&s->mu);
     append(&s->todo, &s->todo_tail, job);
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
+}
+
+void syncer_expect(struct syncer *s)
+{
     s->pending++;
+}
+
+void syncer_submit(struct syncer *s, struct syncer_job *job)
+{
+    syncer_expect(s);
+    syncer_submit_async(s, job);
 }
 
 int syncer_pending(const struct syncer *s)

@@ -4,11 +4,11 @@
 #include "xfer.h"
 #include "backoff.h"
 #include "fsout.h"
+#include "writer.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,18 +21,10 @@
  * fine-grained (one chunk is the most a transfer can overshoot its turn). */
 #define BUFFER_UNCAPPED (128 * 1024)
 #define BUFFER_CAPPED (16 * 1024)
-/* libcurl hands over at most 16 KiB per call; gathering 256 KiB per write() cuts the syscalls
- * of a big file sixteen-fold. Kept small when many transfers run at once. */
+/* libcurl hands over at most one buffer per call; gathering 256 KiB per chunk for the writer
+ * cuts its syscalls and wakeups. Kept small when many transfers run at once. */
 #define WBUF_MAX (256 * 1024)
 #define WBUF_MANY (64 * 1024)
-/* Ask the kernel to start writing back every so often, so the fsync at the end has little left. */
-#define WRITEBACK_EVERY (32LL * 1024 * 1024)
-
-struct hash_state {
-    EVP_MD_CTX *sha;
-    EVP_MD_CTX *md5;             /* only when the input gave an md5 checksum */
-    int64_t bytes;               /* bytes of the .part the digests cover */
-};
 
 struct xfer {
     const struct xfer_env *env;
@@ -43,19 +35,19 @@ struct xfer {
     struct curl_slist *hdrs;
     char range[32];
     int64_t offset;              /* Range start asked for (0 = whole file) */
-    int dirfd, fd;
+    int dirfd;
     const char *base;            /* into it->path */
+    /* The .part, written by the writer threads; it holds the item's digest while it is open. */
+    struct wstream *stream;
     /* The response being received (reset at every status line: redirects, 1xx). */
     int status;
     int64_t content_length;
     int64_t cr_start, cr_total;
     char *etag, *last_modified, *retry_after;
     bool body_started;
-    /* Bytes gathered for the next write(); hashed only once they are on disk, so the digest
-     * never covers more than the .part holds. */
-    char *wbuf;
-    size_t wlen, wcap;
-    int64_t since_writeback;
+    /* Bytes gathered for the next chunk. */
+    struct wchunk *chunk;
+    size_t chunk_cap;
     /* This attempt. */
     int64_t got;
     int local_errno;             /* a write or open failed */
@@ -66,44 +58,21 @@ struct xfer {
     int64_t started_ms, last_rx_ms;
 };
 
-static struct hash_state *hash_state(struct item *it)
+static struct digest *item_digest(struct item *it)
 {
-    struct hash_state *hs = it->hash_state;
-
-    if (hs != NULL)
-        return hs;
-    hs = xcalloc(1, sizeof *hs);
-    hs->sha = EVP_MD_CTX_new();
-    if (hs->sha == NULL || EVP_DigestInit_ex(hs->sha, EVP_sha256(), NULL) != 1)
-        fatal("cannot set up SHA-256");
-    if (it->algo == CHECKSUM_MD5) {
-        hs->md5 = EVP_MD_CTX_new();
-        if (hs->md5 == NULL || EVP_DigestInit_ex(hs->md5, EVP_md5(), NULL) != 1)
-            fatal("cannot set up MD5");
-    }
-    it->hash_state = hs;
-    return hs;
-}
-
-static void hash_state_free(void *p)
-{
-    struct hash_state *hs = p;
-
-    if (hs == NULL)
-        return;
-    EVP_MD_CTX_free(hs->sha);
-    EVP_MD_CTX_free(hs->md5);
-    free(hs);
+    if (it->hash_state == NULL)
+        it->hash_state = digest_new(it->algo);
+    return it->hash_state;
 }
 
 void xfer_hash_free(void *state)
 {
-    hash_state_free(state);
+    digest_free(state);
 }
 
 void xfer_reset_hash(struct item *it)
 {
-    hash_state_free(it->hash_state);
+    digest_free(it->hash_state);
     it->hash_state = NULL;
 }
 
@@ -114,43 +83,13 @@ static bool strong_etag(const char *etag)
 
 bool xfer_can_resume(const struct item *it)
 {
-    return it->hash_state != NULL && ((struct hash_state *)it->hash_state)->bytes > 0 &&
+    return it->hash_state != NULL && digest_bytes(it->hash_state) > 0 &&
            (strong_etag(it->etag) || it->last_modified != NULL);
 }
 
 void *xfer_hash_part(int dirfd, const char *base, int64_t bytes, enum checksum_algo algo)
 {
-    struct item tmp = { .algo = algo };
-    struct hash_state *hs;
-    char name[4096];
-    char *buf;
-    int fd;
-    int64_t left = bytes;
-
-    snprintf(name, sizeof name, "%s%s", base, FSOUT_PART_SUFFIX);
-    fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
-    hs = hash_state(&tmp);
-    buf = xmalloc(1 << 20);
-    while (left > 0) {
-        ssize_t n = read(fd, buf, left < (1 << 20) ? (size_t)left : (size_t)(1 << 20));
-
-        if (n <= 0)
-            break;
-        EVP_DigestUpdate(hs->sha, buf, (size_t)n);
-        if (hs->md5 != NULL)
-            EVP_DigestUpdate(hs->md5, buf, (size_t)n);
-        hs->bytes += n;
-        left -= n;
-    }
-    free(buf);
-    close(fd);
-    if (left != 0) {     /* shorter than recorded: not to be trusted */
-        hash_state_free(hs);
-        return NULL;
-    }
-    return hs;
+    return digest_of_part(dirfd, base, bytes, algo);
 }
 
 void xfer_attach_hash(struct item *it, void *state)
@@ -301,7 +240,7 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 static int open_output(struct xfer *x, bool truncate)
 {
     int64_t size;
-    int errnum = 0;
+    int errnum = 0, fd;
 
     if (x->dirfd < 0 && fsout_open_dir(x->env->rootfd, x->it->path, &x->dirfd, &x->base, &errnum,
                                        x->local_msg) < 0) {
@@ -309,20 +248,24 @@ static int open_output(struct xfer *x, bool truncate)
         x->output_error = errnum != ENOSPC && errnum != EDQUOT;
         return -1;
     }
-    if (fsout_open_part(x->dirfd, x->base, truncate, &x->fd, &size, &errnum, x->local_msg) < 0) {
+    if (fsout_open_part(x->dirfd, x->base, truncate, &fd, &size, &errnum, x->local_msg) < 0) {
         x->local_errno = errnum ? errnum : EIO;
         x->output_error = errnum != ENOSPC && errnum != EDQUOT;
         return -1;
     }
     if (size != x->offset) {
         /* More on disk than the digests cover (written after the last record): cut it back. */
-        if (size < x->offset || ftruncate(x->fd, x->offset) < 0 || lseek(x->fd, x->offset, SEEK_SET) < 0) {
+        if (size < x->offset || ftruncate(fd, x->offset) < 0 || lseek(fd, x->offset, SEEK_SET) < 0) {
+            close(fd);
             x->restart = true;
             x->local_errno = EIO;
             snprintf(x->local_msg, ERRLEN, "the .part is shorter than recorded");
             return -1;
         }
     }
+    /* From here until the stream ends, the digest belongs to the thread writing the .part. */
+    x->stream = writer_open(x->env->writer, fd, item_digest(x->it), x->it->path);
+    x->it->hash_state = NULL;
     return 0;
 }
 
@@ -342,39 +285,41 @@ static int start_body(struct xfer *x)
         x->offset = 0;
         xfer_reset_hash(x->it);
     }
-    hash_state(x->it);
     /* Known from here on, so the UI can show a progress bar during the first attempt. */
     if (x->content_length >= 0)
         x->it->size = x->offset + x->content_length;
     return open_output(x, x->offset == 0);
 }
 
-/* Writes the gathered bytes, then hashes them. Returns 0, or -1 with the error recorded. */
-static int flush(struct xfer *x)
+/* Hands the gathered bytes to the writer. */
+static void flush(struct xfer *x)
 {
-    struct hash_state *hs = x->it->hash_state;
-    int rc;
+    if (x->chunk == NULL || x->chunk->len == 0)
+        return;
+    writer_write(x->stream, x->chunk);
+    x->chunk = NULL;
+}
 
-    if (x->wlen == 0)
-        return 0;
-    rc = fsout_write(x->fd, x->wbuf, x->wlen);
-    if (rc != 0) {
-        x->local_errno = rc;
-        snprintf(x->local_msg, ERRLEN, "write %s.part: %s", x->it->path, strerror(rc));
-        x->wlen = 0;
-        return -1;
+/* Ends the stream here and now: what is queued gets written, the digest comes back to the item,
+ * a failed write becomes this attempt's error. */
+static void end_stream(struct xfer *x)
+{
+    struct digest *d;
+    int64_t written;
+    char msg[ERRLEN];
+    int err;
+
+    if (x->stream == NULL)
+        return;
+    flush(x);
+    err = writer_close(x->stream, &d, &written, msg);
+    x->stream = NULL;
+    xfer_attach_hash(x->it, d);
+    x->it->received = written;
+    if (err != 0 && x->local_errno == 0) {
+        x->local_errno = err;
+        snprintf(x->local_msg, ERRLEN, "%s", msg);
     }
-    EVP_DigestUpdate(hs->sha, x->wbuf, x->wlen);
-    if (hs->md5 != NULL)
-        EVP_DigestUpdate(hs->md5, x->wbuf, x->wlen);
-    hs->bytes += (int64_t)x->wlen;
-    x->since_writeback += (int64_t)x->wlen;
-    x->wlen = 0;
-    if (x->since_writeback >= WRITEBACK_EVERY && x->env->writeback != NULL) {
-        x->since_writeback = 0;
-        x->env->writeback(x->env->arg, x->fd);
-    }
-    return 0;
 }
 
 static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -388,27 +333,26 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
         return n;        /* an error page: not file content */
     if (!x->body_started && start_body(x) < 0)
         return 0;
+    if (writer_error(x->stream, x->local_msg) != 0) {
+        x->local_errno = writer_error(x->stream, NULL);
+        return 0;        /* the disk failed: stop fetching what cannot be stored */
+    }
     if (x->env->may_receive != NULL && !x->env->may_receive(x->env->arg, x, n))
         return CURL_WRITEFUNC_PAUSE;
-    if (x->wcap == 0) {
+    if (x->chunk_cap == 0) {
         int64_t want = x->content_length > 0 ? x->content_length : WBUF_MAX;
         size_t cap = x->env->settings->concurrency > 64 ? WBUF_MANY : WBUF_MAX;
 
-        x->wcap = want < (int64_t)cap ? (size_t)want : cap;
-        if (x->wcap < n)
-            x->wcap = n;
-        x->wbuf = xmalloc(x->wcap);
+        x->chunk_cap = want < (int64_t)cap ? (size_t)want : cap;
     }
-    if (x->wlen + n > x->wcap && flush(x) < 0)
-        return 0;
-    if (n > x->wcap) {           /* cannot happen with libcurl's 16 KiB chunks; be safe */
-        x->wcap = n;
-        x->wbuf = xrealloc(x->wbuf, n);
-    }
-    memcpy(x->wbuf + x->wlen, ptr, n);
-    x->wlen += n;
-    if (x->wlen == x->wcap && flush(x) < 0)
-        return 0;
+    if (x->chunk != NULL && x->chunk->len + n > x->chunk->cap)
+        flush(x);
+    if (x->chunk == NULL)
+        x->chunk = writer_chunk(x->env->writer, n > x->chunk_cap ? n : x->chunk_cap);
+    memcpy(x->chunk->data + x->chunk->len, ptr, n);
+    x->chunk->len += n;
+    if (x->chunk->len == x->chunk->cap)
+        flush(x);
     x->got += (int64_t)n;
     x->last_rx_ms = mono_ms();
     if (x->env->received != NULL)
@@ -466,24 +410,24 @@ struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, i
 {
     const struct settings *s = env->settings;
     struct xfer *x = xcalloc(1, sizeof *x);
-    struct hash_state *hs = it->hash_state;
+    int64_t have = it->hash_state != NULL ? digest_bytes(it->hash_state) : 0;
 
     x->env = env;
     x->user = user;
     x->it = it;
     x->easy = easy;
-    x->dirfd = x->fd = -1;
+    x->dirfd = -1;
     x->started_ms = x->last_rx_ms = now_ms;
     reset_response(x, 0);
 
     /* Resume only what the digests cover, and only with a validator for If-Range: without one a
      * changed file would be spliced from two versions. */
-    if (hs != NULL && hs->bytes > 0 && (strong_etag(it->etag) || it->last_modified != NULL)) {
+    if (have > 0 && (strong_etag(it->etag) || it->last_modified != NULL)) {
         int errnum;
 
         if (fsout_open_dir(env->rootfd, it->path, &x->dirfd, &x->base, &errnum, x->local_msg) == 0 &&
-            fsout_part_size(x->dirfd, x->base) >= hs->bytes)
-            x->offset = hs->bytes;
+            fsout_part_size(x->dirfd, x->base) >= have)
+            x->offset = have;
     }
     if (x->offset == 0)
         xfer_reset_hash(it);
@@ -566,11 +510,10 @@ CURL *xfer_free(struct xfer *x)
 {
     CURL *easy = x->easy;
 
-    if (x->fd >= 0)
-        close(x->fd);
+    end_stream(x);
     if (x->dirfd >= 0)
         close(x->dirfd);
-    free(x->wbuf);
+    writer_chunk_free(x->env->writer, x->chunk);
     curl_slist_free_all(x->hdrs);
     reset_response(x, 0);
     free(x);
@@ -610,52 +553,6 @@ static bool permanent_curl_error(CURLcode rc)
     }
 }
 
-static void hex(const unsigned char *d, size_t n, char *out)
-{
-    static const char h[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = h[d[i] >> 4];
-        out[2 * i + 1] = h[d[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-/* The body is complete: close the digests and compare with the checksum the input gave. */
-static enum xfer_verdict finish_body(struct xfer *x, char *msg)
-{
-    struct item *it = x->it;
-    struct hash_state *hs = it->hash_state;
-    unsigned char md5[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    bool bad = false;
-
-    if (EVP_DigestFinal_ex(hs->sha, it->sha256, &len) != 1)
-        fatal("SHA-256 failed");
-    it->has_sha256 = true;
-    if (hs->md5 != NULL && EVP_DigestFinal_ex(hs->md5, md5, &len) != 1)
-        fatal("MD5 failed");
-    if (it->algo == CHECKSUM_SHA256)
-        bad = memcmp(it->sha256, it->digest, 32) != 0;
-    else if (it->algo == CHECKSUM_MD5)
-        bad = memcmp(md5, it->digest, 16) != 0;
-    it->received = hs->bytes;
-    xfer_reset_hash(it);
-    if (bad) {
-        char got[65];
-
-        if (it->algo == CHECKSUM_SHA256)
-            hex(it->sha256, 32, got);
-        else
-            hex(md5, 16, got);
-        it->received = 0;
-        it->has_sha256 = false;
-        return errf(msg, "checksum mismatch (got %s %s)",
-                    it->algo == CHECKSUM_SHA256 ? "sha-256" : "md5", got), XFER_RETRY;
-    }
-    return XFER_DONE;
-}
-
 static void keep_validators(struct xfer *x)
 {
     struct item *it = x->it;
@@ -666,18 +563,19 @@ static void keep_validators(struct xfer *x)
     it->last_modified = x->last_modified != NULL ? xstrdup(x->last_modified) : NULL;
     if (x->content_length >= 0)
         it->size = x->offset + x->content_length;
-    if (it->hash_state != NULL)
-        it->received = ((struct hash_state *)it->hash_state)->bytes;
+    if (x->stream != NULL)
+        it->received = writer_written(x->stream);
+    else if (it->hash_state != NULL)
+        it->received = digest_bytes(it->hash_state);
 }
 
 bool xfer_checkpoint(struct xfer *x)
 {
-    if (x->status < 200 || x->status > 299 || !x->body_started || x->fd < 0 ||
+    if (x->status < 200 || x->status > 299 || !x->body_started || x->stream == NULL ||
         x->local_errno != 0)
         return false;
-    /* What is gathered goes to disk first, so the record covers all that arrived. */
-    if (flush(x) < 0)
-        return false;
+    /* What is gathered goes to the writer now, so the next record covers it. */
+    flush(x);
     keep_validators(x);
     return true;
 }
@@ -690,11 +588,16 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms,
 
     *retry_after_ms = -1;
     msg[0] = '\0';
-    if (x->fd >= 0 && x->local_errno == 0)
-        (void)flush(x);          /* a failure is recorded in local_errno and judged below */
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
     if (code > 0)
         x->status = (int)code;
+    /* A complete body keeps its stream open for the commit (which checks the writes); anything
+     * else ends it now, so the item holds its digest and true byte count before it is judged. */
+    if (!(rc == CURLE_OK && x->local_errno == 0 && x->status >= 200 && x->status <= 299 &&
+          x->body_started && (x->content_length < 0 || x->got == x->content_length)))
+        end_stream(x);
+    else
+        flush(x);
     it->http_status = x->status;
     it->duration_ms = mono_ms() - x->started_ms;
     if (x->retry_after != NULL && backoff_parse_retry_after(x->retry_after, now_wall_ms,
@@ -738,7 +641,7 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms,
         if (x->content_length >= 0 && x->got != x->content_length)
             return errf(msg, "truncated body: %lld of %lld bytes", (long long)x->got,
                         (long long)x->content_length), XFER_RETRY;
-        return finish_body(x, msg);
+        return XFER_DONE;
     }
     snprintf(msg, ERRLEN, "HTTP %d", x->status);
     if (x->status == 416 && x->offset > 0) {
@@ -746,7 +649,8 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms,
          * last byte and the rename). Finish it from the running digest. */
         if (x->cr_total == x->offset && it->hash_state != NULL && open_output(x, false) == 0) {
             it->size = x->offset;
-            return finish_body(x, msg);
+            msg[0] = '\0';
+            return XFER_DONE;
         }
         xfer_reset_hash(it);
         it->received = 0;
@@ -755,10 +659,12 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms,
     return transient_status(x->status) ? XFER_RETRY : XFER_FAILED;
 }
 
-void xfer_take_output(struct xfer *x, int *dirfd, int *fd, char **base, int64_t *mtime)
+void xfer_take_output(struct xfer *x, int *dirfd, struct wstream **stream, char **base,
+                      int64_t *mtime)
 {
+    flush(x);
     *dirfd = x->dirfd;
-    *fd = x->fd;
+    *stream = x->stream;
     *base = xstrdup(x->base);
     *mtime = -1;
     if (x->it->last_modified != NULL) {
@@ -767,7 +673,8 @@ void xfer_take_output(struct xfer *x, int *dirfd, int *fd, char **base, int64_t 
         if (t >= 0)
             *mtime = (int64_t)t;
     }
-    x->dirfd = x->fd = -1;
+    x->dirfd = -1;
+    x->stream = NULL;
 }
 
 int64_t xfer_started_ms(const struct xfer *x)

@@ -1,0 +1,63 @@
+#ifndef SLUICE_WRITER_H
+#define SLUICE_WRITER_H
+/* Streams of file data written by worker threads, so the loop only copies what libcurl hands it
+ * (SPEC §4: the loop never blocks; write() into the page cache and SHA-256 cost as much CPU as
+ * the network itself). Each .part is one stream: its chunks are written and hashed in order, by
+ * one thread at a time. A stream ends either here and now (writer_close: what is queued is
+ * written, the digest comes back) or on a worker (writer_commit: digest closed, checksum checked,
+ * then the syncer makes the file durable and reports back on the loop).
+ *
+ * Memory is bounded: when more than WRITER_BACKLOG bytes wait, writer_backlogged() says so and
+ * the engine pauses the transfer; `ready` runs on the loop once the backlog has halved. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "digest.h"
+
+#define WRITER_BACKLOG (16 * 1024 * 1024)
+
+struct loop;
+struct syncer;
+struct syncer_job;
+struct writer;
+struct wstream;
+
+/* A buffer to fill: data[0..len) of cap bytes. */
+struct wchunk {
+    struct wchunk *next;
+    size_t len, cap;
+    char data[];
+};
+
+struct writer *writer_new(struct loop *loop, struct syncer *syncer, int nthreads,
+                          void (*ready)(void *arg), void *arg);
+/* Every stream must have ended. */
+void writer_free(struct writer *w);
+
+/* An empty chunk of at least cap bytes (recycled when one is free). */
+struct wchunk *writer_chunk(struct writer *w, size_t cap);
+void writer_chunk_free(struct writer *w, struct wchunk *c);
+
+/* Takes fd (the open .part, positioned at the digest's length) and d (the running digest of what
+ * the .part holds). path names the file in messages. */
+struct wstream *writer_open(struct writer *w, int fd, struct digest *d, const char *path);
+/* Queues c (ownership passes) to be written and hashed after what is already queued. */
+void writer_write(struct wstream *s, struct wchunk *c);
+/* More than WRITER_BACKLOG bytes wait to be written: pause. `ready` will be called. */
+bool writer_backlogged(struct writer *w);
+/* The errno of the stream's first failed write, 0 when none; msg (ERRLEN) receives the message. */
+int writer_error(const struct wstream *s, char *msg);
+/* Bytes written and hashed so far (what a checkpoint may record). */
+int64_t writer_written(const struct wstream *s);
+
+/* Ends the stream on the calling thread: waits for a worker busy with it, writes what is still
+ * queued, closes the fd. *d receives the digest (covering *written bytes). Returns the errno of
+ * the first failed write (message in msg), or 0. The stream is freed. */
+int writer_close(struct wstream *s, struct digest **d, int64_t *written, char *msg);
+/* Ends the stream on a worker after its last chunk: closes the digest into job->sha256, checks
+ * job->algo/job->expect, sets job->fd, job->bytes, job->result (errno, EBADMSG for a checksum
+ * mismatch) and job->msg, then hands the job to the syncer. The caller has counted the job with
+ * syncer_expect(). The stream is freed by the worker. */
+void writer_commit(struct wstream *s, struct syncer_job *job);
+
+#endif

@@ -1,0 +1,535 @@
+/* The loop hands over chunks; worker threads write and hash them. One mutex guards the run queue,
+ * the chunk lists and the buffer pools: it is taken once per chunk (256 KiB, or a whole small
+ * file), so it is never contended for long. A stream is in the run queue at most once and run by
+ * at most one thread, which keeps its chunks in order without a lock per stream. */
+#include "writer.h"
+#include "fsout.h"
+#include "loop.h"
+#include "syncer.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+/* Ask the kernel to start writing back every so often, so the fsync at the end has little left
+ * (notes §5: this gives no durability, it only spreads the work). */
+#define WRITEBACK_EVERY (32LL * 1024 * 1024)
+/* Buffers are recycled in two sizes; a pool keeps at most this many of each. */
+#define SMALL_CHUNK (64 * 1024)
+#define BIG_CHUNK (256 * 1024)
+#define POOL_MAX 64
+
+/* A stream has two stages, each run by at most one thread at a time: WRITE puts chunks into the
+ * .part, HASH then adds them to the digest. Different threads can run them at once, so the
+ * SHA-256 of one chunk overlaps the write() of the next. */
+enum { ST_WRITE, ST_HASH };
+
+struct task {
+    struct task *next;
+    struct wstream *s;
+    int stage;
+    bool queued, running;            /* guarded by w->mu */
+};
+
+struct wstream {
+    struct writer *w;
+    int fd;
+    struct digest *d;
+    char *path;
+    int64_t since_writeback;         /* WRITE stage only */
+    /* Guarded by w->mu. */
+    struct wchunk *wq, *wq_tail;     /* to write */
+    struct wchunk *hq, *hq_tail;     /* written, to hash */
+    struct task t[2];
+    struct syncer_job *commit;       /* set by writer_commit: the end */
+    /* Written by the thread running a stage, read by the loop. */
+    _Atomic int64_t hashed;          /* bytes on disk and in the digest */
+    _Atomic int err;
+    char msg[ERRLEN];                /* complete before err is stored */
+};
+
+struct writer {
+    struct loop *loop;
+    struct syncer *syncer;
+    pthread_mutex_t mu;
+    pthread_cond_t work;             /* the run queue has a stream, or stopping */
+    pthread_cond_t idle;             /* a worker put a stream down */
+    struct task *rhead, *rtail;
+    struct wchunk *pool[2];
+    int npool[2];
+    pthread_t *threads;
+    int nthreads;
+    bool stopping;
+    _Atomic int64_t backlog;         /* bytes queued and not yet written */
+    _Atomic bool waiting;            /* the engine paused a transfer on the backlog */
+    int evfd;
+    void (*ready)(void *arg);
+    void *arg;
+};
+
+static int pool_of(size_t cap)
+{
+    return cap == SMALL_CHUNK ? 0 : cap == BIG_CHUNK ? 1 : -1;
+}
+
+struct wchunk *writer_chunk(struct writer *w, size_t cap)
+{
+    struct wchunk *c = NULL;
+    int p;
+
+    cap = cap <= SMALL_CHUNK ? SMALL_CHUNK : cap <= BIG_CHUNK ? BIG_CHUNK : cap;
+    p = pool_of(cap);
+    if (p >= 0) {
+        pthread_mutex_lock(&w->mu);
+        c = w->pool[p];
+        if (c != NULL) {
+            w->pool[p] = c->next;
+            w->npool[p]--;
+        }
+        pthread_mutex_unlock(&w->mu);
+    }
+    if (c == NULL) {
+        c = xmalloc(sizeof *c + cap);
+        c->cap = cap;
+    }
+    c->next = NULL;
+    c->len = 0;
+    return c;
+}
+
+/* Called with w->mu held. */
+static void recycle_locked(struct writer *w, struct wchunk *c)
+{
+    int p = pool_of(c->cap);
+
+    if (p >= 0 && w->npool[p] < POOL_MAX) {
+        c->next = w->pool[p];
+        w->pool[p] = c;
+        w->npool[p]++;
+    } else {
+        free(c);
+    }
+}
+
+void writer_chunk_free(struct writer *w, struct wchunk *c)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&w->mu);
+    recycle_locked(w, c);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void fail(struct wstream *s, int errnum)
+{
+    snprintf(s->msg, sizeof s->msg, "write %s.part: %s", s->path, strerror(errnum));
+    atomic_store(&s->err, errnum);
+}
+
+static void append(struct wchunk **head, struct wchunk **tail, struct wchunk *list)
+{
+    if (list == NULL)
+        return;
+    if (*tail != NULL)
+        (*tail)->next = list;
+    else
+        *head = list;
+    while (list->next != NULL)
+        list = list->next;
+    *tail = list;
+}
+
+static void release_bytes(struct writer *w, int64_t n)
+{
+    int64_t left;
+
+    if (n == 0)
+        return;
+    left = atomic_fetch_sub(&w->backlog, n) - n;
+    if (left <= WRITER_BACKLOG / 2 && atomic_exchange(&w->waiting, false)) {
+        uint64_t one = 1;
+        ssize_t r = write(w->evfd, &one, sizeof one);
+        (void)r;
+    }
+}
+
+/* Called with w->mu held. */
+static void recycle_list_locked(struct writer *w, struct wchunk *list)
+{
+    struct wchunk *next;
+
+    for (struct wchunk *c = list; c != NULL; c = next) {
+        next = c->next;
+        recycle_locked(w, c);
+    }
+}
+
+/* WRITE stage: returns the chunks that reached the .part, in order; the rest are recycled. Once
+ * a write failed nothing more is written (the .part must stay a prefix of the file) nor hashed. */
+static struct wchunk *write_chunks(struct wstream *s, struct wchunk *list)
+{
+    struct wchunk *ok = NULL, **okp = &ok, *bad = NULL, *next;
+    int64_t dropped = 0;
+
+    for (struct wchunk *c = list; c != NULL; c = next) {
+        next = c->next;
+        c->next = NULL;
+        if (atomic_load(&s->err) == 0 && c->len > 0) {
+            int rc = fsout_write(s->fd, c->data, c->len);
+
+            if (rc == 0) {
+                *okp = c;
+                okp = &c->next;
+                s->since_writeback += (int64_t)c->len;
+                continue;
+            }
+            fail(s, rc);
+        }
+        dropped += (int64_t)c->len;
+        c->next = bad;
+        bad = c;
+    }
+    if (s->since_writeback >= WRITEBACK_EVERY) {
+        s->since_writeback = 0;
+        sync_file_range(s->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    }
+    if (bad != NULL) {
+        pthread_mutex_lock(&s->w->mu);
+        recycle_list_locked(s->w, bad);
+        pthread_mutex_unlock(&s->w->mu);
+    }
+    release_bytes(s->w, dropped);
+    return ok;
+}
+
+/* HASH stage: the chunks are on disk; only now may the digest cover them. */
+static void hash_chunks(struct wstream *s, struct wchunk *list)
+{
+    int64_t n = 0;
+
+    for (struct wchunk *c = list; c != NULL; c = c->next) {
+        digest_update(s->d, c->data, c->len);
+        n += (int64_t)c->len;
+        atomic_fetch_add(&s->hashed, (int64_t)c->len);
+    }
+    if (list != NULL) {
+        pthread_mutex_lock(&s->w->mu);
+        recycle_list_locked(s->w, list);
+        pthread_mutex_unlock(&s->w->mu);
+    }
+    release_bytes(s->w, n);
+}
+
+static void stream_free(struct wstream *s)
+{
+    free(s->path);
+    free(s);
+}
+
+static void hex(const unsigned char *d, size_t n, char *out)
+{
+    static const char h[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = h[d[i] >> 4];
+        out[2 * i + 1] = h[d[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* The last chunk is written and hashed: close the digest, compare it with the given checksum,
+ * pass the file on to be made durable. */
+static void finish_commit(struct wstream *s, struct syncer_job *job)
+{
+    unsigned char md5[16];
+    bool have_md5 = digest_final(s->d, job->sha256, md5);
+    int err = atomic_load(&s->err);
+
+    job->fd = s->fd;
+    job->bytes = atomic_load(&s->hashed);
+    job->result = err;
+    if (err != 0) {
+        snprintf(job->msg, sizeof job->msg, "%s", s->msg);
+    } else if ((job->algo == CHECKSUM_SHA256 && memcmp(job->sha256, job->expect, 32) != 0) ||
+               (job->algo == CHECKSUM_MD5 && (!have_md5 || memcmp(md5, job->expect, 16) != 0))) {
+        char got[65];
+
+        if (job->algo == CHECKSUM_SHA256)
+            hex(job->sha256, 32, got);
+        else
+            hex(md5, 16, got);
+        job->result = EBADMSG;
+        snprintf(job->msg, sizeof job->msg, "checksum mismatch (got %s %s)",
+                 job->algo == CHECKSUM_SHA256 ? "sha-256" : "md5", got);
+    }
+    digest_free(s->d);
+    syncer_submit_async(s->w->syncer, job);
+    stream_free(s);
+}
+
+/* Called with w->mu held. */
+static void enqueue_locked(struct writer *w, struct task *t)
+{
+    if (t->queued || t->running)
+        return;
+    t->queued = true;
+    t->next = NULL;
+    if (w->rtail != NULL)
+        w->rtail->next = t;
+    else
+        w->rhead = t;
+    w->rtail = t;
+    pthread_cond_signal(&w->work);
+}
+
+/* Called with w->mu held: the stream's end, once nothing of it is left anywhere. */
+static struct syncer_job *take_commit_locked(struct wstream *s)
+{
+    struct syncer_job *job = s->commit;
+
+    if (job == NULL || s->wq != NULL || s->hq != NULL || s->t[ST_WRITE].queued ||
+        s->t[ST_WRITE].running || s->t[ST_HASH].queued || s->t[ST_HASH].running)
+        return NULL;
+    s->commit = NULL;
+    return job;
+}
+
+static void *worker(void *arg)
+{
+    struct writer *w = arg;
+
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        struct task *t;
+        struct wstream *s;
+        struct syncer_job *commit;
+
+        while (w->rhead == NULL && !w->stopping)
+            pthread_cond_wait(&w->work, &w->mu);
+        if (w->rhead == NULL)
+            break;
+        t = w->rhead;
+        w->rhead = t->next;
+        if (w->rhead == NULL)
+            w->rtail = NULL;
+        t->queued = false;
+        t->running = true;
+        s = t->s;
+        /* Keep at the stage while it has work: no hand-over to the other thread per chunk. */
+        if (t->stage == ST_WRITE) {
+            struct wchunk *list;
+
+            while ((list = s->wq) != NULL) {
+                s->wq = s->wq_tail = NULL;
+                pthread_mutex_unlock(&w->mu);
+                list = write_chunks(s, list);
+                pthread_mutex_lock(&w->mu);
+                append(&s->hq, &s->hq_tail, list);
+                if (s->hq != NULL)
+                    enqueue_locked(w, &s->t[ST_HASH]);
+            }
+        } else {
+            struct wchunk *list;
+
+            while ((list = s->hq) != NULL) {
+                s->hq = s->hq_tail = NULL;
+                pthread_mutex_unlock(&w->mu);
+                hash_chunks(s, list);
+                pthread_mutex_lock(&w->mu);
+            }
+        }
+        t->running = false;
+        commit = take_commit_locked(s);
+        if (commit != NULL) {
+            pthread_mutex_unlock(&w->mu);
+            finish_commit(s, commit);
+            pthread_mutex_lock(&w->mu);
+            continue;
+        }
+        pthread_cond_broadcast(&w->idle);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static void on_event(int fd, unsigned events, void *arg)
+{
+    struct writer *w = arg;
+    uint64_t v;
+
+    while (read(w->evfd, &v, sizeof v) > 0)
+        ;
+    w->ready(w->arg);
+}
+
+struct writer *writer_new(struct loop *loop, struct syncer *syncer, int nthreads,
+                          void (*ready)(void *arg), void *arg)
+{
+    struct writer *w = xcalloc(1, sizeof *w);
+
+    w->loop = loop;
+    w->syncer = syncer;
+    w->ready = ready;
+    w->arg = arg;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->work, NULL);
+    pthread_cond_init(&w->idle, NULL);
+    w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->evfd < 0)
+        fatal("eventfd: %s", strerror(errno));
+    loop_watch(loop, w->evfd, LOOP_READ, on_event, w);
+    w->nthreads = nthreads < 1 ? 1 : nthreads;
+    w->threads = xcalloc((size_t)w->nthreads, sizeof *w->threads);
+    for (int i = 0; i < w->nthreads; i++)
+        if (util_thread_start(&w->threads[i], worker, w) != 0)
+            fatal("cannot start a writer thread");
+    return w;
+}
+
+void writer_free(struct writer *w)
+{
+    struct wchunk *next;
+
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stopping = true;
+    pthread_cond_broadcast(&w->work);
+    pthread_mutex_unlock(&w->mu);
+    for (int i = 0; i < w->nthreads; i++)
+        pthread_join(w->threads[i], NULL);
+    for (int p = 0; p < 2; p++)
+        for (struct wchunk *c = w->pool[p]; c != NULL; c = next) {
+            next = c->next;
+            free(c);
+        }
+    loop_unwatch(w->loop, w->evfd);
+    close(w->evfd);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->work);
+    pthread_cond_destroy(&w->idle);
+    free(w->threads);
+    free(w);
+}
+
+struct wstream *writer_open(struct writer *w, int fd, struct digest *d, const char *path)
+{
+    struct wstream *s = xcalloc(1, sizeof *s);
+
+    s->w = w;
+    s->fd = fd;
+    s->d = d;
+    s->path = xstrdup(path);
+    for (int i = 0; i < 2; i++) {
+        s->t[i].s = s;
+        s->t[i].stage = i;
+    }
+    atomic_init(&s->hashed, 0);
+    atomic_init(&s->err, 0);
+    return s;
+}
+
+void writer_write(struct wstream *s, struct wchunk *c)
+{
+    struct writer *w = s->w;
+
+    c->next = NULL;
+    atomic_fetch_add(&w->backlog, (int64_t)c->len);
+    pthread_mutex_lock(&w->mu);
+    append(&s->wq, &s->wq_tail, c);
+    enqueue_locked(w, &s->t[ST_WRITE]);
+    pthread_mutex_unlock(&w->mu);
+}
+
+bool writer_backlogged(struct writer *w)
+{
+    if (atomic_load(&w->backlog) <= WRITER_BACKLOG)
+        return false;
+    atomic_store(&w->waiting, true);
+    /* The workers may have drained it between the two loads: then nobody would wake us. */
+    if (atomic_load(&w->backlog) <= WRITER_BACKLOG / 2) {
+        atomic_store(&w->waiting, false);
+        return false;
+    }
+    return true;
+}
+
+int writer_error(const struct wstream *s, char *msg)
+{
+    int err = atomic_load(&s->err);
+
+    if (err != 0 && msg != NULL)
+        snprintf(msg, ERRLEN, "%s", s->msg);
+    return err;
+}
+
+int64_t writer_written(const struct wstream *s)
+{
+    return atomic_load(&s->hashed);
+}
+
+/* Called with w->mu held. */
+static void unqueue_locked(struct writer *w, struct task *t)
+{
+    struct task **pp = &w->rhead, *prev = NULL;
+
+    if (!t->queued)
+        return;
+    for (; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
+        if (*pp == t) {
+            *pp = t->next;
+            if (w->rtail == t)
+                w->rtail = prev;
+            break;
+        }
+    }
+    t->queued = false;
+}
+
+int writer_close(struct wstream *s, struct digest **d, int64_t *written, char *msg)
+{
+    struct writer *w = s->w;
+    struct wchunk *wl, *hl;
+    int err;
+
+    pthread_mutex_lock(&w->mu);
+    while (s->t[ST_WRITE].running || s->t[ST_HASH].running)
+        pthread_cond_wait(&w->idle, &w->mu);
+    unqueue_locked(w, &s->t[ST_WRITE]);
+    unqueue_locked(w, &s->t[ST_HASH]);
+    hl = s->hq;
+    wl = s->wq;
+    s->hq = s->hq_tail = s->wq = s->wq_tail = NULL;
+    pthread_mutex_unlock(&w->mu);
+
+    /* At most the backlog's worth: a few milliseconds of page-cache writes. */
+    hash_chunks(s, hl);
+    hash_chunks(s, write_chunks(s, wl));
+    if (close(s->fd) < 0 && atomic_load(&s->err) == 0)
+        fail(s, errno);
+    err = writer_error(s, msg);
+    *d = s->d;
+    *written = atomic_load(&s->hashed);
+    stream_free(s);
+    return err;
+}
+
+void writer_commit(struct wstream *s, struct syncer_job *job)
+{
+    struct writer *w = s->w;
+
+    pthread_mutex_lock(&w->mu);
+    s->commit = job;
+    /* The WRITE stage ends the stream once everything is through, even with nothing to write. */
+    if (!s->t[ST_WRITE].running && !s->t[ST_HASH].running && !s->t[ST_HASH].queued)
+        enqueue_locked(w, &s->t[ST_WRITE]);
+    /* else whichever stage finishes last takes the commit */
+    pthread_mutex_unlock(&w->mu);
+}
