@@ -3,6 +3,7 @@
 /* Worker threads that make finished files durable (fsync, rename, folder fsync) off the loop.
  * Jobs touch only descriptors and names, never curl handles. Results come back through an
  * eventfd that the loop watches; the folder fsync is batched across the jobs of one round. */
+#include <stdbool.h>
 #include <stdint.h>
 #include "util.h"
 
@@ -33,6 +34,7 @@ struct syncer_job {
     void *arg;           /* the caller's */
     int result;          /* 0 or errno, filled by the worker */
     char msg[ERRLEN];    /* why, when result is set by the writer */
+    bool permanent;      /* the writer could not create the output path */
     struct syncer_job *next;
 };
 

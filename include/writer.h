@@ -29,6 +29,13 @@ struct wchunk {
     char data[];
 };
 
+enum writer_fail {
+    WRITER_OK,
+    WRITER_FAIL_WRITE,       /* writing failed (errno tells: ENOSPC is a full disk) */
+    WRITER_FAIL_PATH,        /* the output path cannot be created: permanent for the item */
+    WRITER_FAIL_RESTART,     /* the .part holds less than its digest: start over from zero */
+};
+
 struct writer *writer_new(struct loop *loop, struct syncer *syncer, int nthreads,
                           void (*ready)(void *arg), void *arg);
 /* Every stream must have ended. */
@@ -38,25 +45,30 @@ void writer_free(struct writer *w);
 struct wchunk *writer_chunk(struct writer *w, size_t cap);
 void writer_chunk_free(struct writer *w, struct wchunk *c);
 
-/* Takes fd (the open .part, positioned at the digest's length) and d (the running digest of what
- * the .part holds). path names the file in messages. */
-struct wstream *writer_open(struct writer *w, int fd, struct digest *d, const char *path);
+/* A stream for path (relative to rootfd) whose .part is opened by a worker: emptied when truncate,
+ * else cut back to offset bytes, which d (the running digest, owned by the stream from here)
+ * covers. A failure to open shows as the stream's error. */
+struct wstream *writer_open(struct writer *w, int rootfd, const char *path, bool truncate,
+                            int64_t offset, struct digest *d);
 /* Queues c (ownership passes) to be written and hashed after what is already queued. */
 void writer_write(struct wstream *s, struct wchunk *c);
 /* More than WRITER_BACKLOG bytes wait to be written: pause. `ready` will be called. */
 bool writer_backlogged(struct writer *w);
-/* The errno of the stream's first failed write, 0 when none; msg (ERRLEN) receives the message. */
-int writer_error(const struct wstream *s, char *msg);
+/* The errno of the stream's first failure, 0 when none; msg (ERRLEN) receives the message and
+ * *kind what failed (either may be NULL). */
+int writer_error(const struct wstream *s, char *msg, enum writer_fail *kind);
 /* Bytes written and hashed so far (what a checkpoint may record). */
 int64_t writer_written(const struct wstream *s);
 
 /* Ends the stream on the calling thread: waits for a worker busy with it, writes what is still
- * queued, closes the fd. *d receives the digest (covering *written bytes). Returns the errno of
- * the first failed write (message in msg), or 0. The stream is freed. */
-int writer_close(struct wstream *s, struct digest **d, int64_t *written, char *msg);
+ * queued, closes the files. *d receives the digest (covering *written bytes). Returns the errno
+ * of the first failure (as writer_error), or 0. The stream is freed. */
+int writer_close(struct wstream *s, struct digest **d, int64_t *written, char *msg,
+                 enum writer_fail *kind);
 /* Ends the stream on a worker after its last chunk: closes the digest into job->sha256, checks
- * job->algo/job->expect, sets job->fd, job->bytes, job->result (errno, EBADMSG for a checksum
- * mismatch) and job->msg, then hands the job to the syncer. The caller has counted the job with
+ * job->algo/job->expect, sets job->fd, job->dirfd, job->base, job->bytes, job->result (errno,
+ * EBADMSG for a checksum mismatch), job->permanent and job->msg, then hands the job to the
+ * syncer. The caller has counted the job with
  * syncer_expect(). The stream is freed by the worker. */
 void writer_commit(struct wstream *s, struct syncer_job *job);
 

@@ -61,10 +61,9 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms,
  * that the digest covers), so a crash resumes from there. False when there is nothing to record. */
 bool xfer_checkpoint(struct xfer *x);
 
-/* After XFER_DONE: hands over the .part's stream and its folder (the caller commits them with
- * writer_commit and closes the folder); *mtime is the Last-Modified time or -1. */
-void xfer_take_output(struct xfer *x, int *dirfd, struct wstream **stream, char **base,
-                      int64_t *mtime);
+/* After XFER_DONE: hands over the .part's stream (the caller commits it with writer_commit);
+ * *mtime is the Last-Modified time or -1. */
+void xfer_take_output(struct xfer *x, struct wstream **stream, int64_t *mtime);
 
 int64_t xfer_started_ms(const struct xfer *x);
 int64_t xfer_last_rx_ms(const struct xfer *x);

@@ -670,8 +670,8 @@ static void finished(struct engine *e, struct active *a, CURLcode rc)
         struct wstream *stream;
 
         job->kind = SYNCER_COMMIT;
-        xfer_take_output(x, &job->dirfd, &stream, &job->base, &job->mtime);
-        job->fd = -1;
+        xfer_take_output(x, &stream, &job->mtime);
+        job->fd = job->dirfd = -1;
         job->algo = (int)it->algo;
         memcpy(job->expect, it->digest, sizeof job->expect);
         job->arg = it;
@@ -772,7 +772,14 @@ static void on_worker_done(struct syncer_job *job, void *arg)
         /* A checksum mismatch or a failed write: the next attempt starts from zero. */
         it->received = 0;
         it->has_sha256 = false;
-        retry_or_fail(e, it, msg, -1, 0);
+        if (job->permanent) {
+            item_set_error(it, msg);
+            queue_touch(e->q, it);
+            queue_set_state(e->q, it, ITEM_FAILED);
+            emit_item(e, EV_FAILED, it, 0, msg, 0);
+        } else {
+            retry_or_fail(e, it, msg, -1, 0);
+        }
     }
     engine_kick(e);
 }

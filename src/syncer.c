@@ -147,7 +147,8 @@ static void run_batch(struct syncer_job *batch)
             j->work(j);
         } else if (j->result != 0) {
             /* The writer already failed it: nothing to make durable. */
-            close(j->fd);
+            if (j->fd >= 0)
+                close(j->fd);
             j->fd = -1;
             j->kind = SYNCER_REPORT;
         } else {

@@ -1,4 +1,5 @@
-/* The loop hands over chunks; worker threads write and hash them. One mutex guards the run queue,
+/* The loop hands over chunks; worker threads open the .part, write and hash them. Opening is
+ * here too: creating an inode is the dearest syscall of a small file. One mutex guards the run queue,
  * the chunk lists and the buffer pools: it is taken once per chunk (256 KiB, or a whole small
  * file), so it is never contended for long. A stream is in the run queue at most once and run by
  * at most one thread, which keeps its chunks in order without a lock per stream. */
@@ -26,9 +27,11 @@
 #define BIG_CHUNK (256 * 1024)
 #define POOL_MAX 64
 
-/* A stream has two stages, each run by at most one thread at a time: WRITE puts chunks into the
- * .part, HASH then adds them to the digest. Different threads can run them at once, so the
- * SHA-256 of one chunk overlaps the write() of the next. */
+/* A stream has two stages, each run by at most one thread at a time: WRITE opens the .part and
+ * puts chunks into it, HASH then adds them to the digest. The thread that wrote a chunk hashes it
+ * too when nobody hashes for that stream (a small file costs one wakeup); when more arrives
+ * meanwhile another thread takes the writing, so the SHA-256 of one chunk overlaps the write()
+ * of the next. */
 enum { ST_WRITE, ST_HASH };
 
 struct task {
@@ -40,19 +43,24 @@ struct task {
 
 struct wstream {
     struct writer *w;
-    int fd;
+    /* The WRITE stage's: where and how to open, then the open .part and its folder. */
+    int rootfd;
+    char *path;                      /* relative to the root */
+    bool truncate, opened;
+    int64_t offset;                  /* what the .part must hold when opened (the digest's length) */
+    int dirfd, fd;
+    int64_t since_writeback;
     struct digest *d;
-    char *path;
-    int64_t since_writeback;         /* WRITE stage only */
     /* Guarded by w->mu. */
     struct wchunk *wq, *wq_tail;     /* to write */
     struct wchunk *hq, *hq_tail;     /* written, to hash */
     struct task t[2];
     struct syncer_job *commit;       /* set by writer_commit: the end */
     /* Written by the thread running a stage, read by the loop. */
-    _Atomic int64_t hashed;          /* bytes on disk and in the digest */
+    _Atomic int64_t hashed;          /* bytes on disk and in the digest (from offset 0) */
     _Atomic int err;
-    char msg[ERRLEN];                /* complete before err is stored */
+    enum writer_fail kind;           /* like msg, complete before err is stored */
+    char msg[ERRLEN];
 };
 
 struct writer {
@@ -127,10 +135,52 @@ void writer_chunk_free(struct writer *w, struct wchunk *c)
     pthread_mutex_unlock(&w->mu);
 }
 
+static void fail_as(struct wstream *s, int errnum, enum writer_fail kind, const char *msg)
+{
+    if (atomic_load(&s->err) != 0)
+        return;
+    s->kind = kind;
+    snprintf(s->msg, sizeof s->msg, "%s", msg);
+    atomic_store(&s->err, errnum != 0 ? errnum : EIO);
+}
+
 static void fail(struct wstream *s, int errnum)
 {
-    snprintf(s->msg, sizeof s->msg, "write %s.part: %s", s->path, strerror(errnum));
-    atomic_store(&s->err, errnum);
+    char msg[ERRLEN];
+
+    snprintf(msg, sizeof msg, "write %s.part: %s", s->path, strerror(errnum));
+    fail_as(s, errnum, WRITER_FAIL_WRITE, msg);
+}
+
+/* A failure to create the path is the item's (permanent) unless the disk is full. */
+static enum writer_fail path_kind(int errnum)
+{
+    return errnum == ENOSPC || errnum == EDQUOT ? WRITER_FAIL_WRITE : WRITER_FAIL_PATH;
+}
+
+/* Opens (creating) the folders and the .part, and makes the .part hold exactly what the digest
+ * covers: more (written after the last record) is cut back; less means it cannot be trusted. */
+static void open_part(struct wstream *s)
+{
+    const char *base;
+    char msg[ERRLEN];
+    int errnum = 0;
+    int64_t size;
+
+    s->opened = true;
+    if (fsout_open_dir(s->rootfd, s->path, &s->dirfd, &base, &errnum, msg) < 0) {
+        s->dirfd = -1;
+        fail_as(s, errnum, path_kind(errnum), msg);
+        return;
+    }
+    if (fsout_open_part(s->dirfd, base, s->truncate, &s->fd, &size, &errnum, msg) < 0) {
+        s->fd = -1;
+        fail_as(s, errnum, path_kind(errnum), msg);
+        return;
+    }
+    if (size != s->offset &&
+        (size < s->offset || ftruncate(s->fd, s->offset) < 0 || lseek(s->fd, s->offset, SEEK_SET) < 0))
+        fail_as(s, EIO, WRITER_FAIL_RESTART, "the .part is shorter than recorded");
 }
 
 static void append(struct wchunk **head, struct wchunk **tail, struct wchunk *list)
@@ -178,6 +228,8 @@ static struct wchunk *write_chunks(struct wstream *s, struct wchunk *list)
     struct wchunk *ok = NULL, **okp = &ok, *bad = NULL, *next;
     int64_t dropped = 0;
 
+    if (!s->opened)
+        open_part(s);
     for (struct wchunk *c = list; c != NULL; c = next) {
         next = c->next;
         c->next = NULL;
@@ -196,7 +248,7 @@ static struct wchunk *write_chunks(struct wstream *s, struct wchunk *list)
         c->next = bad;
         bad = c;
     }
-    if (s->since_writeback >= WRITEBACK_EVERY) {
+    if (s->since_writeback >= WRITEBACK_EVERY && s->fd >= 0) {
         s->since_writeback = 0;
         sync_file_range(s->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
     }
@@ -229,6 +281,8 @@ static void hash_chunks(struct wstream *s, struct wchunk *list)
 
 static void stream_free(struct wstream *s)
 {
+    if (s->dirfd >= 0)
+        close(s->dirfd);
     free(s->path);
     free(s);
 }
@@ -252,10 +306,17 @@ static void finish_commit(struct wstream *s, struct syncer_job *job)
     bool have_md5 = digest_final(s->d, job->sha256, md5);
     int err = atomic_load(&s->err);
 
+    const char *slash = strrchr(s->path, '/');
+
     job->fd = s->fd;
+    job->dirfd = s->dirfd;
+    s->dirfd = -1;
+    free(job->base);
+    job->base = xstrdup(slash != NULL ? slash + 1 : s->path);
     job->bytes = atomic_load(&s->hashed);
     job->result = err;
     if (err != 0) {
+        job->permanent = s->kind == WRITER_FAIL_PATH;
         snprintf(job->msg, sizeof job->msg, "%s", s->msg);
     } else if ((job->algo == CHECKSUM_SHA256 && memcmp(job->sha256, job->expect, 32) != 0) ||
                (job->algo == CHECKSUM_MD5 && (!have_md5 || memcmp(md5, job->expect, 16) != 0))) {
@@ -326,16 +387,25 @@ static void *worker(void *arg)
         if (t->stage == ST_WRITE) {
             struct wchunk *list;
 
-            while ((list = s->wq) != NULL) {
+            while (s->wq != NULL || !s->opened) {
+                list = s->wq;
                 s->wq = s->wq_tail = NULL;
                 pthread_mutex_unlock(&w->mu);
                 list = write_chunks(s, list);
                 pthread_mutex_lock(&w->mu);
                 append(&s->hq, &s->hq_tail, list);
+            }
+            t->running = false;
+            if (s->hq == NULL || s->t[ST_HASH].running || s->t[ST_HASH].queued) {
                 if (s->hq != NULL)
                     enqueue_locked(w, &s->t[ST_HASH]);
+                goto stage_done;
             }
-        } else {
+            /* Nobody hashes for this stream: hash what was just written, here. */
+            t = &s->t[ST_HASH];
+            t->running = true;
+        }
+        {
             struct wchunk *list;
 
             while ((list = s->hq) != NULL) {
@@ -346,6 +416,7 @@ static void *worker(void *arg)
             }
         }
         t->running = false;
+stage_done:
         commit = take_commit_locked(s);
         if (commit != NULL) {
             pthread_mutex_unlock(&w->mu);
@@ -419,20 +490,29 @@ void writer_free(struct writer *w)
     free(w);
 }
 
-struct wstream *writer_open(struct writer *w, int fd, struct digest *d, const char *path)
+struct wstream *writer_open(struct writer *w, int rootfd, const char *path, bool truncate,
+                            int64_t offset, struct digest *d)
 {
     struct wstream *s = xcalloc(1, sizeof *s);
 
     s->w = w;
-    s->fd = fd;
-    s->d = d;
+    s->rootfd = rootfd;
     s->path = xstrdup(path);
+    s->truncate = truncate;
+    s->offset = offset;
+    s->dirfd = s->fd = -1;
+    s->d = d;
     for (int i = 0; i < 2; i++) {
         s->t[i].s = s;
         s->t[i].stage = i;
     }
-    atomic_init(&s->hashed, 0);
+    /* The digest already covers what an earlier attempt wrote. */
+    atomic_init(&s->hashed, digest_bytes(d));
     atomic_init(&s->err, 0);
+    /* Opening starts at once, before the first chunk is full. */
+    pthread_mutex_lock(&w->mu);
+    enqueue_locked(w, &s->t[ST_WRITE]);
+    pthread_mutex_unlock(&w->mu);
     return s;
 }
 
@@ -461,12 +541,14 @@ bool writer_backlogged(struct writer *w)
     return true;
 }
 
-int writer_error(const struct wstream *s, char *msg)
+int writer_error(const struct wstream *s, char *msg, enum writer_fail *kind)
 {
     int err = atomic_load(&s->err);
 
     if (err != 0 && msg != NULL)
         snprintf(msg, ERRLEN, "%s", s->msg);
+    if (kind != NULL)
+        *kind = err != 0 ? s->kind : WRITER_OK;
     return err;
 }
 
@@ -493,7 +575,8 @@ static void unqueue_locked(struct writer *w, struct task *t)
     t->queued = false;
 }
 
-int writer_close(struct wstream *s, struct digest **d, int64_t *written, char *msg)
+int writer_close(struct wstream *s, struct digest **d, int64_t *written, char *msg,
+                 enum writer_fail *kind)
 {
     struct writer *w = s->w;
     struct wchunk *wl, *hl;
@@ -512,9 +595,9 @@ int writer_close(struct wstream *s, struct digest **d, int64_t *written, char *m
     /* At most the backlog's worth: a few milliseconds of page-cache writes. */
     hash_chunks(s, hl);
     hash_chunks(s, write_chunks(s, wl));
-    if (close(s->fd) < 0 && atomic_load(&s->err) == 0)
+    if (s->fd >= 0 && close(s->fd) < 0)
         fail(s, errno);
-    err = writer_error(s, msg);
+    err = writer_error(s, msg, kind);
     *d = s->d;
     *written = atomic_load(&s->hashed);
     stream_free(s);

@@ -237,36 +237,27 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
     return len;
 }
 
-static int open_output(struct xfer *x, bool truncate)
+/* The .part is opened by a writer thread (creating an inode is the dearest syscall of a small
+ * file); a failure there comes back as the stream's error. From here until the stream ends, the
+ * digest belongs to the thread writing the .part. */
+static void open_output(struct xfer *x, bool truncate)
 {
-    int64_t size;
-    int errnum = 0, fd;
-
-    if (x->dirfd < 0 && fsout_open_dir(x->env->rootfd, x->it->path, &x->dirfd, &x->base, &errnum,
-                                       x->local_msg) < 0) {
-        x->local_errno = errnum ? errnum : EIO;
-        x->output_error = errnum != ENOSPC && errnum != EDQUOT;
-        return -1;
-    }
-    if (fsout_open_part(x->dirfd, x->base, truncate, &fd, &size, &errnum, x->local_msg) < 0) {
-        x->local_errno = errnum ? errnum : EIO;
-        x->output_error = errnum != ENOSPC && errnum != EDQUOT;
-        return -1;
-    }
-    if (size != x->offset) {
-        /* More on disk than the digests cover (written after the last record): cut it back. */
-        if (size < x->offset || ftruncate(fd, x->offset) < 0 || lseek(fd, x->offset, SEEK_SET) < 0) {
-            close(fd);
-            x->restart = true;
-            x->local_errno = EIO;
-            snprintf(x->local_msg, ERRLEN, "the .part is shorter than recorded");
-            return -1;
-        }
-    }
-    /* From here until the stream ends, the digest belongs to the thread writing the .part. */
-    x->stream = writer_open(x->env->writer, fd, item_digest(x->it), x->it->path);
+    x->stream = writer_open(x->env->writer, x->env->rootfd, x->it->path, truncate, x->offset,
+                            item_digest(x->it));
     x->it->hash_state = NULL;
-    return 0;
+}
+
+/* A failure of the writer becomes this attempt's. */
+static void adopt_failure(struct xfer *x, int err, enum writer_fail kind, const char *msg)
+{
+    if (err == 0 || x->local_errno != 0)
+        return;
+    x->local_errno = err;
+    snprintf(x->local_msg, ERRLEN, "%s", msg);
+    if (kind == WRITER_FAIL_PATH)
+        x->output_error = true;
+    else if (kind == WRITER_FAIL_RESTART)
+        x->restart = true;
 }
 
 /* The first body byte of a 2xx response: decide between appending and starting over. */
@@ -288,7 +279,8 @@ static int start_body(struct xfer *x)
     /* Known from here on, so the UI can show a progress bar during the first attempt. */
     if (x->content_length >= 0)
         x->it->size = x->offset + x->content_length;
-    return open_output(x, x->offset == 0);
+    open_output(x, x->offset == 0);
+    return 0;
 }
 
 /* Hands the gathered bytes to the writer. */
@@ -307,19 +299,17 @@ static void end_stream(struct xfer *x)
     struct digest *d;
     int64_t written;
     char msg[ERRLEN];
+    enum writer_fail kind;
     int err;
 
     if (x->stream == NULL)
         return;
     flush(x);
-    err = writer_close(x->stream, &d, &written, msg);
+    err = writer_close(x->stream, &d, &written, msg, &kind);
     x->stream = NULL;
     xfer_attach_hash(x->it, d);
     x->it->received = written;
-    if (err != 0 && x->local_errno == 0) {
-        x->local_errno = err;
-        snprintf(x->local_msg, ERRLEN, "%s", msg);
-    }
+    adopt_failure(x, err, kind, msg);
 }
 
 static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -333,9 +323,15 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
         return n;        /* an error page: not file content */
     if (!x->body_started && start_body(x) < 0)
         return 0;
-    if (writer_error(x->stream, x->local_msg) != 0) {
-        x->local_errno = writer_error(x->stream, NULL);
-        return 0;        /* the disk failed: stop fetching what cannot be stored */
+    {
+        char msg[ERRLEN];
+        enum writer_fail kind;
+        int err = writer_error(x->stream, msg, &kind);
+
+        if (err != 0) {
+            adopt_failure(x, err, kind, msg);
+            return 0;    /* the disk failed: stop fetching what cannot be stored */
+        }
     }
     if (x->env->may_receive != NULL && !x->env->may_receive(x->env->arg, x, n))
         return CURL_WRITEFUNC_PAUSE;
@@ -647,7 +643,8 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms,
     if (x->status == 416 && x->offset > 0) {
         /* A Content-Range total equal to what the .part holds: it was already whole (a crash between the
          * last byte and the rename). Finish it from the running digest. */
-        if (x->cr_total == x->offset && it->hash_state != NULL && open_output(x, false) == 0) {
+        if (x->cr_total == x->offset && it->hash_state != NULL) {
+            open_output(x, false);
             it->size = x->offset;
             msg[0] = '\0';
             return XFER_DONE;
@@ -659,13 +656,10 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms,
     return transient_status(x->status) ? XFER_RETRY : XFER_FAILED;
 }
 
-void xfer_take_output(struct xfer *x, int *dirfd, struct wstream **stream, char **base,
-                      int64_t *mtime)
+void xfer_take_output(struct xfer *x, struct wstream **stream, int64_t *mtime)
 {
     flush(x);
-    *dirfd = x->dirfd;
     *stream = x->stream;
-    *base = xstrdup(x->base);
     *mtime = -1;
     if (x->it->last_modified != NULL) {
         time_t t = curl_getdate(x->it->last_modified, NULL);
@@ -673,7 +667,6 @@ void xfer_take_output(struct xfer *x, int *dirfd, struct wstream **stream, char 
         if (t >= 0)
             *mtime = (int64_t)t;
     }
-    x->dirfd = -1;
     x->stream = NULL;
 }
 

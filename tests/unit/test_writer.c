@@ -1,0 +1,323 @@
+/* writer: streams written and hashed by real worker threads into a real temporary folder, ended
+ * either here (writer_close) or through the syncer (writer_commit) on a real event loop. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "digest.h"
+#include "fsout.h"
+#include "loop.h"
+#include "syncer.h"
+#include "util.h"
+#include "writer.h"
+
+struct env {
+    char dir[64];
+    int rootfd;
+    struct loop *loop;
+    struct syncer *syncer;
+    struct writer *writer;
+    struct syncer_job *done;     /* the last job reported back */
+    int ndone;
+};
+
+static void on_done(struct syncer_job *job, void *arg)
+{
+    struct env *e = arg;
+
+    /* The job is freed after this returns: keep a copy. */
+    free(e->done);
+    e->done = xmalloc(sizeof *job);
+    memcpy(e->done, job, sizeof *job);
+    e->done->base = NULL;
+    e->ndone++;
+}
+
+static void on_ready(void *arg)
+{
+    (void)arg;
+}
+
+static int setup(void **state)
+{
+    struct env *e = xcalloc(1, sizeof *e);
+
+    snprintf(e->dir, sizeof e->dir, "/tmp/sluice-writer-XXXXXX");
+    if (mkdtemp(e->dir) == NULL)
+        return -1;
+    e->rootfd = open(e->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    e->loop = loop_new();
+    e->syncer = syncer_new(e->loop, 1, on_done, e);
+    e->writer = writer_new(e->loop, e->syncer, 2, on_ready, e);
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct env *e = *state;
+    char cmd[128];
+
+    writer_free(e->writer);
+    syncer_free(e->syncer);
+    loop_free(e->loop);
+    close(e->rootfd);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(e->done);
+    free(e);
+    return 0;
+}
+
+/* Data of chunk i: sizes vary so chunk borders fall anywhere. */
+static size_t fill(struct wchunk *c, int i)
+{
+    size_t n = 1000 + (size_t)(i * 7919) % 60000;
+
+    if (n > c->cap)
+        n = c->cap;
+    for (size_t k = 0; k < n; k++)
+        c->data[k] = (char)(i * 31 + (int)k);
+    c->len = n;
+    return n;
+}
+
+static void sha256_of(const unsigned char *buf, size_t len, unsigned char out[32])
+{
+    unsigned int n = 0;
+
+    assert_int_equal(EVP_Digest(buf, len, out, &n, EVP_sha256(), NULL), 1);
+}
+
+static unsigned char *read_file(struct env *e, const char *rel, size_t *len)
+{
+    char path[256];
+    struct stat st;
+    unsigned char *buf;
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s/%s", e->dir, rel);
+    if (stat(path, &st) < 0)
+        return NULL;
+    buf = xmalloc((size_t)st.st_size + 1);
+    f = fopen(path, "rb");
+    assert_non_null(f);
+    *len = fread(buf, 1, (size_t)st.st_size, f);
+    fclose(f);
+    return buf;
+}
+
+/* Writes n chunks to a new stream for rel; returns what was written (caller frees). */
+static unsigned char *write_stream(struct env *e, struct wstream *s, int n, size_t *total)
+{
+    unsigned char *all = xmalloc((size_t)n * 65536);
+
+    *total = 0;
+    for (int i = 0; i < n; i++) {
+        struct wchunk *c = writer_chunk(e->writer, 65536);
+        size_t len = fill(c, i);
+
+        memcpy(all + *total, c->data, len);
+        *total += len;
+        writer_write(s, c);
+    }
+    return all;
+}
+
+static void wait_done(struct env *e, int want)
+{
+    for (int i = 0; i < 2000 && e->ndone < want; i++)
+        loop_run_once(e->loop, 10);
+    assert_int_equal(e->ndone, want);
+}
+
+static void commit_is_in_order_and_hashed(void **state)
+{
+    struct env *e = *state;
+    struct wstream *s = writer_open(e->writer, e->rootfd, "a/b/file.bin", true, 0,
+                                    digest_new(CHECKSUM_SHA256));
+    struct syncer_job *job = xcalloc(1, sizeof *job);
+    size_t total, got;
+    unsigned char *data = write_stream(e, s, 300, &total), *disk;
+    unsigned char want[32];
+
+    sha256_of(data, total, want);
+    job->kind = SYNCER_COMMIT;
+    job->fd = job->dirfd = -1;
+    job->mtime = -1;
+    job->algo = CHECKSUM_SHA256;
+    memcpy(job->expect, want, 32);
+    syncer_expect(e->syncer);
+    writer_commit(s, job);
+    wait_done(e, 1);
+    assert_int_equal(e->done->result, 0);
+    assert_int_equal(e->done->bytes, (int64_t)total);
+    assert_memory_equal(e->done->sha256, want, 32);
+    disk = read_file(e, "a/b/file.bin", &got);
+    assert_non_null(disk);
+    assert_int_equal(got, total);
+    assert_memory_equal(disk, data, total);
+    assert_null(read_file(e, "a/b/file.bin.part", &got));
+    free(disk);
+    free(data);
+}
+
+static void commit_with_wrong_checksum_is_refused(void **state)
+{
+    struct env *e = *state;
+    struct wstream *s = writer_open(e->writer, e->rootfd, "bad.bin", true, 0,
+                                    digest_new(CHECKSUM_SHA256));
+    struct syncer_job *job = xcalloc(1, sizeof *job);
+    size_t total, got;
+    unsigned char *data = write_stream(e, s, 5, &total), *disk;
+
+    job->kind = SYNCER_COMMIT;
+    job->fd = job->dirfd = -1;
+    job->mtime = -1;
+    job->algo = CHECKSUM_SHA256;
+    memset(job->expect, 0xab, 32);
+    syncer_expect(e->syncer);
+    writer_commit(s, job);
+    wait_done(e, 1);
+    assert_int_equal(e->done->result, EBADMSG);
+    assert_non_null(strstr(e->done->msg, "checksum mismatch"));
+    assert_false(e->done->permanent);
+    /* Never renamed into place; the .part holds what came. */
+    assert_null(read_file(e, "bad.bin", &got));
+    disk = read_file(e, "bad.bin.part", &got);
+    assert_non_null(disk);
+    assert_int_equal(got, total);
+    free(disk);
+    free(data);
+}
+
+static void close_returns_the_digest_of_what_is_on_disk(void **state)
+{
+    struct env *e = *state;
+    struct wstream *s = writer_open(e->writer, e->rootfd, "c.bin", true, 0,
+                                    digest_new(CHECKSUM_NONE));
+    struct digest *d = NULL;
+    int64_t written = -1;
+    char msg[ERRLEN];
+    enum writer_fail kind;
+    size_t total, got;
+    unsigned char *data = write_stream(e, s, 40, &total), *disk;
+    unsigned char want[32], have[32];
+
+    assert_int_equal(writer_close(s, &d, &written, msg, &kind), 0);
+    assert_int_equal(kind, WRITER_OK);
+    assert_int_equal(written, (int64_t)total);
+    assert_non_null(d);
+    assert_int_equal(digest_bytes(d), (int64_t)total);
+    digest_final(d, have, NULL);
+    sha256_of(data, total, want);
+    assert_memory_equal(have, want, 32);
+    digest_free(d);
+    disk = read_file(e, "c.bin.part", &got);
+    assert_non_null(disk);
+    assert_int_equal(got, total);
+    assert_memory_equal(disk, data, total);
+    free(disk);
+    free(data);
+}
+
+static void resume_cuts_back_and_appends(void **state)
+{
+    struct env *e = *state;
+    struct wstream *s = writer_open(e->writer, e->rootfd, "r.bin", true, 0, digest_new(CHECKSUM_NONE));
+    struct digest *d = NULL;
+    int64_t written;
+    char msg[ERRLEN];
+    enum writer_fail kind;
+    size_t first, got;
+    unsigned char *a = write_stream(e, s, 3, &first), *disk;
+
+    assert_int_equal(writer_close(s, &d, &written, msg, &kind), 0);
+    /* Garbage past what the digest covers (written after the last record) must go. */
+    int fd = openat(e->rootfd, "r.bin.part", O_WRONLY | O_APPEND);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "junk", 4), 4);
+    close(fd);
+    s = writer_open(e->writer, e->rootfd, "r.bin", false, written, d);
+    struct wchunk *c = writer_chunk(e->writer, 100);
+    memcpy(c->data, "tail", 4);
+    c->len = 4;
+    writer_write(s, c);
+    assert_int_equal(writer_close(s, &d, &written, msg, &kind), 0);
+    assert_int_equal(written, (int64_t)first + 4);
+    digest_free(d);
+    disk = read_file(e, "r.bin.part", &got);
+    assert_int_equal(got, first + 4);
+    assert_memory_equal(disk, a, first);
+    assert_memory_equal(disk + first, "tail", 4);
+    free(disk);
+    free(a);
+}
+
+static void shorter_part_asks_for_a_restart(void **state)
+{
+    struct env *e = *state;
+    struct wstream *s;
+    struct digest *d = NULL;
+    int64_t written;
+    char msg[ERRLEN];
+    enum writer_fail kind;
+    int fd = openat(e->rootfd, "s.bin.part", O_WRONLY | O_CREAT, 0644);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "0123456789", 10), 10);
+    close(fd);
+    s = writer_open(e->writer, e->rootfd, "s.bin", false, 1000, digest_new(CHECKSUM_NONE));
+    assert_int_not_equal(writer_close(s, &d, &written, msg, &kind), 0);
+    assert_int_equal(kind, WRITER_FAIL_RESTART);
+    assert_int_equal(written, 0);
+    digest_free(d);
+}
+
+static void symlink_in_the_path_is_permanent(void **state)
+{
+    struct env *e = *state;
+    struct wstream *s;
+    struct syncer_job *job = xcalloc(1, sizeof *job);
+    char target[128];
+
+    snprintf(target, sizeof target, "%s-outside", e->dir);
+    assert_int_equal(symlinkat(target, e->rootfd, "link"), 0);
+    s = writer_open(e->writer, e->rootfd, "link/x.bin", true, 0, digest_new(CHECKSUM_NONE));
+    job->kind = SYNCER_COMMIT;
+    job->fd = job->dirfd = -1;
+    job->mtime = -1;
+    syncer_expect(e->syncer);
+    writer_commit(s, job);
+    wait_done(e, 1);
+    assert_int_not_equal(e->done->result, 0);
+    assert_true(e->done->permanent);
+    assert_non_null(strstr(e->done->msg, "symbolic link"));
+    assert_int_equal(access(target, F_OK), -1);     /* nothing created outside the root */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(commit_is_in_order_and_hashed, setup, teardown),
+        cmocka_unit_test_setup_teardown(commit_with_wrong_checksum_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(close_returns_the_digest_of_what_is_on_disk, setup, teardown),
+        cmocka_unit_test_setup_teardown(resume_cuts_back_and_appends, setup, teardown),
+        cmocka_unit_test_setup_teardown(shorter_part_asks_for_a_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(symlink_in_the_path_is_permanent, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
