@@ -1,8 +1,8 @@
 #ifndef SLUICE_SYNCER_H
 #define SLUICE_SYNCER_H
-/* Worker threads that make finished files durable (fsync, rename, folder fsync) off the loop.
+/* Worker threads that make finished files durable (data flush, rename, name flush) off the loop.
  * Jobs touch only descriptors and names, never curl handles. Results come back through an
- * eventfd that the loop watches; the folder fsync is batched across the jobs of one round. */
+ * eventfd that the loop watches; commits are gathered into batches that share their flushes. */
 #include <stdbool.h>
 #include <stdint.h>
 #include "util.h"

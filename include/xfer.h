@@ -1,7 +1,8 @@
 #ifndef SLUICE_XFER_H
 #define SLUICE_XFER_H
 /* One attempt at one item on one libcurl easy handle: request options, response headers, the
- * streaming write into NAME.part with its digests, and the verdict when libcurl is done.
+ * body gathered into chunks for the writer threads (which own NAME.part and its digests while
+ * it is open), and the verdict when libcurl is done.
  * Callbacks only record and return (STYLE.md); the engine acts on the verdict. */
 #include <curl/curl.h>
 #include <stdbool.h>

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -15,16 +16,28 @@ struct digest {
     int64_t bytes;
 };
 
+/* Fetched once: OpenSSL 3 would look the algorithm up again at every EVP_DigestInit_ex with
+ * EVP_sha256(), a cost paid per file. */
+static EVP_MD *md_sha256, *md_md5;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void fetch_mds(void)
+{
+    md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    md_md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+}
+
 struct digest *digest_new(enum checksum_algo algo)
 {
     struct digest *d = xcalloc(1, sizeof *d);
 
+    pthread_once(&md_once, fetch_mds);
     d->sha = EVP_MD_CTX_new();
-    if (d->sha == NULL || EVP_DigestInit_ex(d->sha, EVP_sha256(), NULL) != 1)
+    if (d->sha == NULL || md_sha256 == NULL || EVP_DigestInit_ex(d->sha, md_sha256, NULL) != 1)
         fatal("cannot set up SHA-256");
     if (algo == CHECKSUM_MD5) {
         d->md5 = EVP_MD_CTX_new();
-        if (d->md5 == NULL || EVP_DigestInit_ex(d->md5, EVP_md5(), NULL) != 1)
+        if (d->md5 == NULL || md_md5 == NULL || EVP_DigestInit_ex(d->md5, md_md5, NULL) != 1)
             fatal("cannot set up MD5");
     }
     return d;

@@ -49,7 +49,8 @@ struct wstream {
     bool truncate, opened;
     int64_t offset;                  /* what the .part must hold when opened (the digest's length) */
     int dirfd, fd;
-    int64_t since_writeback;
+    int64_t wpos;                    /* where the next write lands */
+    int64_t wb_from;                 /* writeback was started for the bytes before this */
     struct digest *d;
     /* Guarded by w->mu. */
     struct wchunk *wq, *wq_tail;     /* to write */
@@ -239,7 +240,7 @@ static struct wchunk *write_chunks(struct wstream *s, struct wchunk *list)
             if (rc == 0) {
                 *okp = c;
                 okp = &c->next;
-                s->since_writeback += (int64_t)c->len;
+                s->wpos += (int64_t)c->len;
                 continue;
             }
             fail(s, rc);
@@ -248,9 +249,10 @@ static struct wchunk *write_chunks(struct wstream *s, struct wchunk *list)
         c->next = bad;
         bad = c;
     }
-    if (s->since_writeback >= WRITEBACK_EVERY && s->fd >= 0) {
-        s->since_writeback = 0;
-        sync_file_range(s->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    if (s->wpos - s->wb_from >= WRITEBACK_EVERY && s->fd >= 0) {
+        /* Only the new range: asking for the whole file would walk all its pages each time. */
+        sync_file_range(s->fd, s->wb_from, s->wpos - s->wb_from, SYNC_FILE_RANGE_WRITE);
+        s->wb_from = s->wpos;
     }
     if (bad != NULL) {
         pthread_mutex_lock(&s->w->mu);
@@ -500,6 +502,7 @@ struct wstream *writer_open(struct writer *w, int rootfd, const char *path, bool
     s->path = xstrdup(path);
     s->truncate = truncate;
     s->offset = offset;
+    s->wpos = s->wb_from = offset;
     s->dirfd = s->fd = -1;
     s->d = d;
     for (int i = 0; i < 2; i++) {
@@ -509,10 +512,7 @@ struct wstream *writer_open(struct writer *w, int rootfd, const char *path, bool
     /* The digest already covers what an earlier attempt wrote. */
     atomic_init(&s->hashed, digest_bytes(d));
     atomic_init(&s->err, 0);
-    /* Opening starts at once, before the first chunk is full. */
-    pthread_mutex_lock(&w->mu);
-    enqueue_locked(w, &s->t[ST_WRITE]);
-    pthread_mutex_unlock(&w->mu);
+    /* Opened with the first chunk (or the end): a small file then costs one wakeup, not two. */
     return s;
 }
 
