@@ -45,6 +45,9 @@ struct syncer *syncer_new(struct loop *loop, int nthreads, syncer_done_cb cb, vo
 void syncer_submit(struct syncer *s, struct syncer_job *job);
 /* From any thread: queues a job that the loop already counted with syncer_expect(). */
 void syncer_submit_async(struct syncer *s, struct syncer_job *job);
+/* Eager: commit at once instead of gathering a batch (nothing more is about to finish, e.g. no
+ * transfer is running), so the last files of a run are not held back. */
+void syncer_set_eager(struct syncer *s, bool eager);
 /* Loop thread: one more job will arrive through syncer_submit_async. */
 void syncer_expect(struct syncer *s);
 /* Jobs submitted and not yet reported back. */

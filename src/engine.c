@@ -91,6 +91,7 @@ struct engine {
     int64_t last_tick_ms;
     uint64_t rng;
     bool stopping;
+    bool syncer_eager;
     bool paused_all;
     bool in_kick;
     struct { engine_listener cb; void *arg; } listeners[MAX_LISTENERS];
@@ -896,17 +897,32 @@ static void on_tick(void *arg)
 
 /* ---- API ---- */
 
+static void update_eager(struct engine *e)
+{
+    /* With nothing running, no more files are about to finish: the last ones are not held
+     * back to be gathered into a bigger batch. */
+    bool eager = e->transfers == 0;
+
+    if (eager != e->syncer_eager) {
+        e->syncer_eager = eager;
+        syncer_set_eager(e->syncer, eager);
+    }
+}
+
 void engine_kick(struct engine *e)
 {
     struct item *it;
 
-    if (e->stopping || e->in_kick || e->disk_full_until != 0 || e->paused_all)
+    if (e->stopping || e->in_kick || e->disk_full_until != 0 || e->paused_all) {
+        update_eager(e);
         return;
+    }
     e->in_kick = true;
     while (e->transfers + e->preparing < e->concurrency &&
            (it = queue_next(e->q, host_ok, e)) != NULL)
         start(e, it);
     e->in_kick = false;
+    update_eager(e);
 }
 
 struct engine *engine_new(struct loop *loop, const struct settings *s, struct queue *q, int rootfd,

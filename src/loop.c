@@ -14,6 +14,10 @@ struct watcher {
     void *arg;
     unsigned events;
     int active;
+    /* Bumped each time the slot starts a new watch: an event fetched in the same epoll batch
+     * for a descriptor that was closed and whose number was reused (by another callback of
+     * that batch) carries the old generation and is dropped, not given to the new owner. */
+    uint32_t gen;
 };
 
 struct loop_timer {
@@ -81,8 +85,10 @@ int loop_watch(struct loop *l, int fd, unsigned events, loop_io_cb cb, void *arg
         memset(l->w + l->nw, 0, (size_t)(n - l->nw) * sizeof *l->w);
         l->nw = n;
     }
+    uint32_t gen = l->w[fd].active ? l->w[fd].gen : l->w[fd].gen + 1;
+
     ev.events = to_epoll(events);
-    ev.data.fd = fd;
+    ev.data.u64 = (uint64_t)(uint32_t)fd | (uint64_t)gen << 32;
     op = l->w[fd].active ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
     if (epoll_ctl(l->epfd, op, fd, &ev) < 0) {
         /* Descriptor numbers are reused: a socket closed behind our back leaves a stale entry. */
@@ -95,7 +101,7 @@ int loop_watch(struct loop *l, int fd, unsigned events, loop_io_cb cb, void *arg
         if (epoll_ctl(l->epfd, op, fd, &ev) < 0)
             return -1;
     }
-    l->w[fd] = (struct watcher){ cb, arg, events, 1 };
+    l->w[fd] = (struct watcher){ cb, arg, events, 1, gen };
     return 0;
 }
 
@@ -207,10 +213,11 @@ int loop_run_once(struct loop *l, int64_t max_wait_ms)
     l->now = mono_ms();
     handled = 0;
     for (int i = 0; i < n; i++) {
-        int fd = evs[i].data.fd;
+        int fd = (int)(uint32_t)evs[i].data.u64;
+        uint32_t gen = (uint32_t)(evs[i].data.u64 >> 32);
         unsigned events = 0;
 
-        if (fd >= l->nw || !l->w[fd].active)
+        if (fd >= l->nw || !l->w[fd].active || l->w[fd].gen != gen)
             continue;
         if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
             events |= LOOP_READ;

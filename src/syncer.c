@@ -28,6 +28,7 @@ struct syncer {
     int ncommits;
     int64_t first_commit_ms;             /* when the oldest waiting commit arrived */
     bool committing;                     /* one batch at a time: two would flush twice */
+    bool eager;                          /* nothing else is coming soon: do not gather */
     struct syncer_job *done, *done_tail;
     pthread_t *threads;
     int nthreads;
@@ -237,7 +238,7 @@ static void *worker(void *arg)
         if (s->commits != NULL && !s->committing) {
             int64_t due = s->first_commit_ms + GATHER_MS;
 
-            if (s->ncommits < GATHER_FULL && !s->stopping && mono_now_ms() < due) {
+            if (s->ncommits < GATHER_FULL && !s->stopping && !s->eager && mono_now_ms() < due) {
                 struct timespec ts = { (time_t)(due / 1000), (long)(due % 1000) * 1000000 };
 
                 pthread_cond_timedwait(&s->cv, &s->mu, &ts);
@@ -330,6 +331,15 @@ void syncer_submit_async(struct syncer *s, struct syncer_job *job)
         if (++s->ncommits == 1 || s->ncommits == GATHER_FULL)
             pthread_cond_signal(&s->cv);
     }
+    pthread_mutex_unlock(&s->mu);
+}
+
+void syncer_set_eager(struct syncer *s, bool eager)
+{
+    pthread_mutex_lock(&s->mu);
+    s->eager = eager;
+    if (eager)
+        pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
 }
 
