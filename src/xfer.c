@@ -25,6 +25,7 @@
  * cuts its syscalls and wakeups. Kept small when many transfers run at once. */
 #define WBUF_MAX (256 * 1024)
 #define WBUF_MANY (64 * 1024)
+#define CHUNK_AGE_MS 100
 
 struct xfer {
     const struct xfer_env *env;
@@ -48,6 +49,7 @@ struct xfer {
     /* Bytes gathered for the next chunk. */
     struct wchunk *chunk;
     size_t chunk_cap;
+    int64_t chunk_ms;            /* when the current chunk got its first byte */
     /* This attempt. */
     int64_t got;
     int local_errno;             /* a write or open failed */
@@ -343,14 +345,18 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
     }
     if (x->chunk != NULL && x->chunk->len + n > x->chunk->cap)
         flush(x);
-    if (x->chunk == NULL)
+    x->last_rx_ms = mono_ms();
+    if (x->chunk == NULL) {
         x->chunk = writer_chunk(x->env->writer, n > x->chunk_cap ? n : x->chunk_cap);
+        x->chunk_ms = x->last_rx_ms;
+    }
     memcpy(x->chunk->data + x->chunk->len, ptr, n);
     x->chunk->len += n;
-    if (x->chunk->len == x->chunk->cap)
+    /* A slow transfer hands over what it has every CHUNK_AGE_MS too: the session records only
+     * what the writer has put on disk, and a kill -9 re-fetches whatever was not recorded. */
+    if (x->chunk->len == x->chunk->cap || x->last_rx_ms - x->chunk_ms >= CHUNK_AGE_MS)
         flush(x);
     x->got += (int64_t)n;
-    x->last_rx_ms = mono_ms();
     if (x->env->received != NULL)
         x->env->received(x->env->arg, x, n);
     return n;
