@@ -201,9 +201,28 @@ _need_tool() {
 }
 
 # start_nginx DOCROOT: a real nginx on 127.0.0.1 (and ::1) serving DOCROOT.
+# start_nginx DOCROOT [tls CERT KEY | proxy]: a real nginx on a free 127.0.0.1 port (and ::1).
+#   tls: HTTPS with that certificate (NGINX_URL is https://...);
+#   proxy: a forward proxy for plain HTTP (DOCROOT unused); NGINX_URL is the proxy's address.
 start_nginx() {
     local docroot prefix conf port attempt pid sfx v6="" temps="" m
+    local mode=${2:-} listen_opt="" scheme=http tls_conf="" location="location / { }" ready_k=""
     docroot=$(cd "$1" && pwd) || bail "start_nginx: no folder $1"
+    case $mode in
+    "") ;;
+    tls)
+        [ -f "${3:-}" ] && [ -f "${4:-}" ] || bail "start_nginx tls: certificate and key files needed"
+        listen_opt=" ssl"
+        scheme=https
+        ready_k="-k"
+        tls_conf="        ssl_certificate $3;
+        ssl_certificate_key $4;" ;;
+    proxy)
+        # Absolute-form requests (GET http://host:port/path) are passed on to that host;
+        # IP literals only, so no resolver is needed.
+        location="location / { proxy_pass http://\$http_host; proxy_http_version 1.1; proxy_set_header Connection \"\"; }" ;;
+    *) bail "start_nginx: unknown mode $mode" ;;
+    esac
     command -v nginx > /dev/null || bail "nginx is not installed (make deps)"
     _need_tool freeport
     _NGINX_N=$((_NGINX_N + 1))
@@ -223,7 +242,7 @@ start_nginx() {
     for attempt in 1 2 3 4 5; do
         port=$("$TOOLS/freeport") || bail "freeport failed"
         v6=""
-        _have_ipv6_lo && v6="        listen [::1]:$port;"
+        _have_ipv6_lo && v6="        listen [::1]:$port$listen_opt;"
         cat > "$conf" <<EOF
 daemon off;
 user root;
@@ -243,12 +262,13 @@ $temps    keepalive_requests 100000;
     # "not newer than" like faultd and RFC 9110, not nginx's default exact match.
     if_modified_since before;
     server {
-        listen 127.0.0.1:$port;
+        listen 127.0.0.1:$port$listen_opt;
 $v6
+$tls_conf
         server_name localhost;
         root $docroot;
         location = /__ready { access_log off; return 204; }
-        location / { }
+        $location
     }
 }
 EOF
@@ -258,7 +278,7 @@ EOF
         pid=$!
         local i up=""
         for i in $(seq 1 100); do
-            if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/__ready"; then
+            if curl -s $ready_k -o /dev/null --max-time 1 "$scheme://127.0.0.1:$port/__ready"; then
                 up=1
                 break
             fi
@@ -269,7 +289,7 @@ EOF
             _PIDS+=("$pid")
             NGINX_PID=$pid
             NGINX_PORT=$port
-            NGINX_URL="http://127.0.0.1:$port"
+            NGINX_URL="$scheme://127.0.0.1:$port"
             return 0
         fi
         _stop_pids "$pid"
