@@ -6,6 +6,7 @@
 #include "store.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -569,6 +570,56 @@ struct store *store_open(const char *path, char *err)
     return open_path(path, NULL, err);
 }
 
+#define TEMP_PREFIX "sluice-nosession-"
+
+/* Only the files a session makes, then the folder: nothing else is ever deleted. */
+static void remove_temp_session(const char *dir)
+{
+    static const char *const names[] = { "session.db", "session.db-wal", "session.db-shm",
+                                         "session.db-journal" };
+
+    for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+        char *p = xasprintf("%s/%s", dir, names[i]);
+
+        unlink(p);
+        free(p);
+    }
+    rmdir(dir);
+}
+
+/* A --no-session run killed with -9 cannot remove its folder. Its session file is no longer
+ * locked (the lock went with the process), which tells it from one still running. */
+static void sweep_temp_sessions(const char *tmp)
+{
+    DIR *d = opendir(tmp);
+    struct dirent *de;
+
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        struct stat sb;
+        char *dir, *db;
+        int fd;
+
+        if (strncmp(de->d_name, TEMP_PREFIX, strlen(TEMP_PREFIX)) != 0)
+            continue;
+        dir = xasprintf("%s/%s", tmp, de->d_name);
+        db = xasprintf("%s/session.db", dir);
+        /* A minute old at least: a run that is starting has created its folder but may not
+         * hold the lock yet. */
+        if (lstat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) && sb.st_uid == getuid() &&
+            sb.st_mtime < time(NULL) - 60 &&
+            (fd = open(db, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+            if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+                remove_temp_session(dir);
+            close(fd);
+        }
+        free(db);
+        free(dir);
+    }
+    closedir(d);
+}
+
 struct store *store_open_temp(char *err)
 {
     const char *tmp = getenv("TMPDIR");
@@ -577,7 +628,8 @@ struct store *store_open_temp(char *err)
 
     if (tmp == NULL || *tmp == '\0')
         tmp = "/tmp";
-    dir = xasprintf("%s/sluice-XXXXXX", tmp);
+    sweep_temp_sessions(tmp);
+    dir = xasprintf("%s/" TEMP_PREFIX "XXXXXX", tmp);
     if (mkdtemp(dir) == NULL) {
         errf(err, "cannot create a temporary session in %s: %s", tmp, strerror(errno));
         free(dir);
@@ -618,16 +670,7 @@ void store_close(struct store *st)
     if (st->db != NULL)
         sqlite3_close(st->db);
     if (st->tempdir != NULL) {
-        char *p;
-
-        unlink(st->path);
-        p = xasprintf("%s-wal", st->path);
-        unlink(p);
-        free(p);
-        p = xasprintf("%s-shm", st->path);
-        unlink(p);
-        free(p);
-        rmdir(st->tempdir);
+        remove_temp_session(st->tempdir);
         free(st->tempdir);
     }
     if (st->lockfd >= 0)

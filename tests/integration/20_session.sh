@@ -156,6 +156,33 @@ TMPDIR="$T/tmp" run_sluice -i "$T/one.txt" -d "$T/nos" --no-session
 check_eq "--no-session: exit 0" 0 "$RC"
 check "--no-session: no session file" test ! -e "$T/nos/.sluice/session.db"
 check_eq "--no-session: its temporary session is gone" 0 "$(find "$T/tmp" -mindepth 1 | wc -l)"
+# A --no-session run killed with -9 leaves its folder; the next --no-session run removes it,
+# but never the folder of one still running.
+mkdir -p "$T/tmp2"
+slow_url="$FAULT_URL/$(head -1 "$T/files.tsv" | cut -f1)?rate=1000"
+nos_dirs() { find "$T/tmp2" -mindepth 1 -maxdepth 1 -name 'sluice-nosession-*' | sort; }
+has_nos_dir() { [ "$(nos_dirs | wc -l)" -ge "$1" ]; }
+TMPDIR="$T/tmp2" sluice_bg "$slow_url" -d "$T/nos-k9" --no-session
+wait_until 20 has_nos_dir 1
+killed_dir=$(nos_dirs)
+kill -KILL "$SLUICE_PID"
+wait_sluice 10
+check "kill -9 left its temporary session" test -e "$killed_dir/session.db"
+TMPDIR="$T/tmp2" sluice_bg "$slow_url" -d "$T/nos-live" --no-session
+wait_until 20 has_nos_dir 2
+live_dir=$(nos_dirs | grep -v "^$killed_dir\$")
+# Both look a few minutes old: only the lock tells the dead from the living.
+touch -d '5 minutes ago' "$killed_dir" "$live_dir"
+live_pid=$SLUICE_PID
+TMPDIR="$T/tmp2" run_sluice -i "$T/one.txt" -d "$T/nos2" --no-session
+check_eq "the next --no-session run: exit 0" 0 "$RC"
+check "the killed run's temporary session is removed" test ! -e "$killed_dir"
+check "the running one's is kept" test -e "$live_dir/session.db"
+SLUICE_PID=$live_pid
+kill -INT "$SLUICE_PID"
+wait_sluice 20
+check_eq "the running one stops cleanly: exit 3" 3 "$RC"
+check_eq "and removes its own" 0 "$(nos_dirs | wc -l)"
 printf 'ftp://example.invalid/x\n' > "$T/bad.txt"
 run_sluice -i "$T/bad.txt" -d "$T/fresh/deeper"
 check_eq "bad input: exit 2" 2 "$RC"
