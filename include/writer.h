@@ -7,14 +7,17 @@
  * written, the digest comes back) or on a worker (writer_commit: digest closed, checksum checked,
  * then the syncer makes the file durable and reports back on the loop).
  *
- * Memory is bounded: when more than WRITER_BACKLOG bytes wait, writer_backlogged() says so and
- * the engine pauses the transfer; `ready` runs on the loop once the backlog has halved. */
+ * Memory is bounded: when more than WRITER_BACKLOG bytes wait in all, or WRITER_STREAM_BACKLOG
+ * for one file, writer_backlogged() says so and the engine pauses the transfer; `ready` runs on
+ * the loop once that backlog has halved. The per-file bound also bounds writer_close, which
+ * writes what is left of its file before it returns. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "digest.h"
 
 #define WRITER_BACKLOG (16 * 1024 * 1024)
+#define WRITER_STREAM_BACKLOG (4 * 1024 * 1024)
 
 struct loop;
 struct syncer;
@@ -52,8 +55,8 @@ struct wstream *writer_open(struct writer *w, int rootfd, const char *path, bool
                             int64_t offset, struct digest *d);
 /* Queues c (ownership passes) to be written and hashed after what is already queued. */
 void writer_write(struct wstream *s, struct wchunk *c);
-/* More than WRITER_BACKLOG bytes wait to be written: pause. `ready` will be called. */
-bool writer_backlogged(struct writer *w);
+/* Too much waits to be written (in all, or for s when not NULL): pause. `ready` will be called. */
+bool writer_backlogged(struct writer *w, struct wstream *s);
 /* The errno of the stream's first failure, 0 when none; msg (ERRLEN) receives the message and
  * *kind what failed (either may be NULL). */
 int writer_error(const struct wstream *s, char *msg, enum writer_fail *kind);

@@ -47,6 +47,8 @@ void *xfer_user(const struct xfer *x);
 void xfer_set_share(struct xfer *x, int64_t share);
 CURL *xfer_easy(const struct xfer *x);
 struct item *xfer_item(const struct xfer *x);
+/* The .part's stream while the body is being received, else NULL. */
+struct wstream *xfer_stream(const struct xfer *x);
 /* Releases everything but the easy handle, which is returned for reuse. The .part is kept. */
 CURL *xfer_free(struct xfer *x);
 

@@ -341,7 +341,7 @@ static bool may_receive(void *arg, struct xfer *x, size_t n)
 
     if (a->unpausing)
         return true;     /* the chunk held at the pause is being delivered: it was our turn */
-    if (writer_backlogged(e->writer)) {
+    if (writer_backlogged(e->writer, xfer_stream(x))) {
         /* The disk is slower than the network: hold the data in the kernel, not in memory. */
         a->diskwait = true;
         a->dnext = e->dhead;

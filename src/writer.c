@@ -59,6 +59,8 @@ struct wstream {
     struct syncer_job *commit;       /* set by writer_commit: the end */
     /* Written by the thread running a stage, read by the loop. */
     _Atomic int64_t hashed;          /* bytes on disk and in the digest (from offset 0) */
+    _Atomic int64_t backlog;         /* queued and not yet hashed */
+    _Atomic bool waiting;            /* its transfer is paused on that backlog */
     _Atomic int err;
     enum writer_fail kind;           /* like msg, complete before err is stored */
     char msg[ERRLEN];
@@ -197,14 +199,23 @@ static void append(struct wchunk **head, struct wchunk **tail, struct wchunk *li
     *tail = list;
 }
 
-static void release_bytes(struct writer *w, int64_t n)
+/* n bytes of s are written and hashed (or dropped): wake the engine when a backlog it paused
+ * on has halved. */
+static void release_bytes(struct wstream *s, int64_t n)
 {
-    int64_t left;
+    struct writer *w = s->w;
+    int64_t left, mine;
+    bool wake = false;
 
     if (n == 0)
         return;
     left = atomic_fetch_sub(&w->backlog, n) - n;
-    if (left <= WRITER_BACKLOG / 2 && atomic_exchange(&w->waiting, false)) {
+    mine = atomic_fetch_sub(&s->backlog, n) - n;
+    if (left <= WRITER_BACKLOG / 2 && atomic_exchange(&w->waiting, false))
+        wake = true;
+    if (mine <= WRITER_STREAM_BACKLOG / 2 && atomic_exchange(&s->waiting, false))
+        wake = true;
+    if (wake) {
         uint64_t one = 1;
         ssize_t r = write(w->evfd, &one, sizeof one);
         (void)r;
@@ -259,7 +270,7 @@ static struct wchunk *write_chunks(struct wstream *s, struct wchunk *list)
         recycle_list_locked(s->w, bad);
         pthread_mutex_unlock(&s->w->mu);
     }
-    release_bytes(s->w, dropped);
+    release_bytes(s, dropped);
     return ok;
 }
 
@@ -278,7 +289,7 @@ static void hash_chunks(struct wstream *s, struct wchunk *list)
         recycle_list_locked(s->w, list);
         pthread_mutex_unlock(&s->w->mu);
     }
-    release_bytes(s->w, n);
+    release_bytes(s, n);
 }
 
 static void stream_free(struct wstream *s)
@@ -512,6 +523,8 @@ struct wstream *writer_open(struct writer *w, int rootfd, const char *path, bool
     /* The digest already covers what an earlier attempt wrote. */
     atomic_init(&s->hashed, digest_bytes(d));
     atomic_init(&s->err, 0);
+    atomic_init(&s->backlog, 0);
+    atomic_init(&s->waiting, false);
     /* Opened with the first chunk (or the end): a small file then costs one wakeup, not two. */
     return s;
 }
@@ -522,23 +535,31 @@ void writer_write(struct wstream *s, struct wchunk *c)
 
     c->next = NULL;
     atomic_fetch_add(&w->backlog, (int64_t)c->len);
+    atomic_fetch_add(&s->backlog, (int64_t)c->len);
     pthread_mutex_lock(&w->mu);
     append(&s->wq, &s->wq_tail, c);
     enqueue_locked(w, &s->t[ST_WRITE]);
     pthread_mutex_unlock(&w->mu);
 }
 
-bool writer_backlogged(struct writer *w)
+/* True when *level is over high; then *waiting asks release_bytes for a wakeup at high / 2. */
+static bool over(_Atomic int64_t *level, _Atomic bool *waiting, int64_t high)
 {
-    if (atomic_load(&w->backlog) <= WRITER_BACKLOG)
+    if (atomic_load(level) <= high)
         return false;
-    atomic_store(&w->waiting, true);
+    atomic_store(waiting, true);
     /* The workers may have drained it between the two loads: then nobody would wake us. */
-    if (atomic_load(&w->backlog) <= WRITER_BACKLOG / 2) {
-        atomic_store(&w->waiting, false);
+    if (atomic_load(level) <= high / 2) {
+        atomic_store(waiting, false);
         return false;
     }
     return true;
+}
+
+bool writer_backlogged(struct writer *w, struct wstream *s)
+{
+    return over(&w->backlog, &w->waiting, WRITER_BACKLOG) ||
+           (s != NULL && over(&s->backlog, &s->waiting, WRITER_STREAM_BACKLOG));
 }
 
 int writer_error(const struct wstream *s, char *msg, enum writer_fail *kind)

@@ -508,6 +508,11 @@ struct item *xfer_item(const struct xfer *x)
     return x->it;
 }
 
+struct wstream *xfer_stream(const struct xfer *x)
+{
+    return x->stream;
+}
+
 CURL *xfer_free(struct xfer *x)
 {
     CURL *easy = x->easy;
