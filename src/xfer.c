@@ -4,15 +4,14 @@
 #include "xfer.h"
 #include "backoff.h"
 #include "fsout.h"
+#include "resp.h"
 #include "writer.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <sys/socket.h>
@@ -41,10 +40,7 @@ struct xfer {
     /* The .part, written by the writer threads; it holds the item's digest while it is open. */
     struct wstream *stream;
     /* The response being received (reset at every status line: redirects, 1xx). */
-    int status;
-    int64_t content_length;
-    int64_t cr_start, cr_total;
-    char *etag, *last_modified, *retry_after;
+    struct resp r;
     bool body_started;
     /* Bytes gathered for the next chunk. */
     struct wchunk *chunk;
@@ -148,94 +144,13 @@ static int on_sockopt(void *clientp, curl_socket_t fd, curlsocktype purpose)
     return CURL_SOCKOPT_OK;
 }
 
-static char *trimmed(const char *v, size_t n)
-{
-    while (n > 0 && (*v == ' ' || *v == '\t')) {
-        v++;
-        n--;
-    }
-    while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' || v[n - 1] == '\t'))
-        n--;
-    return xstrndup(v, n);
-}
-
-static int64_t parse_i64(const char *s)
-{
-    char *end;
-    long long v;
-
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno != 0 || end == s || v < 0)
-        return -1;
-    return (int64_t)v;
-}
-
-static void reset_response(struct xfer *x, int status)
-{
-    x->status = status;
-    x->content_length = -1;
-    x->cr_start = x->cr_total = -1;
-    free(x->etag);
-    free(x->last_modified);
-    free(x->retry_after);
-    x->etag = x->last_modified = x->retry_after = NULL;
-    x->body_started = false;
-}
-
 static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 {
     struct xfer *x = ud;
     size_t len = size * nitems;
-    const char *colon;
 
-    if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
-        const char *sp = memchr(buf, ' ', len);
-        int status = 0;
-
-        if (sp != NULL && (size_t)(sp - buf) + 4 <= len && isdigit((unsigned char)sp[1]) &&
-            isdigit((unsigned char)sp[2]) && isdigit((unsigned char)sp[3]))
-            status = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
-        reset_response(x, status);
-        return len;
-    }
-    colon = memchr(buf, ':', len);
-    if (colon == NULL)
-        return len;
-    size_t nlen = (size_t)(colon - buf);
-    const char *v = colon + 1;
-    size_t vlen = len - nlen - 1;
-
-#define IS(name) (nlen == sizeof(name) - 1 && strncasecmp(buf, name, nlen) == 0)
-    if (IS("content-length")) {
-        char *t = trimmed(v, vlen);
-
-        x->content_length = parse_i64(t);
-        free(t);
-    } else if (IS("etag")) {
-        free(x->etag);
-        x->etag = trimmed(v, vlen);
-    } else if (IS("last-modified")) {
-        free(x->last_modified);
-        x->last_modified = trimmed(v, vlen);
-    } else if (IS("retry-after")) {
-        free(x->retry_after);
-        x->retry_after = trimmed(v, vlen);
-    } else if (IS("content-range")) {
-        char *t = trimmed(v, vlen);
-        long long a, b, total;
-
-        if (sscanf(t, "bytes %lld-%lld/%lld", &a, &b, &total) == 3) {
-            x->cr_start = a;
-            x->cr_total = total;
-        } else if (sscanf(t, "bytes %lld-%lld/*", &a, &b) == 2) {
-            x->cr_start = a;
-        } else if (sscanf(t, "bytes */%lld", &total) == 1) {
-            x->cr_total = total;
-        }
-        free(t);
-    }
-#undef IS
+    if (resp_line(&x->r, buf, len))
+        x->body_started = false;     /* a new response (redirect, 1xx): no body seen yet */
     return len;
 }
 
@@ -266,8 +181,8 @@ static void adopt_failure(struct xfer *x, int err, enum writer_fail kind, const 
 static int start_body(struct xfer *x)
 {
     x->body_started = true;
-    if (x->status == 206) {
-        if (x->offset == 0 || x->cr_start != x->offset) {
+    if (x->r.status == 206) {
+        if (x->offset == 0 || x->r.cr_start != x->offset) {
             x->restart = true;
             x->local_errno = EPROTO;
             snprintf(x->local_msg, ERRLEN, "server sent a range that was not asked for");
@@ -279,8 +194,8 @@ static int start_body(struct xfer *x)
         xfer_reset_hash(x->it);
     }
     /* Known from here on, so the UI can show a progress bar during the first attempt. */
-    if (x->content_length >= 0)
-        x->it->size = x->offset + x->content_length;
+    if (x->r.content_length >= 0)
+        x->it->size = x->offset + x->r.content_length;
     open_output(x, x->offset == 0);
     return 0;
 }
@@ -321,7 +236,7 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
 
     if (x->local_errno != 0)
         return 0;
-    if (x->status < 200 || x->status > 299)
+    if (x->r.status < 200 || x->r.status > 299)
         return n;        /* an error page: not file content */
     if (!x->body_started && start_body(x) < 0)
         return 0;
@@ -338,7 +253,7 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
     if (x->env->may_receive != NULL && !x->env->may_receive(x->env->arg, x, n))
         return CURL_WRITEFUNC_PAUSE;
     if (x->chunk_cap == 0) {
-        int64_t want = x->content_length > 0 ? x->content_length : WBUF_MAX;
+        int64_t want = x->r.content_length > 0 ? x->r.content_length : WBUF_MAX;
         size_t cap = x->env->settings->concurrency > 64 ? WBUF_MANY : WBUF_MAX;
 
         x->chunk_cap = want < (int64_t)cap ? (size_t)want : cap;
@@ -420,7 +335,7 @@ struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, i
     x->easy = easy;
     x->dirfd = -1;
     x->started_ms = x->last_rx_ms = now_ms;
-    reset_response(x, 0);
+    resp_reset(&x->r, 0);
 
     /* Resume only what the digests cover, and only with a validator for If-Range: without one a
      * changed file would be spliced from two versions. */
@@ -522,7 +437,7 @@ CURL *xfer_free(struct xfer *x)
         close(x->dirfd);
     writer_chunk_free(x->env->writer, x->chunk);
     curl_slist_free_all(x->hdrs);
-    reset_response(x, 0);
+    resp_free(&x->r);
     free(x);
     /* Options of this attempt (Range, headers, private pointer) must not leak into the next. */
     curl_easy_reset(easy);
@@ -566,10 +481,10 @@ static void keep_validators(struct xfer *x)
 
     free(it->etag);
     free(it->last_modified);
-    it->etag = x->etag != NULL ? xstrdup(x->etag) : NULL;
-    it->last_modified = x->last_modified != NULL ? xstrdup(x->last_modified) : NULL;
-    if (x->content_length >= 0)
-        it->size = x->offset + x->content_length;
+    it->etag = x->r.etag != NULL ? xstrdup(x->r.etag) : NULL;
+    it->last_modified = x->r.last_modified != NULL ? xstrdup(x->r.last_modified) : NULL;
+    if (x->r.content_length >= 0)
+        it->size = x->offset + x->r.content_length;
     if (x->stream != NULL)
         it->received = writer_written(x->stream);
     else if (it->hash_state != NULL)
@@ -578,7 +493,7 @@ static void keep_validators(struct xfer *x)
 
 bool xfer_checkpoint(struct xfer *x)
 {
-    if (x->status < 200 || x->status > 299 || !x->body_started || x->stream == NULL ||
+    if (x->r.status < 200 || x->r.status > 299 || !x->body_started || x->stream == NULL ||
         x->local_errno != 0)
         return false;
     /* What is gathered goes to the writer now, so the next record covers it. */
@@ -597,23 +512,23 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms,
     msg[0] = '\0';
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
     if (code > 0)
-        x->status = (int)code;
+        x->r.status = (int)code;
     /* A complete body keeps its stream open for the commit (which checks the writes); anything
      * else ends it now, so the item holds its digest and true byte count before it is judged. */
-    if (!(rc == CURLE_OK && x->local_errno == 0 && x->status >= 200 && x->status <= 299 &&
-          x->body_started && (x->content_length < 0 || x->got == x->content_length)))
+    if (!(rc == CURLE_OK && x->local_errno == 0 && x->r.status >= 200 && x->r.status <= 299 &&
+          x->body_started && (x->r.content_length < 0 || x->got == x->r.content_length)))
         end_stream(x);
     else
         flush(x);
-    it->http_status = x->status;
+    it->http_status = x->r.status;
     it->duration_ms = mono_ms() - x->started_ms;
-    if (x->retry_after != NULL && backoff_parse_retry_after(x->retry_after, now_wall_ms,
+    if (x->r.retry_after != NULL && backoff_parse_retry_after(x->r.retry_after, now_wall_ms,
                                                             retry_after_ms) < 0)
         *retry_after_ms = -1;
 
     /* Validators and size of a good response are kept even when the body broke off, so the
      * next attempt can resume with Range + If-Range. */
-    if (x->status >= 200 && x->status <= 299 && x->body_started)
+    if (x->r.status >= 200 && x->r.status <= 299 && x->body_started)
         keep_validators(x);
     if (x->restart) {
         xfer_reset_hash(it);
@@ -633,9 +548,9 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms,
         }
         return permanent_curl_error(rc) ? XFER_FAILED : XFER_RETRY;
     }
-    if (x->status == 304)
+    if (x->r.status == 304)
         return XFER_UNCHANGED;
-    if (x->status >= 200 && x->status <= 299) {
+    if (x->r.status >= 200 && x->r.status <= 299) {
         if (!x->body_started) {                          /* an empty body */
             if (start_body(x) < 0) {
                 snprintf(msg, ERRLEN, "%s", x->local_msg);
@@ -645,16 +560,16 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms,
             }
             keep_validators(x);
         }
-        if (x->content_length >= 0 && x->got != x->content_length)
+        if (x->r.content_length >= 0 && x->got != x->r.content_length)
             return errf(msg, "truncated body: %lld of %lld bytes", (long long)x->got,
-                        (long long)x->content_length), XFER_RETRY;
+                        (long long)x->r.content_length), XFER_RETRY;
         return XFER_DONE;
     }
-    snprintf(msg, ERRLEN, "HTTP %d", x->status);
-    if (x->status == 416 && x->offset > 0) {
+    snprintf(msg, ERRLEN, "HTTP %d", x->r.status);
+    if (x->r.status == 416 && x->offset > 0) {
         /* A Content-Range total equal to what the .part holds: it was already whole (a crash between the
          * last byte and the rename). Finish it from the running digest. */
-        if (x->cr_total == x->offset && it->hash_state != NULL) {
+        if (x->r.cr_total == x->offset && it->hash_state != NULL) {
             open_output(x, false);
             it->size = x->offset;
             msg[0] = '\0';
@@ -664,7 +579,7 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms,
         it->received = 0;
         return XFER_RETRY;
     }
-    return transient_status(x->status) ? XFER_RETRY : XFER_FAILED;
+    return transient_status(x->r.status) ? XFER_RETRY : XFER_FAILED;
 }
 
 void xfer_take_output(struct xfer *x, struct wstream **stream, int64_t *mtime)
@@ -703,5 +618,5 @@ int64_t xfer_offset(const struct xfer *x)
 
 int xfer_status(const struct xfer *x)
 {
-    return x->status;
+    return x->r.status;
 }
