@@ -1,0 +1,30 @@
+#ifndef SLUICE_ENGINE_CAP_H
+#define SLUICE_ENGINE_CAP_H
+/* The engine's cap (the global token bucket, per-host buckets nested under it, the throttled FIFO
+ * and its refill timer) and the disk-wait list. Internal to the engine modules (engine_impl.h). */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct engine;
+struct active;
+struct host;
+struct xfer;
+
+/* xfer_env hooks, asked and told by the write callback: they record and return. */
+bool engine_cap_may_receive(void *arg, struct xfer *x, size_t n);
+void engine_cap_received(void *arg, struct xfer *x, size_t n);
+/* Loop callbacks: the refill timer, and the writer's backlog having drained. */
+void engine_cap_on_refill(void *arg);
+void engine_cap_on_disk_ready(void *arg);
+/* Takes a transfer off the throttled FIFO / the disk-wait list (no-op when not on it). */
+void engine_cap_throttle_remove(struct engine *e, struct active *a);
+void engine_cap_diskwait_remove(struct engine *e, struct active *a);
+/* What a transfer to host h (key name) may receive per second; 0 when nothing caps it. */
+int64_t engine_cap_share(const struct engine *e, const char *name, const struct host *h);
+/* Puts a rate (0 = off) and burst in force, and tells the listeners. */
+void engine_cap_apply_rate(struct engine *e, int64_t rate, int64_t burst);
+/* Local time of day in seconds, for the rate schedule. */
+int engine_cap_local_second_of_day(void);
+
+#endif

@@ -1,0 +1,84 @@
+#ifndef SLUICE_ENGINE_IMPL_H
+#define SLUICE_ENGINE_IMPL_H
+/* What the files of the download engine share: engine.c (lifecycle, libcurl glue, timers,
+ * listeners), engine_transfer.c (a transfer from start to its verdict and commit), engine_cap.c
+ * (the cap and the disk-wait list) and engine_ctl.c (the live controls of engine.h). Nothing
+ * outside src/engine*.c includes it: front ends see only the opaque engine of engine.h. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <curl/curl.h>
+
+#include "bucket.h"
+#include "engine.h"
+#include "meter.h"
+#include "sched.h"
+#include "xfer.h"
+
+#define MAX_LISTENERS 4
+
+struct host;
+struct hosts;
+struct loop_timer;
+struct syncer;
+struct writer;
+
+struct active {
+    struct xfer *x;
+    struct host *host;
+    struct active *next, *prev;  /* all transfers, newest first */
+    struct active *tnext;        /* throttled FIFO */
+    struct active *dnext;        /* waiting for the writer's backlog to drain */
+    bool throttled;
+    bool diskwait;
+    bool unpausing;
+    int64_t last_bytes;
+    int64_t rate;                /* bytes/s, smoothed over ticks */
+};
+
+struct engine {
+    struct loop *loop;
+    const struct settings *s;
+    struct queue *q;
+    int rootfd;
+    CURLM *multi;
+    CURLSH *share;
+    struct xfer_env env;
+    struct loop_timer *curl_timer, *tick_timer, *due_timer, *refill_timer;
+    struct syncer *syncer;
+    struct writer *writer;
+    struct hosts *hosts;
+    struct active *actives;
+    struct active *thead, *ttail;    /* throttled, in the order they ran out of credit */
+    struct active *dhead;            /* paused until the writer catches up */
+    int transfers;
+    int finishing;
+    int preparing;                   /* digests of .part files being rebuilt by the worker */
+    int concurrency;
+    struct bucket bucket;
+    int64_t rate, burst;             /* in force */
+    struct sched_state sched;
+    CURL **pool;
+    size_t npool;
+    struct meter meter;
+    int64_t bytes;
+    int64_t start_ms;
+    int64_t disk_full_until;
+    int64_t last_flush_ms;
+    int64_t last_tick_ms;
+    uint64_t rng;
+    bool stopping;
+    bool syncer_eager;
+    bool paused_all;
+    bool in_kick;
+    struct { engine_listener cb; void *arg; } listeners[MAX_LISTENERS];
+    int nlisteners;
+};
+
+/* engine.c: events to the listeners. */
+void engine_emit_item(struct engine *e, enum engine_event_kind kind, const struct item *it,
+                      int64_t bytes, const char *error, int64_t value);
+void engine_emit_value(struct engine *e, enum engine_event_kind kind, int64_t value,
+                       const char *msg);
+
+#endif

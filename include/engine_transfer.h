@@ -1,0 +1,29 @@
+#ifndef SLUICE_ENGINE_TRANSFER_H
+#define SLUICE_ENGINE_TRANSFER_H
+/* One transfer in the engine, from its start (after its .part's digest is rebuilt) to its
+ * verdict, its retry or its durable commit. Internal to the engine modules (engine_impl.h). */
+#include <curl/curl.h>
+#include <stdint.h>
+#include "item.h"
+
+struct engine;
+struct active;
+struct syncer_job;
+
+/* Starts an item admitted by engine_kick (it counts as an attempt). */
+void engine_transfer_start(struct engine *e, struct item *it);
+/* Detaches a transfer from libcurl and the slot counts; its easy handle goes back to the pool. */
+void engine_transfer_release(struct engine *e, struct active *a);
+/* Stops a transfer without counting an attempt; the item goes to state `to`. */
+void engine_transfer_park(struct engine *e, struct active *a, enum item_state to);
+/* libcurl is done with a transfer (from curl_multi_info_read, never from a callback). */
+void engine_transfer_finished(struct engine *e, struct active *a, CURLcode rc);
+/* A failed attempt: retried after a backoff, or failed for good past the retries. */
+void engine_transfer_retry_or_fail(struct engine *e, struct item *it, const char *msg,
+                                   int64_t retry_after, int64_t bytes);
+/* Arms the due timer for the next retry. */
+void engine_transfer_schedule_due(struct engine *e);
+/* The syncer's callback: a digest rebuilt, or a commit done or failed. */
+void engine_transfer_on_worker_done(struct syncer_job *job, void *arg);
+
+#endif

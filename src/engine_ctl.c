@@ -1,0 +1,270 @@
+/* The live controls of engine.h (the TUI, the control socket): rate, concurrency, pause and
+ * resume, requeue, add and remove, and the snapshots front ends read. */
+#include "engine.h"
+#include "engine_cap.h"
+#include "engine_impl.h"
+#include "engine_transfer.h"
+#include "fsout.h"
+#include "item.h"
+#include "meter.h"
+#include "queue.h"
+#include "sched.h"
+#include "urlpath.h"
+#include "util.h"
+#include "xfer.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct active *find_active(struct engine *e, uint64_t id)
+{
+    for (struct active *a = e->actives; a != NULL; a = a->next)
+        if (xfer_item(a->x)->id == id)
+            return a;
+    return NULL;
+}
+
+void engine_stats(struct engine *e, struct engine_stats *st)
+{
+    int64_t now = mono_ms();
+    size_t remaining;
+
+    memset(st, 0, sizeof *st);
+    st->total = queue_total(e->q);
+    st->queued = queue_count(e->q, ITEM_QUEUED);
+    st->active = queue_count(e->q, ITEM_ACTIVE);
+    st->retrying = queue_count(e->q, ITEM_RETRY);
+    st->paused = queue_count(e->q, ITEM_PAUSED);
+    st->done = queue_count(e->q, ITEM_DONE);
+    st->unchanged = queue_count(e->q, ITEM_UNCHANGED);
+    st->failed = queue_count(e->q, ITEM_FAILED);
+    st->concurrency = e->concurrency;
+    st->transfers = e->transfers;
+    st->finishing = e->finishing;
+    st->rate = meter_rate(&e->meter, now, 2000);
+    st->cap = e->rate;
+    st->bytes = e->bytes;
+    st->elapsed_ms = now - e->start_ms;
+    st->disk_full = e->disk_full_until != 0;
+    st->paused_all = e->paused_all;
+    /* Sizes of queued items are unknown until fetched: estimate from the mean item so far. */
+    remaining = st->queued + st->active + st->retrying;
+    st->eta_ms = -1;
+    if (st->done > 0 && st->rate > 0) {
+        int64_t mean = e->bytes / (int64_t)(st->done + st->unchanged);
+
+        st->eta_ms = (int64_t)remaining * mean * 1000 / st->rate;
+    } else if (remaining == 0) {
+        st->eta_ms = 0;
+    }
+}
+
+void engine_set_rate(struct engine *e, int64_t rate, int64_t burst)
+{
+    if (rate < 0)
+        rate = 0;
+    if (e->s->nschedule > 0)
+        sched_override(&e->sched, e->s->schedule, e->s->nschedule,
+                       engine_cap_local_second_of_day(), rate);
+    engine_cap_apply_rate(e, rate, burst);
+    queue_setting_set(e->q, "rate", rate);
+    queue_setting_set(e->q, "burst", burst);
+}
+
+int64_t engine_rate(const struct engine *e)
+{
+    return e->rate;
+}
+
+void engine_set_concurrency(struct engine *e, int n)
+{
+    if (n < 1)
+        n = 1;
+    if (n > 1024)
+        n = 1024;
+    if (n == e->concurrency)
+        return;
+    e->concurrency = n;
+    curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)(n * 2 + 4));
+    /* The newest transfers have the least to lose: park them first. */
+    while (e->transfers > n && e->actives != NULL)
+        engine_transfer_park(e, e->actives, ITEM_QUEUED);
+    queue_setting_set(e->q, "concurrency", n);
+    engine_emit_value(e, EV_CONCURRENCY, n, NULL);
+    engine_kick(e);
+}
+
+int engine_concurrency(const struct engine *e)
+{
+    return e->concurrency;
+}
+
+int engine_pause(struct engine *e, uint64_t id, char *err)
+{
+    struct item *it = queue_get(e->q, id);
+    struct active *a;
+
+    if (it == NULL)
+        return errf(err, "no item %llu", (unsigned long long)id);
+    if (it->state == ITEM_ACTIVE && (a = find_active(e, id)) != NULL)
+        engine_transfer_park(e, a, ITEM_PAUSED);
+    else if (it->state == ITEM_QUEUED || it->state == ITEM_RETRY)
+        queue_set_state(e->q, it, ITEM_PAUSED);
+    else
+        return errf(err, "item %llu is %s", (unsigned long long)id, item_state_name(it->state));
+    engine_emit_item(e, EV_PAUSED, it, 0, NULL, 0);
+    engine_kick(e);
+    return 0;
+}
+
+int engine_resume(struct engine *e, uint64_t id, char *err)
+{
+    struct item *it = queue_get(e->q, id);
+
+    if (it == NULL)
+        return errf(err, "no item %llu", (unsigned long long)id);
+    if (it->state != ITEM_PAUSED)
+        return errf(err, "item %llu is %s, not paused", (unsigned long long)id,
+                    item_state_name(it->state));
+    queue_set_state(e->q, it, ITEM_QUEUED);
+    engine_emit_item(e, EV_RESUMED, it, 0, NULL, 0);
+    engine_kick(e);
+    return 0;
+}
+
+void engine_pause_all(struct engine *e)
+{
+    if (e->paused_all)
+        return;
+    e->paused_all = true;
+    while (e->actives != NULL)
+        engine_transfer_park(e, e->actives, ITEM_QUEUED);
+    engine_emit_value(e, EV_PAUSED, 0, "all transfers paused");
+}
+
+void engine_resume_all(struct engine *e)
+{
+    e->paused_all = false;
+    e->disk_full_until = 0;          /* the operator says there is room again */
+    queue_resume_paused(e->q);
+    engine_emit_value(e, EV_RESUMED, 0, "all transfers resumed");
+    engine_kick(e);
+}
+
+bool engine_paused_all(const struct engine *e)
+{
+    return e->paused_all;
+}
+
+int engine_requeue(struct engine *e, uint64_t id, char *err)
+{
+    struct item *it = queue_get(e->q, id);
+
+    if (it == NULL)
+        return errf(err, "no item %llu", (unsigned long long)id);
+    if (it->state != ITEM_FAILED && it->state != ITEM_RETRY)
+        return errf(err, "item %llu is %s", (unsigned long long)id, item_state_name(it->state));
+    it->attempts = 0;
+    item_set_error(it, NULL);
+    queue_touch(e->q, it);
+    queue_set_state(e->q, it, ITEM_QUEUED);
+    engine_emit_item(e, EV_QUEUED, it, 0, NULL, 0);
+    engine_kick(e);
+    return 0;
+}
+
+size_t engine_requeue_failed(struct engine *e)
+{
+    size_t n = queue_requeue_failed(e->q);
+
+    if (n > 0) {
+        char msg[64];
+
+        snprintf(msg, sizeof msg, "%zu failed item%s requeued", n, n == 1 ? "" : "s");
+        engine_emit_value(e, EV_QUEUED, (int64_t)n, msg);
+    }
+    engine_kick(e);
+    return n;
+}
+
+int engine_add_url(struct engine *e, const char *url, const char *out, uint64_t *id, char *err)
+{
+    struct url_parts parts;
+    struct item *it;
+    char *path;
+
+    if (urlpath_parse(url, &parts, err) < 0)
+        return -1;
+    path = urlpath_target(url, e->s->layout, NULL, out, err);
+    if (path == NULL) {
+        urlpath_parts_free(&parts);
+        return -1;
+    }
+    if (strcmp(path, ".sluice") == 0 || strncmp(path, ".sluice/", 8) == 0) {
+        free(path);
+        urlpath_parts_free(&parts);
+        return errf(err, "output path %s is reserved for sluice's own state", out ? out : url);
+    }
+    it = xcalloc(1, sizeof *it);
+    it->urls = xcalloc(1, sizeof *it->urls);
+    it->urls[0] = xstrdup(url);
+    it->nurls = 1;
+    it->path = path;
+    it->host = urlpath_host_key(&parts);
+    urlpath_parts_free(&parts);
+    it->size = -1;
+    it->state = ITEM_QUEUED;
+    if (queue_add(e->q, it, err) < 0) {
+        item_free(it);
+        return -1;
+    }
+    if (id != NULL)
+        *id = it->id;
+    engine_emit_item(e, EV_QUEUED, it, 0, NULL, 0);
+    engine_kick(e);
+    return 0;
+}
+
+int engine_remove(struct engine *e, uint64_t id, char *err)
+{
+    struct item *it = queue_get(e->q, id);
+    struct active *a;
+
+    if (it == NULL)
+        return errf(err, "no item %llu", (unsigned long long)id);
+    if (it->state == ITEM_ACTIVE) {
+        a = find_active(e, id);
+        if (a == NULL)
+            return errf(err, "item %llu is being finished; try again in a moment",
+                        (unsigned long long)id);
+        engine_transfer_park(e, a, ITEM_PAUSED);
+        it = queue_get(e->q, id);
+        if (it == NULL)
+            return errf(err, "no item %llu", (unsigned long long)id);
+    }
+    /* Its partial file goes with it; a finished file stays (removing an item is not deleting). */
+    if (it->state != ITEM_DONE && it->state != ITEM_UNCHANGED)
+        (void)fsout_unlink_part(e->rootfd, it->path);
+    xfer_reset_hash(it);
+    return queue_remove(e->q, it, err);
+}
+
+bool engine_xfer_view(struct engine *e, uint64_t id, struct engine_xfer_view *v)
+{
+    struct active *a = find_active(e, id);
+
+    if (a == NULL)
+        return false;
+    v->bytes = xfer_offset(a->x) + xfer_bytes(a->x);
+    v->size = xfer_item(a->x)->size;
+    v->rate = a->rate;
+    v->throttled = a->throttled;
+    return true;
+}
+
+void engine_rate_series(struct engine *e, int64_t *out, int n)
+{
+    meter_series(&e->meter, mono_ms(), out, n);
+}

@@ -1,0 +1,311 @@
+/* A transfer from its start to its verdict: admitted by engine_kick, started once the digest of
+ * a .part from an earlier run is rebuilt off the loop, released to the pool when libcurl is done
+ * with it, parked (stopped with its .part kept), retried after a backoff, or handed to the writer
+ * and the syncer for its durable commit. */
+#include "engine_transfer.h"
+#include "engine_cap.h"
+#include "engine_impl.h"
+#include "backoff.h"
+#include "fsout.h"
+#include "hosts.h"
+#include "loop.h"
+#include "queue.h"
+#include "syncer.h"
+#include "util.h"
+#include "writer.h"
+#include "xfer.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DISK_FULL_RETRY_MS 10000
+
+static void really_start(struct engine *e, struct item *it)
+{
+    CURL *easy = e->npool > 0 ? e->pool[--e->npool] : curl_easy_init();
+    struct active *a;
+
+    if (easy == NULL)
+        fatal("curl_easy_init failed");
+    a = xcalloc(1, sizeof *a);
+    a->host = hosts_get(e->hosts, e->s, it->host, mono_ms());
+    a->x = xfer_new(&e->env, it, easy, loop_now(e->loop), a);
+    xfer_set_share(a->x, engine_cap_share(e, it->host, a->host));
+    a->next = e->actives;
+    if (e->actives != NULL)
+        e->actives->prev = a;
+    e->actives = a;
+    e->transfers++;
+    a->host->active++;
+    engine_emit_item(e, EV_START, it, 0, NULL, 0);
+    if (curl_multi_add_handle(e->multi, easy) != CURLM_OK)
+        fatal("curl_multi_add_handle failed");
+}
+
+struct prep {
+    struct engine *e;
+    struct item *it;
+};
+
+/* The worker rebuilt (or failed to rebuild) the digest of a .part: now start for real. */
+static void on_prepared(struct syncer_job *job, void *arg)
+{
+    struct item *it = job->arg;
+    struct engine *e = arg;
+
+    e->preparing--;
+    if (job->result_ptr != NULL)
+        xfer_attach_hash(it, job->result_ptr);
+    else
+        it->received = 0;        /* the .part cannot be trusted: start over */
+    if (e->stopping || e->paused_all || e->disk_full_until != 0) {
+        it->attempts--;
+        queue_set_state(e->q, it, ITEM_QUEUED);
+        return;
+    }
+    really_start(e, it);
+}
+
+static void hash_work(struct syncer_job *job)
+{
+    job->result_ptr = xfer_hash_part(job->dirfd, job->base, job->bytes, (enum checksum_algo)job->algo);
+}
+
+void engine_transfer_start(struct engine *e, struct item *it)
+{
+    queue_set_state(e->q, it, ITEM_ACTIVE);
+    it->attempts++;
+    queue_touch(e->q, it);
+    /* A .part from an earlier run (or a parked transfer whose digest was dropped) resumes only
+     * after its digest is rebuilt, off the loop: the SHA-256 must cover the whole file. */
+    if (it->hash_state == NULL && it->received > 0 && (it->etag != NULL || it->last_modified != NULL)) {
+        int dirfd, errnum;
+        const char *base;
+        char err[ERRLEN];
+
+        if (fsout_open_dir(e->rootfd, it->path, &dirfd, &base, &errnum, err) == 0) {
+            struct syncer_job *job = xcalloc(1, sizeof *job);
+
+            job->kind = SYNCER_WORK;
+            job->work = hash_work;
+            job->dirfd = dirfd;
+            job->fd = -1;
+            job->base = xstrdup(base);
+            job->bytes = it->received;
+            job->algo = it->algo;
+            job->arg = it;
+            e->preparing++;
+            syncer_submit(e->syncer, job);
+            return;
+        }
+    }
+    really_start(e, it);
+}
+
+/* Detaches a transfer from libcurl and the slot counts; its easy handle goes back to the pool. */
+void engine_transfer_release(struct engine *e, struct active *a)
+{
+    CURL *easy;
+
+    engine_cap_throttle_remove(e, a);
+    engine_cap_diskwait_remove(e, a);
+    curl_multi_remove_handle(e->multi, xfer_easy(a->x));
+    if (a->prev != NULL)
+        a->prev->next = a->next;
+    else
+        e->actives = a->next;
+    if (a->next != NULL)
+        a->next->prev = a->prev;
+    e->transfers--;
+    a->host->active--;
+    easy = xfer_free(a->x);
+    free(a);
+    if (e->npool < (size_t)e->concurrency * 2 + 8) {
+        e->pool = xrealloc(e->pool, (e->npool + 1) * sizeof *e->pool);
+        e->pool[e->npool++] = easy;
+    } else {
+        curl_easy_cleanup(easy);
+    }
+}
+
+/* Stops a transfer without counting an attempt: the .part and its digest are kept, so it
+ * resumes by Range later. */
+void engine_transfer_park(struct engine *e, struct active *a, enum item_state to)
+{
+    struct item *it = xfer_item(a->x);
+    char msg[ERRLEN];
+    int64_t ra;
+
+    (void)xfer_verdict(a->x, CURLE_ABORTED_BY_CALLBACK, wall_ms(), msg, &ra);  /* keep validators */
+    engine_transfer_release(e, a);
+    it->attempts--;
+    queue_touch(e->q, it);
+    queue_set_state(e->q, it, to);
+}
+
+void engine_transfer_schedule_due(struct engine *e)
+{
+    int64_t due = queue_next_due(e->q);
+
+    /* An overdue retry fires at once: a negative delay would disarm the timer. */
+    if (due < 0)
+        loop_timer_arm(e->due_timer, -1);
+    else
+        loop_timer_arm(e->due_timer, due > loop_now(e->loop) ? due - loop_now(e->loop) : 0);
+}
+
+void engine_transfer_retry_or_fail(struct engine *e, struct item *it, const char *msg,
+                                   int64_t retry_after, int64_t bytes)
+{
+    item_set_error(it, msg);
+    queue_touch(e->q, it);
+    if (it->attempts > e->s->retries) {
+        queue_set_state(e->q, it, ITEM_FAILED);
+        engine_emit_item(e, EV_FAILED, it, bytes, msg, 0);
+        return;
+    }
+    int64_t wait = backoff_next_ms(it->attempts - 1, e->s->retry_min_ms, e->s->retry_max_ms,
+                                   retry_after, &e->rng);
+    it->next_try_ms = loop_now(e->loop) + wait;
+    queue_set_state(e->q, it, ITEM_RETRY);
+    engine_emit_item(e, EV_RETRY, it, bytes, msg, wait);
+    engine_transfer_schedule_due(e);
+}
+
+static void disk_full(struct engine *e, const char *msg)
+{
+    if (e->disk_full_until == 0) {
+        char m[ERRLEN + 64];
+
+        snprintf(m, sizeof m, "disk full, every transfer paused (retrying every %ds): %s",
+                 DISK_FULL_RETRY_MS / 1000, msg);
+        engine_emit_value(e, EV_MESSAGE, 0, m);
+    }
+    e->disk_full_until = loop_now(e->loop) + DISK_FULL_RETRY_MS;
+    /* Everything stops, nothing is deleted or marked failed: the .part files wait for space. */
+    while (e->actives != NULL)
+        engine_transfer_park(e, e->actives, ITEM_QUEUED);
+}
+
+void engine_transfer_finished(struct engine *e, struct active *a, CURLcode rc)
+{
+    struct xfer *x = a->x;
+    struct item *it = xfer_item(x);
+    struct host *h = a->host;
+    char msg[ERRLEN];
+    int64_t retry_after, bytes = xfer_bytes(x);
+    enum xfer_verdict v = xfer_verdict(x, rc, wall_ms(), msg, &retry_after);
+    int status = xfer_status(x);
+
+    queue_touch(e->q, it);     /* the verdict updated sizes, validators and status */
+    switch (v) {
+    case XFER_DONE: {
+        struct syncer_job *job = xcalloc(1, sizeof *job);
+        struct wstream *stream;
+
+        job->kind = SYNCER_COMMIT;
+        xfer_take_output(x, &stream, &job->mtime);
+        job->fd = job->dirfd = -1;
+        job->algo = (int)it->algo;
+        memcpy(job->expect, it->digest, sizeof job->expect);
+        job->arg = it;
+        engine_transfer_release(e, a);
+        hosts_success(e->s, it->host, h, e->concurrency, loop_now(e->loop));
+        e->finishing++;
+        /* The writer verifies and hands it to the syncer; the result comes to on_worker_done. */
+        syncer_expect(e->syncer);
+        writer_commit(stream, job);
+        return;
+    }
+    case XFER_UNCHANGED:
+        engine_transfer_release(e, a);
+        hosts_success(e->s, it->host, h, e->concurrency, loop_now(e->loop));
+        queue_set_state(e->q, it, ITEM_UNCHANGED);
+        engine_emit_item(e, EV_UNCHANGED, it, bytes, NULL, 0);
+        break;
+    case XFER_RETRY:
+        if (status == 429 || status == 503) {
+            char slow[ERRLEN];
+
+            if (hosts_slow_down(e->s, it->host, h,
+                                retry_after > 0 ? retry_after : e->s->retry_min_ms,
+                                loop_now(e->loop), slow))
+                engine_emit_value(e, EV_MESSAGE, h->limit, slow);
+        }
+        engine_transfer_release(e, a);
+        engine_transfer_retry_or_fail(e, it, msg, retry_after, bytes);
+        break;
+    case XFER_FAILED:
+        engine_transfer_release(e, a);
+        item_set_error(it, msg);
+        queue_set_state(e->q, it, ITEM_FAILED);
+        engine_emit_item(e, EV_FAILED, it, bytes, msg, 0);
+        break;
+    case XFER_DISK_FULL:
+        engine_transfer_release(e, a);
+        /* Not the item's fault: no attempt is counted. */
+        it->attempts--;
+        item_set_error(it, msg);
+        queue_set_state(e->q, it, ITEM_QUEUED);
+        disk_full(e, msg);
+        break;
+    }
+}
+
+void engine_transfer_on_worker_done(struct syncer_job *job, void *arg)
+{
+    struct engine *e = arg;
+    struct item *it = job->arg;
+
+    if (job->kind == SYNCER_WORK) {
+        on_prepared(job, e);
+        engine_kick(e);
+        return;
+    }
+    e->finishing--;
+    if (job->result == 0) {
+        it->received = job->bytes;
+        memcpy(it->sha256, job->sha256, sizeof it->sha256);
+        it->has_sha256 = true;
+        item_set_error(it, NULL);
+        queue_touch(e->q, it);
+        queue_set_state(e->q, it, ITEM_DONE);
+        engine_emit_item(e, EV_DONE, it, it->received, NULL, 0);
+    } else if (job->result == ENOSPC || job->result == EDQUOT) {
+        char msg[ERRLEN];
+
+        if (job->msg[0] != '\0')
+            snprintf(msg, sizeof msg, "%s", job->msg);
+        else
+            snprintf(msg, sizeof msg, "cannot commit %s: %s", it->path, strerror(job->result));
+        /* What reached the .part stays; its digest is rebuilt when the item starts again. */
+        it->attempts--;
+        it->received = job->bytes;
+        item_set_error(it, msg);
+        queue_touch(e->q, it);
+        queue_set_state(e->q, it, ITEM_QUEUED);
+        disk_full(e, msg);
+    } else {
+        char msg[ERRLEN];
+
+        if (job->msg[0] != '\0')
+            snprintf(msg, sizeof msg, "%s", job->msg);
+        else
+            snprintf(msg, sizeof msg, "cannot commit %s: %s", it->path, strerror(job->result));
+        /* A checksum mismatch or a failed write: the next attempt starts from zero. */
+        it->received = 0;
+        it->has_sha256 = false;
+        if (job->permanent) {
+            item_set_error(it, msg);
+            queue_touch(e->q, it);
+            queue_set_state(e->q, it, ITEM_FAILED);
+            engine_emit_item(e, EV_FAILED, it, 0, msg, 0);
+        } else {
+            engine_transfer_retry_or_fail(e, it, msg, -1, 0);
+        }
+    }
+    engine_kick(e);
+}

@@ -1,0 +1,131 @@
+/* Per-host limits: own connection limits, AIMD after 429/503, per-host caps. */
+#include "hosts.h"
+#include "hmap.h"
+#include "opts.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct hosts {
+    struct hmap *map;
+    struct host **v;
+    size_t n;
+};
+
+struct hosts *hosts_new(void)
+{
+    struct hosts *hs = xcalloc(1, sizeof *hs);
+
+    hs->map = hmap_new();
+    return hs;
+}
+
+void hosts_free(struct hosts *hs)
+{
+    if (hs == NULL)
+        return;
+    for (size_t i = 0; i < hs->n; i++)
+        free(hs->v[i]);
+    free(hs->v);
+    hmap_free(hs->map);
+    free(hs);
+}
+
+/* A rule names a host ("img.example.com") or a host and port ("127.0.0.1:8080"); the key of an
+ * item is "host" or "host:port". An exact match wins over a match on the host alone. */
+static const struct host_rule *host_rule(const struct settings *s, const char *key)
+{
+    const struct host_rule *loose = NULL;
+
+    for (size_t i = 0; i < s->nhosts; i++) {
+        const char *h = s->hosts[i].host;
+        size_t n = strlen(h);
+
+        if (strcmp(h, key) == 0)
+            return &s->hosts[i];
+        if (loose == NULL && strncmp(h, key, n) == 0 && key[n] == ':' && strchr(key + n + 1, ':') == NULL)
+            loose = &s->hosts[i];
+    }
+    return loose;
+}
+
+struct host *hosts_get(struct hosts *hs, const struct settings *s, const char *name, int64_t now)
+{
+    struct host *h = hmap_get(hs->map, name);
+    const struct host_rule *r;
+
+    if (h != NULL)
+        return h;
+    h = xcalloc(1, sizeof *h);
+    r = host_rule(s, name);
+    if (r != NULL && r->rate > 0) {
+        h->capped = true;
+        bucket_init(&h->bucket, r->rate, 0, now);
+        bucket_take(&h->bucket, h->bucket.tokens);   /* start empty: no burst at start */
+    }
+    hmap_put(hs->map, name, h);
+    hs->v = xrealloc(hs->v, (hs->n + 1) * sizeof *hs->v);
+    hs->v[hs->n++] = h;
+    return h;
+}
+
+/* The configured limit (0 = none); the AIMD limit only ever lowers it. */
+static int host_base(const struct settings *s, const char *name)
+{
+    const struct host_rule *r = host_rule(s, name);
+
+    return r != NULL && r->per_host > 0 ? r->per_host : s->per_host;
+}
+
+int hosts_effective(const struct settings *s, const char *name, const struct host *h)
+{
+    int base = host_base(s, name);
+
+    if (h->limit > 0 && (base == 0 || h->limit < base))
+        return h->limit;
+    return base;
+}
+
+bool hosts_ok(struct hosts *hs, const struct settings *s, const char *name, int64_t now)
+{
+    struct host *h = hosts_get(hs, s, name, now);
+    int limit = hosts_effective(s, name, h);
+
+    return limit <= 0 || h->active < limit;
+}
+
+/* 429/503: halve the host's limit once per hold period, hold it until Retry-After passes. */
+bool hosts_slow_down(const struct settings *s, const char *name, struct host *h, int64_t hold_ms,
+                     int64_t now, char *msg)
+{
+    int cur;
+
+    if (h->limit > 0 && now < h->hold_until) {
+        if (now + hold_ms > h->hold_until)
+            h->hold_until = now + hold_ms;
+        return false;
+    }
+    cur = hosts_effective(s, name, h);
+    if (cur <= 0)
+        cur = h->active > 0 ? h->active : 1;
+    h->limit = cur / 2 > 0 ? cur / 2 : 1;
+    h->hold_until = now + hold_ms;
+    snprintf(msg, ERRLEN, "%s asked to slow down: at most %d connection%s for now", name,
+             h->limit, h->limit == 1 ? "" : "s");
+    return true;
+}
+
+void hosts_success(const struct settings *s, const char *name, struct host *h, int concurrency,
+                   int64_t now)
+{
+    int base;
+
+    if (h->limit <= 0 || now < h->hold_until)
+        return;
+    h->limit++;
+    base = host_base(s, name);
+    if ((base > 0 && h->limit >= base) || (base == 0 && h->limit >= concurrency))
+        h->limit = 0;
+}

@@ -1,0 +1,214 @@
+/* Per-host limits with fake settings and fake time: rule matching, the capped host's bucket, and
+ * the AIMD limit after 429/503 (halve once per hold period, grow back by one per success). */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "hosts.h"
+#include "opts.h"
+#include "util.h"
+
+static struct host_rule rules[] = {
+    { .host = "example.com", .per_host = 2, .rate = -1 },
+    { .host = "example.com:8080", .per_host = 5, .rate = -1 },
+    { .host = "cdn.test", .per_host = -1, .rate = 1000 },
+    { .host = "off.test", .per_host = 3, .rate = 0 },
+};
+
+static struct settings settings(int per_host, int concurrency)
+{
+    struct settings s = {
+        .concurrency = concurrency, .per_host = per_host,
+        .hosts = rules, .nhosts = sizeof rules / sizeof rules[0],
+    };
+
+    return s;
+}
+
+/* An exact "host:port" rule wins over the host alone; the host alone matches any port of it. */
+static void test_rule_matching(void **state)
+{
+    struct settings s = settings(4, 16);
+    struct host h = { 0 };
+
+    (void)state;
+    assert_int_equal(hosts_effective(&s, "example.com", &h), 2);
+    assert_int_equal(hosts_effective(&s, "example.com:8080", &h), 5);
+    assert_int_equal(hosts_effective(&s, "example.com:9090", &h), 2);
+    /* Not the same host: a longer name, a suffix, another host. */
+    assert_int_equal(hosts_effective(&s, "example.community", &h), 4);
+    assert_int_equal(hosts_effective(&s, "www.example.com", &h), 4);
+    assert_int_equal(hosts_effective(&s, "other.test", &h), 4);
+    /* A rule without its own per_host falls back to --per-host. */
+    assert_int_equal(hosts_effective(&s, "cdn.test", &h), 4);
+    s.per_host = 0;
+    assert_int_equal(hosts_effective(&s, "cdn.test", &h), 0);
+    assert_int_equal(hosts_effective(&s, "off.test", &h), 3);
+}
+
+/* The AIMD limit only ever lowers the configured one. */
+static void test_effective_lowered_only(void **state)
+{
+    struct settings s = settings(0, 16);
+    struct host h = { .limit = 3 };
+
+    (void)state;
+    assert_int_equal(hosts_effective(&s, "example.com", &h), 2);      /* base 2 < 3 */
+    assert_int_equal(hosts_effective(&s, "example.com:8080", &h), 3); /* 3 < base 5 */
+    assert_int_equal(hosts_effective(&s, "other.test", &h), 3);       /* no base */
+    h.limit = 0;
+    assert_int_equal(hosts_effective(&s, "other.test", &h), 0);
+}
+
+static void test_get_and_caps(void **state)
+{
+    struct settings s = settings(0, 16);
+    struct hosts *hs = hosts_new();
+    struct host *cdn, *off, *plain;
+
+    (void)state;
+    cdn = hosts_get(hs, &s, "cdn.test", 5000);
+    assert_non_null(cdn);
+    assert_ptr_equal(hosts_get(hs, &s, "cdn.test", 9000), cdn);
+    /* A capped host starts with an empty bucket: no burst at start. */
+    assert_true(cdn->capped);
+    assert_int_equal(cdn->bucket.rate, 1000);
+    assert_int_equal(cdn->bucket.tokens, 0);
+    assert_int_equal(cdn->bucket.last_ms, 5000);
+    assert_int_equal(cdn->active, 0);
+    assert_int_equal(cdn->limit, 0);
+    /* Rate 0 in a rule is no cap; no rule, no cap. */
+    off = hosts_get(hs, &s, "off.test", 5000);
+    plain = hosts_get(hs, &s, "plain.test", 5000);
+    assert_false(off->capped);
+    assert_false(plain->capped);
+    assert_ptr_not_equal(off, plain);
+    /* A host and the same host on a port are different hosts. */
+    assert_ptr_not_equal(hosts_get(hs, &s, "cdn.test:81", 5000), cdn);
+    hosts_free(hs);
+    hosts_free(NULL);
+}
+
+static void test_ok_counts_active(void **state)
+{
+    struct settings s = settings(0, 16);
+    struct hosts *hs = hosts_new();
+    struct host *h = hosts_get(hs, &s, "example.com", 0);
+
+    (void)state;
+    assert_true(hosts_ok(hs, &s, "example.com", 0));
+    h->active = 1;
+    assert_true(hosts_ok(hs, &s, "example.com", 0));
+    h->active = 2;
+    assert_false(hosts_ok(hs, &s, "example.com", 0));
+    /* No limit at all: always room (made on first use). */
+    assert_true(hosts_ok(hs, &s, "free.test", 0));
+    hosts_get(hs, &s, "free.test", 0)->active = 1000;
+    assert_true(hosts_ok(hs, &s, "free.test", 0));
+    /* Slowed down to one connection, a host with one running has no room. */
+    h->active = 1;
+    h->limit = 1;
+    assert_false(hosts_ok(hs, &s, "example.com", 0));
+    hosts_free(hs);
+}
+
+/* 429/503: the limit halves once per hold period; a second one within it only extends the hold. */
+static void test_slow_down_halves_once_per_hold(void **state)
+{
+    struct settings s = settings(8, 16);
+    struct host h = { .active = 6 };
+    char msg[ERRLEN];
+
+    (void)state;
+    assert_true(hosts_slow_down(&s, "a.test", &h, 2000, 1000, msg));
+    assert_int_equal(h.limit, 4);
+    assert_int_equal(h.hold_until, 3000);
+    assert_string_equal(msg, "a.test asked to slow down: at most 4 connections for now");
+
+    msg[0] = '\0';
+    assert_false(hosts_slow_down(&s, "a.test", &h, 500, 1500, msg));   /* within, shorter */
+    assert_int_equal(h.limit, 4);
+    assert_int_equal(h.hold_until, 3000);
+    assert_string_equal(msg, "");
+    assert_false(hosts_slow_down(&s, "a.test", &h, 5000, 2000, msg));  /* within, longer */
+    assert_int_equal(h.limit, 4);
+    assert_int_equal(h.hold_until, 7000);
+
+    /* After the hold: halves again, down to one, never below. */
+    assert_true(hosts_slow_down(&s, "a.test", &h, 1000, 7000, msg));
+    assert_int_equal(h.limit, 2);
+    assert_true(hosts_slow_down(&s, "a.test", &h, 1000, 8000, msg));
+    assert_int_equal(h.limit, 1);
+    assert_string_equal(msg, "a.test asked to slow down: at most 1 connection for now");
+    assert_true(hosts_slow_down(&s, "a.test", &h, 1000, 9000, msg));
+    assert_int_equal(h.limit, 1);
+}
+
+/* Without any configured limit the halving starts from the connections open (at least one). */
+static void test_slow_down_without_limit(void **state)
+{
+    struct settings s = settings(0, 16);
+    struct host h = { .active = 6 };
+    struct host idle = { 0 };
+    char msg[ERRLEN];
+
+    (void)state;
+    assert_true(hosts_slow_down(&s, "b.test", &h, 1000, 0, msg));
+    assert_int_equal(h.limit, 3);
+    assert_true(hosts_slow_down(&s, "b.test", &idle, 1000, 0, msg));
+    assert_int_equal(idle.limit, 1);
+}
+
+/* After the hold each success adds one; reaching the configured limit drops the AIMD limit. */
+static void test_success_grows_back(void **state)
+{
+    struct settings s = settings(0, 16);
+    struct host h = { .limit = 1, .hold_until = 5000 };
+
+    (void)state;
+    hosts_success(&s, "example.com:9090", &h, 16, 4999);  /* base 2 by rule; still held */
+    assert_int_equal(h.limit, 1);
+    hosts_success(&s, "example.com:9090", &h, 16, 5000);
+    assert_int_equal(h.limit, 0);                          /* 2 >= base 2: gone */
+    hosts_success(&s, "example.com:9090", &h, 16, 6000);   /* nothing of its own: no-op */
+    assert_int_equal(h.limit, 0);
+
+    h.limit = 3;
+    h.hold_until = 0;
+    hosts_success(&s, "example.com:8080", &h, 16, 10);     /* base 5 */
+    assert_int_equal(h.limit, 4);
+    hosts_success(&s, "example.com:8080", &h, 16, 10);
+    assert_int_equal(h.limit, 0);
+}
+
+/* With no configured limit the AIMD limit goes away once it reaches the concurrency. */
+static void test_success_up_to_concurrency(void **state)
+{
+    struct settings s = settings(0, 4);
+    struct host h = { .limit = 2 };
+
+    (void)state;
+    hosts_success(&s, "free.test", &h, 4, 0);
+    assert_int_equal(h.limit, 3);
+    hosts_success(&s, "free.test", &h, 4, 0);
+    assert_int_equal(h.limit, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rule_matching),
+        cmocka_unit_test(test_effective_lowered_only),
+        cmocka_unit_test(test_get_and_caps),
+        cmocka_unit_test(test_ok_counts_active),
+        cmocka_unit_test(test_slow_down_halves_once_per_hold),
+        cmocka_unit_test(test_slow_down_without_limit),
+        cmocka_unit_test(test_success_grows_back),
+        cmocka_unit_test(test_success_up_to_concurrency),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
