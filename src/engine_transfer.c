@@ -45,11 +45,6 @@ static void really_start(struct engine *e, struct item *it)
         fatal("curl_multi_add_handle failed");
 }
 
-struct prep {
-    struct engine *e;
-    struct item *it;
-};
-
 /* The worker rebuilt (or failed to rebuild) the digest of a .part: now start for real. */
 static void on_prepared(struct syncer_job *job, void *arg)
 {
