@@ -181,7 +181,7 @@ DB="$W/out/.sluice/session.db"
 echo "session: $(du -h "$DB" | cut -f1), mode $(stat -c %a "$DB"); rows by state:"
 sqlite3 "$DB" "SELECT state, count(*) FROM items GROUP BY state" | sed 's/^/    /'
 
-# ---- pages: the statements of store_page_ids, at offset 500,000 ----
+# ---- pages: the statements of store_queue_page_ids, at offset 500,000 ----
 page_ms() {   # SQL: the best of three runs, in ms
     local best=""
     for _ in 1 2 3; do

@@ -11,6 +11,10 @@
 #include "item.h"
 #include "queue.h"
 #include "store.h"
+#include "store_ckpt.h"
+#include "store_item.h"
+#include "store_meta.h"
+#include "store_queue.h"
 #include "urlpath.h"
 #include "util.h"
 
@@ -499,7 +503,7 @@ static int load_session_urls(struct intake *in, char *err)
 {
     struct scan sc = { .in = in };
 
-    if (store_scan(in->st, false, scan_url, &sc, err) < 0) {
+    if (store_item_scan(in->st, false, scan_url, &sc, err) < 0) {
         free(sc.v);
         return -1;
     }
@@ -516,7 +520,7 @@ static int check_session_paths(struct intake *in, const struct rec *nv, size_t n
 {
     struct scan sc = { .in = in };
 
-    if (store_scan(in->st, true, scan_path, &sc, err) < 0)
+    if (store_item_scan(in->st, true, scan_path, &sc, err) < 0)
         goto fail;
     rec_sort(sc.v, sc.n, false);
     for (size_t i = 0; i < nn; i++) {
@@ -702,7 +706,7 @@ static int check_cands(struct intake *in, char *err)
             pb = xstrdup(k.paths[ib]);
             wb = xstrdup(k.wheres[ib]);
         } else {
-            int r = store_where(in->st, c->b, &name, &line, &pb, err);
+            int r = store_item_where(in->st, c->b, &name, &line, &pb, err);
 
             if (r < 0) {
                 rc = -1;
@@ -860,8 +864,8 @@ int intake_check(const struct settings *s, struct queue *q,
     pass1_free(in);
     if (in->problems > 0)
         goto out;
-    if ((s->nurls > 0 && store_input_id(in->st, CLI_NAME, &in->input_cli, err) < 0) ||
-        (in->fp != NULL && store_input_id(in->st, in->list_name, &in->input_list, err) < 0)) {
+    if ((s->nurls > 0 && store_meta_input_id(in->st, CLI_NAME, &in->input_cli, err) < 0) ||
+        (in->fp != NULL && store_meta_input_id(in->st, in->list_name, &in->input_list, err) < 0)) {
         problem(in, "sluice: %s", err);
         rc = -1;
         goto out;
@@ -891,7 +895,7 @@ static int batch_end(struct intake *in, char *err)
         return 0;
     queue_rows_committed(in->q, in->delta);
     in->delta = 0;
-    store_wal_wait(in->wst, 2000);
+    store_ckpt_wal_wait(in->wst, 2000);
     /* The loop wants to write (a completion, a retry): let it in before the next batch. */
     for (int i = 0; i < YIELD_MS && queue_loop_waiting(in->q); i++)
         nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
@@ -937,7 +941,7 @@ static int known_url(struct intake *in, const char *url, uint32_t sid, char *err
 
     if (sid != 0) {
         char *u = NULL;
-        int rc = store_url_of(in->wst, sid, &u, err);
+        int rc = store_item_url_of(in->wst, sid, &u, err);
         bool same = rc > 0 && strcmp(u, url) == 0;
 
         free(u);
@@ -946,7 +950,7 @@ static int known_url(struct intake *in, const char *url, uint32_t sid, char *err
         if (same)
             return 1;
     }
-    return store_find_url(in->wst, url, &id, err);
+    return store_item_find_url(in->wst, url, &id, err);
 }
 
 static int store_one(struct intake *in, const struct input_item *ii, uint32_t seq, char *err)
@@ -992,11 +996,11 @@ static int store_one(struct intake *in, const struct input_item *ii, uint32_t se
     it.line = ii->line;
     rc = batch_begin(in, true, err);
     if (rc == 0)
-        rc = store_insert(in->wst, &it, is_cli(in, seq) ? in->input_cli : in->input_list, 0, &id,
-                          err);
+        rc = store_item_insert(in->wst, &it, is_cli(in, seq) ? in->input_cli : in->input_list, 0,
+                               &id, err);
     if (rc > 0) {
         /* Taken: the URL was merged after all, or a path conflict that pass one could not see. */
-        if (store_find_url(in->wst, ii->urls[0], &other, err) > 0) {
+        if (store_item_find_url(in->wst, ii->urls[0], &other, err) > 0) {
             in->merged++;
             in->delta -= announced;
             rc = 0;
@@ -1059,13 +1063,14 @@ static int check_finished(struct intake *in, char *err)
             if (atomic_load(&in->stop))
                 goto out;
             f->n = 0;
-            got = store_finished(in->wst, states[k], f->last, FINISHED_CHUNK, on_finished, f, err);
+            got = store_queue_finished(in->wst, states[k], f->last, FINISHED_CHUNK, on_finished, f,
+                                       err);
             if (got < 0 || (f->n > 0 && batch_begin(in, true, err) < 0)) {
                 rc = -1;
                 break;
             }
             for (size_t i = 0; i < f->n; i++) {
-                int r = store_requeue_one(in->wst, f->id[i], states[k], err);
+                int r = store_queue_requeue_one(in->wst, f->id[i], states[k], err);
 
                 if (r < 0) {
                     rc = -1;
@@ -1083,7 +1088,7 @@ static int check_finished(struct intake *in, char *err)
                 }
                 in->requeued += (size_t)moved;
                 queue_rows_requeued(in->q, states[k], moved);
-                store_wal_wait(in->wst, 2000);
+                store_ckpt_wal_wait(in->wst, 2000);
             }
         } while (got == FINISHED_CHUNK);
     }
@@ -1126,7 +1131,7 @@ static void writer_run(struct intake *in)
              atomic_load(&in->stop) ? "stopped" : "done", in->stored, in->stored == 1 ? "" : "s",
              in->merged, in->requeued, (double)(mono_ms() - in->t0) / 1000.0);
     if (in->stored > 100000)
-        store_checkpoint_soon(in->wst);
+        store_ckpt_soon(in->wst);
     queue_rows_committed(in->q, 0);
     atomic_store(&in->status, 0);
 }

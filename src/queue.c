@@ -7,6 +7,9 @@
 #include "hmap.h"
 #include "loop.h"
 #include "store.h"
+#include "store_item.h"
+#include "store_meta.h"
+#include "store_queue.h"
 #include "util.h"
 
 #include <errno.h>
@@ -613,8 +616,8 @@ static void refill(struct queue *q, struct hostq *h)
     /* Rows already in memory are skipped, so a read may bring nothing new: read on. */
     while (h->head == NULL && h->db_more) {
         int64_t t0 = now_us();
-        int n = store_host_queued(q->st, h->host, h->cursor, limit, q->wall_off, on_queued_row, &r,
-                                  err);
+        int n = store_queue_host_queued(q->st, h->host, h->cursor, limit, q->wall_off,
+                                        on_queued_row, &r, err);
 
         db_time(q, t0, "refill");
         if (n < 0) {
@@ -635,7 +638,7 @@ static void sweep(struct queue *q)
     while (q->discover && q->nhosts < RING_MAX) {
         char *host = NULL;
         int64_t t0 = now_us();
-        int rc = store_next_host(q->st, q->discover_after, &host, err);
+        int rc = store_queue_next_host(q->st, q->discover_after, &host, err);
 
         db_time(q, t0, "sweep");
         if (rc < 0) {
@@ -728,7 +731,7 @@ static int write_dirty(struct queue *q)
     for (; done < q->ndirty; done++) {
         struct ent *e = ent_find(q, q->dirty[done]);
 
-        if (e != NULL && store_write(q->st, e->it, q->wall_off, err) < 0)
+        if (e != NULL && store_item_write(q->st, e->it, q->wall_off, err) < 0)
             goto fail;
         if (done % 32 == 31 && now_us() - t0 > WRITE_BUDGET_US) {
             done++;
@@ -739,7 +742,7 @@ static int write_dirty(struct queue *q)
         char v[32];
 
         snprintf(v, sizeof v, "%lld", (long long)s->value);
-        if (store_setting_set(q->st, s->key, v, err) < 0)
+        if (store_meta_setting_set(q->st, s->key, v, err) < 0)
             goto fail;
     }
     if (store_commit(q->st, err) < 0) {
@@ -855,7 +858,7 @@ static struct queue *queue_make(struct store *st, char *err)
     /* A run that ended without saying so (kill -9, power loss) left its transfers ACTIVE; their
      * .part files and recorded validators let the engine resume them. */
     if (store_requeue_active(st, err) < 0 || store_counts(st, q->counts, &max_id, err) < 0 ||
-        (rc = store_min_due(st, &due, err)) < 0) {
+        (rc = store_queue_min_due(st, &due, err)) < 0) {
         store_close(st);
         free(q);
         return NULL;
@@ -1025,15 +1028,15 @@ int queue_add(struct queue *q, struct item *it, char *err)
 
     if (err == NULL)
         err = buf;
-    rc = store_insert(q->st, it, 0, q->wall_off, &id, err);
+    rc = store_item_insert(q->st, it, 0, q->wall_off, &id, err);
     if (rc < 0) {
         set_error(q, err);
         return -1;
     }
     if (rc > 0) {
-        if (store_find_url(q->st, it->urls[0], &other, err) > 0)
+        if (store_item_find_url(q->st, it->urls[0], &other, err) > 0)
             return errf(err, "already in the session as item %llu", (unsigned long long)other);
-        if (store_find_path(q->st, it->path, &other, err) > 0)
+        if (store_item_find_path(q->st, it->path, &other, err) > 0)
             return errf(err, "output path %s is the target of item %llu", it->path,
                         (unsigned long long)other);
         return errf(err, "cannot add it to the session");
@@ -1058,7 +1061,7 @@ struct item *queue_get(struct queue *q, uint64_t id)
     if (e == NULL) {
         int64_t t0 = now_us();
 
-        it = store_load(q->st, id, q->wall_off, err);
+        it = store_item_load(q->st, id, q->wall_off, err);
         db_time(q, t0, "load");
         if (it == NULL) {
             if (err[0] != '\0')
@@ -1082,7 +1085,7 @@ int queue_remove(struct queue *q, struct item *it, char *err)
         return errf(err, "item %llu is not in the queue", (unsigned long long)it->id);
     if (it->state == ITEM_ACTIVE)
         return errf(err, "item %llu is being transferred", (unsigned long long)it->id);
-    if (store_delete(q->st, it->id, err) < 0) {
+    if (store_item_delete(q->st, it->id, err) < 0) {
         set_error(q, err);
         return -1;
     }
@@ -1157,7 +1160,7 @@ void queue_promote_due(struct queue *q, int64_t now_ms)
         return;
     }
     t0 = now_us();
-    n = store_promote_due(q->st, now_ms + q->wall_off, err);
+    n = store_queue_promote_due(q->st, now_ms + q->wall_off, err);
     db_time(q, t0, "promote");
     if (n < 0) {
         set_error(q, err);
@@ -1172,7 +1175,7 @@ void queue_promote_due(struct queue *q, int64_t now_ms)
         hosts_reset(q, true);
         anchors_clear(q);
     }
-    rc = store_min_due(q->st, &due, err);
+    rc = store_queue_min_due(q->st, &due, err);
     if (rc < 0) {
         set_error(q, err);
         q->db_retry_at = now_ms + BUSY_RETRY_MS * 5;
@@ -1245,7 +1248,7 @@ static size_t requeue(struct queue *q, enum item_state from)
         ;
     if (q->ndirty > 0)
         return 0;
-    n = store_requeue(q->st, from, err);
+    n = store_queue_requeue(q->st, from, err);
     if (n < 0) {
         set_error(q, err);
         return 0;
@@ -1328,8 +1331,8 @@ size_t queue_page(struct queue *q, int st, size_t offset, size_t limit, struct i
         uint64_t pos = (uint64_t)offset + seen;
         const struct anchor *a = anchor_near(q, st, pos);
         int64_t t0 = now_us();
-        int got = store_page_ids(q->st, st, a != NULL ? a->id : 0, a != NULL ? pos - a->off : pos,
-                                 want, ids, err);
+        int got = store_queue_page_ids(q->st, st, a != NULL ? a->id : 0,
+                                       a != NULL ? pos - a->off : pos, want, ids, err);
 
         db_time(q, t0, "page");
         if (got < 0) {
@@ -1362,7 +1365,7 @@ int queue_setting_get(struct queue *q, const char *key, int64_t *value)
             return 1;
         }
     }
-    rc = store_setting_get(q->st, key, &text, err);
+    rc = store_meta_setting_get(q->st, key, &text, err);
     if (rc < 0) {
         set_error(q, err);
         return -1;
@@ -1389,7 +1392,7 @@ int queue_setting_set(struct queue *q, const char *key, int64_t value)
         }
     }
     snprintf(v, sizeof v, "%lld", (long long)value);
-    if (store_setting_set(q->st, key, v, err) == 0)
+    if (store_meta_setting_set(q->st, key, v, err) == 0)
         return 0;
     /* Busy (the intake is writing): keep it for the next flush. */
     s = xcalloc(1, sizeof *s);

@@ -20,6 +20,8 @@
 #include "loop.h"
 #include "queue.h"
 #include "store.h"
+#include "store_item.h"
+#include "store_meta.h"
 #include "util.h"
 
 static char dir[] = "/tmp/sluice-test-queue-XXXXXX";
@@ -100,7 +102,7 @@ static void bulk(struct queue *q, int first, int n, int nhosts)
 
         snprintf(host, sizeof host, "h%d", i % nhosts);
         it = mk(i, host);
-        assert_int_equal(store_insert(c, it, 0, 0, &id, err), 0);
+        assert_int_equal(store_item_insert(c, it, 0, 0, &id, err), 0);
         item_free(it);
     }
     assert_int_equal(store_commit(c, err), 0);
@@ -259,7 +261,7 @@ static void test_crash(void **state)
         for (int i = 1000; i < 1100; i++) {
             struct item *it = mk(i, "x");
 
-            store_insert(st, it, 0, 0, &id, err);
+            store_item_insert(st, it, 0, 0, &id, err);
             item_free(it);
         }
         raise(SIGKILL);
@@ -562,7 +564,7 @@ static void test_settings(void **state)
     q = queue_open(path, err);
     assert_int_equal(queue_setting_get(q, "concurrency", &v), 1);
     assert_int_equal(v, 3);
-    assert_int_equal(store_setting_set(queue_store(q), "burst", "lots", err), 0);
+    assert_int_equal(store_meta_setting_set(queue_store(q), "burst", "lots", err), 0);
     assert_int_equal(queue_setting_get(q, "burst", &v), 0);     /* garbage reads as unset */
     queue_free(q);
     free(path);

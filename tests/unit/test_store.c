@@ -15,6 +15,10 @@
 
 #include "item.h"
 #include "store.h"
+#include "store_ckpt.h"
+#include "store_item.h"
+#include "store_meta.h"
+#include "store_queue.h"
 #include "util.h"
 
 static char dir[] = "/tmp/sluice-test-store-XXXXXX";
@@ -105,7 +109,7 @@ static void test_create_mode_wal(void **state)
     assert_non_null(st);
     assert_true(store_created(st));
     assert_int_equal(mode_of(path), 0600);
-    assert_int_equal(store_insert(st, it, 0, 0, &id, err), 0);
+    assert_int_equal(store_item_insert(st, it, 0, 0, &id, err), 0);
     assert_int_equal(id, 1);
     assert_int_equal(mode_of(wal), 0600);
     assert_int_equal(mode_of(shm), 0600);
@@ -118,7 +122,7 @@ static void test_create_mode_wal(void **state)
     st = store_open(path, err);
     assert_non_null(st);
     assert_false(store_created(st));
-    assert_int_equal(store_find_url(st, "http://h/a", &id, err), 1);
+    assert_int_equal(store_item_find_url(st, "http://h/a", &id, err), 1);
     assert_int_equal(id, 1);
     store_close(st);
     item_free(it);
@@ -184,7 +188,7 @@ static void test_migrate_v0(void **state)
     st = store_open(path, err);
     assert_non_null(st);
     assert_false(store_created(st));
-    assert_int_equal(store_insert(st, it, 0, 0, &id, err), 0);
+    assert_int_equal(store_item_insert(st, it, 0, 0, &id, err), 0);
     store_close(st);
     assert_int_equal(raw_int(path, "SELECT value FROM meta WHERE key = 'schema_version'"), 1);
     assert_int_equal(raw_int(path, "SELECT count(*) FROM meta WHERE key = 'note'"), 1);
@@ -192,7 +196,7 @@ static void test_migrate_v0(void **state)
     /* Upgraded once: opening again changes nothing. */
     st = store_open(path, err);
     assert_non_null(st);
-    assert_int_equal(store_find_url(st, "http://h/x", &id, err), 1);
+    assert_int_equal(store_item_find_url(st, "http://h/x", &id, err), 1);
     store_close(st);
     item_free(it);
     free(path);
@@ -288,7 +292,7 @@ static void test_roundtrip(void **state)
     it->algo = CHECKSUM_SHA256;
     memset(it->digest, 0xab, 32);
     it->line = 42;
-    assert_int_equal(store_insert(st, it, 0, off, &id, err), 0);
+    assert_int_equal(store_item_insert(st, it, 0, off, &id, err), 0);
 
     it->id = id;
     it->state = ITEM_RETRY;
@@ -303,9 +307,9 @@ static void test_roundtrip(void **state)
     memset(it->sha256, 0x5a, 32);
     it->has_sha256 = true;
     it->duration_ms = 77;
-    assert_int_equal(store_write(st, it, off, err), 0);
+    assert_int_equal(store_item_write(st, it, off, err), 0);
 
-    back = store_load(st, id, off, err);
+    back = store_item_load(st, id, off, err);
     assert_non_null(back);
     assert_int_equal(back->id, id);
     assert_int_equal(back->nurls, 3);
@@ -335,7 +339,7 @@ static void test_roundtrip(void **state)
     {
         int64_t due = 0;
 
-        assert_int_equal(store_min_due(st, &due, err), 1);
+        assert_int_equal(store_queue_min_due(st, &due, err), 1);
         assert_int_equal(due, 5000 + off);
     }
     /* Taken URL or taken path: nothing written. */
@@ -343,13 +347,13 @@ static void test_roundtrip(void **state)
         struct item *dup_url = mk("http://h/a%20b?x=1", "other", "h");
         struct item *dup_path = mk("http://h/other", "dir/a b", "h");
 
-        assert_int_equal(store_insert(st, dup_url, 0, 0, &other, err), 1);
-        assert_int_equal(store_insert(st, dup_path, 0, 0, &other, err), 1);
-        assert_int_equal(store_find_path(st, "other", &other, err), 0);
+        assert_int_equal(store_item_insert(st, dup_url, 0, 0, &other, err), 1);
+        assert_int_equal(store_item_insert(st, dup_path, 0, 0, &other, err), 1);
+        assert_int_equal(store_item_find_path(st, "other", &other, err), 0);
         item_free(dup_url);
         item_free(dup_path);
     }
-    assert_null(store_load(st, 999, off, err));
+    assert_null(store_item_load(st, 999, off, err));
     assert_string_equal(err, "");
     item_free(it);
     store_close(st);
@@ -376,7 +380,7 @@ static void test_pages_counts(void **state)
         snprintf(p, sizeof p, "f%d", i);
         it = mk(url, p, i % 3 == 0 ? "h0" : i % 3 == 1 ? "h1" : "h2");
         it->state = i % 10 == 0 ? ITEM_DONE : ITEM_QUEUED;     /* 10 done, 90 queued */
-        assert_int_equal(store_insert(st, it, 0, 0, &id, err), 0);
+        assert_int_equal(store_item_insert(st, it, 0, 0, &id, err), 0);
         assert_int_equal(id, (uint64_t)i);
         item_free(it);
     }
@@ -386,45 +390,45 @@ static void test_pages_counts(void **state)
     assert_int_equal(counts[ITEM_DONE], 10);
     assert_int_equal(max_id, 100);
     /* Done: ids 10, 20, ...; the third page of three starts at 70. */
-    assert_int_equal(store_page_ids(st, ITEM_DONE, 0, 6, 3, ids, err), 3);
+    assert_int_equal(store_queue_page_ids(st, ITEM_DONE, 0, 6, 3, ids, err), 3);
     assert_int_equal(ids[0], 70);
     assert_int_equal(ids[2], 90);
-    assert_int_equal(store_page_ids(st, ITEM_DONE, 0, 9, 3, ids, err), 1);
+    assert_int_equal(store_queue_page_ids(st, ITEM_DONE, 0, 9, 3, ids, err), 1);
     assert_int_equal(ids[0], 100);
-    assert_int_equal(store_page_ids(st, ITEM_DONE, 0, 10, 3, ids, err), 0);
+    assert_int_equal(store_queue_page_ids(st, ITEM_DONE, 0, 10, 3, ids, err), 0);
     /* Any state: dense ids, then with a hole. */
-    assert_int_equal(store_page_ids(st, -1, 0, 50, 2, ids, err), 2);
+    assert_int_equal(store_queue_page_ids(st, -1, 0, 50, 2, ids, err), 2);
     assert_int_equal(ids[0], 51);
     /* Counting from a known id: the offset-th from id 60 on. */
-    assert_int_equal(store_page_ids(st, ITEM_DONE, 60, 1, 2, ids, err), 2);
+    assert_int_equal(store_queue_page_ids(st, ITEM_DONE, 60, 1, 2, ids, err), 2);
     assert_int_equal(ids[0], 70);
-    assert_int_equal(store_page_ids(st, -1, 60, 1, 2, ids, err), 2);
+    assert_int_equal(store_queue_page_ids(st, -1, 60, 1, 2, ids, err), 2);
     assert_int_equal(ids[0], 61);
-    assert_int_equal(store_delete(st, 5, err), 0);
-    assert_int_equal(store_page_ids(st, -1, 0, 4, 2, ids, err), 2);
+    assert_int_equal(store_item_delete(st, 5, err), 0);
+    assert_int_equal(store_queue_page_ids(st, -1, 0, 4, 2, ids, err), 2);
     assert_int_equal(ids[0], 6);
     assert_int_equal(ids[1], 7);
-    assert_int_equal(store_page_ids(st, -1, 0, 98, 5, ids, err), 1);
+    assert_int_equal(store_queue_page_ids(st, -1, 0, 98, 5, ids, err), 1);
     assert_int_equal(ids[0], 100);
-    assert_int_equal(store_page_ids(st, -1, 3, 2, 2, ids, err), 2);   /* 3, 4, [6, 7] */
+    assert_int_equal(store_queue_page_ids(st, -1, 3, 2, 2, ids, err), 2);   /* 3, 4, [6, 7] */
     assert_int_equal(ids[0], 6);
     /* Hosts with queued items, one seek each, in order. */
     {
         char *h = NULL, *h2 = NULL;
 
-        assert_int_equal(store_next_host(st, NULL, &h, err), 1);
+        assert_int_equal(store_queue_next_host(st, NULL, &h, err), 1);
         assert_string_equal(h, "h0");
-        assert_int_equal(store_next_host(st, h, &h2, err), 1);
+        assert_int_equal(store_queue_next_host(st, h, &h2, err), 1);
         assert_string_equal(h2, "h1");
         free(h);
         free(h2);
         h = NULL;
-        assert_int_equal(store_next_host(st, "h2", &h, err), 0);
+        assert_int_equal(store_queue_next_host(st, "h2", &h, err), 0);
         assert_null(h);
     }
     /* Failed and paused come back in bulk. */
     raw(path, "UPDATE items SET state = 6, attempts = 4, error = 'x' WHERE id IN (1, 2)");
-    assert_int_equal(store_requeue(st, ITEM_FAILED, err), 2);
+    assert_int_equal(store_queue_requeue(st, ITEM_FAILED, err), 2);
     assert_int_equal(store_counts(st, counts, &max_id, err), 0);
     assert_int_equal(counts[ITEM_FAILED], 0);
     assert_int_equal(raw_int(path, "SELECT attempts FROM items WHERE id = 1"), 0);
@@ -432,14 +436,14 @@ static void test_pages_counts(void **state)
     raw(path, "UPDATE items SET state = 4, etag = '\"e\"' WHERE id IN (3, 4, 5)");
     assert_int_equal(store_counts(st, counts, &max_id, err), 0);
     assert_true(counts[ITEM_DONE] >= 3);
-    assert_int_equal(store_requeue(st, ITEM_DONE, err), (int)counts[ITEM_DONE]);
+    assert_int_equal(store_queue_requeue(st, ITEM_DONE, err), (int)counts[ITEM_DONE]);
     assert_int_equal(store_counts(st, counts, &max_id, err), 0);
     assert_int_equal(counts[ITEM_DONE], 0);
     assert_true(raw_int(path, "SELECT count(*) FROM items WHERE id IN (3, 4, 5)") >= 2);
     assert_int_equal(raw_int(path, "SELECT count(*) FROM items WHERE id IN (3, 4, 5) AND "
                                    "(state != 0 OR etag IS NULL)"), 0);
     /* Running items never move in bulk. */
-    assert_int_equal(store_requeue(st, ITEM_ACTIVE, err), -1);
+    assert_int_equal(store_queue_requeue(st, ITEM_ACTIVE, err), -1);
     store_close(st);
     free(path);
 }
@@ -453,7 +457,7 @@ static void test_retries_by_wall_clock(void **state)
 
     (void)state;
     assert_non_null(st);
-    assert_int_equal(store_min_due(st, &due, err), 0);
+    assert_int_equal(store_queue_min_due(st, &due, err), 0);
     for (int i = 0; i < 3; i++) {
         char url[32], p[8];
         struct item *it;
@@ -464,15 +468,15 @@ static void test_retries_by_wall_clock(void **state)
         it = mk(url, p, "h");
         it->state = ITEM_RETRY;
         it->next_try_ms = 1000 * (i + 1);    /* with off 0: wall 1000, 2000, 3000 */
-        assert_int_equal(store_insert(st, it, 0, 0, &id, err), 0);
+        assert_int_equal(store_item_insert(st, it, 0, 0, &id, err), 0);
         item_free(it);
     }
-    assert_int_equal(store_min_due(st, &due, err), 1);
+    assert_int_equal(store_queue_min_due(st, &due, err), 1);
     assert_int_equal(due, 1000);
-    assert_int_equal(store_promote_due(st, 2000, err), 2);
-    assert_int_equal(store_min_due(st, &due, err), 1);
+    assert_int_equal(store_queue_promote_due(st, 2000, err), 2);
+    assert_int_equal(store_queue_min_due(st, &due, err), 1);
     assert_int_equal(due, 3000);
-    assert_int_equal(store_promote_due(st, 2999, err), 0);
+    assert_int_equal(store_queue_promote_due(st, 2999, err), 0);
     store_close(st);
     free(path);
 }
@@ -486,24 +490,24 @@ static void test_settings_meta_inputs(void **state)
 
     (void)state;
     assert_non_null(st);
-    assert_int_equal(store_setting_get(st, "rate", &v, err), 0);
-    assert_int_equal(store_setting_set(st, "rate", "1048576", err), 0);
-    assert_int_equal(store_setting_set(st, "rate", "2097152", err), 0);
-    assert_int_equal(store_setting_get(st, "rate", &v, err), 1);
+    assert_int_equal(store_meta_setting_get(st, "rate", &v, err), 0);
+    assert_int_equal(store_meta_setting_set(st, "rate", "1048576", err), 0);
+    assert_int_equal(store_meta_setting_set(st, "rate", "2097152", err), 0);
+    assert_int_equal(store_meta_setting_get(st, "rate", &v, err), 1);
     assert_string_equal(v, "2097152");
     free(v);
     assert_int_equal(store_meta_set(st, "x", 7, err), 0);
     assert_int_equal(store_meta_get(st, "x", &n, err), 1);
     assert_int_equal(n, 7);
-    assert_int_equal(store_input_id(st, "list.txt", &a, err), 0);
-    assert_int_equal(store_input_id(st, "<command line>", &b, err), 0);
+    assert_int_equal(store_meta_input_id(st, "list.txt", &a, err), 0);
+    assert_int_equal(store_meta_input_id(st, "<command line>", &b, err), 0);
     assert_int_not_equal(a, b);
-    assert_int_equal(store_input_id(st, "list.txt", &n, err), 0);
+    assert_int_equal(store_meta_input_id(st, "list.txt", &n, err), 0);
     assert_int_equal(n, a);
     store_close(st);
     /* Settings outlive the process. */
     st = store_open(path, err);
-    assert_int_equal(store_setting_get(st, "rate", &v, err), 1);
+    assert_int_equal(store_meta_setting_get(st, "rate", &v, err), 1);
     assert_string_equal(v, "2097152");
     free(v);
     store_close(st);
@@ -530,24 +534,25 @@ static void test_scan_and_clone(void **state)
 
     (void)state;
     assert_non_null(st);
-    assert_int_equal(store_insert(st, a, 0, 0, &id, err), 0);
-    assert_int_equal(store_insert(st, b, 0, 0, &id, err), 0);
-    assert_int_equal(store_scan(st, false, count_row, &n, err), 0);
+    assert_int_equal(store_item_insert(st, a, 0, 0, &id, err), 0);
+    assert_int_equal(store_item_insert(st, b, 0, 0, &id, err), 0);
+    assert_int_equal(store_item_scan(st, false, count_row, &n, err), 0);
     assert_int_equal(n, 2);
     n = 0;
-    assert_int_equal(store_scan(st, true, count_row, &n, err), 7);   /* stopped by the callback */
+    /* stopped by the callback */
+    assert_int_equal(store_item_scan(st, true, count_row, &n, err), 7);
     assert_int_equal(n, 2);
     /* A clone writes; the first connection sees it once committed. */
     c = store_clone(st, err);
     assert_non_null(c);
     assert_int_equal(store_begin(c, err), 0);
-    assert_int_equal(store_insert(c, x, 0, 0, &id, err), 0);
-    assert_int_equal(store_find_url(st, "http://h/c", &id, err), 0);
+    assert_int_equal(store_item_insert(c, x, 0, 0, &id, err), 0);
+    assert_int_equal(store_item_find_url(st, "http://h/c", &id, err), 0);
     assert_int_equal(store_begin(st, err), 1);     /* the clone writes: busy, not blocked */
     assert_int_equal(store_commit(c, err), 0);
-    assert_int_equal(store_find_url(st, "http://h/c", &id, err), 1);
+    assert_int_equal(store_item_find_url(st, "http://h/c", &id, err), 1);
     store_close(c);
-    store_checkpoint_soon(st);
+    store_ckpt_soon(st);
     store_close(st);
     item_free(a);
     item_free(b);
@@ -574,7 +579,7 @@ static void test_hostile_rows(void **state)
               "VALUES(1, 99, 7, x'00', x'0102', '\t\t', '\n');");
     st = store_open(path, err);
     assert_non_null(st);
-    it = store_load(st, 1, 0, err);
+    it = store_item_load(st, 1, 0, err);
     assert_non_null(it);
     assert_string_equal(it->urls[0], "");
     assert_string_equal(it->path, "");
@@ -583,7 +588,7 @@ static void test_hostile_rows(void **state)
     assert_false(it->has_sha256);
     item_free(it);
     /* Its indexes are missing: an error, not a crash. */
-    assert_int_equal(store_page_ids(st, ITEM_QUEUED, 0, 0, 4, ids, err), -1);
+    assert_int_equal(store_queue_page_ids(st, ITEM_QUEUED, 0, 0, 4, ids, err), -1);
     assert_true(strlen(err) > 0);
     store_close(st);
     free(path);
