@@ -1,6 +1,6 @@
 #ifndef SLUICE_QUEUE_LOAD_H
 #define SLUICE_QUEUE_LOAD_H
-/* Part of the queue (queue.c and its queue_*.c files only; struct queue is in queue_int.h):
+/* Part of the queue (queue.c and its queue_*.c files only; struct queue is in queue_impl.h):
  * reading from the session into memory. Items read are adopted into the cache; hosts' windows
  * are refilled from their rows; hosts with queued rows are found by sweeps; what the intake writer
  * committed on another thread is applied; pages are read. */

@@ -1,6 +1,6 @@
 #ifndef SLUICE_QUEUE_WRITE_H
 #define SLUICE_QUEUE_WRITE_H
-/* Part of the queue (queue.c and its queue_*.c files only; struct queue is in queue_int.h):
+/* Part of the queue (queue.c and its queue_*.c files only; struct queue is in queue_impl.h):
  * writing to the session. Changed items are marked and written in batches with the pending
  * settings; bulk moves are one statement; written items nobody holds are let go. */
 #include <stddef.h>

@@ -7,10 +7,10 @@
  * This file is the public API (queue.h) and its policy. Its parts: queue_cache.c (items by id),
  * queue_heap.c (retries in memory), queue_host.c (hosts, their windows and the ring),
  * queue_anchor.c (page anchors), queue_load.c (reading from the session), queue_write.c (writing
- * to it); they share struct queue through queue_int.h. */
+ * to it); they share struct queue through queue_impl.h. */
 #include "queue.h"
 #include "loop.h"
-#include "queue_int.h"
+#include "queue_impl.h"
 #include "queue_load.h"
 #include "queue_write.h"
 #include "store.h"

@@ -1,7 +1,7 @@
 /* Reading from the session: adopting rows into the cache, refilling hosts' windows, sweeping for
  * hosts with queued rows, and applying what the intake writer committed. */
 #include "queue_load.h"
-#include "queue_int.h"
+#include "queue_impl.h"
 #include "queue_write.h"
 #include "store.h"
 #include "store_queue.h"

@@ -2,7 +2,7 @@
  * that waited for a busy session, bulk moves, and letting go of written items nobody holds. */
 #include "queue_write.h"
 #include "loop.h"
-#include "queue_int.h"
+#include "queue_impl.h"
 #include "queue_load.h"
 #include "store.h"
 #include "store_item.h"

@@ -1,5 +1,5 @@
-#ifndef SLUICE_QUEUE_INT_H
-#define SLUICE_QUEUE_INT_H
+#ifndef SLUICE_QUEUE_IMPL_H
+#define SLUICE_QUEUE_IMPL_H
 /* Internal: the layout of struct queue and the helpers its files share (queue.c, the public API;
  * queue_load.c, reading from the session; queue_write.c, writing to it). Nothing outside
  * src/queue*.c includes it; everyone else uses queue.h. */
