@@ -4,9 +4,11 @@
 #include "store_impl.h"
 #include "util.h"
 
-int store_meta_setting_get(struct store *st, const char *key, char **value, char *err)
+/* A lookup by key: take() reads the row when there is one. Returns 1 (found), 0 or -1. */
+static int lookup(struct store *st, enum stmt_id id, const char *key, const char *what,
+                  void (*take)(sqlite3_stmt *s, void *out), void *out, char *err)
 {
-    sqlite3_stmt *s = store_stmt(st, S_SET_GET, err);
+    sqlite3_stmt *s = store_stmt(st, id, err);
     int rc;
 
     if (s == NULL)
@@ -14,11 +16,28 @@ int store_meta_setting_get(struct store *st, const char *key, char **value, char
     sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
-        *value = store_col_dup(s, 0);
+        take(s, out);
     sqlite3_reset(s);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return store_dberr(st, err, "read a setting");
-    return rc == SQLITE_ROW && *value != NULL;
+        return store_dberr(st, err, what);
+    return rc == SQLITE_ROW;
+}
+
+static void take_text(sqlite3_stmt *s, void *out)
+{
+    *(char **)out = store_col_dup(s, 0);
+}
+
+static void take_int64(sqlite3_stmt *s, void *out)
+{
+    *(int64_t *)out = sqlite3_column_int64(s, 0);
+}
+
+int store_meta_setting_get(struct store *st, const char *key, char **value, char *err)
+{
+    int rc = lookup(st, S_SET_GET, key, "read a setting", take_text, value, err);
+
+    return rc > 0 ? *value != NULL : rc;
 }
 
 int store_meta_setting_set(struct store *st, const char *key, const char *value, char *err)
@@ -34,19 +53,7 @@ int store_meta_setting_set(struct store *st, const char *key, const char *value,
 
 int store_meta_get(struct store *st, const char *key, int64_t *value, char *err)
 {
-    sqlite3_stmt *s = store_stmt(st, S_META_GET, err);
-    int rc;
-
-    if (s == NULL)
-        return -1;
-    sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *value = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return store_dberr(st, err, "read meta");
-    return rc == SQLITE_ROW;
+    return lookup(st, S_META_GET, key, "read meta", take_int64, value, err);
 }
 
 int store_meta_set(struct store *st, const char *key, int64_t value, char *err)

@@ -6,14 +6,15 @@ source "$(dirname "$0")/../lib.sh"
 
 mkdir -p "$T/www/big"
 for i in 1 2 3 4; do
-    head -c 500000 /dev/urandom > "$T/www/big/f$i.bin"
+    head -c 1500000 /dev/urandom > "$T/www/big/f$i.bin"
 done
 head -c 1000 /dev/urandom > "$T/www/small.bin"
 start_faultd "$T/www"
 
 OUT="$T/out"
 SOCK="$OUT/.sluice/ctl"
-# 100 KB/s per file from the origin: several seconds each, so the run is there to talk to.
+# 100 KB/s per file from the origin: 15 s each, so the run is still there to talk to when a
+# loaded machine runs the commands below slowly.
 urls=()
 for i in 1 2 3 4; do
     urls+=("$FAULT_URL/big/f$i.bin?rate=100000")
