@@ -29,9 +29,9 @@ build/sluice-san: $(SAN_OBJS)
 	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
 
 build/obj/%.o: src/%.c | build/obj
-	$(CC) $(ALL_CFLAGS) -MMD -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 build/san/%.o: src/%.c | build/san
-	$(CC) $(ALL_CFLAGS) $(SAN) -MMD -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(SAN) -MMD -MP -c -o $@ $<
 
 # A unit test links util, hmap and the modules named in tests/unit/test_X.deps (one line of
 # module names), so a half-written module elsewhere never breaks it.
