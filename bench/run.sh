@@ -6,7 +6,7 @@
 # and the goals; writes the same figures as key=value lines to build/bench-results.txt.
 #
 # Environment:
-#   BENCH_RUNS=3        runs per tool and workload
+#   BENCH_RUNS=5        runs per tool and workload (this machine is noisy: fewer make the medians swing)
 #   BENCH_DIR=DIR       work dir for data and outputs (default: a fresh /tmp/sluice-bench.*)
 #   KEEP=1              keep the generated data (reused by the next run with the same BENCH_DIR)
 #                       and the tool logs in BENCH_DIR/run
@@ -19,7 +19,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 2
 
-RUNS=${BENCH_RUNS:-3}
+RUNS=${BENCH_RUNS:-5}
 SMALL_N=${BENCH_SMALL_N:-5000}
 SMALL_SIZE=65536
 BIG_MB=${BENCH_BIG_MB:-1024}
