@@ -26,6 +26,8 @@ int errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* pthread_create with every signal blocked in the new thread: signals belong to the loop (a
  * signalfd), even for a thread started before main blocks them. Returns pthread_create's result. */
 int util_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
+/* Frees n strings and the array holding them (NULL-safe). */
+void util_strv_free(char **v, size_t n);
 
 int64_t mono_ms(void);          /* CLOCK_MONOTONIC in milliseconds */
 int64_t wall_ms(void);          /* CLOCK_REALTIME in milliseconds since the epoch */

@@ -137,9 +137,7 @@ static void load_headers(struct ctx *c, struct settings *s, int idx, const confi
     int n;
 
     /* The file's list is the list: it replaces, it does not add to, anything set before. */
-    for (size_t i = 0; i < s->nheaders; i++)
-        free(s->headers[i]);
-    free(s->headers);
+    util_strv_free(s->headers, s->nheaders);
     s->headers = NULL;
     s->nheaders = 0;
 

@@ -47,12 +47,8 @@ static void perr(struct parser *ps, const char *fmt, ...)
 
 static void item_clear(struct input_item *it)
 {
-    for (size_t i = 0; i < it->nurls; i++)
-        free(it->urls[i]);
-    free(it->urls);
-    for (size_t i = 0; i < it->nheaders; i++)
-        free(it->headers[i]);
-    free(it->headers);
+    util_strv_free(it->urls, it->nurls);
+    util_strv_free(it->headers, it->nheaders);
     free(it->out);
     free(it->dir);
     memset(it, 0, sizeof *it);

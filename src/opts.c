@@ -417,13 +417,6 @@ void settings_init(struct settings *s)
     }
 }
 
-static void free_strv(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 void settings_free(struct settings *s)
 {
     free(s->input);
@@ -433,14 +426,14 @@ void settings_free(struct settings *s)
     free(s->config);
     free(s->theme);
     free(s->log);
-    free_strv(s->headers, s->nheaders);
+    util_strv_free(s->headers, s->nheaders);
     free(s->user_agent);
     free(s->proxy);
     free(s->ca_file);
     for (size_t i = 0; i < s->nhosts; i++)
         free(s->hosts[i].host);
     free(s->hosts);
-    free_strv(s->urls, s->nurls);
+    util_strv_free(s->urls, s->nurls);
     memset(s, 0, sizeof *s);
 }
 

@@ -42,12 +42,8 @@ void item_free(struct item *it)
 {
     if (it == NULL)
         return;
-    for (size_t i = 0; i < it->nurls; i++)
-        free(it->urls[i]);
-    free(it->urls);
-    for (size_t i = 0; i < it->nheaders; i++)
-        free(it->headers[i]);
-    free(it->headers);
+    util_strv_free(it->urls, it->nurls);
+    util_strv_free(it->headers, it->nheaders);
     free(it->path);
     free(it->host);
     free(it->error);

@@ -219,3 +219,10 @@ void sbuf_free(struct sbuf *b)
 
 /* Declared in item.h; here because every binary, unit tests included, links util. */
 void (*item_hash_free)(void *);
+
+void util_strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; v != NULL && i < n; i++)
+        free(v[i]);
+    free(v);
+}
