@@ -249,49 +249,47 @@ static int cmd_concurrency(struct engine *e, const struct settings *s, int argc,
     return 0;
 }
 
-static int cmd_pause(struct engine *e, const struct settings *s, int argc, char **argv,
-                     struct sbuf *out, char *err)
+/* pause/resume/requeue take an item id or a word for all of them. Returns 1 for the word (the
+ * caller acts on all), else what one() returned for the id (0 or -1), or -1 for a bad target. */
+static int on_target(struct engine *e, char **argv, const char *word,
+                     int (*one)(struct engine *, uint64_t, char *), char *err)
 {
     bool all;
     uint64_t id = 0;
 
-    if (parse_target(argv[0], "all", argv[1], &all, &id, err) < 0)
+    if (parse_target(argv[0], word, argv[1], &all, &id, err) < 0)
         return -1;
-    if (all) {
+    return all ? 1 : one(e, id, err);
+}
+
+static int cmd_pause(struct engine *e, const struct settings *s, int argc, char **argv,
+                     struct sbuf *out, char *err)
+{
+    int rc = on_target(e, argv, "all", engine_pause, err);
+
+    if (rc == 1)
         engine_pause_all(e);
-        return 0;
-    }
-    return engine_pause(e, id, err);
+    return rc == 1 ? 0 : rc;
 }
 
 static int cmd_resume(struct engine *e, const struct settings *s, int argc, char **argv,
                       struct sbuf *out, char *err)
 {
-    bool all;
-    uint64_t id = 0;
+    int rc = on_target(e, argv, "all", engine_resume, err);
 
-    if (parse_target(argv[0], "all", argv[1], &all, &id, err) < 0)
-        return -1;
-    if (all) {
+    if (rc == 1)
         engine_resume_all(e);
-        return 0;
-    }
-    return engine_resume(e, id, err);
+    return rc == 1 ? 0 : rc;
 }
 
 static int cmd_requeue(struct engine *e, const struct settings *s, int argc, char **argv,
                        struct sbuf *out, char *err)
 {
-    bool all;
-    uint64_t id = 0;
+    int rc = on_target(e, argv, "failed", engine_requeue, err);
 
-    if (parse_target(argv[0], "failed", argv[1], &all, &id, err) < 0)
-        return -1;
-    if (all) {
+    if (rc == 1)
         sbuf_printf(out, "%zu\n", engine_requeue_failed(e));
-        return 0;
-    }
-    return engine_requeue(e, id, err);
+    return rc == 1 ? 0 : rc;
 }
 
 /* The arguments are checked now so that scripts learn of their mistakes today; the engine has no
