@@ -78,10 +78,7 @@ int xfer_status(const struct xfer *x);
 void xfer_reset_hash(struct item *it);
 /* True when the item can resume: validators known and a running digest of its .part. */
 bool xfer_can_resume(const struct item *it);
-/* Worker-thread safe: reads the first `bytes` of BASE.part in dirfd and builds the item's running
- * digest from them (for a resume after the digest was dropped, e.g. after a restart).
- * Returns an opaque digest state to attach with xfer_attach_hash, or NULL (then start over). */
-void *xfer_hash_part(int dirfd, const char *base, int64_t bytes, enum checksum_algo algo);
+/* Makes state (a struct digest, e.g. from digest_of_part) the item's running digest. */
 void xfer_attach_hash(struct item *it, void *state);
 void xfer_hash_free(void *state);
 /* Socket receive buffer and libcurl buffer sizes for a per-transfer share of the cap

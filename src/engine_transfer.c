@@ -6,6 +6,7 @@
 #include "engine_cap.h"
 #include "engine_impl.h"
 #include "backoff.h"
+#include "digest.h"
 #include "fsout.h"
 #include "hosts.h"
 #include "loop.h"
@@ -66,7 +67,7 @@ static void on_prepared(struct syncer_job *job, void *arg)
 
 static void hash_work(struct syncer_job *job)
 {
-    job->result_ptr = xfer_hash_part(job->dirfd, job->base, job->bytes, (enum checksum_algo)job->algo);
+    job->result_ptr = digest_of_part(job->dirfd, job->base, job->bytes, (enum checksum_algo)job->algo);
 }
 
 void engine_transfer_start(struct engine *e, struct item *it)

@@ -85,11 +85,6 @@ bool xfer_can_resume(const struct item *it)
            (strong_etag(it->etag) || it->last_modified != NULL);
 }
 
-void *xfer_hash_part(int dirfd, const char *base, int64_t bytes, enum checksum_algo algo)
-{
-    return digest_of_part(dirfd, base, bytes, algo);
-}
-
 void xfer_attach_hash(struct item *it, void *state)
 {
     xfer_reset_hash(it);
