@@ -1,6 +1,7 @@
 #ifndef SLUICE_BACKOFF_H
 #define SLUICE_BACKOFF_H
-/* Retry waits: full-jitter exponential backoff and Retry-After (SPEC §6). Pure. */
+/* Retry waits: full-jitter exponential backoff and Retry-After
+ * (docs/design.md#retries-and-backoff). Pure. */
 #include <stdint.h>
 
 #define BACKOFF_RETRY_AFTER_MAX_MS (6LL * 3600 * 1000)   /* a Retry-After beyond this is clamped */

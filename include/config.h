@@ -1,6 +1,6 @@
 #ifndef SLUICE_CONFIG_H
 #define SLUICE_CONFIG_H
-/* libconfig file → settings (SPEC §10). Keys are the long option names with '_' for '-',
+/* libconfig file → settings (sample.conf). Keys are the long option names with '_' for '-',
  * plus headers = [ "K: V", ... ], schedule = ( { at = "08:00"; rate = "10M"; }, ... ),
  * hosts = ( { host = "..."; per_host = 4; rate = "5M"; }, ... ). */
 #include "opts.h"

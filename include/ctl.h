@@ -1,6 +1,6 @@
 #ifndef SLUICE_CTL_H
 #define SLUICE_CTL_H
-/* The control socket (SPEC §11): a running sluice listens on DIR/.sluice/ctl (mode 0600);
+/* The control socket (docs/ctl.md): a running sluice listens on DIR/.sluice/ctl (mode 0600);
  * `sluice ctl` sends one command and prints the answer. */
 #include "opts.h"
 

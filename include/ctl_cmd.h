@@ -1,7 +1,7 @@
 #ifndef SLUICE_CTL_CMD_H
 #define SLUICE_CTL_CMD_H
-/* The control protocol's pure half (SPEC §11): the command table, request words, answers, and the
- * status JSON and Prometheus renderings. The socket is in ctl.c, the `sluice ctl` client in
+/* The control protocol's pure half (docs/ctl.md): the command table, request words, answers, and
+ * the status JSON and Prometheus renderings. The socket is in ctl.c, the `sluice ctl` client in
  * ctl_client.c; both use this table, so a command is added in one place.
  *
  * Wire format (docs/ctl.md): one request line "COMMAND ARGS...\n" of at most CTL_LINE_MAX bytes,

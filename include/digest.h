@@ -1,9 +1,9 @@
 #ifndef SLUICE_DIGEST_H
 #define SLUICE_DIGEST_H
-/* The running digests of a .part: SHA-256 always (SPEC §4: recorded for every file), MD5 too when
- * the input gave an md5 checksum. They cover exactly the first `bytes` bytes of the .part, so a
- * transfer can resume by Range and still end with the digest of the whole file. Not thread-safe:
- * one thread at a time (the loop, or the writer thread that owns the stream). */
+/* The running digests of a .part: SHA-256 always (docs/design.md#files: recorded for every file),
+ * MD5 too when the input gave an md5 checksum. They cover exactly the first `bytes` bytes of the
+ * .part, so a transfer can resume by Range and still end with the digest of the whole file. Not
+ * thread-safe: one thread at a time (the loop, or the writer thread that owns the stream). */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 #ifndef SLUICE_EVLOG_H
 #define SLUICE_EVLOG_H
-/* --log FILE: one JSON object per engine event (SPEC §9). Credentials never reach the file:
- * URLs are written redacted. */
+/* --log FILE: one JSON object per engine event (docs/design.md#headless-mode-and-the-log; the
+ * fields are listed in README.md). Credentials never reach the file: URLs are written redacted. */
 #include "engine.h"
 
 struct evlog;

@@ -1,9 +1,9 @@
 #ifndef SLUICE_FSOUT_H
 #define SLUICE_FSOUT_H
-/* Output files under the root (SPEC §3): folders are created and opened one component at a time
- * with O_NOFOLLOW, so nothing is written outside the root and no symbolic link inside it is
- * followed; data streams into NAME.part; a finished file is made durable and renamed by the
- * worker thread (fsync never runs on the loop). */
+/* Output files under the root (README.md#output-files, docs/design.md#files): folders are created
+ * and opened one component at a time with O_NOFOLLOW, so nothing is written outside the root and no
+ * symbolic link inside it is followed; data streams into NAME.part; a finished file is made durable
+ * and renamed by the worker thread (fsync never runs on the loop). */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

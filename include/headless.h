@@ -1,7 +1,7 @@
 #ifndef SLUICE_HEADLESS_H
 #define SLUICE_HEADLESS_H
-/* Headless front end (SPEC §9): a progress line on stderr every 2 s, and the final summary with
- * every failed item and its reason. */
+/* Headless front end (docs/design.md#headless-mode-and-the-log): a progress line on stderr
+ * every 2 s, and the final summary with every failed item and its reason. */
 #include <stdio.h>
 
 struct engine;

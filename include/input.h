@@ -1,7 +1,7 @@
 #ifndef SLUICE_INPUT_H
 #define SLUICE_INPUT_H
-/* The aria2 input-file subset (SPEC §2). Streaming: items are handed to a callback one by one, so a
- * list of millions never sits in memory as a whole here. */
+/* The aria2 input-file subset (README.md#input-lists). Streaming: items are handed to a callback
+ * one by one, so a list of millions never sits in memory as a whole here. */
 #include <stdio.h>
 #include <stddef.h>
 

@@ -1,9 +1,10 @@
 #ifndef SLUICE_INTAKE_H
 #define SLUICE_INTAKE_H
-/* Turns the command line's URLs and the -i list into session items (SPEC §2, §7): output paths
- * mapped (layout, out=, dir=), repeated URLs merged, URLs already in the session kept as they are
- * (state and progress), two items with one target (or X and X.part, or a file where another item
- * needs a folder) refused naming both lines, also against items of earlier runs.
+/* Turns the command line's URLs and the -i list into session items (README.md#input-lists,
+ * docs/design.md#session): output paths mapped (layout, out=, dir=), repeated URLs merged, URLs
+ * already in the session kept as they are (state and progress), two items with one target (or X and
+ * X.part, or a file where another item needs a folder) refused naming both lines, also against
+ * items of earlier runs.
  *
  * Two passes, so that a list of a million URLs starts in seconds and memory stays small:
  * intake_check reads and checks everything (fixed-size fingerprints, no strings kept) and reports
@@ -24,7 +25,8 @@ int intake_check(const struct settings *s, struct queue *q,
                  void (*report)(void *arg, const char *msg), void *report_arg, struct intake **out);
 /* Pass two on its own thread: stores the new items, then looks at the session's finished items
  * under the output root (rootfd): one whose file is gone or has another size is queued again, and
- * with --overwrite every one is (SPEC §5). Returns 0 or -1 with err (ERRLEN). */
+ * with --overwrite every one is (docs/design.md#resume-and-incremental-sync). Returns 0 or -1
+ * with err (ERRLEN). */
 int intake_start(struct intake *in, int rootfd, char *err);
 /* 1 while storing, 0 when finished, -1 when it failed (err, ERRLEN, says why: the session could
  * not be written, or the list changed under us). */

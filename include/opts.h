@@ -1,7 +1,8 @@
 #ifndef SLUICE_OPTS_H
 #define SLUICE_OPTS_H
 /* Every setting: one table (name, type, default, range, help) that drives the command line,
- * the config file, --help and the check of sample.conf (SPEC §1, §10). */
+ * the config file, --help and the check of sample.conf
+ * (docs/design.md#options-and-configuration). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stddef.h>

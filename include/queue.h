@@ -1,9 +1,9 @@
 #ifndef SLUICE_QUEUE_H
 #define SLUICE_QUEUE_H
 /* Every item of the run and where it stands, kept in the session database (store.h) so that memory
- * does not grow with the list (SPEC §7). In memory are only the items being transferred, a small
- * read-ahead window of queued items per host (hosts take turns, so one busy host never blocks the
- * others), retries that have not been written yet, and the counts by state.
+ * does not grow with the list (docs/design.md#session). In memory are only the items being
+ * transferred, a small read-ahead window of queued items per host (hosts take turns, so one busy
+ * host never blocks the others), retries that have not been written yet, and the counts by state.
  *
  * Changes are written in batches: queue_set_state and queue_touch mark an item; queue_flush writes
  * every marked item in one transaction. A move to ITEM_DONE, ITEM_UNCHANGED or ITEM_FAILED is

@@ -1,7 +1,8 @@
 #ifndef SLUICE_STORE_H
 #define SLUICE_STORE_H
-/* The session database (SPEC §7): one SQLite file in WAL mode, mode 0600, holding every item of the
- * run and the settings tuned live. Only SQL lives here; the queue decides what is in memory.
+/* The session database (docs/design.md#session): one SQLite file in WAL mode, mode 0600, holding
+ * every item of the run and the settings tuned live. Only SQL lives here; the queue decides what
+ * is in memory.
  *
  * Threads: a store is one connection and belongs to one thread. The loop's store owns a small
  * checkpointer thread with a connection of its own (a checkpoint fsyncs, so it never runs on the

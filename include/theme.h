@@ -1,8 +1,8 @@
 #ifndef SLUICE_THEME_H
 #define SLUICE_THEME_H
-/* Colour themes for the terminal UI (SPEC §8): one X-macro names every element of the screen with
- * its built-in colours and its monochrome look, and libconfig files in themes/ override them.
- * No ncurses here: attributes are our own bits, the UI maps them. */
+/* Colour themes for the terminal UI (docs/tui.md#themes): one X-macro names every element of the
+ * screen with its built-in colours and its monochrome look, and libconfig files in themes/ override
+ * them. No ncurses here: attributes are our own bits, the UI maps them. */
 #include <stdbool.h>
 
 /* X(ID, "name", fg, bg, attrs, mono attrs): the built-in look is the "default" theme.

@@ -1,7 +1,7 @@
 #ifndef SLUICE_UI_H
 #define SLUICE_UI_H
-/* The terminal UI (SPEC §8). It only reads engine and queue state and calls the engine API;
- * the terminal is one more descriptor of the event loop. */
+/* The terminal UI (docs/tui.md, docs/design.md#tui). It only reads engine and queue state and calls
+ * the engine API; the terminal is one more descriptor of the event loop. */
 #include <stdbool.h>
 #include "opts.h"
 

@@ -1,6 +1,6 @@
 #ifndef SLUICE_UNITS_H
 #define SLUICE_UNITS_H
-/* Parsing and printing of rates, sizes and durations (SPEC §1). Pure functions. */
+/* Parsing and printing of rates, sizes and durations (README.md#using-it). Pure functions. */
 #include <stdint.h>
 #include <stddef.h>
 

@@ -1,6 +1,7 @@
 #ifndef SLUICE_URLPATH_H
 #define SLUICE_URLPATH_H
-/* URL parsing, credential redaction and URL → output path mapping (SPEC §3). Pure functions. */
+/* URL parsing, credential redaction and URL → output path mapping (README.md#output-files). Pure
+ * functions. */
 #include <stddef.h>
 
 enum layout { LAYOUT_PATH, LAYOUT_FLAT, LAYOUT_HOST };

@@ -1,11 +1,11 @@
 #ifndef SLUICE_WRITER_H
 #define SLUICE_WRITER_H
 /* Streams of file data written by worker threads, so the loop only copies what libcurl hands it
- * (SPEC §4: the loop never blocks; write() into the page cache and SHA-256 cost as much CPU as
- * the network itself). Each .part is one stream: its chunks are written and hashed in order, by
- * one thread at a time. A stream ends either here and now (writer_close: what is queued is
- * written, the digest comes back) or on a worker (writer_commit: digest closed, checksum checked,
- * then the syncer makes the file durable and reports back on the loop).
+ * (docs/design.md#files: the loop never blocks; write() into the page cache and SHA-256 cost as
+ * much CPU as the network itself). Each .part is one stream: its chunks are written and hashed in
+ * order, by one thread at a time. A stream ends either here and now (writer_close: what is queued
+ * is written, the digest comes back) or on a worker (writer_commit: digest closed, checksum
+ * checked, then the syncer makes the file durable and reports back on the loop).
  *
  * Memory is bounded: when more than WRITER_BACKLOG bytes wait in all, or WRITER_STREAM_BACKLOG
  * for one file, writer_backlogged() says so and the engine pauses the transfer; `ready` runs on

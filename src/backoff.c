@@ -1,4 +1,5 @@
-/* Retry waits (SPEC §6): full-jitter exponential backoff and Retry-After parsing.
+/* Retry waits (docs/design.md#retries-and-backoff): full-jitter exponential backoff and Retry-After
+ * parsing.
  *
  * HTTP dates are converted with our own days-from-civil rather than mktime/timegm so the result
  * never depends on TZ or the locale, and every number is scanned by hand (no strtol/sscanf) so a

@@ -1,4 +1,4 @@
-/* Token bucket with debt (see include/bucket.h and notes/libcurl-7.88.md §1).
+/* Token bucket with debt (see include/bucket.h and docs/design.md#the-cap).
  *
  * Arithmetic is kept exact and overflow-free rather than fast: the refill is split into whole
  * seconds (bounded by how much room the bucket has) and a millisecond part (bounded by 999 * rate),

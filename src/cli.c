@@ -1,5 +1,5 @@
-/* The command line (SPEC §1). getopt_long's tables are built from opts_table, so a new option needs
- * no code here. */
+/* The command line (README.md#using-it, `sluice --help`). getopt_long's tables are built from
+ * opts_table, so a new option needs no code here. */
 #include "cli.h"
 
 #include <curl/curl.h>

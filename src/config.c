@@ -1,5 +1,6 @@
-/* The libconfig file (SPEC §10). Every value goes through opts_apply, the same path as the command
- * line, so the file cannot accept what --option would refuse or the other way round. */
+/* The libconfig file (sample.conf; docs/design.md#options-and-configuration). Every value goes
+ * through opts_apply, the same path as the command line, so the file cannot accept what --option
+ * would refuse or the other way round. */
 #include "config.h"
 
 #include <errno.h>

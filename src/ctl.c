@@ -1,4 +1,4 @@
-/* The control socket (SPEC §11), server side.
+/* The control socket (docs/ctl.md), server side.
  *
  * Protocol (docs/ctl.md): a client connects to DIR/.sluice/ctl, sends one line
  * "COMMAND ARGS...\n" (at most CTL_LINE_MAX bytes; words split on blanks, "double quotes" group,

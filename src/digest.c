@@ -1,4 +1,5 @@
-/* OpenSSL EVP digests updated while streaming (SPEC §4: no second read of the file). */
+/* OpenSSL EVP digests updated while streaming (docs/design.md#files: no second read of the
+ * file). */
 #include "digest.h"
 #include "fsout.h"
 #include "util.h"

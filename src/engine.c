@@ -186,8 +186,9 @@ static void on_tick(void *arg)
         if (dt > 0)
             a->rate = (a->rate + (b - a->last_bytes) * 1000 / dt) / 2;
         a->last_bytes = b;
-        /* Our own stall detector: libcurl's low-speed check misfires with pausing (notes §1).
-         * Time spent waiting for a turn under the cap does not count. */
+        /* Our own stall detector: libcurl's low-speed check misfires with pausing
+         * (docs/design.md#low-speed-check-and-timeouts). Time spent waiting for a turn under the
+         * cap does not count. */
         if (e->s->stall_ms <= 0 || a->throttled || a->diskwait)
             continue;
         if (now - xfer_last_rx_ms(x) > e->s->stall_ms) {

@@ -126,7 +126,8 @@ void engine_cap_received(void *arg, struct xfer *x, size_t n)
 }
 
 /* Unpauses throttled transfers in FIFO order while there is credit. Runs from the loop, never
- * from a libcurl callback (notes §1: unpausing inside one breaks 7.88's recursion guard). */
+ * from a libcurl callback (unpausing inside one breaks 7.88's recursion guard:
+ * docs/design.md#pausing). */
 void engine_cap_on_refill(void *arg)
 {
     struct engine *e = arg;

@@ -1,5 +1,5 @@
-/* The aria2 input-file subset (SPEC §2): a streaming parser that hands items over one by one and
- * lists every error of a list, not just the first. */
+/* The aria2 input-file subset (README.md#input-lists): a streaming parser that hands items over
+ * one by one and lists every error of a list, not just the first. */
 #include "input.h"
 #include "urlpath.h"
 #include "util.h"

@@ -1,11 +1,12 @@
-/* The run's plan, checked whole before the first request (SPEC §2: every malformed line listed,
- * nothing downloaded when anything is wrong), without holding a million strings: pass one keeps
- * 24 bytes per item (64-bit fingerprints of its URL and path, its sequence number and line) and
- * finds repeated URLs, shared paths, X beside X.part and files where folders are needed by sorting
- * them, and the session's items by one sequential scan. Fingerprints only nominate: every problem
- * is confirmed on the real strings before it is reported (pass 1b rereads the few items involved),
- * and every "already there" is confirmed by the writer against the row itself before it is skipped,
- * so a fingerprint collision costs time, never an item.
+/* The run's plan, checked whole before the first request (README.md#input-lists: every malformed
+ * line listed, nothing downloaded when anything is wrong), without holding a million strings; see
+ * docs/design.md#session. Pass one keeps 24 bytes per item (64-bit fingerprints of its URL and
+ * path, its sequence number and line) and finds repeated URLs, shared paths, X beside X.part and
+ * files where folders are needed by sorting them, and the session's items by one sequential scan.
+ * Fingerprints only nominate: every problem is confirmed on the real strings before it is reported
+ * (pass 1b rereads the few items involved), and every "already there" is confirmed by the writer
+ * against the row itself before it is skipped, so a fingerprint collision costs time, never an
+ * item.
  *
  * This file has the public API, reading the input and the outline of pass one; the work is in
  * fprint.c (fingerprints and their sort), intake_scan.c (pass one), intake_confirm.c (pass 1b)

@@ -179,8 +179,8 @@ static void on_finished(uint64_t id, const char *path, int64_t received, void *a
     struct stat sb;
 
     f->last = id;
-    /* Done means the file is there with the recorded size (SPEC §5): anything else is fetched
-     * again. Nothing follows a symbolic link here: it is not our file then. */
+    /* Done means the file is there with the recorded size (docs/design.md#session): anything
+     * else is fetched again. Nothing follows a symbolic link here: it is not our file then. */
     if (!f->overwrite && fstatat(f->rootfd, path, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
         S_ISREG(sb.st_mode) && (!f->check_size || received <= 0 || sb.st_size == received))
         return;

@@ -83,7 +83,7 @@ static int setup_signals(void)
 /* ---- the session: where it lives, what it restores ---- */
 
 /* What this run created before the input was known to be good, so that a refused input leaves
- * nothing behind (SPEC §1: exit 2, nothing downloaded). */
+ * nothing behind (README.md#input-lists: exit 2, nothing downloaded). */
 struct made {
     char **dirs;                 /* folders created, outermost first */
     size_t ndirs;
@@ -176,7 +176,7 @@ static struct queue *open_session(const struct settings *s, int rootfd, struct m
 }
 
 /* A rate, burst or concurrency tuned live in an earlier run comes back, unless the command line
- * sets it (SPEC §7). With a schedule the rate is the schedule's. */
+ * sets it (docs/design.md#session). With a schedule the rate is the schedule's. */
 static void restore_settings(struct settings *s, struct queue *q)
 {
     static const char *const keys[] = { "rate", "burst", "concurrency" };

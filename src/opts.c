@@ -1,5 +1,6 @@
-/* The one table of settings (SPEC §1, §10): the command line, the config file, --help and the
- * sample.conf check all read it, so an option cannot exist in one place and be missing in another. */
+/* The one table of settings (docs/design.md#options-and-configuration): the command line, the
+ * config file, --help and the sample.conf check all read it, so an option cannot exist in one place
+ * and be missing in another. */
 #include "opts.h"
 
 #include <limits.h>

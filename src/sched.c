@@ -1,4 +1,5 @@
-/* The rate timetable (SPEC §1 --schedule, §4 "a schedule step takes effect within one second").
+/* The rate timetable (--schedule; docs/design.md#live-changes-and-the-schedule: a step takes
+ * effect within one second).
  *
  * Points normally arrive sorted by minute (opts_parse_schedule sorts them), but nothing here relies
  * on it: every lookup is a linear scan (a timetable has a handful of points), and among points with

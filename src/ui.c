@@ -19,7 +19,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#define DRAW_MIN_MS 200            /* at most 5 frames a second (SPEC §8, over SSH) */
+#define DRAW_MIN_MS 200            /* at most 5 frames a second (docs/tui.md#over-ssh) */
 #define LIVE_MS 1000               /* rates, clocks and countdowns move once a second */
 #define ESCAPE_DELAY_MS 50         /* a lone Escape vs the start of an arrow key */
 

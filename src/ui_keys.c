@@ -1,5 +1,6 @@
-/* Keys (SPEC §8). One table maps keys to handlers and documents them for the help screen, the
- * hint line and docs/tui.md. Handlers call the engine and return dirty bits; they never draw. */
+/* Keys (docs/tui.md#keys). One table maps keys to handlers and documents them for the help screen,
+ * the hint line and docs/tui.md. Handlers call the engine and return dirty bits; they never draw.
+ * */
 #include "ui_impl.h"
 #include "engine.h"
 #include "opts.h"

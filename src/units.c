@@ -1,4 +1,5 @@
-/* Rates, sizes and durations as people write them (SPEC §1), and back again for display. */
+/* Rates, sizes and durations as people write them (README.md#using-it), and back again for
+ * display. */
 #include "units.h"
 
 #include <inttypes.h>

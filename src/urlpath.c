@@ -1,6 +1,6 @@
-/* URL parsing, credential redaction and URL → output path mapping (SPEC §3). Pure: no libcurl, no
- * file system. Everything that leaves here as a path has passed the same rules, so fsout can trust
- * that a name is relative and has no empty, "." or ".." component. */
+/* URL parsing, credential redaction and URL → output path mapping (README.md#output-files). Pure:
+ * no libcurl, no file system. Everything that leaves here as a path has passed the same rules, so
+ * fsout can trust that a name is relative and has no empty, "." or ".." component. */
 #include "urlpath.h"
 #include "hmap.h"
 #include "util.h"

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 /* Ask the kernel to start writing back every so often, so the fsync at the end has little left
- * (notes §5: this gives no durability, it only spreads the work). */
+ * (this gives no durability, it only spreads the work: docs/design.md#kernel-facts-we-rely-on). */
 #define WRITEBACK_EVERY (32LL * 1024 * 1024)
 /* Buffers are recycled in two sizes; a pool keeps at most this many of each. */
 #define SMALL_CHUNK (64 * 1024)

@@ -130,7 +130,8 @@ static int on_sockopt(void *clientp, curl_socket_t fd, curlsocktype purpose)
 {
     struct xfer *x = clientp;
 
-    /* Before connect, so the window scale in the SYN fits the buffer (notes §2). */
+    /* Before connect, so the window scale in the SYN fits the buffer
+     * (docs/design.md#kernel-facts-we-rely-on). */
     if (purpose == CURLSOCKTYPE_IPCXN && x->share > 0) {
         int v = xfer_rcvbuf_for(x->share);
 
@@ -286,8 +287,9 @@ static void http_date(int64_t t, char out[40])
              months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* The local copy exists: ask only for a newer one (SPEC §5). With validators from the session,
- * and the file still the size recorded, those; without a record, the file's own mtime. */
+/* The local copy exists: ask only for a newer one (docs/design.md#resume-and-incremental-sync).
+ * With validators from the session, and the file still the size recorded, those; without a
+ * record, the file's own mtime. */
 static void add_conditions(struct xfer *x, struct item *it)
 {
     int64_t size, mtime;
@@ -379,7 +381,8 @@ struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, i
     curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, on_prereq);
     curl_easy_setopt(easy, CURLOPT_PREREQDATA, x);
     /* HTTP/1.1 only: on libcurl 7.88 a paused HTTP/2 stream keeps receiving up to its 32 MB
-     * window and can stall its siblings (notes §1), so the cap would not hold on the wire. */
+     * window and can stall its siblings (docs/design.md#http2-and-paused-streams), so the cap
+     * would not hold on the wire. */
     curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(easy, CURLOPT_SHARE, env->curl_share);
     if (x->hdrs != NULL)

@@ -19,8 +19,8 @@ mkdir -p "$T/www"
 "$TOOLS/gentree" "$T/www" "$COUNT" 1000 400000 1 > "$T/files.tsv"
 start_nginx "$T/www"
 start_faultd "$T/www"
-# The fault origin by another name: a 429 or 503 slows that host down (SPEC §6), and nginx on
-# 127.0.0.1 should not pay for it.
+# The fault origin by another name: a 429 or 503 slows that host down (docs/design.md#the-engine),
+# and nginx on 127.0.0.1 should not pay for it.
 F="http://localhost:$FAULT_PORT"
 {
     n=0

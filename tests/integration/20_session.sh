@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The session (SPEC §7): a rerun of a finished sync is a new pass that moves no body for an unchanged
+# The session (docs/design.md#session): a rerun of a finished sync is a new pass that moves no body for an unchanged
 # file (conditional GETs, 304); failed items and their reasons come back; new URLs are merged; a conflict with an earlier run's item is refused;
 # an interrupted or killed run resumes without repeating finished work; a setting tuned live comes
 # back unless the command line says otherwise; the file is private; --no-session leaves nothing.

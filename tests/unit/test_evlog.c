@@ -1,5 +1,5 @@
-/* The JSON Lines log: one object per event, fields as SPEC §9 lists them, strings escaped,
- * credentials in URLs masked. */
+/* The JSON Lines log: one object per event, fields as README.md lists them ("Logs"), strings
+ * escaped, credentials in URLs masked. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -47,7 +47,8 @@ static void test_table_consistent(void **state)
     assert_int_equal(opts_find_key("per_host"), opts_find("per-host"));
 }
 
-/* Every option of SPEC §1 is in the table, with its short name. */
+/* Every option README.md#using-it and `sluice --help` promise is in the table, with its short name.
+ * */
 static void test_table_covers_spec(void **state)
 {
     static const struct { const char *name; char short_name; } spec[] = {
