@@ -19,7 +19,8 @@ enum item_state {
 
 const char *item_state_name(enum item_state s);
 
-/* Frees an item's hash_state; set by the module that owns that state (xfer.c). */
+/* Frees an item's hash_state in item_free; set by the module that owns that state (the engine,
+ * with xfer.c's function). */
 extern void (*item_hash_free)(void *);
 
 struct item {

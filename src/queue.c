@@ -29,37 +29,6 @@
 
 #define SWEEP_MS 1000            /* looking for new hosts, at most this often unless starved */
 
-static const char *state_names[ITEM_STATE_COUNT] = {
-    "queued", "active", "retry", "paused", "done", "unchanged", "failed",
-};
-
-const char *item_state_name(enum item_state s)
-{
-    return (unsigned)s < ITEM_STATE_COUNT ? state_names[s] : "?";
-}
-
-void item_free(struct item *it)
-{
-    if (it == NULL)
-        return;
-    util_strv_free(it->urls, it->nurls);
-    util_strv_free(it->headers, it->nheaders);
-    free(it->path);
-    free(it->host);
-    free(it->error);
-    free(it->etag);
-    free(it->last_modified);
-    if (it->hash_state != NULL && item_hash_free != NULL)
-        item_hash_free(it->hash_state);
-    free(it);
-}
-
-void item_set_error(struct item *it, const char *msg)
-{
-    free(it->error);
-    it->error = msg != NULL ? xstrdup(msg) : NULL;
-}
-
 /* ---- flushing ---- */
 
 int queue_flush(struct queue *q)

@@ -1,6 +1,5 @@
 /* Allocation, clocks and small string helpers shared by every module. */
 #include "util.h"
-#include "item.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -216,9 +215,6 @@ void sbuf_free(struct sbuf *b)
     b->s = NULL;
     b->len = b->cap = 0;
 }
-
-/* Declared in item.h; here because every binary, unit tests included, links util. */
-void (*item_hash_free)(void *);
 
 void util_strv_free(char **v, size_t n)
 {
