@@ -21,8 +21,9 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "ctl_client.h"
-#include "ctl_cmd.h"
+/* Private to their subsystem, so beside its sources (docs/design.md#subsystems). */
+#include "../../src/ctl_client.h"
+#include "../../src/ctl_cmd.h"
 #include "engine.h"
 #include "loop.h"
 #include "util.h"

@@ -13,8 +13,9 @@
 #include <string.h>
 #include <wchar.h>
 
-#include "ui_prompt.h"
-#include "ui_text.h"
+/* Private to their subsystem, so beside its sources (docs/design.md#subsystems). */
+#include "../../src/ui_prompt.h"
+#include "../../src/ui_text.h"
 #include "util.h"
 
 static int utf8_locale(void **state)
