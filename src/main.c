@@ -26,9 +26,25 @@
 
 enum { EXIT_DONE = 0, EXIT_FAILED_ITEMS = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 3 };
 
+/* What this run created before the input was known to be good, so that a refused input leaves
+ * nothing behind (README.md#input-lists: exit 2, nothing downloaded). */
+struct made {
+    char **dirs;                 /* folders created, outermost first */
+    size_t ndirs;
+    char *session;               /* the session file, when this run created it */
+};
+
+/* Everything a run holds, so that each step below takes one argument and teardown() finds
+ * whatever was made before a step failed. */
 struct run {
+    struct settings s;
+    struct made made;
+    int rootfd;
+    struct queue *q;
+    struct intake *in;
     struct loop *loop;
     struct ui *ui;
+    struct headless *hl;
     struct ctl *ctl;
     struct engine *engine;
     struct evlog *log;
@@ -81,14 +97,6 @@ static int setup_signals(void)
 }
 
 /* ---- the session: where it lives, what it restores ---- */
-
-/* What this run created before the input was known to be good, so that a refused input leaves
- * nothing behind (README.md#input-lists: exit 2, nothing downloaded). */
-struct made {
-    char **dirs;                 /* folders created, outermost first */
-    size_t ndirs;
-    char *session;               /* the session file, when this run created it */
-};
 
 /* Remembers which folders of dir are missing, outermost first, before something creates them. */
 static void note_missing(struct made *m, const char *dir)
@@ -210,206 +218,296 @@ static void on_rows(void *arg)
         engine_kick(r->engine);
 }
 
-int main(int argc, char **argv)
+/* ---- the steps of a run ---- */
+
+/* Before anything is created or read: there is something to fetch, libcurl starts, and the
+ * theme is good (a bad theme is a usage error). */
+static int prepare(struct run *r)
 {
-    struct settings s;
-    struct queue *q = NULL;
-    struct headless *hl = NULL;
-    struct run r = { .sigfd = -1 };
-    struct intake *in = NULL;
-    struct made made = { 0 };
     char err[ERRLEN];
-    int rootfd = -1, status = EXIT_USAGE, problems;
+
+    if (r->s.nurls == 0 && r->s.input == NULL) {
+        fprintf(stderr, "sluice: nothing to download (give URLs or -i FILE; --help for help)\n");
+        return -1;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "sluice: cannot initialise libcurl\n");
+        return -1;
+    }
+    if (r->s.segments > 1)
+        fprintf(stderr, "sluice: --segments %d: segmented downloads are not implemented yet; "
+                "one connection per file\n", r->s.segments);
+    if (r->s.mode != UI_HEADLESS) {
+        struct theme th;
+
+        if (theme_load(&th, r->s.theme, err) < 0) {
+            fprintf(stderr, "%s\n", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The session lives under the output root: the root first, then the session. A session that
+ * cannot be opened takes back the folders created for it. */
+static int open_root_and_session(struct run *r)
+{
+    char err[ERRLEN];
+
+    note_missing(&r->made, r->s.dir != NULL && *r->s.dir != '\0' ? r->s.dir : ".");
+    if (fsout_root_open(r->s.dir, &r->rootfd, err) < 0) {
+        fprintf(stderr, "sluice: %s\n", err);
+        return -1;
+    }
+    r->q = open_session(&r->s, r->rootfd, &r->made, err);
+    if (r->q == NULL) {
+        fprintf(stderr, "sluice: %s\n", err);
+        undo_made(&r->made);
+        return -1;
+    }
+    return 0;
+}
+
+/* A run that finished closes its pass: this one checks every item again (an unchanged file
+ * costs a 304, no body). A run that was interrupted is resumed instead: what it finished stays
+ * finished and is not asked for again. */
+static void start_pass(struct queue *q)
+{
+    int64_t fin = 0;
+
+    if (!queue_created(q) && queue_setting_get(q, "finished", &fin) == 1 && fin == 1)
+        queue_new_pass(q);
+    queue_setting_set(q, "finished", 0);
+}
+
+/* Pass one of the intake: every line of the input checked before anything is fetched. A refused
+ * input takes back what was created for it (the session included). */
+static int check_input(struct run *r)
+{
+    int problems = intake_check(&r->s, r->q, report_stderr, NULL, &r->in);
+
+    if (problems == 0)
+        return 0;
+    if (problems > 0)
+        fprintf(stderr, "sluice: %d problem%s in the input; nothing was downloaded\n", problems,
+                problems == 1 ? "" : "s");
+    queue_free(r->q);
+    r->q = NULL;
+    close(r->rootfd);
+    r->rootfd = -1;
+    undo_made(&r->made);
+    return -1;
+}
+
+/* The root, the session and the input, merged into the session; nothing is fetched yet. */
+static int plan(struct run *r)
+{
+    if (open_root_and_session(r) < 0)
+        return -1;
+    restore_settings(&r->s, r->q);
+    start_pass(r->q);
+    return check_input(r);
+}
+
+/* The loop with its signal descriptor, and the engine on it (with the log as a listener). */
+static int start_engine(struct run *r)
+{
+    char err[ERRLEN];
+
+    if (r->s.log != NULL && (r->log = evlog_open(r->s.log, err)) == NULL) {
+        fprintf(stderr, "sluice: %s\n", err);
+        return -1;
+    }
+    r->sigfd = setup_signals();
+    if (r->sigfd < 0) {
+        fprintf(stderr, "sluice: cannot set up signals: %s\n", strerror(errno));
+        return -1;
+    }
+    r->loop = loop_new();
+    loop_watch(r->loop, r->sigfd, LOOP_READ, on_signal, r);
+    r->engine = engine_new(r->loop, &r->s, r->q, r->rootfd, err);
+    if (r->engine == NULL) {
+        fprintf(stderr, "sluice: %s\n", err);
+        return -1;
+    }
+    if (r->log != NULL) {
+        engine_add_listener(r->engine, evlog_listener, r->log);
+        r->flush_timer = loop_timer_new(r->loop, on_flush, r);
+        loop_timer_arm(r->flush_timer, 1000);
+    }
+    return 0;
+}
+
+/* Session: completions written on the next turn, and the intake writer (its own thread) stores
+ * the new items while the engine starts on the first of them. */
+static int start_intake(struct run *r)
+{
+    char err[ERRLEN];
+
+    queue_attach_loop(r->q, r->loop, on_rows, r);
+    if (r->in != NULL && intake_start(r->in, r->rootfd, err) < 0) {
+        fprintf(stderr, "sluice: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* A run without its control socket still works; scripts are told why they cannot reach it. */
+static void open_control_socket(struct run *r)
+{
+    char err[ERRLEN];
+    char *path = ctl_default_path(r->s.dir);
+
+    r->ctl = ctl_new(r->loop, r->engine, r->q, &r->s, path, err);
+    if (r->ctl == NULL)
+        fprintf(stderr, "sluice: control socket %s: %s\n", path, err);
+    free(path);
+}
+
+/* The TUI when asked for or when both ends are a terminal; headless otherwise. */
+static int start_front_end(struct run *r)
+{
+    char err[ERRLEN];
+
+    if (r->s.mode == UI_TUI ||
+        (r->s.mode == UI_AUTO && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO))) {
+        r->ui = ui_new(r->loop, r->engine, r->q, &r->s, err);
+        if (r->ui == NULL) {
+            fprintf(stderr, "%s\n", err);
+            return -1;
+        }
+    } else {
+        r->hl = headless_new(r->loop, r->engine, stderr);
+    }
+    return 0;
+}
+
+/* Headless ends when the work is done; the TUI stays until the operator quits. The intake writer
+ * may still queue items (new ones, or finished ones whose files are gone): headless runs until it
+ * is done too. */
+static bool keep_running(struct run *r)
+{
+    if (r->interrupted)
+        return false;
+    if (r->ui != NULL)
+        return !ui_wants_quit(r->ui);
+    return !engine_idle(r->engine) || (r->in != NULL && intake_status(r->in, NULL) == 1);
+}
+
+static void run_loop(struct run *r)
+{
+    char err[ERRLEN];
     bool summary_shown = false;
 
-    settings_init(&s);
-    switch (cli_parse(argc, argv, &s, stdout, stderr)) {
+    engine_start(r->engine);
+    while (keep_running(r)) {
+        if (loop_run_once(r->loop, 1000) < 0) {
+            fprintf(stderr, "sluice: event loop failed: %s\n", strerror(errno));
+            r->interrupted = -1;
+        }
+        if (r->in != NULL && !summary_shown) {
+            int ist = intake_status(r->in, err);
+
+            if (ist < 0) {
+                fprintf(stderr, "sluice: cannot store the input: %s\n", err);
+                r->interrupted = -1;
+            } else if (ist == 0) {
+                summary_shown = true;
+                if (intake_summary(r->in) != NULL && r->ui == NULL)
+                    fprintf(stderr, "%s\n", intake_summary(r->in));
+            }
+        }
+    }
+}
+
+/* For bench/session.sh (SLUICE_SESSION_STATS set): how long the loop spent in the session. */
+static void print_session_stats(struct queue *q)
+{
+    struct queue_db_stats dbs;
+
+    queue_db_stats(q, &dbs);
+    fprintf(stderr, "sluice: session: %llu calls on the loop, %.1f ms in all, slowest %.1f ms "
+            "(%s), %llu writes put off while the intake wrote\n",
+            (unsigned long long)dbs.calls, (double)dbs.total_us / 1000.0,
+            (double)dbs.max_us / 1000.0, dbs.slowest != NULL ? dbs.slowest : "-",
+            (unsigned long long)dbs.busy);
+}
+
+/* The end of a run that started: transfers parked when interrupted, the summary, the exit
+ * status, and whether the next run starts a new pass. */
+static int finish(struct run *r)
+{
+    int status;
+
+    if (r->ui != NULL && !engine_idle(r->engine))
+        r->interrupted = SIGINT;     /* quit with work left: saved, like an interrupt */
+    ui_free(r->ui);
+    r->ui = NULL;
+    /* The writer stops first: what it stored stays, the rest is stored by the next run. */
+    intake_stop(r->in);
+    if (getenv("SLUICE_SESSION_STATS") != NULL)
+        print_session_stats(r->q);
+    if (r->interrupted)
+        engine_stop(r->engine);
+    headless_summary(r->engine, r->q, stderr, r->interrupted != 0);
+    if (r->interrupted)
+        status = EXIT_INTERRUPTED;
+    else
+        status = queue_count(r->q, ITEM_FAILED) > 0 ? EXIT_FAILED_ITEMS : EXIT_DONE;
+    if (!r->interrupted)
+        queue_setting_set(r->q, "finished", 1);
+    return status;
+}
+
+/* Whatever the steps made, in reverse order; safe after any step failed. */
+static void teardown(struct run *r)
+{
+    intake_free(r->in);
+    ctl_free(r->ctl);
+    ui_free(r->ui);
+    headless_free(r->hl);
+    engine_free(r->engine);
+    evlog_close(r->log);
+    loop_timer_free(r->flush_timer);
+    if (r->q != NULL)
+        queue_detach_loop(r->q);
+    loop_free(r->loop);
+    if (r->sigfd >= 0)
+        close(r->sigfd);
+    if (r->rootfd >= 0)
+        close(r->rootfd);
+    queue_free(r->q);
+    made_free(&r->made);
+    settings_free(&r->s);
+    curl_global_cleanup();
+}
+
+int main(int argc, char **argv)
+{
+    struct run r = { .rootfd = -1, .sigfd = -1 };
+    int status = EXIT_USAGE;     /* also when a step fails before the first request */
+
+    settings_init(&r.s);
+    switch (cli_parse(argc, argv, &r.s, stdout, stderr)) {
     case CLI_EXIT_OK:
-        settings_free(&s);
-        return 0;
+        settings_free(&r.s);
+        return EXIT_DONE;
     case CLI_EXIT_USAGE:
-        settings_free(&s);
+        settings_free(&r.s);
         return EXIT_USAGE;
     case CLI_CTL:
-        settings_free(&s);
+        settings_free(&r.s);
         return ctl_client_main(argc, argv);
     case CLI_RUN:
         break;
     }
-    if (s.nurls == 0 && s.input == NULL) {
-        fprintf(stderr, "sluice: nothing to download (give URLs or -i FILE; --help for help)\n");
-        goto out;
-    }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "sluice: cannot initialise libcurl\n");
-        goto out;
-    }
-
-    /* The session lives under the output root: the root first, then the session, then the input
-     * (merged into the session); a refused input takes back what was created for it. */
-    if (s.segments > 1)
-        fprintf(stderr, "sluice: --segments %d: segmented downloads are not implemented yet; "
-                "one connection per file\n", s.segments);
-    /* A bad theme is a usage error: say so before anything is created or read. */
-    if (s.mode != UI_HEADLESS) {
-        struct theme th;
-
-        if (theme_load(&th, s.theme, err) < 0) {
-            fprintf(stderr, "%s\n", err);
-            goto out;
+    if (prepare(&r) == 0 && plan(&r) == 0 && start_engine(&r) == 0 && start_intake(&r) == 0) {
+        open_control_socket(&r);
+        if (start_front_end(&r) == 0) {
+            run_loop(&r);
+            status = finish(&r);
         }
     }
-    note_missing(&made, s.dir != NULL && *s.dir != '\0' ? s.dir : ".");
-    if (fsout_root_open(s.dir, &rootfd, err) < 0) {
-        fprintf(stderr, "sluice: %s\n", err);
-        goto out;
-    }
-    q = open_session(&s, rootfd, &made, err);
-    if (q == NULL) {
-        fprintf(stderr, "sluice: %s\n", err);
-        undo_made(&made);
-        goto out;
-    }
-    restore_settings(&s, q);
-    {
-        int64_t fin = 0;
-
-        /* A run that finished closes its pass: this one checks every item again (an unchanged
-         * file costs a 304, no body). A run that was interrupted is resumed instead: what it
-         * finished stays finished and is not asked for again. */
-        if (!queue_created(q) && queue_setting_get(q, "finished", &fin) == 1 && fin == 1)
-            queue_new_pass(q);
-        queue_setting_set(q, "finished", 0);
-    }
-    problems = intake_check(&s, q, report_stderr, NULL, &in);
-    if (problems != 0) {
-        if (problems > 0)
-            fprintf(stderr, "sluice: %d problem%s in the input; nothing was downloaded\n", problems,
-                    problems == 1 ? "" : "s");
-        queue_free(q);
-        q = NULL;
-        close(rootfd);
-        rootfd = -1;
-        undo_made(&made);
-        goto out;
-    }
-    if (s.log != NULL && (r.log = evlog_open(s.log, err)) == NULL) {
-        fprintf(stderr, "sluice: %s\n", err);
-        goto out;
-    }
-    r.sigfd = setup_signals();
-    if (r.sigfd < 0) {
-        fprintf(stderr, "sluice: cannot set up signals: %s\n", strerror(errno));
-        goto out;
-    }
-
-    r.loop = loop_new();
-    loop_watch(r.loop, r.sigfd, LOOP_READ, on_signal, &r);
-    r.engine = engine_new(r.loop, &s, q, rootfd, err);
-    if (r.engine == NULL) {
-        fprintf(stderr, "sluice: %s\n", err);
-        goto out;
-    }
-    if (r.log != NULL) {
-        engine_add_listener(r.engine, evlog_listener, r.log);
-        r.flush_timer = loop_timer_new(r.loop, on_flush, &r);
-        loop_timer_arm(r.flush_timer, 1000);
-    }
-    /* Session: completions written on the next turn, and the intake writer (its own thread)
-     * stores the new items while the engine starts on the first of them. */
-    queue_attach_loop(q, r.loop, on_rows, &r);
-    if (in != NULL && intake_start(in, rootfd, err) < 0) {
-        fprintf(stderr, "sluice: %s\n", err);
-        goto out;
-    }
-    {
-        char *path = ctl_default_path(s.dir);
-
-        /* A run without its control socket still works; scripts are told why they cannot reach it. */
-        r.ctl = ctl_new(r.loop, r.engine, q, &s, path, err);
-        if (r.ctl == NULL)
-            fprintf(stderr, "sluice: control socket %s: %s\n", path, err);
-        free(path);
-    }
-    if (s.mode == UI_TUI || (s.mode == UI_AUTO && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO))) {
-        r.ui = ui_new(r.loop, r.engine, q, &s, err);
-        if (r.ui == NULL) {
-            fprintf(stderr, "%s\n", err);
-            goto out;
-        }
-    } else {
-        hl = headless_new(r.loop, r.engine, stderr);
-    }
-
-    engine_start(r.engine);
-    /* Headless ends when the work is done; the TUI stays until the operator quits. */
-    /* The intake writer may still queue items (new ones, or finished ones whose files are gone):
-     * headless runs until it is done too. */
-    while (!r.interrupted && (r.ui != NULL ? !ui_wants_quit(r.ui)
-                                           : !engine_idle(r.engine) ||
-                                                 (in != NULL && intake_status(in, NULL) == 1))) {
-        if (loop_run_once(r.loop, 1000) < 0) {
-            fprintf(stderr, "sluice: event loop failed: %s\n", strerror(errno));
-            r.interrupted = -1;
-        }
-        if (in != NULL && !summary_shown) {
-            int ist = intake_status(in, err);
-
-            if (ist < 0) {
-                fprintf(stderr, "sluice: cannot store the input: %s\n", err);
-                r.interrupted = -1;
-            } else if (ist == 0) {
-                summary_shown = true;
-                if (intake_summary(in) != NULL && r.ui == NULL)
-                    fprintf(stderr, "%s\n", intake_summary(in));
-            }
-        }
-    }
-    if (r.ui != NULL && !engine_idle(r.engine))
-        r.interrupted = SIGINT;      /* quit with work left: saved, like an interrupt */
-    ui_free(r.ui);
-    r.ui = NULL;
-    /* The writer stops first: what it stored stays, the rest is stored by the next run. */
-    intake_stop(in);
-    if (getenv("SLUICE_SESSION_STATS") != NULL) {
-        struct queue_db_stats dbs;
-
-        /* For bench/session.sh: how long the loop spent in the session. */
-        queue_db_stats(q, &dbs);
-        fprintf(stderr, "sluice: session: %llu calls on the loop, %.1f ms in all, slowest %.1f ms "
-                "(%s), %llu writes put off while the intake wrote\n",
-                (unsigned long long)dbs.calls, (double)dbs.total_us / 1000.0,
-                (double)dbs.max_us / 1000.0, dbs.slowest != NULL ? dbs.slowest : "-",
-                (unsigned long long)dbs.busy);
-    }
-    if (r.interrupted)
-        engine_stop(r.engine);
-    headless_summary(r.engine, q, stderr, r.interrupted != 0);
-    if (r.interrupted)
-        status = EXIT_INTERRUPTED;
-    else
-        status = queue_count(q, ITEM_FAILED) > 0 ? EXIT_FAILED_ITEMS : EXIT_DONE;
-    if (!r.interrupted)
-        queue_setting_set(q, "finished", 1);
-
-out:
-    intake_free(in);
-    ctl_free(r.ctl);
-    ui_free(r.ui);
-    headless_free(hl);
-    engine_free(r.engine);
-    evlog_close(r.log);
-    loop_timer_free(r.flush_timer);
-    if (q != NULL)
-        queue_detach_loop(q);
-    loop_free(r.loop);
-    if (r.sigfd >= 0)
-        close(r.sigfd);
-    if (rootfd >= 0)
-        close(rootfd);
-    queue_free(q);
-    made_free(&made);
-    settings_free(&s);
-    curl_global_cleanup();
+    teardown(&r);
     return status;
 }
