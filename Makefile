@@ -73,7 +73,7 @@ THEMES    := $(wildcard themes/*.conf)
 GENERATED := build/sluice.1 build/completions/sluice.bash build/completions/_sluice
 
 .PHONY: all deps test test-fast check bench demo clean tools units install uninstall FORCE
-all: sluice
+all: sluice $(GENERATED)
 
 sluice: $(OBJS) $(GEN)/pkg.libs
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
@@ -106,7 +106,7 @@ build/obj build/san build/unit build/unit-san build/tools build/completions:
 	mkdir -p $@
 
 # The man page and the completions name the installed paths and the version.
-SUBST = sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@SLUICE_DATADIR@|$(SLUICE_DATADIR)|g'
+SUBST = sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@SLUICE_DATADIR@|$(SLUICE_DATADIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
 build/sluice.1: man/sluice.1.in include/version.h $(GEN)/datadir
 	$(SUBST) man/sluice.1.in > $@
 build/completions/%: completions/% $(GEN)/datadir | build/completions

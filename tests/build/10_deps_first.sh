@@ -16,7 +16,7 @@ REAL_PKG_CONFIG=$(command -v pkg-config) || bail "pkg-config is not installed (m
 SRC="$T/src"
 MARK="$T/deps-installed"
 mkdir -p "$SRC" "$T/bin"
-tar -C "$ROOT" --exclude=./build --exclude=./sluice --exclude=./.git --exclude=./demo-out \
+tar -C "$ROOT" --exclude=./build --exclude=./sluice --exclude=./.git \
     -cf - . | tar -C "$SRC" -xf - || bail "cannot copy the tree"
 
 cat > "$T/bin/pkg-config" <<FAKE
