@@ -39,9 +39,9 @@ VERSION    = $(subst ",,$(filter "%",$(file <include/version.h)))
 # rebuilt for nothing) and read once, when a recipe first needs them; every rule whose recipe
 # uses them depends on those files. tests/build/10_deps_first.sh checks all of this.
 GEN        := build/gen
+# _GNU_SOURCE implies what ncursesw asks for; its -D_XOPEN_SOURCE=600 would hide Linux APIs.
 PKG_CFLAGS = $(eval PKG_CFLAGS := $$(filter-out -D_XOPEN_SOURCE=% -D_DEFAULT_SOURCE,$$(file <$(GEN)/pkg.cflags)))$(PKG_CFLAGS)
 PKG_LIBS   = $(eval PKG_LIBS := $$(file <$(GEN)/pkg.libs))$(PKG_LIBS)
-# _GNU_SOURCE implies what ncursesw asks for; its -D_XOPEN_SOURCE=600 would hide Linux APIs.
 
 $(GEN)/pkg.stamp: Makefile | $(filter deps,$(MAKECMDGOALS))
 	@mkdir -p $(GEN)
