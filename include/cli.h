@@ -9,8 +9,6 @@
 
 enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_EXIT_USAGE, CLI_CTL };
 
-#define SLUICE_VERSION "0.1.0"
-
 /* s must have been set up with settings_init; the config file and the command line are applied on
  * top of it. The caller frees it with settings_free, whatever the result.
  * On CLI_EXIT_USAGE the messages have been printed to err_fp ("sluice: ..." or "FILE:LINE: ...");

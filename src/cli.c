@@ -11,6 +11,7 @@
 #include "config.h"
 #include "units.h"
 #include "util.h"
+#include "version.h"
 
 /* getopt_long's val for an option without a short name: above every char. */
 #define LONG_BASE 256

@@ -10,6 +10,7 @@
 
 #include "units.h"
 #include "util.h"
+#include "version.h"
 
 #define F(field) offsetof(struct settings, field)
 
@@ -62,7 +63,7 @@ const struct opt opts_table[] = {
     { .name = "header", .short_name = 'H', .type = OPT_HEADERS, .arg = "\"K: V\"", .key = "headers",
       .off = F(headers), .group = "Requests",
       .help = "extra request header; repeat for more" },
-    { .name = "user-agent", .type = OPT_STRING, .def = "sluice/0.1", .arg = "S", .key = "user_agent",
+    { .name = "user-agent", .type = OPT_STRING, .def = "sluice/" SLUICE_VERSION, .arg = "S", .key = "user_agent",
       .off = F(user_agent), .help = "User-Agent header" },
     { .name = "proxy", .type = OPT_STRING, .arg = "URL", .key = "proxy", .off = F(proxy),
       .help = "proxy for all requests (default: *_proxy env)" },

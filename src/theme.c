@@ -293,6 +293,11 @@ static int theme_dirs(char **dirs, int max)
         dirs[n++] = xasprintf("%s/../share/sluice/themes", exe);
         free(exe);
     }
+#ifdef SLUICE_DATADIR
+    /* Where `make install` put them (PREFIX/share/sluice). */
+    if (n < max && strcmp(SLUICE_DATADIR, "/usr/share/sluice") != 0)
+        dirs[n++] = xstrdup(SLUICE_DATADIR "/themes");
+#endif
     if (n < max)
         dirs[n++] = xstrdup("/usr/share/sluice/themes");
     return n;

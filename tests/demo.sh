@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # `make demo`: a local example of the main job. nginx and the fault origin on 127.0.0.1 serve
-# generated files; sluice syncs them into ./demo-out under a 10 MiB/s cap, some items failing
+# generated files; sluice syncs them into a temporary folder under a 10 MiB/s cap, some items failing
 # transiently (they are retried: the Retry tab counts them down) and a few permanently (404: the
 # Failed tab lists them within seconds). On a terminal sluice opens its TUI (q quits); otherwise
-# it runs headless. The servers stop when it ends.
+# it runs headless. The servers stop when it ends, and the temporary folder (served files, list,
+# output, session) is removed: the source tree is left as it was (bar the build).
 #
 #   DEMO_COUNT=2000   files to generate        DEMO_RATE=10M   the cap (off: none)
+#   KEEP=1            keep the temporary folder (its path is printed) to look at the output
 #   extra arguments go to sluice, e.g. `bash tests/demo.sh --theme light` or `-j 32`
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,9 +40,8 @@ F="http://localhost:$FAULT_PORT"
         esac
     done < "$T/files.tsv"
 } > "$T/list.txt"
-rm -rf "$ROOT/demo-out"
-echo "demo: syncing $(wc -l < "$T/list.txt") URLs into ./demo-out at most $RATE/s (q or Ctrl-C stops; run again to redo)"
-"$SLUICE" -i "$T/list.txt" -d "$ROOT/demo-out" -j 16 -r "$RATE" --retry-wait 500ms,5s "$@"
+echo "demo: syncing $(wc -l < "$T/list.txt") URLs into $T/out at most $RATE/s (q or Ctrl-C stops)"
+"$SLUICE" -i "$T/list.txt" -d "$T/out" -j 16 -r "$RATE" --retry-wait 500ms,5s "$@"
 rc=$?
 echo "demo: sluice exited $rc (1 = finished with failed items, as the 3 missing files are; 3 = stopped early)"
 exit 0

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The `make test` runner: unit tests (cmocka), then the integration scripts, then both again
-# under ASan+UBSan.  Prints every test's output prefixed with its name, a summary per phase,
+# The `make test` runner: unit tests (cmocka), the build checks (tests/build: the Makefile, the
+# installed files), then the integration scripts, then unit and integration again under
+# ASan+UBSan.  Prints every test's output prefixed with its name, a summary per phase,
 # and as its very last line "N passed, N failed"; exits 1 if anything failed.
 #
 # Environment:
 #   TEST_FILTER=PAT   only test files whose name contains PAT (a glob: *, ? and [..] work)
-#   TEST_PHASES=...   a subset of "unit integration unit-san integration-san"
+#   TEST_PHASES=...   a subset of "unit build integration unit-san integration-san"
 #   TEST_JOBS=N       integration scripts at once (default 2; a script with a line
 #                     "# test: serial" among its first 10 runs alone)
 #   TEST_TIMEOUT=S    limit for one integration script (default 900 s), unit binary (300 s)
@@ -14,7 +15,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 
 FILTER=${TEST_FILTER:-}
-PHASES=${TEST_PHASES:-unit integration unit-san integration-san}
+PHASES=${TEST_PHASES:-unit build integration unit-san integration-san}
 JOBS=${TEST_JOBS:-2}
 SCRIPT_TIMEOUT=${TEST_TIMEOUT:-900}
 UNIT_TIMEOUT=300
@@ -81,12 +82,13 @@ is_serial() {
     head -n 10 "$1" | grep -q '^# test: serial'
 }
 
-# run_integration LABEL SLUICE_BIN [ENV...]
+# run_integration LABEL SLUICE_BIN [ENV...]: tests/integration/*.sh (SCRIPTS_DIR=tests/build for the
+# build checks).
 run_integration() {
-    local label=$1 bin=$2 s scripts=() pids=() i=0 next=0 n j busy pass=0 fail=0
+    local label=$1 bin=$2 dir=${SCRIPTS_DIR:-tests/integration} s scripts=() pids=() i=0 next=0 n j busy pass=0 fail=0
     shift 2
-    echo "== $label: tests/integration/*.sh with SLUICE=$bin"
-    for s in tests/integration/*.sh; do
+    echo "== $label: $dir/*.sh with SLUICE=$bin"
+    for s in "$dir"/*.sh; do
         [ -e "$s" ] || continue
         selected "$(basename "$s")" && scripts+=("$s")
     done
@@ -143,6 +145,7 @@ run_integration() {
 }
 
 want_phase unit && run_units build/unit unit
+want_phase build && SCRIPTS_DIR=tests/build run_integration build ./sluice
 want_phase integration && run_integration integration ./sluice
 want_phase unit-san && run_units build/unit-san unit-san "${SAN_ENV[@]}"
 want_phase integration-san && run_integration integration-san build/sluice-san "${SAN_ENV[@]}"

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "opts.h"
 #include "util.h"
+#include "version.h"
 
 static char tmpdir[64];
 
@@ -585,9 +586,10 @@ static void test_sample_lists_every_key(void **state)
         line = sample_line(text, o->key);
         if (line == NULL)
             fail_msg("sample.conf does not list '%s'", o->key);
-        /* It shows the default, where there is one. */
+        /* It shows the default, where there is one (but for the version, which is written only
+         * in version.h: the User-Agent's default is described, with an example instead). */
         len = strcspn(line, "\n");
-        if (o->def != NULL) {
+        if (o->def != NULL && strstr(o->def, SLUICE_VERSION) == NULL) {
             char *l = xstrndup(line, len);
 
             if (strstr(l, o->def) == NULL)
@@ -646,7 +648,8 @@ static void test_sample_loads(void **state)
     assert_int_equal(s.stall_ms, d.stall_ms);
     assert_int_equal(s.segments, d.segments);
     assert_int_equal(s.min_segment, d.min_segment);
-    assert_string_equal(s.user_agent, d.user_agent);
+    assert_string_equal(d.user_agent, "sluice/" SLUICE_VERSION);
+    assert_string_equal(s.user_agent, "mirror-bot/1.0");
     assert_int_equal(s.insecure, d.insecure);
     assert_int_equal(s.mode, d.mode);
     assert_string_equal(s.theme, d.theme);
@@ -699,6 +702,8 @@ static void test_mutated_files(void **state)
         for (int k = 0; k < 1 + round % 4; k++) {
             size_t at;
 
+            if (m.len == 0)     /* cut to nothing by the step before */
+                break;
             seed = seed * 1103515245 + 12345;
             at = (seed >> 8) % m.len;
             seed = seed * 1103515245 + 12345;
@@ -977,7 +982,7 @@ static void test_cli_help_version_ctl(void **state)
 
     RUN(&run, "-V");
     assert_int_equal(run.res, CLI_EXIT_OK);
-    assert_int_equal(strncmp(run.out, "sluice 0.1.0\n", 13), 0);
+    assert_int_equal(strncmp(run.out, "sluice " SLUICE_VERSION "\n", strlen("sluice " SLUICE_VERSION "\n")), 0);
     assert_non_null(strstr(run.out, "libcurl/"));
     run_free(&run);
 

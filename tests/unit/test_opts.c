@@ -11,6 +11,7 @@
 
 #include "opts.h"
 #include "util.h"
+#include "version.h"
 
 static void test_table_consistent(void **state)
 {
@@ -106,7 +107,7 @@ static void test_defaults(void **state)
     assert_string_equal(s.theme, "default");
     assert_null(s.log);
     assert_int_equal(s.nheaders, 0);
-    assert_string_equal(s.user_agent, "sluice/0.1");
+    assert_string_equal(s.user_agent, "sluice/" SLUICE_VERSION);
     assert_null(s.proxy);
     assert_null(s.ca_file);
     assert_false(s.insecure);
@@ -352,7 +353,7 @@ static void test_help(void **state)
     }
     assert_non_null(strstr(h, "(default: 8)"));
     assert_non_null(strstr(h, "(default: 1s,5m)"));
-    assert_non_null(strstr(h, "(default: sluice/0.1)"));
+    assert_non_null(strstr(h, "(default: sluice/" SLUICE_VERSION ")"));
     assert_null(strstr(h, "(default: false)"));
     /* Fits an 80-column terminal, and option descriptions start in one column. */
     int col = -1;
