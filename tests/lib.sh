@@ -520,15 +520,22 @@ start_wan() {
 
 # stop_wan: nginx and delaylink stopped, both namespaces deleted.
 stop_wan() {
-    local ns
+    local ns i
     local -a pids=()
     [ -n "$WAN_NGINX_PID" ] && pids+=("$WAN_NGINX_PID")
     [ -n "$WAN_LINK_PID" ] && pids+=("$WAN_LINK_PID")
     [ ${#pids[@]} -gt 0 ] && _stop_pids "${pids[@]}"
     WAN_NGINX_PID=""
     WAN_LINK_PID=""
+    # A namespace file that another mount namespace still sees cannot be removed at once
+    # (EBUSY): try again for a while, and say so if it stays.
     for ns in ${_WAN_NS[@]+"${_WAN_NS[@]}"}; do
-        ip netns del "$ns" 2> /dev/null
+        for i in $(seq 1 30); do
+            ip netns del "$ns" 2>> "$T/wan-netns.err"
+            [ -e "/run/netns/$ns" ] || break
+            sleep 0.1
+        done
+        [ -e "/run/netns/$ns" ] && echo "# stop_wan: namespace $ns could not be deleted: $(tail -n 1 "$T/wan-netns.err")"
     done
     _WAN_NS=()
 }
@@ -568,8 +575,9 @@ wan_sluice_bg() {
 #   worst100ms= the busiest 100 ms bucket from the first byte on, / CAP
 #   min1s=      the emptiest whole 1 s window from FROM_MS to the last byte, / CAP
 #   mibps=      MiB/s from the first byte to the last;  bytes=  total payload
-#   first_ms= last_ms=  the first and last buckets with bytes
-# Empty ranges give 0.
+#   first_ms= last_ms=  the first and last buckets with bytes (-1: no bytes at all)
+# mean and min1s are "na" when no byte came after FROM_MS (or no whole second did); num_ge
+# and num_le treat "na" as 0.
 wire_stats() {
     awk -v cap="$2" -v from="${3:-}" '
         /^#/ || NF < 2 { next }
@@ -577,7 +585,7 @@ wire_stats() {
         END {
             f = -1; l = -1
             for (i = 0; i < n; i++) if (b[i] > 0) { if (f < 0) f = i; l = i }
-            tot = 0; w1 = 0; w100 = 0; mean = 0; min1 = 0; m = 0; s = 0
+            tot = 0; w1 = 0; w100 = 0; mean = "na"; min1 = "na"; m = 0; s = 0
             if (f >= 0) {
                 for (i = f; i <= l; i++) { tot += b[i]; if (b[i] > w100) w100 = b[i] }
                 # sliding 1 s windows (a run shorter than 1 s: its whole sum)
@@ -588,15 +596,15 @@ wire_stats() {
                 if (fi <= l) {
                     s = 0
                     for (i = fi; i <= l; i++) { s += b[i]; m++ }
-                    mean = s / (m * 0.1)
-                    min1 = -1
-                    for (i = fi; i + 10 <= l + 1; i++) { s = 0; for (k = 0; k < 10; k++) s += b[i + k]; if (min1 < 0 || s < min1) min1 = s }
-                    if (min1 < 0) min1 = 0
+                    mean = sprintf("%.3f", s / (m * 0.1) / cap)
+                    lo = -1
+                    for (i = fi; i + 10 <= l + 1; i++) { s = 0; for (k = 0; k < 10; k++) s += b[i + k]; if (lo < 0 || s < lo) lo = s }
+                    if (lo >= 0) min1 = sprintf("%.3f", lo / cap)
                 }
             }
             span = (f >= 0) ? (l - f + 1) * 0.1 : 0
-            printf "mean=%.3f worst1s=%.3f worst100ms=%.3f min1s=%.3f mibps=%.2f bytes=%d first_ms=%d last_ms=%d\n",
-                mean / cap, w1 / cap, w100 * 10 / cap, min1 / cap,
+            printf "mean=%s worst1s=%.3f worst100ms=%.3f min1s=%s mibps=%.2f bytes=%d first_ms=%d last_ms=%d\n",
+                mean, w1 / cap, w100 * 10 / cap, min1,
                 (span > 0 ? tot / span / 1048576 : 0), tot, (f >= 0 ? t[f] : -1), (l >= 0 ? t[l] : -1)
         }' "$1"
 }
