@@ -12,7 +12,8 @@
 # Caps: sluice -r RATE; aria2c --max-overall-download-limit=RATE; curl has no overall cap
 # (--limit-rate is per transfer), so curl gets RATE for one file and RATE/16 per transfer with
 # --parallel-max 16: its figures for many-cap are those of 16 separately capped transfers.
-# Columns: mean/cap from 3 s after the start to the last byte; the busiest sliding 1 s window
+# Columns: mean/cap from 3 s after the start to the last byte (and all/cap: from the first
+# byte, which shows a tool that overshoots and finishes early); the busiest sliding 1 s window
 # and the busiest 100 ms, from the first byte, over the cap; MiB/s (uncapped runs) from the
 # first byte to the last. A capped run is cut after twice its time at the cap + 3 s (an
 # uncapped one after WAN_MAX_S): its ratios still stand, its status says "cut".
@@ -213,21 +214,25 @@ function val(s, k,    a, n, i) { n = split(s, a, " "); for (i = 1; i <= n; i++) 
     tool = $1; rtt = $2; wl = $3; wall = $4; st = $5; status = $6
     capped = (wl ~ /-cap$/)
     m = val(st, "mean"); w1 = val(st, "worst1s"); w100 = val(st, "worst100ms"); mib = val(st, "mibps")
-    row[NR] = sprintf("%-7s %6s  %-9s %10s %10s %12s %12s %8.1f  %s", tool, rtt, wl,
-        capped ? (m == "na" ? "n/a (<3s)" : m) : "-", capped ? sprintf("%.3f", w1) : "-",
+    whole = mib * 1048576 / cap
+    row[NR] = sprintf("%-7s %6s  %-9s %10s %9s %10s %12s %12s %8.1f  %s", tool, rtt, wl,
+        capped ? (m == "na" ? "n/a (<3s)" : m) : "-", capped ? sprintf("%.3f", whole) : "-",
+        capped ? sprintf("%.3f", w1) : "-",
         capped ? sprintf("%.2f", w100) : "-", capped ? "-" : sprintf("%.1f", mib), wall, status)
     k = "result." tool "." wl ".rtt" rtt "."
-    line[NR] = k "mean=" m "\n" k "worst1s=" w1 "\n" k "worst100ms=" w100 "\n" k "mibps=" mib "\n" k "wall=" wall "\n" k "status=" status
+    line[NR] = k "mean=" m "\n" k "mean_all=" sprintf("%.3f", whole) "\n" k "worst1s=" w1 "\n" k "worst100ms=" w100 "\n" k "mibps=" mib "\n" k "wall=" wall "\n" k "status=" status
     key = tool SUBSEP wl SUBSEP rtt; M[key] = m; W1[key] = w1; MIB[key] = mib; ST[key] = status
     if (!(rtt in seen)) { seen[rtt] = 1; rtts[++nr] = rtt }
 }
 END {
     print ""
-    printf "%-7s %6s  %-9s %10s %10s %12s %12s %8s  %s\n", "tool", "RTT ms", "workload", "mean/cap", "worst 1s", "worst 100ms", "uncap MiB/s", "wall s", "status"
-    printf "%-7s %6s  %-9s %10s %10s %12s %12s %8s  %s\n", "----", "------", "--------", "(from 3s)", "/cap", "/cap", "", "", ""
+    printf "%-7s %6s  %-9s %10s %9s %10s %12s %12s %8s  %s\n", "tool", "RTT ms", "workload", "mean/cap", "all/cap", "worst 1s", "worst 100ms", "uncap MiB/s", "wall s", "status"
+    printf "%-7s %6s  %-9s %10s %9s %10s %12s %12s %8s  %s\n", "----", "------", "--------", "(from 3s)", "", "/cap", "/cap", "", "", ""
     for (i = 1; i <= NR; i++) print row[i]
     print ""
     print "Measured on the wire (delaylink, payload bytes delivered to the client per 100 ms); cap " rate "."
+    print "mean/cap: from 3 s after the start to the last byte; all/cap: first byte to last byte (shows a"
+    print "tool that overshoots and finishes early); worst windows from the first byte."
     print "curl has no overall cap: many-cap gives it --limit-rate cap/" conc " per transfer at --parallel-max " conc "."
     print ""
     printf "" > kv
