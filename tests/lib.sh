@@ -27,8 +27,26 @@
 #   tree_urls BASE FILES.tsv      one URL per gentree line, encoded
 #   on_exit CMD                   run CMD (eval) during cleanup, before servers stop
 #
+# A long path (root only; a script calling start_wan elsewhere prints one "ok # SKIP" and ends):
+#   start_wan DOCROOT RTT_MS [RATE [QUEUE]]   two fresh network namespaces joined by
+#                                 build/tools/delaylink (RTT_MS round trip, optional bottleneck
+#                                 RATE bytes/s and drop-tail QUEUE bytes; WAN_MTU, default 1500),
+#                                 nginx serving DOCROOT inside the server one. Sets WAN_URL
+#                                 (http://198.18.0.2), WAN_NS_CLIENT, WAN_NS_SERVER, WAN_WIRE_LOG
+#                                 (bytes delivered server->client per 100 ms), WAN_ACCESS_LOG,
+#                                 WAN_LINK_PID. Called again, it replaces the link.
+#   stop_wan                      stop nginx and the link, delete the namespaces (done at exit)
+#   in_client CMD... / in_server CMD...       run CMD in that namespace (ip netns exec)
+#   wan_sluice_bg ARGS...         sluice_bg inside the client namespace (then wait_sluice)
+#   wan_reset_wire                the wire log restarts empty at 0 ms: call it as a tool starts
+#   wire_stats LOG CAP [FROM_MS]  "mean=R worst1s=R worst100ms=R min1s=R mibps=X bytes=N ..."
+#                                 ratios against CAP bytes/s (see the function); kv KEY LINE
+#                                 picks one; num_ge A B / num_le A B compare decimals
+#   wan_missing                   why a long path cannot be built here (empty when it can)
+#   skip_all WHY                  "ok N - NAME # SKIP WHY", then finish
+#
 # Every server and background job started here is stopped on exit, failure or not.
-# Traffic stays on 127.0.0.1 and ::1.
+# Traffic stays on 127.0.0.1 and ::1, and for start_wan on 198.18.0.1/.2 inside its namespaces.
 
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -200,12 +218,56 @@ _need_tool() {
     [ -x "$TOOLS/$1" ] || bail "$TOOLS/$1 is missing (make tools)"
 }
 
+# _nginx_conf CONF PREFIX ERROR_LOG ACCESS_LOG DOCROOT LISTEN [LOCATION [TLS_CONF]]: writes the
+# nginx.conf of start_nginx (and start_wan): temp paths under PREFIX/tmp, the pid in PREFIX,
+# LISTEN the listen lines as they go into the server block, LOCATION the catch-all location.
+_nginx_conf() {
+    local conf=$1 prefix=$2 errlog=$3 access=$4 docroot=$5 listen=$6
+    local location=${7:-"location / { }"} tls_conf=${8:-} temps="" m
+    mkdir -p "$prefix/tmp"
+    # Temp paths of every compiled-in module, so nothing touches /var/lib/nginx.
+    for m in client_body proxy fastcgi uwsgi scgi; do
+        if [ "$m" = client_body ] || ! nginx -V 2>&1 | grep -q -- "--without-http_${m}_module"; then
+            temps="$temps    ${m}_temp_path $prefix/tmp/$m;
+"
+        fi
+    done
+    cat > "$conf" <<EOF
+daemon off;
+user root;
+worker_processes 1;
+error_log $errlog warn;
+pid $prefix/nginx.pid;
+events { worker_connections 1024; }
+http {
+    types { text/html html; application/octet-stream bin; }
+    default_type application/octet-stream;
+    log_format sluice '\$connection \$request_method \$request_uri \$status \$body_bytes_sent '
+                      '"\$http_range" "\$http_if_range" "\$http_if_none_match" "\$http_if_modified_since"';
+    access_log $access sluice;
+$temps    keepalive_requests 100000;
+    keepalive_timeout 75s;
+    sendfile on;
+    # "not newer than" like faultd and RFC 9110, not nginx's default exact match.
+    if_modified_since before;
+    server {
+$listen
+$tls_conf
+        server_name localhost;
+        root $docroot;
+        location = /__ready { access_log off; return 204; }
+        $location
+    }
+}
+EOF
+}
+
 # start_nginx DOCROOT: a real nginx on 127.0.0.1 (and ::1) serving DOCROOT.
 # start_nginx DOCROOT [tls CERT KEY | proxy]: a real nginx on a free 127.0.0.1 port (and ::1).
 #   tls: HTTPS with that certificate (NGINX_URL is https://...);
 #   proxy: a forward proxy for plain HTTP (DOCROOT unused); NGINX_URL is the proxy's address.
 start_nginx() {
-    local docroot prefix conf port attempt pid sfx v6="" temps="" m
+    local docroot prefix conf port attempt pid sfx v6=""
     local mode=${2:-} listen_opt="" scheme=http tls_conf="" location="location / { }" ready_k=""
     docroot=$(cd "$1" && pwd) || bail "start_nginx: no folder $1"
     case $mode in
@@ -231,47 +293,13 @@ start_nginx() {
     prefix="$T/nginx$sfx"
     conf="$prefix/nginx.conf"
     NGINX_ACCESS_LOG="$T/nginx$sfx-access.log"
-    mkdir -p "$prefix/tmp"
-    # Temp paths of every compiled-in module, so nothing touches /var/lib/nginx.
-    for m in client_body proxy fastcgi uwsgi scgi; do
-        if [ "$m" = client_body ] || ! nginx -V 2>&1 | grep -q -- "--without-http_${m}_module"; then
-            temps="$temps    ${m}_temp_path $prefix/tmp/$m;
-"
-        fi
-    done
     for attempt in 1 2 3 4 5; do
         port=$("$TOOLS/freeport") || bail "freeport failed"
         v6=""
         _have_ipv6_lo && v6="        listen [::1]:$port$listen_opt;"
-        cat > "$conf" <<EOF
-daemon off;
-user root;
-worker_processes 1;
-error_log $T/nginx$sfx-error.log warn;
-pid $prefix/nginx.pid;
-events { worker_connections 1024; }
-http {
-    types { text/html html; application/octet-stream bin; }
-    default_type application/octet-stream;
-    log_format sluice '\$connection \$request_method \$request_uri \$status \$body_bytes_sent '
-                      '"\$http_range" "\$http_if_range" "\$http_if_none_match" "\$http_if_modified_since"';
-    access_log $NGINX_ACCESS_LOG sluice;
-$temps    keepalive_requests 100000;
-    keepalive_timeout 75s;
-    sendfile on;
-    # "not newer than" like faultd and RFC 9110, not nginx's default exact match.
-    if_modified_since before;
-    server {
-        listen 127.0.0.1:$port$listen_opt;
-$v6
-$tls_conf
-        server_name localhost;
-        root $docroot;
-        location = /__ready { access_log off; return 204; }
-        $location
-    }
-}
-EOF
+        _nginx_conf "$conf" "$prefix" "$T/nginx$sfx-error.log" "$NGINX_ACCESS_LOG" "$docroot" \
+            "        listen 127.0.0.1:$port$listen_opt;
+$v6" "$location" "$tls_conf"
         : > "$T/nginx$sfx-error.log"
         nginx -p "$prefix/" -c "$conf" -e "$T/nginx$sfx-error.log" < /dev/null \
             >> "$T/nginx$sfx-stdout.log" 2>&1 &
@@ -381,6 +409,214 @@ faultd_count() {
 json_field() {
     sed -n "s/.*\"$1\":\(\"\(\([^\"\\\\]\|\\\\.\)*\)\"\|\([^,}]*\)\).*/\2\4/p"
 }
+
+# ---- the long path: delaylink between two network namespaces ----
+#
+#   client namespace            root namespace              server namespace
+#   198.18.0.1 dl0  <--TUN-->  build/tools/delaylink  <--TUN-->  dl0 198.18.0.2, nginx :80
+#
+# delaylink holds each packet RTT/2 per direction (optionally behind a bottleneck RATE with a
+# drop-tail QUEUE) and logs the payload bytes it delivers to the client per 100 ms: that is
+# "the wire" the cap is measured on. Everything is stopped and both namespaces are deleted at
+# exit. Only 198.18.0.0/15 addresses, and only inside the namespaces.
+
+WAN_LINK_PID=""
+WAN_NGINX_PID=""
+_WAN_N=0
+_WAN_NS=()
+
+# wan_missing: prints why a long path cannot be built on this machine (nothing when it can).
+wan_missing() {
+    local ns="sluice-probe-$$-$RANDOM"
+    if [ "$(id -u)" != 0 ]; then
+        echo "not root (network namespaces and TUN devices need root)"
+    elif [ ! -c /dev/net/tun ]; then
+        echo "no /dev/net/tun"
+    elif ! command -v ip > /dev/null; then
+        echo "no ip command (iproute2)"
+    elif ! ip netns add "$ns" 2> /dev/null; then
+        echo "ip netns add fails (no network namespaces)"
+    else
+        ip netns del "$ns" 2> /dev/null
+    fi
+}
+
+# skip_all WHY: the whole script cannot run here; one "ok ... # SKIP" line, then finish.
+skip_all() {
+    echo "# SKIP $TEST_NAME: $1"
+    ok "$TEST_NAME # SKIP $1"
+    finish
+}
+
+in_client() {
+    ip netns exec "$WAN_NS_CLIENT" "$@"
+}
+
+in_server() {
+    ip netns exec "$WAN_NS_SERVER" "$@"
+}
+
+# start_wan DOCROOT RTT_MS [RATE [QUEUE]]: see the header. A second call replaces the first link.
+start_wan() {
+    local docroot=$1 rtt=$2 rate=${3:-} queue=${4:-} why n c s prefix i up=""
+    local -a args
+    docroot=$(cd "$docroot" && pwd) || bail "start_wan: no folder $1"
+    why=$(wan_missing)
+    [ -n "$why" ] && skip_all "no long path here: $why"
+    _need_tool delaylink
+    command -v nginx > /dev/null || bail "nginx is not installed (make deps)"
+    [ -n "$WAN_LINK_PID" ] && stop_wan
+    [ "$_WAN_N" -eq 0 ] && on_exit _wan_cleanup
+    _WAN_N=$((_WAN_N + 1))
+    n=$_WAN_N
+    c="sluice-wan-$$-$n-c"
+    s="sluice-wan-$$-$n-s"
+    ip netns add "$c" || bail "ip netns add $c failed"
+    _WAN_NS+=("$c")
+    ip netns add "$s" || bail "ip netns add $s failed"
+    _WAN_NS+=("$s")
+    WAN_NS_CLIENT=$c
+    WAN_NS_SERVER=$s
+    WAN_RTT_MS=$rtt
+    WAN_WIRE_LOG="$T/wan$n-wire.log"
+    WAN_LINK_ERR="$T/wan$n-delaylink.err"
+    args=(--client "$c" --server "$s" --rtt "$rtt" --wire-log "$WAN_WIRE_LOG" --ready "$T/wan$n.ready")
+    [ -n "$rate" ] && args+=(--rate "$rate")
+    [ -n "$queue" ] && args+=(--queue "$queue")
+    "$TOOLS/delaylink" "${args[@]}" < /dev/null 2>> "$WAN_LINK_ERR" &
+    WAN_LINK_PID=$!
+    _PIDS+=("$WAN_LINK_PID")
+    wait_until 5 test -s "$T/wan$n.ready" ||
+        bail "delaylink did not start" "$(cat "$WAN_LINK_ERR" 2>/dev/null)"
+    ip -n "$c" link set lo up &&
+        ip -n "$c" addr add 198.18.0.1 peer 198.18.0.2 dev dl0 &&
+        ip -n "$c" link set dl0 mtu "${WAN_MTU:-1500}" up &&
+        ip -n "$s" link set lo up &&
+        ip -n "$s" addr add 198.18.0.2 peer 198.18.0.1 dev dl0 &&
+        ip -n "$s" link set dl0 mtu "${WAN_MTU:-1500}" up || bail "start_wan: configuring dl0 failed"
+    prefix="$T/wan$n-nginx"
+    WAN_ACCESS_LOG="$T/wan$n-access.log"
+    _nginx_conf "$prefix/nginx.conf" "$prefix" "$prefix-error.log" "$WAN_ACCESS_LOG" "$docroot" \
+        "        listen 198.18.0.2:80;"
+    : > "$prefix-error.log"
+    # ip netns exec execs nginx in place: the pid is nginx's own.
+    ip netns exec "$s" nginx -p "$prefix/" -c "$prefix/nginx.conf" -e "$prefix-error.log" \
+        < /dev/null >> "$prefix-stdout.log" 2>&1 &
+    WAN_NGINX_PID=$!
+    _PIDS+=("$WAN_NGINX_PID")
+    for i in $(seq 1 50); do
+        if in_client curl -q -s -o /dev/null --max-time 2 "http://198.18.0.2/__ready"; then
+            up=1
+            break
+        fi
+        kill -0 "$WAN_NGINX_PID" 2> /dev/null || break
+        sleep 0.1
+    done
+    [ -n "$up" ] || bail "nginx in $s is not reachable over the link" \
+        "$(cat "$prefix-error.log" "$prefix-stdout.log" "$WAN_LINK_ERR" 2>/dev/null)"
+    WAN_URL="http://198.18.0.2"
+    export WAN_URL WAN_NS_CLIENT WAN_NS_SERVER WAN_WIRE_LOG WAN_RTT_MS
+}
+
+# stop_wan: nginx and delaylink stopped, both namespaces deleted.
+stop_wan() {
+    local ns i
+    local -a pids=()
+    [ -n "$WAN_NGINX_PID" ] && pids+=("$WAN_NGINX_PID")
+    [ -n "$WAN_LINK_PID" ] && pids+=("$WAN_LINK_PID")
+    [ ${#pids[@]} -gt 0 ] && _stop_pids "${pids[@]}"
+    WAN_NGINX_PID=""
+    WAN_LINK_PID=""
+    # A namespace file that another mount namespace still sees cannot be removed at once
+    # (EBUSY): try again for a while, and say so if it stays.
+    for ns in ${_WAN_NS[@]+"${_WAN_NS[@]}"}; do
+        for i in $(seq 1 30); do
+            ip netns del "$ns" 2>> "$T/wan-netns.err"
+            [ -e "/run/netns/$ns" ] || break
+            sleep 0.1
+        done
+        [ -e "/run/netns/$ns" ] && echo "# stop_wan: namespace $ns could not be deleted: $(tail -n 1 "$T/wan-netns.err")"
+    done
+    _WAN_NS=()
+}
+
+_wan_cleanup() {
+    stop_wan
+}
+
+# wan_reset_wire: the wire log starts again, empty, at 0 ms (call it just before a tool starts).
+wan_reset_wire() {
+    rm -f "$WAN_WIRE_LOG"
+    kill -HUP "$WAN_LINK_PID" 2> /dev/null || bail "delaylink is not running"
+    wait_until 5 test -s "$WAN_WIRE_LOG" || bail "delaylink did not restart its wire log"
+}
+
+_wire_idle() {
+    [ "$(grep -v '^#' "$WAN_WIRE_LOG" | tail -n 3 | awk '$2 == 0 { z++ } END { print z + 0 }')" = 3 ]
+}
+
+# wan_wire_idle [SECONDS]: wait (default 5 s) until the wire log ends with 300 ms without
+# bytes, so every byte of a finished tool is in it (a bucket is written when it ends).
+wan_wire_idle() {
+    wait_until "${1:-5}" _wire_idle
+}
+
+# wan_sluice_bg ARGS...: sluice_bg inside the client namespace (SLUICE_PID; wait_sluice works).
+wan_sluice_bg() {
+    ip netns exec "$WAN_NS_CLIENT" "$SLUICE" "$@" < /dev/null > "$T/bg.stdout" 2> "$T/bg.stderr" &
+    SLUICE_PID=$!
+    _PIDS+=("$SLUICE_PID")
+}
+
+# wire_stats LOG CAP [FROM_MS]: one line of key=value figures from a delaylink wire log (bytes
+# of payload per 100 ms), ratios against CAP (bytes/s):
+#   mean=       mean rate from FROM_MS (default: the first byte) to the last byte, / CAP
+#   worst1s=    the busiest sliding 1 s window (10 buckets) from the first byte on, / CAP
+#   worst100ms= the busiest 100 ms bucket from the first byte on, / CAP
+#   min1s=      the emptiest whole 1 s window from FROM_MS to the last byte, / CAP
+#   mibps=      MiB/s from the first byte to the last;  bytes=  total payload
+#   first_ms= last_ms=  the first and last buckets with bytes (-1: no bytes at all)
+# mean and min1s are "na" when no byte came after FROM_MS (or no whole second did); num_ge
+# and num_le treat "na" as 0.
+wire_stats() {
+    awk -v cap="$2" -v from="${3:-}" '
+        /^#/ || NF < 2 { next }
+        { t[n] = $1 + 0; b[n] = $2 + 0; n++ }
+        END {
+            f = -1; l = -1
+            for (i = 0; i < n; i++) if (b[i] > 0) { if (f < 0) f = i; l = i }
+            tot = 0; w1 = 0; w100 = 0; mean = "na"; min1 = "na"; m = 0; s = 0
+            if (f >= 0) {
+                for (i = f; i <= l; i++) { tot += b[i]; if (b[i] > w100) w100 = b[i] }
+                # sliding 1 s windows (a run shorter than 1 s: its whole sum)
+                for (i = f; i <= l; i++) { s += b[i]; if (i - f >= 10) s -= b[i - 10]; if (s > w1) w1 = s }
+                fi = f
+                if (from != "") for (fi = 0; fi < n && t[fi] < from + 0; fi++) ;
+                if (fi < f) fi = f
+                if (fi <= l) {
+                    s = 0
+                    for (i = fi; i <= l; i++) { s += b[i]; m++ }
+                    mean = sprintf("%.3f", s / (m * 0.1) / cap)
+                    lo = -1
+                    for (i = fi; i + 10 <= l + 1; i++) { s = 0; for (k = 0; k < 10; k++) s += b[i + k]; if (lo < 0 || s < lo) lo = s }
+                    if (lo >= 0) min1 = sprintf("%.3f", lo / cap)
+                }
+            }
+            span = (f >= 0) ? (l - f + 1) * 0.1 : 0
+            printf "mean=%s worst1s=%.3f worst100ms=%.3f min1s=%s mibps=%.2f bytes=%d first_ms=%d last_ms=%d\n",
+                mean, w1 / cap, w100 * 10 / cap, min1,
+                (span > 0 ? tot / span / 1048576 : 0), tot, (f >= 0 ? t[f] : -1), (l >= 0 ? t[l] : -1)
+        }' "$1"
+}
+
+# kv KEY "k=v k=v ...": the value of KEY (wire_stats output).
+kv() {
+    printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+# num_ge A B / num_le A B: decimal comparisons for check.
+num_ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 >= b + 0) }'; }
+num_le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0) }'; }
 
 # ---- sluice ----
 
