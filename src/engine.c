@@ -174,6 +174,7 @@ static void on_tick(void *arg)
         engine_cap_apply_rate(e, sched_eval(&e->sched, e->s->schedule, e->s->nschedule,
                                             engine_cap_local_second_of_day(), e->s->rate),
                               e->s->burst);
+    engine_cap_retune(e);
     if (e->disk_full_until != 0 && now >= e->disk_full_until) {
         e->disk_full_until = 0;
         engine_kick(e);

@@ -3,6 +3,7 @@
  * response, so a 404 leaves no empty file or folder behind. */
 #include "xfer.h"
 #include "backoff.h"
+#include "cap.h"
 #include "fsout.h"
 #include "resp.h"
 #include "writer.h"
@@ -14,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 /* Uncapped, big reads cost less CPU per byte; capped, small chunks keep the pause/unpause rhythm
@@ -25,11 +28,16 @@
 #define WBUF_MAX (256 * 1024)
 #define WBUF_MANY (64 * 1024)
 #define CHUNK_AGE_MS 100
+/* The window clamp of a connection with no cap: far above what the kernel's autotuning reaches
+ * (tcp_rmem), so the autotuning alone decides. */
+#define UNCLAMPED (256 * 1024 * 1024)
 
 struct xfer {
     const struct xfer_env *env;
     void *user;
-    int64_t share;
+    int64_t share;               /* bytes/s this transfer may receive; 0 = uncapped */
+    int64_t window;              /* TCP_WINDOW_CLAMP in force on its socket; 0 none, -1 unknown */
+    int64_t rtt_us;              /* the connection's round trip when the window was last set */
     struct item *it;
     CURL *easy;
     struct curl_slist *hdrs;
@@ -91,52 +99,72 @@ void xfer_attach_hash(struct item *it, void *state)
     it->hash_state = state;
 }
 
-int xfer_rcvbuf_for(int64_t share)
+/* The round trip the connection has measured (TCP_INFO's smoothed RTT, from the handshake on),
+ * in microseconds; 0 when the socket cannot tell. */
+static int64_t socket_rtt_us(curl_socket_t fd)
 {
-    /* ~50 ms of the transfer's share: enough window for its share at WAN round trips, small
-     * enough that what the kernel takes in while the transfer is paused stays a fraction of a
-     * second of the cap (the kernel doubles the value for its own bookkeeping). */
-    int64_t b = share / 20;
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
 
-    if (b < 4096)
-        b = 4096;
-    if (b > 1024 * 1024)
-        b = 1024 * 1024;
-    return (int)b;
+    memset(&ti, 0, sizeof ti);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+        return 0;
+    return (int64_t)ti.tcpi_rtt;
 }
 
-/* Runs on every request, on a new or a reused connection: a connection that idled in libcurl's
- * cache while the cap changed gets the buffer of the cap in force now. */
+/* TCP_WINDOW_CLAMP bounds what the peer may send ahead of what we have read, which is what the
+ * kernel takes in while the transfer waits for its turn under the cap. Unlike SO_RCVBUF it can
+ * be raised past net.core.rmem_max and leaves the kernel's buffer autotuning on, which a long
+ * path needs. Set only once connected: before connect it would shrink the window scale. */
+static void apply_window(struct xfer *x, curl_socket_t fd)
+{
+    int64_t want;
+    int v;
+
+    if (x->share > 0) {
+        x->rtt_us = socket_rtt_us(fd);
+        want = cap_window(x->share, x->rtt_us);
+        if (!cap_window_stale(x->window, want))
+            return;
+    } else if (x->window != 0 || x->env->ever_capped) {
+        want = UNCLAMPED;     /* a connection clamped under an earlier cap: open it again */
+    } else {
+        return;
+    }
+    v = (int)want;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, sizeof v) == 0)
+        x->window = x->share > 0 ? want : 0;
+}
+
+void xfer_tune_window(struct xfer *x, int64_t share)
+{
+    curl_socket_t fd = CURL_SOCKET_BAD;
+
+    x->share = share;
+    if (curl_easy_getinfo(x->easy, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD)
+        return;
+    apply_window(x, fd);
+}
+
+int64_t xfer_window(const struct xfer *x, int64_t *rtt_us)
+{
+    if (rtt_us != NULL)
+        *rtt_us = x->rtt_us;
+    return x->window;
+}
+
+/* Runs on every request, on a new or a reused connection: the connection gets the window of the
+ * cap in force now, whatever an earlier transfer left on it. */
 static int on_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
                      int conn_local_port)
 {
     struct xfer *x = clientp;
     curl_socket_t fd = CURL_SOCKET_BAD;
-    int v;
 
-    if (curl_easy_getinfo(x->easy, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD)
-        return CURL_PREREQFUNC_OK;
-    if (x->share > 0)
-        v = xfer_rcvbuf_for(x->share);
-    else if (x->env->ever_capped)
-        v = 4 * 1024 * 1024;   /* stands in for the autotuning that SO_RCVBUF switched off */
-    else
-        return CURL_PREREQFUNC_OK;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+    x->window = -1;          /* unknown on this connection: set it */
+    if (curl_easy_getinfo(x->easy, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK && fd != CURL_SOCKET_BAD)
+        apply_window(x, fd);
     return CURL_PREREQFUNC_OK;
-}
-
-static int on_sockopt(void *clientp, curl_socket_t fd, curlsocktype purpose)
-{
-    struct xfer *x = clientp;
-
-    /* Before connect, so the window scale in the SYN fits the buffer (notes §2). */
-    if (purpose == CURLSOCKTYPE_IPCXN && x->share > 0) {
-        int v = xfer_rcvbuf_for(x->share);
-
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
-    }
-    return CURL_SOCKOPT_OK;
 }
 
 static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
@@ -374,8 +402,6 @@ struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, i
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long)s->connect_timeout_ms);
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, (long)BUFFER_UNCAPPED);
-    curl_easy_setopt(easy, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
-    curl_easy_setopt(easy, CURLOPT_SOCKOPTDATA, x);
     curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, on_prereq);
     curl_easy_setopt(easy, CURLOPT_PREREQDATA, x);
     /* HTTP/1.1 only: on libcurl 7.88 a paused HTTP/2 stream keeps receiving up to its 32 MB
