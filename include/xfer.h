@@ -26,6 +26,7 @@ struct xfer_env {
     bool (*may_receive)(void *arg, struct xfer *x, size_t n);
     void (*received)(void *arg, struct xfer *x, size_t n);
     struct writer *writer;       /* writes and hashes the .part off the loop */
+    struct socktab *socks;       /* libcurl's sockets, opened and closed through it */
     void *arg;
 };
 

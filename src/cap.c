@@ -5,12 +5,12 @@
 
 #include <stddef.h>
 
-/* The window covers WINDOW_RTTS round trips of the share plus TURN_MS of it. One round trip is
- * what TCP needs to carry the share at all; the second lets a transfer catch up after waiting
- * its turn, and lets the others fill in for a transfer that sits idle for a round trip between
- * two files on one connection. TURN_MS is the longest a transfer's data waits for its turn under
- * the bucket in the normal case (a few refill ticks); on loopback it is nearly all the window. */
-#define WINDOW_RTTS 2
+/* The window covers one round trip of the share, what TCP needs to carry the share at all, plus
+ * TURN_MS of it: what waits in the kernel for its turn under the bucket (a few refill ticks),
+ * and all of the window on loopback. What the window holds beyond the round trip is what the
+ * kernel takes in ahead of the cap when the transfer starts or the cap drops, so it is kept to
+ * that: two round trips measured 1.34x the cap in the worst second at 100 ms, one 1.15x
+ * (docs/design.md, "The cap"). */
 #define TURN_MS 50
 /* Below this TCP's segments shrink and the overhead grows; above it the kernel's own limit on a
  * socket's buffer (tcp_rmem) is the bound anyway. */
@@ -43,7 +43,7 @@ int64_t cap_window(int64_t share, int64_t rtt_us)
         rtt_us = 0;
     if (rtt_us > RTT_MAX_US)
         rtt_us = RTT_MAX_US;
-    us = WINDOW_RTTS * rtt_us + TURN_MS * 1000;
+    us = rtt_us + TURN_MS * 1000;
     /* us < 2^22 and a share above 2^40 B/s is far past any link: the product cannot overflow. */
     if (share > ((int64_t)1 << 40))
         return WINDOW_MAX;

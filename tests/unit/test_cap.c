@@ -44,7 +44,8 @@ static void test_share_never_rounds_to_uncapped(void **state)
 }
 
 /* TCP carries one window per round trip: the window must cover share x RTT at every round trip
- * from loopback to 300 ms, with headroom, and stay a bounded fraction of a second of the share. */
+ * from loopback to 300 ms, with 50 ms of headroom, and no more (what it holds beyond the round
+ * trip is what the kernel may take in ahead of the cap). */
 static void test_window_covers_round_trip(void **state)
 {
     static const int64_t rtts_ms[] = { 0, 1, 20, 50, 100, 120, 250, 300 };
@@ -56,16 +57,16 @@ static void test_window_covers_round_trip(void **state)
             int64_t w = cap_window(shares[j], rtts_ms[i] * MS);
             int64_t per_rtt = shares[j] * rtts_ms[i] / 1000;
 
-            /* at least 1.5 round trips of the share: the share flows even after a wait */
-            assert_true(w >= per_rtt + per_rtt / 2);
-            /* and at most 2 round trips plus 50 ms of it (the bound on what the kernel holds) */
+            /* a round trip of the share and 50 ms more: the share flows even after a wait */
+            assert_true(w >= per_rtt + shares[j] / 20);
+            /* and no more than that (above the floor) */
             if (w > 8 * KiB)
-                assert_true(w <= 2 * per_rtt + shares[j] / 20 + 2);
+                assert_true(w <= per_rtt + shares[j] / 20 + 2);
         }
     }
 }
 
-/* The exact numbers the README states: 50 ms of the share on loopback, 2 RTT + 50 ms on a path. */
+/* The exact numbers the README states: 50 ms of the share on loopback, RTT + 50 ms on a path. */
 static void test_window_values(void **state)
 {
     (void)state;
@@ -73,7 +74,7 @@ static void test_window_values(void **state)
     assert_int_equal(cap_window(-5, 100 * MS), 0);
     assert_int_equal(cap_window(2 * MiB, 0), 2 * MiB / 20);
     assert_int_equal(cap_window(2 * MiB, -3), 2 * MiB / 20);
-    assert_int_equal(cap_window(8 * MiB, 100 * MS), 8 * MiB / 4);
+    assert_int_equal(cap_window(8 * MiB, 100 * MS), 8 * MiB * 150 / 1000);
     assert_int_equal(cap_window(1000, 100 * MS), 8 * KiB);          /* the floor */
     assert_int_equal(cap_window((int64_t)1 << 50, 100 * MS), 64 * MiB);   /* the ceiling */
     /* a round trip past 2 s is a stall, not a path: sized as 2 s */
