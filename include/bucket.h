@@ -14,7 +14,8 @@ struct bucket {
     int64_t frac;        /* sub-byte remainder carried between refills (units: bytes*1000) */
 };
 
-/* Default depth for a rate: rate/4, at least 64 KiB. */
+/* Default depth for a rate: rate/8 (125 ms of it), at least 64 KiB. A deeper bucket turns idle
+ * time on a long path (a round trip between two files) into bursts on the wire. */
 int64_t bucket_default_depth(int64_t rate);
 /* depth 0 = default for the rate. Starts full. */
 void bucket_init(struct bucket *b, int64_t rate, int64_t depth, int64_t now_ms);

@@ -28,7 +28,7 @@ struct settings {
     int concurrency;             /* 1..1024 */
     int per_host;                /* 0 = none */
     int64_t rate;                /* bytes/s, 0 = off */
-    int64_t burst;               /* bytes, 0 = auto (rate/4, >= 64K) */
+    int64_t burst;               /* bytes, 0 = auto (rate/8, >= 64K) */
     struct sched_point *schedule;
     size_t nschedule;
     int retries;

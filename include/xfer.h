@@ -19,13 +19,14 @@ struct wstream;
 struct xfer_env {
     const struct settings *settings;
     int rootfd;
-    bool ever_capped;            /* a cap was in force at some point: sockets may be small */
+    bool ever_capped;            /* a cap was in force at some point: windows may be clamped */
     CURLSH *curl_share;
     /* Asked before each chunk is written: return false to pause the transfer (the chunk is
      * delivered again on unpause). Then told how many bytes were written. */
     bool (*may_receive)(void *arg, struct xfer *x, size_t n);
     void (*received)(void *arg, struct xfer *x, size_t n);
     struct writer *writer;       /* writes and hashes the .part off the loop */
+    struct socktab *socks;       /* libcurl's sockets, opened and closed through it */
     void *arg;
 };
 
@@ -43,7 +44,7 @@ struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, i
                       void *user);
 void *xfer_user(const struct xfer *x);
 /* This transfer's share of the cap in bytes/s (0 = uncapped), before it is added to the multi
- * handle: sizes libcurl's buffer and the socket's receive buffer. */
+ * handle: sizes libcurl's buffer, and the TCP window once the connection is up. */
 void xfer_set_share(struct xfer *x, int64_t share);
 CURL *xfer_easy(const struct xfer *x);
 struct item *xfer_item(const struct xfer *x);
@@ -81,8 +82,10 @@ bool xfer_can_resume(const struct item *it);
 /* Makes state (a struct digest, e.g. from digest_of_part) the item's running digest. */
 void xfer_attach_hash(struct item *it, void *state);
 void xfer_hash_free(void *state);
-/* Socket receive buffer and libcurl buffer sizes for a per-transfer share of the cap
- * (bytes/s; 0 = uncapped). */
-int xfer_rcvbuf_for(int64_t share);
+/* A running transfer's share changed (or its round trip may have): its TCP window follows
+ * (cap_window). Cheap when nothing changed: one getsockopt. */
+void xfer_tune_window(struct xfer *x, int64_t share);
+/* The window clamp in force on its connection (0 = none) and the round trip it was sized for. */
+int64_t xfer_window(const struct xfer *x, int64_t *rtt_us);
 
 #endif

@@ -20,7 +20,7 @@ static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
 
 int64_t bucket_default_depth(int64_t rate)
 {
-    int64_t d = rate > 0 ? rate / 4 : 0;
+    int64_t d = rate > 0 ? rate / 8 : 0;
 
     if (d < BUCKET_MIN_DEPTH)
         d = BUCKET_MIN_DEPTH;

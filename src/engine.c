@@ -15,6 +15,7 @@
 #include "meter.h"
 #include "queue.h"
 #include "sched.h"
+#include "socktab.h"
 #include "syncer.h"
 #include "util.h"
 #include "writer.h"
@@ -174,6 +175,7 @@ static void on_tick(void *arg)
         engine_cap_apply_rate(e, sched_eval(&e->sched, e->s->schedule, e->s->nschedule,
                                             engine_cap_local_second_of_day(), e->s->rate),
                               e->s->burst);
+    engine_cap_retune(e);
     if (e->disk_full_until != 0 && now >= e->disk_full_until) {
         e->disk_full_until = 0;
         engine_kick(e);
@@ -223,6 +225,7 @@ static void update_eager(struct engine *e)
 void engine_kick(struct engine *e)
 {
     struct item *it;
+    bool started = false;
 
     if (e->stopping || e->in_kick || e->disk_full_until != 0 || e->paused_all) {
         update_eager(e);
@@ -230,9 +233,14 @@ void engine_kick(struct engine *e)
     }
     e->in_kick = true;
     while (e->transfers + e->preparing < e->concurrency &&
-           (it = queue_next(e->q, host_ok, e)) != NULL)
+           (it = queue_next(e->q, host_ok, e)) != NULL) {
         engine_transfer_start(e, it);
+        started = true;
+    }
     e->in_kick = false;
+    /* The shares of the transfers already running shrink to make room (their windows too). */
+    if (started)
+        engine_cap_retune(e);
     update_eager(e);
 }
 
@@ -277,6 +285,8 @@ struct engine *engine_new(struct loop *loop, const struct settings *s, struct qu
     e->env.received = engine_cap_received;
     e->env.arg = e;
     e->env.curl_share = e->share;
+    e->socks = socktab_new();
+    e->env.socks = e->socks;
 
     e->curl_timer = loop_timer_new(loop, on_curl_timer, e);
     e->tick_timer = loop_timer_new(loop, on_tick, e);
@@ -356,6 +366,7 @@ void engine_free(struct engine *e)
         curl_multi_cleanup(e->multi);
     if (e->share != NULL)
         curl_share_cleanup(e->share);
+    socktab_free(e->socks);     /* after the multi handle: closing its connections uses it */
     loop_timer_free(e->curl_timer);
     loop_timer_free(e->tick_timer);
     loop_timer_free(e->due_timer);

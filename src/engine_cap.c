@@ -4,11 +4,15 @@
  * one libcurl buffer) and credit a slow transfer leaves unused goes to the others. A host's cap
  * from the config is a second bucket nested under the global one.
  *
+ * Each transfer's TCP receive window follows its share and its connection's round trip
+ * (cap_window), so the kernel takes in about what the cap lets through, however long the path.
+ *
  * The disk-wait list: when the writer's backlog for a file is full, the transfer pauses the same
  * way until the backlog has drained, so the data waits in the kernel, not in memory. */
 #include "engine_cap.h"
 #include "engine_impl.h"
 #include "bucket.h"
+#include "cap.h"
 #include "hosts.h"
 #include "loop.h"
 #include "meter.h"
@@ -17,10 +21,7 @@
 #include "xfer.h"
 
 #include <curl/curl.h>
-#include <sys/socket.h>
 #include <time.h>
-
-#define REFILL_MAX_MS 20
 
 static bool capped(const struct engine *e)
 {
@@ -71,12 +72,21 @@ void engine_cap_throttle_remove(struct engine *e, struct active *a)
     a->tnext = NULL;
 }
 
+static struct bucket *global_bucket(struct engine *e)
+{
+    return capped(e) ? &e->bucket : NULL;
+}
+
+static struct bucket *host_bucket(struct active *a)
+{
+    return a->host->capped ? &a->host->bucket : NULL;
+}
+
 /* Asked by the write callback before each chunk. */
 bool engine_cap_may_receive(void *arg, struct xfer *x, size_t n)
 {
     struct engine *e = arg;
     struct active *a = xfer_user(x);
-    int64_t now;
 
     if (a->unpausing)
         return true;     /* the chunk held at the pause is being delivered: it was our turn */
@@ -87,21 +97,8 @@ bool engine_cap_may_receive(void *arg, struct xfer *x, size_t n)
         e->dhead = a;
         return false;
     }
-    if (!capped(e) && !a->host->capped)
+    if (cap_may_receive(global_bucket(e), host_bucket(a), loop_now(e->loop)))
         return true;
-    now = mono_ms();
-    if (capped(e)) {
-        bucket_refill(&e->bucket, now);
-        if (!bucket_has_credit(&e->bucket))
-            goto pause;
-    }
-    if (a->host->capped) {
-        bucket_refill(&a->host->bucket, now);
-        if (!bucket_has_credit(&a->host->bucket))
-            goto pause;
-    }
-    return true;
-pause:
     throttle_push(e, a);
     return false;
 }
@@ -110,19 +107,12 @@ void engine_cap_received(void *arg, struct xfer *x, size_t n)
 {
     struct engine *e = arg;
     struct active *a = xfer_user(x);
-    int64_t now = mono_ms();
+    int64_t now = loop_now(e->loop);
 
     e->bytes += (int64_t)n;
     meter_add(&e->meter, (int64_t)n, now);
     /* Charged after the fact, so the balance can dip below zero by one chunk (debt). */
-    if (capped(e)) {
-        bucket_refill(&e->bucket, now);
-        bucket_take(&e->bucket, (int64_t)n);
-    }
-    if (a->host->capped) {
-        bucket_refill(&a->host->bucket, now);
-        bucket_take(&a->host->bucket, (int64_t)n);
-    }
+    cap_charge(global_bucket(e), host_bucket(a), (int64_t)n, now);
 }
 
 /* Unpauses throttled transfers in FIFO order while there is credit. Runs from the loop, never
@@ -131,10 +121,9 @@ void engine_cap_received(void *arg, struct xfer *x, size_t n)
 void engine_cap_on_refill(void *arg)
 {
     struct engine *e = arg;
-    int64_t now = mono_ms();
+    int64_t now = loop_now(e->loop);
     size_t n = 0;
     struct active *a;
-    int64_t wait = REFILL_MAX_MS;
 
     if (capped(e))
         bucket_refill(&e->bucket, now);
@@ -157,14 +146,8 @@ void engine_cap_on_refill(void *arg)
         curl_easy_pause(xfer_easy(a->x), CURLPAUSE_CONT);
         a->unpausing = false;
     }
-    if (e->thead != NULL) {
-        if (capped(e)) {
-            int64_t w = bucket_wait_ms(&e->bucket, 1);
-
-            wait = w < 1 ? 1 : (w > REFILL_MAX_MS ? REFILL_MAX_MS : w);
-        }
-        loop_timer_arm(e->refill_timer, wait);
-    }
+    if (e->thead != NULL)
+        loop_timer_arm(e->refill_timer, cap_refill_wait_ms(global_bucket(e)));
 }
 
 /* The writer's backlog has halved: every transfer that waited for it gets its held chunk. */
@@ -198,23 +181,26 @@ void engine_cap_diskwait_remove(struct engine *e, struct active *a)
     a->dnext = NULL;
 }
 
-/* A transfer's share of what may flow: the global cap split over the slots, or its host's cap
- * split over that host's connections, whichever is smaller; 0 when nothing caps it. */
-int64_t engine_cap_share(const struct engine *e, const char *name, const struct host *h)
+/* A transfer's share of what may flow: the global cap split over the transfers running now, or
+ * its host's cap split over that host's transfers, whichever is smaller; 0 when nothing caps it.
+ * A transfer about to start counts itself (extra = 1). */
+static int64_t share_of(const struct engine *e, const struct host *h, int extra)
 {
-    int64_t share = capped(e) ? e->rate / (e->concurrency > 0 ? e->concurrency : 1) : 0;
+    return cap_share(e->rate, e->transfers + extra, h->capped ? h->bucket.rate : 0,
+                     h->active + extra);
+}
 
-    if (h->capped) {
-        int n = hosts_effective(e->s, name, h);
-        int64_t hs;
+int64_t engine_cap_share(const struct engine *e, const struct host *h)
+{
+    return share_of(e, h, 1);
+}
 
-        if (n <= 0 || n > e->concurrency)
-            n = e->concurrency;
-        hs = h->bucket.rate / (n > 0 ? n : 1);
-        if (share == 0 || hs < share)
-            share = hs;
-    }
-    return share;
+/* Every running transfer's window follows its share now (the number of transfers and the caps
+ * change) and the round trip its connection measures. */
+void engine_cap_retune(struct engine *e)
+{
+    for (struct active *a = e->actives; a != NULL; a = a->next)
+        xfer_tune_window(a->x, share_of(e, a->host, 0));
 }
 
 int engine_cap_local_second_of_day(void)
@@ -228,7 +214,7 @@ int engine_cap_local_second_of_day(void)
 
 void engine_cap_apply_rate(struct engine *e, int64_t rate, int64_t burst)
 {
-    int64_t now = mono_ms();
+    int64_t now = loop_now(e->loop);
 
     if (rate == e->rate && burst == e->burst)
         return;
@@ -242,19 +228,8 @@ void engine_cap_apply_rate(struct engine *e, int64_t rate, int64_t burst)
     e->burst = burst;
     if (rate > 0)
         e->env.ever_capped = true;
-    /* Connections already open keep their buffers: resize them to the new share. Uncapped
-     * again, a large buffer stands in for the autotuning that SO_RCVBUF switched off. */
-    for (struct active *a = e->actives; a != NULL; a = a->next) {
-        curl_socket_t fd = CURL_SOCKET_BAD;
-
-        if (curl_easy_getinfo(xfer_easy(a->x), CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK &&
-            fd != CURL_SOCKET_BAD) {
-            int64_t share = engine_cap_share(e, xfer_item(a->x)->host, a->host);
-            int v = share > 0 ? xfer_rcvbuf_for(share) : 4 * 1024 * 1024;
-
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
-        }
-    }
+    /* Connections already open get the window of the new share at once. */
+    engine_cap_retune(e);
     if (rate == 0) {
         /* Nothing holds them back any more. */
         loop_timer_arm(e->refill_timer, 0);

@@ -20,8 +20,10 @@ void engine_cap_on_disk_ready(void *arg);
 /* Takes a transfer off the throttled FIFO / the disk-wait list (no-op when not on it). */
 void engine_cap_throttle_remove(struct engine *e, struct active *a);
 void engine_cap_diskwait_remove(struct engine *e, struct active *a);
-/* What a transfer to host h (key name) may receive per second; 0 when nothing caps it. */
-int64_t engine_cap_share(const struct engine *e, const char *name, const struct host *h);
+/* What a transfer about to start to host h may receive per second; 0 when nothing caps it. */
+int64_t engine_cap_share(const struct engine *e, const struct host *h);
+/* Resizes every running transfer's receive window to its share and round trip now. */
+void engine_cap_retune(struct engine *e);
 /* Puts a rate (0 = off) and burst in force, and tells the listeners. */
 void engine_cap_apply_rate(struct engine *e, int64_t rate, int64_t burst);
 /* Local time of day in seconds, for the rate schedule. */

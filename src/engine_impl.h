@@ -20,6 +20,7 @@
 struct host;
 struct hosts;
 struct loop_timer;
+struct socktab;
 struct syncer;
 struct writer;
 
@@ -48,6 +49,7 @@ struct engine {
     struct syncer *syncer;
     struct writer *writer;
     struct hosts *hosts;
+    struct socktab *socks;
     struct active *actives;
     struct active *thead, *ttail;    /* throttled, in the order they ran out of credit */
     struct active *dhead;            /* paused until the writer catches up */

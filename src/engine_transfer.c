@@ -34,7 +34,7 @@ static void really_start(struct engine *e, struct item *it)
     a = xcalloc(1, sizeof *a);
     a->host = hosts_get(e->hosts, e->s, it->host, mono_ms());
     a->x = xfer_new(&e->env, it, easy, loop_now(e->loop), a);
-    xfer_set_share(a->x, engine_cap_share(e, it->host, a->host));
+    xfer_set_share(a->x, engine_cap_share(e, a->host));
     a->next = e->actives;
     if (e->actives != NULL)
         e->actives->prev = a;

@@ -40,7 +40,7 @@ const struct opt opts_table[] = {
     { .name = "rate", .short_name = 'r', .type = OPT_RATE, .def = "off", .arg = "RATE", .key = "rate",
       .off = F(rate), .help = "global cap on bytes/s received" },
     { .name = "burst", .type = OPT_SIZE, .def = "auto", .arg = "SIZE", .key = "burst", .off = F(burst),
-      .help = "token-bucket depth; auto = rate/4, >= 64K" },
+      .help = "token-bucket depth; auto = rate/8, >= 64K" },
     { .name = "schedule", .type = OPT_SCHEDULE, .arg = "SPEC", .key = "schedule",
       .off = F(schedule), .help = "rate timetable, e.g. \"08:00,10M 18:30,off\"" },
     { .name = "retries", .type = OPT_INT, .def = "5", .min = 0, .max = 1000, .arg = "N",

@@ -3,8 +3,10 @@
  * response, so a 404 leaves no empty file or folder behind. */
 #include "xfer.h"
 #include "backoff.h"
+#include "cap.h"
 #include "fsout.h"
 #include "resp.h"
+#include "socktab.h"
 #include "writer.h"
 
 #include <errno.h>
@@ -14,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 /* Uncapped, big reads cost less CPU per byte; capped, small chunks keep the pause/unpause rhythm
@@ -25,11 +29,19 @@
 #define WBUF_MAX (256 * 1024)
 #define WBUF_MANY (64 * 1024)
 #define CHUNK_AGE_MS 100
+/* The window clamp of a connection with no cap: far above what the kernel's autotuning reaches
+ * (tcp_rmem), so the autotuning alone decides. */
+#define UNCLAMPED (256 * 1024 * 1024)
 
 struct xfer {
     const struct xfer_env *env;
     void *user;
-    int64_t share;
+    int64_t share;               /* bytes/s this transfer may receive; 0 = uncapped */
+    int64_t window;              /* TCP_WINDOW_CLAMP in force on its socket; 0 none, -1 unknown */
+    int64_t rtt_us;              /* the connection's round trip when the window was last set */
+    int fd;                      /* its connection's socket (socktab), -1 before the request */
+    int64_t held_at;             /* x->got when the clamp was last checked */
+    bool autotuned;              /* the buffer could not be made big enough: the kernel grows it */
     struct item *it;
     CURL *easy;
     struct curl_slist *hdrs;
@@ -91,53 +103,139 @@ void xfer_attach_hash(struct item *it, void *state)
     it->hash_state = state;
 }
 
-int xfer_rcvbuf_for(int64_t share)
+/* The round trip the connection has measured (TCP_INFO's smoothed RTT, from the handshake on),
+ * in microseconds; 0 when the socket cannot tell. */
+static int64_t socket_rtt_us(curl_socket_t fd)
 {
-    /* ~50 ms of the transfer's share: enough window for its share at WAN round trips, small
-     * enough that what the kernel takes in while the transfer is paused stays a fraction of a
-     * second of the cap (the kernel doubles the value for its own bookkeeping). */
-    int64_t b = share / 20;
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
 
-    if (b < 4096)
-        b = 4096;
-    if (b > 1024 * 1024)
-        b = 1024 * 1024;
-    return (int)b;
+    memset(&ti, 0, sizeof ti);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+        return 0;
+    return (int64_t)ti.tcpi_rtt;
 }
 
-/* Runs on every request, on a new or a reused connection: a connection that idled in libcurl's
- * cache while the cap changed gets the buffer of the cap in force now. */
+/* Makes room in the socket's buffer for a window. SO_RCVBUF fixes the buffer (and stops the
+ * kernel's autotuning, which would otherwise raise the clamp behind our back as it grows the
+ * buffer); it is bounded by net.core.rmem_max, and SO_RCVBUFFORCE goes past that when we have
+ * CAP_NET_ADMIN. Without it a window beyond rmem_max is left to autotuning (SO_BUF_LOCK, Linux
+ * 5.14, switches it on again), and hold_window pulls the clamp back. Never shrinks the buffer:
+ * data already queued would be pruned. Returns true when the buffer is fixed. */
+static bool make_room(int fd, int64_t window)
+{
+    int cur = 0, v = (int)window, unlock = 0;
+    socklen_t len = sizeof cur;
+
+    /* Set even when the buffer is big enough already: setting it is what stops the autotuning. */
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cur, &len) == 0 && cur / 2 > v)
+        v = cur / 2;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+    len = sizeof cur;
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cur, &len) == 0 && cur / 2 >= window)
+        return true;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) == 0)
+        return true;
+#ifdef SO_BUF_LOCK
+    setsockopt(fd, SOL_SOCKET, SO_BUF_LOCK, &unlock, sizeof unlock);
+#else
+    (void)unlock;
+#endif
+    return false;
+}
+
+/* TCP_WINDOW_CLAMP bounds what the peer may send ahead of what we have read, which is what the
+ * kernel takes in while the transfer waits for its turn under the cap. Set only once connected:
+ * before connect it would shrink the window scale for good. The kernel's autotuning raises the
+ * clamp as it grows the buffer, so the one in force is read back and pulled down again. */
+static void apply_window(struct xfer *x, curl_socket_t fd)
+{
+    int64_t want;
+    int v, k = -1;
+    socklen_t len = sizeof k;
+
+    if (x->share <= 0) {
+        if (x->window == 0 && !x->env->ever_capped)
+            return;
+        v = UNCLAMPED;        /* a connection clamped under an earlier cap: open it again */
+        setsockopt(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, sizeof v);
+        x->window = 0;
+        return;
+    }
+    x->rtt_us = socket_rtt_us(fd);
+    want = cap_window(x->share, x->rtt_us);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &k, &len) != 0)
+        k = -1;
+    if (!cap_window_stale(x->window, want) && !cap_window_stale(k, want))
+        return;
+    x->autotuned = !make_room(fd, want);
+    v = (int)want;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, sizeof v) == 0)
+        x->window = want;
+}
+
+/* The kernel's autotuning raises the clamp as it grows the buffer, which it does while we read:
+ * checked every eighth of a window read, so a raise is pulled back within that much data. */
+static void hold_window(struct xfer *x)
+{
+    int k = -1, v;
+    socklen_t len = sizeof k;
+
+    x->held_at = x->got;
+    if (getsockopt(x->fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &k, &len) == 0 &&
+        k > x->window + x->window / 8) {
+        v = (int)x->window;
+        setsockopt(x->fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, sizeof v);
+    }
+}
+
+void xfer_tune_window(struct xfer *x, int64_t share)
+{
+    x->share = share;
+    if (x->fd >= 0)
+        apply_window(x, x->fd);
+}
+
+int64_t xfer_window(const struct xfer *x, int64_t *rtt_us)
+{
+    if (rtt_us != NULL)
+        *rtt_us = x->rtt_us;
+    return x->window;
+}
+
+/* libcurl's sockets are opened and closed here so the engine knows them (include/socktab.h). */
+static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    struct socktab *t = clientp;
+    int fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+
+    if (fd < 0)
+        return CURL_SOCKET_BAD;
+    socktab_add(t, fd);
+    return fd;
+}
+
+static int on_close_socket(void *clientp, curl_socket_t fd)
+{
+    socktab_remove(clientp, fd);
+    return close(fd);
+}
+
+/* Runs on every request, on a new or a reused connection (and again after a redirect to another
+ * connection): the transfer finds its socket, which gets the window of the cap in force now,
+ * whatever an earlier transfer left on it. */
 static int on_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
                      int conn_local_port)
 {
     struct xfer *x = clientp;
-    curl_socket_t fd = CURL_SOCKET_BAD;
-    int v;
 
-    if (curl_easy_getinfo(x->easy, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD)
-        return CURL_PREREQFUNC_OK;
-    if (x->share > 0)
-        v = xfer_rcvbuf_for(x->share);
-    else if (x->env->ever_capped)
-        v = 4 * 1024 * 1024;   /* stands in for the autotuning that SO_RCVBUF switched off */
-    else
-        return CURL_PREREQFUNC_OK;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+    if (x->fd >= 0)
+        socktab_release(x->env->socks, x->fd, &x->fd);
+    x->window = -1;          /* unknown on this connection: set it */
+    x->autotuned = false;
+    if (socktab_find(x->env->socks, conn_local_port, conn_primary_ip, conn_primary_port, &x->fd) >= 0)
+        apply_window(x, x->fd);
     return CURL_PREREQFUNC_OK;
-}
-
-static int on_sockopt(void *clientp, curl_socket_t fd, curlsocktype purpose)
-{
-    struct xfer *x = clientp;
-
-    /* Before connect, so the window scale in the SYN fits the buffer
-     * (docs/design.md#kernel-facts-we-rely-on). */
-    if (purpose == CURLSOCKTYPE_IPCXN && x->share > 0) {
-        int v = xfer_rcvbuf_for(x->share);
-
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
-    }
-    return CURL_SOCKOPT_OK;
 }
 
 static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
@@ -268,6 +366,8 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
     if (x->chunk->len == x->chunk->cap || x->last_rx_ms - x->chunk_ms >= CHUNK_AGE_MS)
         flush(x);
     x->got += (int64_t)n;
+    if (x->autotuned && x->window > 0 && x->fd >= 0 && x->got - x->held_at >= x->window / 8)
+        hold_window(x);
     if (x->env->received != NULL)
         x->env->received(x->env->arg, x, n);
     return n;
@@ -331,6 +431,7 @@ struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, i
     x->it = it;
     x->easy = easy;
     x->dirfd = -1;
+    x->fd = -1;
     x->started_ms = x->last_rx_ms = now_ms;
     resp_reset(&x->r, 0);
 
@@ -376,8 +477,10 @@ struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, i
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long)s->connect_timeout_ms);
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, (long)BUFFER_UNCAPPED);
-    curl_easy_setopt(easy, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
-    curl_easy_setopt(easy, CURLOPT_SOCKOPTDATA, x);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, env->socks);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, env->socks);
     curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, on_prereq);
     curl_easy_setopt(easy, CURLOPT_PREREQDATA, x);
     /* HTTP/1.1 only: on libcurl 7.88 a paused HTTP/2 stream keeps receiving up to its 32 MB
@@ -431,6 +534,8 @@ CURL *xfer_free(struct xfer *x)
     CURL *easy = x->easy;
 
     end_stream(x);
+    if (x->fd >= 0)
+        socktab_release(x->env->socks, x->fd, &x->fd);
     if (x->dirfd >= 0)
         close(x->dirfd);
     writer_chunk_free(x->env->writer, x->chunk);

@@ -18,7 +18,7 @@ static void test_default_depth(void **state)
     assert_int_equal(bucket_default_depth(0), 64 * KiB);
     assert_int_equal(bucket_default_depth(1000), 64 * KiB);
     assert_int_equal(bucket_default_depth(256 * KiB), 64 * KiB);
-    assert_int_equal(bucket_default_depth(40 * MiB), 10 * MiB);
+    assert_int_equal(bucket_default_depth(40 * MiB), 5 * MiB);
     assert_int_equal(bucket_default_depth(-5), 64 * KiB);
 }
 
@@ -29,8 +29,8 @@ static void test_init_starts_full(void **state)
     (void)state;
     bucket_init(&b, 1 * MiB, 0, 5000);
     assert_int_equal(b.rate, 1 * MiB);
-    assert_int_equal(b.depth, 256 * KiB);
-    assert_int_equal(b.tokens, 256 * KiB);
+    assert_int_equal(b.depth, 128 * KiB);
+    assert_int_equal(b.tokens, 128 * KiB);
     assert_int_equal(b.last_ms, 5000);
     assert_int_equal(b.frac, 0);
 
@@ -236,7 +236,7 @@ static void test_rate_change(void **state)
 
     /* A higher rate with default depth keeps the balance. */
     bucket_set(&b, 4 * MiB, 0, 2000);
-    assert_int_equal(b.depth, 1 * MiB);
+    assert_int_equal(b.depth, 512 * KiB);
     assert_int_equal(b.tokens, 500);
 
     /* Debt survives a rate change. */

@@ -1,0 +1,42 @@
+#ifndef SLUICE_CAP_H
+#define SLUICE_CAP_H
+/* The cap's policy, pure: the clock and every measurement are arguments, so the rules can be
+ * tested with fake time (tests/unit/test_cap.c). The engine (engine_cap.c) owns the state and
+ * the sockets; this file decides. Why it is built this way: docs/design.md, "The cap". */
+#include <stdbool.h>
+#include <stdint.h>
+
+struct bucket;
+
+/* What one transfer may receive per second: the cap split over the transfers that are running
+ * now, not over the slots (a transfer alone gets the whole cap). Then, when its host has a cap of
+ * its own, that split over the host's transfers, whichever is smaller. 0 = nothing caps it. */
+int64_t cap_share(int64_t rate, int running, int64_t host_rate, int host_running);
+
+/* The TCP receive window a transfer should be allowed, in bytes, for a share (bytes/s) over a
+ * path with the given round trip (microseconds; 0 or less = not measured yet). TCP delivers at
+ * most one window per round trip, so the window must cover share x RTT; the rest is headroom for
+ * the time a transfer's data waits for its turn under the bucket. Everything the kernel takes in
+ * beyond the cap is bounded by the sum of these windows. share 0 = no limit (returns 0). */
+int64_t cap_window(int64_t share, int64_t rtt_us);
+
+/* Whether a window in force should be replaced by a wanted one: not for changes under an eighth,
+ * so a round trip that wobbles does not cost a system call per transfer per tick. */
+bool cap_window_stale(int64_t in_force, int64_t wanted);
+
+/* Asked before a chunk is delivered: may it be, with the global bucket g and the host's bucket h
+ * (either NULL when it does not cap)? Both are refilled to now first. */
+bool cap_may_receive(struct bucket *g, struct bucket *h, int64_t now_ms);
+
+/* Charges n bytes that were delivered to both buckets (either may be NULL); the balance may go
+ * below zero by one chunk, which the next turns pay back. */
+void cap_charge(struct bucket *g, struct bucket *h, int64_t n, int64_t now_ms);
+
+/* Milliseconds until the refill timer should look at the throttled transfers again, given the
+ * global bucket as refilled now: when it has credit again, at least 1 and at most
+ * CAP_REFILL_MAX_MS (a host's bucket may fill sooner than the global one). g NULL (no global
+ * cap, only hosts' caps): CAP_REFILL_MAX_MS. */
+#define CAP_REFILL_MAX_MS 20
+int64_t cap_refill_wait_ms(const struct bucket *g);
+
+#endif

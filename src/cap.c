@@ -1,0 +1,102 @@
+/* The cap's policy (include/cap.h). Why windows and not socket buffers, and why these numbers:
+ * docs/design.md, "The cap". */
+#include "cap.h"
+#include "bucket.h"
+
+#include <stddef.h>
+
+/* The window covers one round trip of the share, what TCP needs to carry the share at all, plus
+ * TURN_MS of it: what waits in the kernel for its turn under the bucket (a few refill ticks),
+ * and all of the window on loopback. What the window holds beyond the round trip is what the
+ * kernel takes in ahead of the cap when the transfer starts or the cap drops, so it is kept to
+ * that: two round trips measured 1.34x the cap in the worst second at 100 ms, one 1.15x
+ * (docs/design.md, "The cap"). */
+#define TURN_MS 50
+/* Below this TCP's segments shrink and the overhead grows; above it the kernel's own limit on a
+ * socket's buffer (tcp_rmem) is the bound anyway. */
+#define WINDOW_MIN ((int64_t)8 * 1024)
+#define WINDOW_MAX ((int64_t)64 * 1024 * 1024)
+/* A measured round trip above this is a stalled path, not a long one: don't open the window
+ * wider than it would be at 2 s. */
+#define RTT_MAX_US ((int64_t)2 * 1000 * 1000)
+
+int64_t cap_share(int64_t rate, int running, int64_t host_rate, int host_running)
+{
+    int64_t share = rate > 0 ? rate / (running > 0 ? running : 1) : 0;
+
+    if (host_rate > 0) {
+        int64_t hs = host_rate / (host_running > 0 ? host_running : 1);
+
+        if (share == 0 || hs < share)
+            share = hs;
+    }
+    return share > 0 || (rate <= 0 && host_rate <= 0) ? share : 1;
+}
+
+int64_t cap_window(int64_t share, int64_t rtt_us)
+{
+    int64_t us, w;
+
+    if (share <= 0)
+        return 0;
+    if (rtt_us < 0)
+        rtt_us = 0;
+    if (rtt_us > RTT_MAX_US)
+        rtt_us = RTT_MAX_US;
+    us = rtt_us + TURN_MS * 1000;
+    /* us < 2^22 and a share above 2^40 B/s is far past any link: the product cannot overflow. */
+    if (share > ((int64_t)1 << 40))
+        return WINDOW_MAX;
+    w = share * us / 1000000;
+    if (w < WINDOW_MIN)
+        w = WINDOW_MIN;
+    if (w > WINDOW_MAX)
+        w = WINDOW_MAX;
+    return w;
+}
+
+bool cap_window_stale(int64_t in_force, int64_t wanted)
+{
+    int64_t d = in_force > wanted ? in_force - wanted : wanted - in_force;
+
+    if (in_force <= 0 || wanted <= 0)
+        return in_force != wanted;
+    return d > in_force / 8;
+}
+
+bool cap_may_receive(struct bucket *g, struct bucket *h, int64_t now_ms)
+{
+    if (g != NULL) {
+        bucket_refill(g, now_ms);
+        if (!bucket_has_credit(g))
+            return false;
+    }
+    if (h != NULL) {
+        bucket_refill(h, now_ms);
+        if (!bucket_has_credit(h))
+            return false;
+    }
+    return true;
+}
+
+void cap_charge(struct bucket *g, struct bucket *h, int64_t n, int64_t now_ms)
+{
+    if (g != NULL) {
+        bucket_refill(g, now_ms);
+        bucket_take(g, n);
+    }
+    if (h != NULL) {
+        bucket_refill(h, now_ms);
+        bucket_take(h, n);
+    }
+}
+
+int64_t cap_refill_wait_ms(const struct bucket *g)
+{
+    int64_t w;
+
+    if (g == NULL)
+        return CAP_REFILL_MAX_MS;
+    w = bucket_wait_ms(g, 1);
+    return w < 1 ? 1 : (w > CAP_REFILL_MAX_MS ? CAP_REFILL_MAX_MS : w);
+}

@@ -1,0 +1,184 @@
+/* The cap's policy with fake time and fake round trips: shares follow the transfers running, the
+ * window covers the share over the round trip, and the buckets decide who may receive. */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "bucket.h"
+#include "cap.h"
+
+#define KiB ((int64_t)1024)
+#define MiB (1024 * KiB)
+#define MS 1000            /* microseconds */
+
+/* A transfer alone gets the whole cap, whatever -j says: the share is over transfers running. */
+static void test_share_follows_running(void **state)
+{
+    (void)state;
+    assert_int_equal(cap_share(8 * MiB, 1, 0, 0), 8 * MiB);
+    assert_int_equal(cap_share(8 * MiB, 16, 0, 0), 512 * KiB);
+    assert_int_equal(cap_share(8 * MiB, 0, 0, 0), 8 * MiB);     /* nothing running yet */
+    assert_int_equal(cap_share(0, 16, 0, 0), 0);                /* uncapped */
+    assert_int_equal(cap_share(-1, 3, 0, 0), 0);
+}
+
+/* A host's own cap splits over that host's transfers; the smaller share wins. */
+static void test_share_host_cap(void **state)
+{
+    (void)state;
+    assert_int_equal(cap_share(8 * MiB, 4, 1 * MiB, 2), 512 * KiB);
+    assert_int_equal(cap_share(8 * MiB, 2, 64 * MiB, 1), 4 * MiB);
+    assert_int_equal(cap_share(0, 4, 1 * MiB, 4), 256 * KiB);  /* only the host is capped */
+    assert_int_equal(cap_share(0, 4, 1 * MiB, 0), 1 * MiB);
+}
+
+/* A cap smaller than the number of transfers still caps: never 0 (which means "uncapped"). */
+static void test_share_never_rounds_to_uncapped(void **state)
+{
+    (void)state;
+    assert_int_equal(cap_share(10, 1024, 0, 0), 1);
+    assert_int_equal(cap_share(0, 1, 3, 1024), 1);
+}
+
+/* TCP carries one window per round trip: the window must cover share x RTT at every round trip
+ * from loopback to 300 ms, with 50 ms of headroom, and no more (what it holds beyond the round
+ * trip is what the kernel may take in ahead of the cap). */
+static void test_window_covers_round_trip(void **state)
+{
+    static const int64_t rtts_ms[] = { 0, 1, 20, 50, 100, 120, 250, 300 };
+    static const int64_t shares[] = { 64 * KiB, 512 * KiB, 8 * MiB, 16 * MiB, 100 * MiB };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof rtts_ms / sizeof rtts_ms[0]; i++) {
+        for (size_t j = 0; j < sizeof shares / sizeof shares[0]; j++) {
+            int64_t w = cap_window(shares[j], rtts_ms[i] * MS);
+            int64_t per_rtt = shares[j] * rtts_ms[i] / 1000;
+
+            /* a round trip of the share and 50 ms more: the share flows even after a wait */
+            assert_true(w >= per_rtt + shares[j] / 20);
+            /* and no more than that (above the floor) */
+            if (w > 8 * KiB)
+                assert_true(w <= per_rtt + shares[j] / 20 + 2);
+        }
+    }
+}
+
+/* The exact numbers the README states: 50 ms of the share on loopback, RTT + 50 ms on a path. */
+static void test_window_values(void **state)
+{
+    (void)state;
+    assert_int_equal(cap_window(0, 100 * MS), 0);
+    assert_int_equal(cap_window(-5, 100 * MS), 0);
+    assert_int_equal(cap_window(2 * MiB, 0), 2 * MiB / 20);
+    assert_int_equal(cap_window(2 * MiB, -3), 2 * MiB / 20);
+    assert_int_equal(cap_window(8 * MiB, 100 * MS), 8 * MiB * 150 / 1000);
+    assert_int_equal(cap_window(1000, 100 * MS), 8 * KiB);          /* the floor */
+    assert_int_equal(cap_window((int64_t)1 << 50, 100 * MS), 64 * MiB);   /* the ceiling */
+    /* a round trip past 2 s is a stall, not a path: sized as 2 s */
+    assert_int_equal(cap_window(1 * MiB, 30000 * MS), cap_window(1 * MiB, 2000 * MS));
+}
+
+static void test_window_stale(void **state)
+{
+    (void)state;
+    assert_true(cap_window_stale(-1, 64 * KiB));     /* unknown: set it */
+    assert_true(cap_window_stale(0, 64 * KiB));
+    assert_false(cap_window_stale(0, 0));
+    assert_false(cap_window_stale(800 * KiB, 820 * KiB));
+    assert_false(cap_window_stale(800 * KiB, 700 * KiB + 1));
+    assert_true(cap_window_stale(800 * KiB, 1000 * KiB));
+    assert_true(cap_window_stale(800 * KiB, 600 * KiB));
+}
+
+/* Who may receive: the global bucket, then the host's; each refilled to the caller's now. */
+static void test_may_receive_and_charge(void **state)
+{
+    struct bucket g, h;
+
+    (void)state;
+    bucket_init(&g, 1000 * 1000, 100 * 1000, 0);
+    bucket_init(&h, 100 * 1000, 10 * 1000, 0);
+    assert_true(cap_may_receive(&g, &h, 0));
+    cap_charge(&g, &h, 16 * 1000, 0);          /* one chunk: the host goes into debt */
+    assert_int_equal(g.tokens, 84 * 1000);
+    assert_int_equal(h.tokens, -6 * 1000);
+    assert_false(cap_may_receive(&g, &h, 0));
+    assert_false(cap_may_receive(&g, &h, 60));  /* 6,000 bytes of debt at 100 kB/s: 60 ms */
+    assert_true(cap_may_receive(&g, &h, 61));
+    assert_true(cap_may_receive(&g, NULL, 61));
+    assert_true(cap_may_receive(NULL, NULL, 61));
+    cap_charge(&g, NULL, 200 * 1000, 61);
+    assert_false(cap_may_receive(&g, NULL, 61));
+    assert_false(cap_may_receive(&g, &h, 100));
+    cap_charge(NULL, NULL, 5, 100);             /* nothing caps it: nothing charged */
+}
+
+/* A stale now (the loop's, taken before a callback) never credits time twice. */
+static void test_stale_now_is_harmless(void **state)
+{
+    struct bucket g;
+
+    (void)state;
+    bucket_init(&g, 1000 * 1000, 50 * 1000, 1000);
+    cap_charge(&g, NULL, 50 * 1000, 1000);
+    assert_false(cap_may_receive(&g, NULL, 999));
+    assert_false(cap_may_receive(&g, NULL, 1000));
+    assert_true(cap_may_receive(&g, NULL, 1001));
+    cap_charge(&g, NULL, 1000, 1001);
+    assert_false(cap_may_receive(&g, NULL, 1001));
+}
+
+static void test_refill_wait(void **state)
+{
+    struct bucket g;
+
+    (void)state;
+    assert_int_equal(cap_refill_wait_ms(NULL), CAP_REFILL_MAX_MS);
+    bucket_init(&g, 1000 * 1000, 100 * 1000, 0);
+    assert_int_equal(cap_refill_wait_ms(&g), 1);              /* credit now: soon */
+    bucket_take(&g, 100 * 1000 + 5 * 1000);                   /* 5 ms of debt */
+    assert_int_equal(cap_refill_wait_ms(&g), 6);
+    bucket_take(&g, 1000 * 1000);                             /* a second of debt */
+    assert_int_equal(cap_refill_wait_ms(&g), CAP_REFILL_MAX_MS);
+}
+
+/* A simulated second at 8 MiB/s with 16 transfers taking 16 KiB chunks each 1 ms tick: what the
+ * buckets let through over one second is the cap plus at most the depth and one chunk. */
+static void test_simulated_second(void **state)
+{
+    struct bucket g;
+    int64_t got = 0;
+
+    (void)state;
+    bucket_init(&g, 8 * MiB, 0, 0);
+    bucket_take(&g, g.tokens);                /* a cap starts empty */
+    for (int64_t now = 0; now <= 1000; now++)
+        for (int t = 0; t < 16; t++)
+            if (cap_may_receive(&g, NULL, now)) {
+                cap_charge(&g, NULL, 16 * KiB, now);
+                got += 16 * KiB;
+            }
+    assert_true(got <= 8 * MiB + 16 * KiB);
+    assert_true(got >= 8 * MiB - 16 * KiB);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_share_follows_running),
+        cmocka_unit_test(test_share_host_cap),
+        cmocka_unit_test(test_share_never_rounds_to_uncapped),
+        cmocka_unit_test(test_window_covers_round_trip),
+        cmocka_unit_test(test_window_values),
+        cmocka_unit_test(test_window_stale),
+        cmocka_unit_test(test_may_receive_and_charge),
+        cmocka_unit_test(test_stale_now_is_harmless),
+        cmocka_unit_test(test_refill_wait),
+        cmocka_unit_test(test_simulated_second),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
