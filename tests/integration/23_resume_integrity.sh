@@ -25,7 +25,8 @@ check_eq "short range: the early-ending 206 was answered" 1 "$(faultd_lines '^/s
 check_eq "short range: session records the true size" $((4 * MIB)) "$(sq "$T/o1" "SELECT size FROM items")"
 check_eq "short range: done event has every byte" $((4 * MIB)) \
     "$(grep '"event":"done"' "$T/o1.jsonl" | json_field bytes)"
-check "short range: the reason is given" grep -q 'range' "$T/o1.jsonl"
+check "short range: the reason is given" grep -q 'asked for bytes 2097152-4194303/4194304' "$T/o1.jsonl"
+check_eq "short range: then fetched from zero" null "$(faultd_lines '^/short.bin$' | tail -n 1 | json_field range)"
 run_sluice "$u" -d "$T/o1" "${fast[@]}"
 check_eq "short range, next pass: exit 0" 0 "$RC"
 check "short range, next pass: still byte-exact" cmp "$T/www/short.bin" "$T/o1/short.bin"
@@ -43,6 +44,8 @@ run_sluice "$u" -d "$T/o2" "${fast[@]}" --log "$T/o2.jsonl"
 check_eq "etag: exit 0" 0 "$RC"
 check_eq "etag: the resume was answered by the other version" 1 \
     "$(faultd_lines '^/v-etag.bin$' | grep -c '"fault":"if_range_ignored"')"
+check "etag: the reason is given" grep -q 'another version (ETag' "$T/o2.jsonl"
+check_eq "etag: then fetched from zero" null "$(faultd_lines '^/v-etag.bin$' | tail -n 1 | json_field range)"
 check "etag: byte-exact with the new version (nothing spliced)" cmp "$T/www/v-etag.bin" "$T/o2/v-etag.bin"
 check_eq "etag: session records the true size" $((4 * MIB)) "$(sq "$T/o2" "SELECT size FROM items")"
 check_eq "etag: session records the new ETag" "$(faultd_lines '^/v-etag.bin$' | tail -n 1 | json_field etag)" \
