@@ -38,6 +38,26 @@ check "symlink at target: the victim was not created" test ! -e "$T/outside/vict
 check "symlink at target: replaced by the real file" cmp "$T/www/evil/x.bin" "$T/out2/evil/x.bin"
 check "symlink at target: now a regular file" test ! -L "$T/out2/evil/x.bin"
 
+# A symbolic link above the output root is the user's layout (/srv/images -> /data/images): the
+# default session works through it; a link inside the root (at .sluice) is still refused.
+mkdir -p "$T/data/images"
+ln -s "$T/data" "$T/srv"
+run_sluice "$FAULT_URL/evil/x.bin" -d "$T/srv/images/out" --headless
+check_eq "link above the root: exit 0" 0 "$RC"
+check "link above the root: file written" cmp "$T/www/evil/x.bin" "$T/data/images/out/evil/x.bin"
+check "link above the root: session in the real folder" test -s "$T/data/images/out/.sluice/session.db"
+run_sluice "$FAULT_URL/evil/x.bin" -d "$T/srv/images/out" --headless
+check_eq "link above the root, next pass: exit 0" 0 "$RC"
+check "link above the root, next pass: unchanged (the session was used)" grep -q '0 done, 1 unchanged' "$T/stderr"
+run_sluice "$FAULT_URL/evil/x.bin" -d "$T/srv/images/out2" --session "$T/srv/images/s.db" --headless
+check_eq "link above --session: exit 0" 0 "$RC"
+check "link above --session: session in the real folder" test -s "$T/data/images/s.db"
+mkdir -p "$T/out6" "$T/elsewhere"
+ln -s "$T/elsewhere" "$T/out6/.sluice"
+run_sluice "$FAULT_URL/evil/x.bin" -d "$T/out6" --headless
+check_eq "link at DIR/.sluice: exit 2" 2 "$RC"
+check "link at DIR/.sluice: nothing written through it" test -z "$(ls -A "$T/elsewhere")"
+
 # A FIFO at NAME.part or at the target is refused with the reason; nothing waits on it for a
 # reader, so the other items finish, and a signal still stops a run at once.
 head -c 300000 /dev/urandom > "$T/www/evil/y.bin"
