@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 
 /* Uncapped, big reads cost less CPU per byte; capped, small chunks keep the pause/unpause rhythm
  * fine-grained (one chunk is the most a transfer can overshoot its turn). */
@@ -176,6 +177,37 @@ static void adopt_failure(struct xfer *x, int err, enum writer_fail kind, const 
         x->restart = true;
 }
 
+/* A file that can never be stored (over --max-size, or bigger than the whole output filesystem)
+ * fails now, rather than filling the disk and waiting for space that cannot come. size: the
+ * whole file's, announced by the headers or received so far (-1: unknown). */
+static bool over_limit(struct xfer *x, int64_t size, bool announced)
+{
+    int64_t max = x->env->settings->max_size;
+    struct statvfs v;
+
+    if (size < 0)
+        return false;
+    if (max > 0 && size > max) {
+        snprintf(x->local_msg, ERRLEN, "too large: %lld bytes%s, over --max-size (%lld)",
+                 (long long)size, announced ? "" : " so far", (long long)max);
+    } else if (announced) {
+        /* Asked once, at the announced size: a filesystem under 1 MiB is not worth a syscall per
+         * small file. */
+        if (size <= 1024 * 1024 || fstatvfs(x->env->rootfd, &v) < 0 ||
+            (uint64_t)size <= (uint64_t)v.f_blocks * v.f_frsize)
+            return false;
+        snprintf(x->local_msg, ERRLEN, "too large: %lld bytes cannot fit on the output filesystem "
+                 "(%llu bytes in all)", (long long)size,
+                 (unsigned long long)((uint64_t)v.f_blocks * v.f_frsize));
+    } else {
+        return false;
+    }
+    x->local_errno = EFBIG;
+    x->permanent = true;
+    x->restart = true;
+    return true;
+}
+
 /* The first body byte of a 2xx response (no byte of it has reached the .part): decide between
  * appending, starting over, and refusing it. */
 static int start_body(struct xfer *x)
@@ -205,6 +237,9 @@ static int start_body(struct xfer *x)
     /* Known from here on, so the UI can show a progress bar during the first attempt. */
     if (x->r.status != 206 && x->r.content_length >= 0)
         x->it->size = x->offset + x->r.content_length;
+    if (over_limit(x, x->r.status == 206 ? x->r.cr_total :
+                      x->r.content_length >= 0 ? x->offset + x->r.content_length : -1, true))
+        return -1;
     open_output(x, x->offset == 0);
     return 0;
 }
@@ -259,6 +294,9 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
             return 0;    /* the disk failed: stop fetching what cannot be stored */
         }
     }
+    /* A body without a size (or longer than it said) is bounded as it comes. */
+    if (over_limit(x, x->offset + x->got + (int64_t)n, false))
+        return 0;
     if (x->env->may_receive != NULL && !x->env->may_receive(x->env->arg, x, n))
         return CURL_WRITEFUNC_PAUSE;
     if (x->chunk_cap == 0) {

@@ -28,6 +28,7 @@
  *   etag=changing        a new ETag on every response (not gated by fail=: it
  *                        describes the resource, not a fault)
  *   etag=none            no ETag header at all (clients fall back to Last-Modified)
+ *   length=none          no Content-Length: the body ends when the connection closes
  * A broken origin or cache answering ranges (not gated by fail=, so a test can cut
  * the first response with truncate_after=B&fail=1 and meet these on the resume;
  * they touch only 206 answers):
@@ -112,7 +113,7 @@ struct faults {
 	long long retry_after, retry_after_date;
 	long long reset_after, truncate_after, stall_after;
 	long long delay_ms, rate;
-	int etag_changing, etag_none;
+	int etag_changing, etag_none, length_none;
 	long long range_end, range_body;
 	int if_range_ignore;
 };
@@ -870,8 +871,12 @@ static void serve_file(struct conn *c, int head, const struct faults *f, int64_t
 		r->fault = "range_body";
 	}
 	resp_start(c, kind == 1 ? 206 : 200);
-	hdr_add(c, "Content-Type: application/octet-stream\r\nContent-Length: %lld\r\n"
-	    "Last-Modified: %s\r\nAccept-Ranges: bytes\r\n", len, lm);
+	if (f->length_none)
+		c->keepalive = 0;
+	else
+		hdr_add(c, "Content-Length: %lld\r\n", len);
+	hdr_add(c, "Content-Type: application/octet-stream\r\n"
+	    "Last-Modified: %s\r\nAccept-Ranges: bytes\r\n", lm);
 	if (r->etag[0] != '\0')
 		hdr_add(c, "ETag: %s\r\n", r->etag);
 	if (kind == 1)
@@ -941,6 +946,10 @@ static int parse_faults(const char *q, struct faults *f)
 				f->etag_none = 1;
 			else
 				return -1;
+		} else if (klen == 6 && memcmp(p, "length", 6) == 0) {
+			if (strcmp(val, "none") != 0)
+				return -1;
+			f->length_none = 1;
 		} else if (klen == 8 && memcmp(p, "if_range", 8) == 0) {
 			if (strcmp(val, "ignore") != 0)
 				return -1;
@@ -988,6 +997,7 @@ static void apply_fail_counter(const struct req *r, struct faults *f)
 		f->reset_after = f->truncate_after = f->stall_after = -1;
 		f->etag_changing = keep.etag_changing;
 		f->etag_none = keep.etag_none;
+		f->length_none = keep.length_none;
 		f->range_end = keep.range_end;
 		f->range_body = keep.range_body;
 		f->if_range_ignore = keep.if_range_ignore;
