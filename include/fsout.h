@@ -19,10 +19,16 @@ int fsout_root_open(const char *dir, int *rootfd, char *err);
 int fsout_open_dir(int rootfd, const char *relpath, int *dirfd, const char **base, int *errnum,
                    char *err);
 
-/* Opens BASE.part in dirfd for writing (created 0644 when missing, never through a symbolic link).
- * truncate: start from zero. *size receives the current length. */
+/* Opens BASE.part in dirfd for writing (created 0644 when missing, never through a symbolic link,
+ * and only when it is a regular file; a target BASE that is there and neither a regular file nor
+ * a symbolic link is refused too). truncate: start from zero. *size receives the current length. */
 int fsout_open_part(int dirfd, const char *base, bool truncate, int *fd, int64_t *size, int *errnum,
                     char *err);
+
+/* Opens name in dirfd with flags (O_CREAT makes it 0644), never through a symbolic link and
+ * never blocking on a FIFO: anything but a regular file is refused, saying what it is. Returns
+ * the descriptor (blocking mode), or -1 with *errnum and err. */
+int fsout_open_regular(int dirfd, const char *name, int flags, int *errnum, char *err);
 
 /* Size of the regular file BASE.part, or -1 when there is none. */
 int64_t fsout_part_size(int dirfd, const char *base);

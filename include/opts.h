@@ -35,6 +35,8 @@ struct settings {
     int64_t retry_min_ms, retry_max_ms;
     int64_t connect_timeout_ms;
     int64_t stall_ms;
+    int64_t min_rate;            /* bytes/s over the stall window, 0 = off */
+    int64_t max_size;            /* bytes, 0 = off */
     int segments;
     int64_t min_segment;
     enum layout layout;

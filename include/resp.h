@@ -10,7 +10,8 @@
 struct resp {
     int status;                  /* 0 until a status line */
     int64_t content_length;      /* -1 when absent or not a number */
-    int64_t cr_start, cr_total;  /* Content-Range "bytes START-END/TOTAL"; -1 when absent or "*" */
+    int64_t cr_start, cr_end, cr_total;  /* Content-Range "bytes START-END/TOTAL"; -1 when absent
+                                          * or "*" */
     char *etag, *last_modified, *retry_after;    /* as sent, trimmed; NULL when absent */
 };
 
@@ -20,5 +21,16 @@ void resp_reset(struct resp *r, int status);
  * was a status line. Unknown headers and lines without a colon are ignored. */
 bool resp_line(struct resp *r, const char *buf, size_t len);
 void resp_free(struct resp *r);
+
+/* Whether a 206 is exactly the answer to an open-ended request "Range: bytes=OFFSET-" sent
+ * with "If-Range: VALIDATOR" (OFFSET > 0): a Content-Range from OFFSET to the last byte, a
+ * total equal to SIZE (the size known before, -1 when unknown; not compared when OFFSET is 0,
+ * as a download from zero may find a new size), a Content-Length no longer
+ * than that range (a shorter body is a truncation, found when it ends), and the validator it
+ * carries equal to the one sent: the same strong ETag, or the same Last-Modified when that was
+ * the validator. OFFSET 0 (no Range sent) accepts only a range that is the whole file. False
+ * with the reason in why (ERRLEN) when anything differs: the bytes must not be spliced. */
+bool resp_range_ok(const struct resp *r, int64_t offset, int64_t size, const char *validator,
+                   char *why);
 
 #endif

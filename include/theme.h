@@ -5,6 +5,9 @@
  * them. No ncurses here: attributes are our own bits, the UI maps them. */
 #include <stdbool.h>
 
+/* A theme is a few KiB; a bigger file is refused before it is read. */
+#define THEME_MAX_BYTES (1024 * 1024)
+
 /* X(ID, "name", fg, bg, attrs, mono attrs): the built-in look is the "default" theme.
  * mono is what NO_COLOR or a colourless terminal shows: bold and reverse only. */
 #define THEME_ELEMENTS(X)                                                           \
@@ -71,7 +74,8 @@ int theme_parse_color(const char *s, short *out, char *err);
 int theme_parse_attrs(const char *s, unsigned *out, char *err);
 /* Applies a theme file over the built-in look: each element is a group
  * `name = { fg = "COLOUR"; bg = "COLOUR"; attr = "bold"; mono = "reverse"; };`, every member
- * optional. Returns 0, or -1 with "FILE:LINE: message" in err (ERRLEN); t is then unchanged. */
+ * optional. Returns 0, or -1 with "FILE:LINE: message" in err (ERRLEN), or "FILE: too large (...)"
+ * over THEME_MAX_BYTES; t is then unchanged. */
 int theme_load_file(struct theme *t, const char *path, char *err);
 /* NAME (looked up as NAME.conf in the theme folders) or FILE (anything with a '/' or ending in
  * ".conf"). "default" and "mono" work even when no folder holds them. */

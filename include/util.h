@@ -44,4 +44,9 @@ void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(pri
 void sbuf_json_str(struct sbuf *b, const char *s);  /* appends "..." with JSON escaping */
 void sbuf_free(struct sbuf *b);
 
+/* Reads a whole file of at most max bytes into b (NUL-terminated). A larger one (or a stream that
+ * goes on past max) is refused as "PATH: too large (...)" without reading the rest; a folder or
+ * an unreadable file with its reason. Returns 0 or -1 with err. */
+int util_read_small(const char *path, size_t max, struct sbuf *b, char *err);
+
 #endif

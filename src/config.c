@@ -512,35 +512,17 @@ int config_load(const char *path, struct settings *s,
 {
     struct ctx c = { .path = path, .report = report, .report_arg = report_arg };
     struct sbuf text = { 0 };
-    struct stat sb;
+    char err[ERRLEN];
     config_t cfg;
     config_setting_t *root;
-    FILE *fp;
     char *dir, *slash;
 
-    /* libconfig only says "file I/O error"; the reason is worth more to the operator. */
-    if (stat(path, &sb) < 0) {
-        report_plain(&c, "%s: %s", path, strerror(errno));
+    /* Read here, bounded, and parsed from memory: libconfig would read a file of any size whole
+     * (and only says "file I/O error" where the reason is worth more to the operator). */
+    if (util_read_small(path, CONFIG_MAX_BYTES, &text, err) < 0) {
+        report_plain(&c, "%s", err);
         return -1;
     }
-    if (S_ISDIR(sb.st_mode)) {
-        report_plain(&c, "%s: is a directory", path);
-        return -1;
-    }
-    fp = fopen(path, "r");
-    if (fp == NULL) {
-        report_plain(&c, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    for (;;) {
-        char buf[4096];
-        size_t n = fread(buf, 1, sizeof buf, fp);
-
-        if (n == 0)
-            break;
-        sbuf_add(&text, buf, n);
-    }
-    fclose(fp);
 
     config_init(&cfg);
     /* @include "x.conf" is relative to the file that includes it, not to the working directory. */
@@ -550,7 +532,7 @@ int config_load(const char *path, struct settings *s,
         slash[slash == dir ? 1 : 0] = '\0';
         config_set_include_dir(&cfg, dir);
     }
-    if (config_read_file(&cfg, path) != CONFIG_TRUE) {
+    if (config_read_string(&cfg, text.s) != CONFIG_TRUE) {
         const char *file = config_error_file(&cfg);
 
         if (config_error_type(&cfg) == CONFIG_ERR_PARSE)
@@ -560,8 +542,7 @@ int config_load(const char *path, struct settings *s,
             report_plain(&c, "%s: %s", file ? file : path, config_error_text(&cfg));
         goto out;
     }
-    if (text.s != NULL)
-        check_wide_ints(&c, path, text.s);
+    check_wide_ints(&c, path, text.s);
     root = config_root_setting(&cfg);
     for (int i = 0; i < config_setting_length(root); i++)
         load_setting(&c, s, config_setting_get_elem(root, (unsigned)i));

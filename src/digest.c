@@ -93,7 +93,12 @@ struct digest *digest_of_part(int dirfd, const char *base, int64_t bytes, enum c
     int64_t left = bytes;
 
     snprintf(name, sizeof name, "%s%s", base, FSOUT_PART_SUFFIX);
-    fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    {
+        char err[ERRLEN];
+        int errnum;
+
+        fd = fsout_open_regular(dirfd, name, O_RDONLY, &errnum, err);
+    }
     if (fd < 0)
         return NULL;
     d = digest_new(algo);

@@ -17,6 +17,7 @@
 #include "sched.h"
 #include "socktab.h"
 #include "syncer.h"
+#include "units.h"
 #include "util.h"
 #include "writer.h"
 #include "xfer.h"
@@ -191,18 +192,46 @@ static void on_tick(void *arg)
         /* Our own stall detector: libcurl's low-speed check misfires with pausing
          * (docs/design.md#low-speed-check-and-timeouts). Time spent waiting for a turn under the
          * cap does not count. */
-        if (e->s->stall_ms <= 0 || a->throttled || a->diskwait)
+        if (e->s->stall_ms <= 0 || a->throttled || a->diskwait) {
+            a->win_start_ms = 0;
             continue;
-        if (now - xfer_last_rx_ms(x) > e->s->stall_ms) {
-            struct item *it = xfer_item(x);
+        }
+        if (a->win_start_ms == 0) {
+            a->win_start_ms = now;
+            a->win_bytes = b;
+        }
+        {
             char msg[ERRLEN];
-            int64_t ra;
 
-            (void)xfer_verdict(x, CURLE_OPERATION_TIMEDOUT, wall_ms(), msg, &ra);
-            snprintf(msg, sizeof msg, "stalled: nothing received for %llds",
-                     (long long)(e->s->stall_ms / 1000));
-            engine_transfer_release(e, a);
-            engine_transfer_retry_or_fail(e, it, msg, -1, b);
+            msg[0] = '\0';
+            if (now - xfer_last_rx_ms(x) > e->s->stall_ms) {
+                snprintf(msg, sizeof msg, "stalled: nothing received for %llds",
+                         (long long)(e->s->stall_ms / 1000));
+            } else if (e->s->min_rate > 0 && now - a->win_start_ms >= e->s->stall_ms) {
+                /* Silence alone misses a trickle (a byte every few seconds holds a slot for
+                 * ever): the bytes of each window are counted too, as curl's --speed-limit. */
+                int64_t got = b - a->win_bytes, span = now - a->win_start_ms;
+
+                if (got * 1000 < e->s->min_rate * span) {
+                    char r1[32], r2[32];
+
+                    snprintf(msg, sizeof msg, "too slow: %s over %llds, under --min-rate %s",
+                             units_fmt_rate(got * 1000 / span, r1, sizeof r1),
+                             (long long)(span / 1000), units_fmt_rate(e->s->min_rate, r2, sizeof r2));
+                } else {
+                    a->win_start_ms = now;
+                    a->win_bytes = b;
+                }
+            }
+            if (msg[0] != '\0') {
+                struct item *it = xfer_item(x);
+                char vmsg[ERRLEN];
+                int64_t ra;
+
+                (void)xfer_verdict(x, CURLE_OPERATION_TIMEDOUT, wall_ms(), vmsg, &ra);
+                engine_transfer_release(e, a);
+                engine_transfer_retry_or_fail(e, it, msg, -1, b);
+            }
         }
     }
     engine_kick(e);

@@ -35,6 +35,8 @@ struct active {
     bool unpausing;
     int64_t last_bytes;
     int64_t rate;                /* bytes/s, smoothed over ticks */
+    int64_t win_start_ms;        /* --min-rate: this window began (0 = none yet) */
+    int64_t win_bytes;           /* xfer_bytes at its start */
 };
 
 struct engine {

@@ -133,6 +133,55 @@ int fsout_open_dir(int rootfd, const char *relpath, int *dirfd, const char **bas
     return walk(rootfd, relpath, true, dirfd, base, errnum, err);
 }
 
+static const char *kind_of(mode_t m)
+{
+    if (S_ISDIR(m))
+        return "a folder";
+    if (S_ISFIFO(m))
+        return "a FIFO";
+    if (S_ISSOCK(m))
+        return "a socket";
+    if (S_ISCHR(m) || S_ISBLK(m))
+        return "a device";
+    if (S_ISLNK(m))
+        return "a symbolic link";
+    return "not a regular file";
+}
+
+int fsout_open_regular(int dirfd, const char *name, int flags, int *errnum, char *err)
+{
+    struct stat st;
+    int f;
+
+    /* O_NONBLOCK: opening a FIFO for writing would wait for a reader (and for reading, for a
+     * writer) in a thread that a signal cannot interrupt; non-blocking, it fails or returns at
+     * once, and fstat then refuses it. */
+    f = openat(dirfd, name, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (f < 0) {
+        *errnum = errno;
+        if (errno == ELOOP)
+            return errf(err, "cannot open %s: it is a symbolic link", name);
+        if ((errno == ENXIO || errno == EISDIR || errno == ENODEV) &&
+            fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+            *errnum = EINVAL;
+            return errf(err, "cannot open %s: it is %s", name, kind_of(st.st_mode));
+        }
+        return errf(err, "cannot open %s: %s", name, strerror(errno));
+    }
+    if (fstat(f, &st) < 0 || !S_ISREG(st.st_mode)) {
+        *errnum = EINVAL;
+        close(f);
+        return errf(err, "cannot open %s: it is %s", name, kind_of(st.st_mode));
+    }
+    /* Regular files ignore O_NONBLOCK today; cleared so nothing depends on that. */
+    if (fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK) < 0) {
+        *errnum = errno;
+        close(f);
+        return errf(err, "cannot open %s: %s", name, strerror(errno));
+    }
+    return f;
+}
+
 static void part_name(const char *base, char out[NAME_MAX + 8])
 {
     snprintf(out, NAME_MAX + 8, "%s%s", base, FSOUT_PART_SUFFIX);
@@ -145,19 +194,25 @@ int fsout_open_part(int dirfd, const char *base, bool truncate, int *fd, int64_t
     struct stat st;
     int f;
 
-    part_name(base, name);
-    f = openat(dirfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (truncate ? O_TRUNC : 0),
-               0644);
-    if (f < 0) {
-        *errnum = errno;
-        return errf(err, "cannot open %s: %s", name,
-                    errno == ELOOP ? "it is a symbolic link" : strerror(errno));
-    }
-    if (fstat(f, &st) < 0 || !S_ISREG(st.st_mode)) {
+    /* The target is replaced by the rename at the end; a link there is replaced too, but a
+     * FIFO, socket, device or folder is someone's on purpose: the item fails instead. */
+    if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode) &&
+        !S_ISLNK(st.st_mode)) {
         *errnum = EINVAL;
-        close(f);
-        return errf(err, "%s is not a regular file", name);
+        return errf(err, "cannot write %s: it is %s", base, kind_of(st.st_mode));
     }
+    part_name(base, name);
+    /* O_TRUNC only once it is known to be a regular file. */
+    f = fsout_open_regular(dirfd, name, O_WRONLY | O_CREAT, errnum, err);
+    if (f < 0)
+        return -1;
+    if (fstat(f, &st) < 0 || (truncate && st.st_size > 0 && ftruncate(f, 0) < 0)) {
+        *errnum = errno;
+        close(f);
+        return errf(err, "cannot empty %s: %s", name, strerror(errno));
+    }
+    if (truncate)
+        st.st_size = 0;
     if (lseek(f, 0, SEEK_END) < 0) {
         *errnum = errno;
         close(f);

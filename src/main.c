@@ -146,6 +146,21 @@ static void made_free(struct made *m)
     free(m->session);
 }
 
+/* FOLDER/NAME with FOLDER resolved: SQLite's no-follow open refuses a symbolic link anywhere in
+ * the path, and links above the output root (/srv/images -> /data/images) are the user's layout.
+ * NAME stays as written, so a link there (or at .sluice) is still refused. When FOLDER cannot be
+ * resolved, the path as given (opening it reports why). */
+static char *in_real_folder(const char *folder, const char *name)
+{
+    char *real = realpath(folder, NULL), *out;
+
+    if (real == NULL)
+        return xasprintf("%s/%s", folder, name);
+    out = xasprintf("%s/%s", strcmp(real, "/") == 0 ? "" : real, name);
+    free(real);
+    return out;
+}
+
 /* --session FILE, or DIR/.sluice/session.db (the folder private to us), or with --no-session a
  * temporary one: the queue lives in a database either way, so memory does not grow with it. */
 static struct queue *open_session(const struct settings *s, int rootfd, struct made *m, char *err)
@@ -158,7 +173,17 @@ static struct queue *open_session(const struct settings *s, int rootfd, struct m
     if (s->no_session)
         return queue_open(NULL, err);
     if (s->session != NULL) {
-        path = xstrdup(s->session);
+        const char *slash = strrchr(s->session, '/');
+
+        if (slash == NULL) {
+            path = xstrdup(s->session);
+        } else {
+            char *folder = slash == s->session ? xstrdup("/") :
+                           xstrndup(s->session, (size_t)(slash - s->session));
+
+            path = in_real_folder(folder, slash + 1);
+            free(folder);
+        }
     } else {
         if (mkdirat(rootfd, ".sluice", 0700) == 0) {
             m->dirs = xrealloc(m->dirs, (m->ndirs + 1) * sizeof *m->dirs);
@@ -173,7 +198,7 @@ static struct queue *open_session(const struct settings *s, int rootfd, struct m
         }
         if ((sb.st_mode & 077) != 0)
             fchmodat(rootfd, ".sluice", 0700, 0);
-        path = xasprintf("%s/.sluice/session.db", dir);
+        path = in_real_folder(dir, ".sluice/session.db");
     }
     q = queue_open(path, err);
     if (q != NULL && queue_created(q))

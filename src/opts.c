@@ -53,6 +53,11 @@ const struct opt opts_table[] = {
     { .name = "stall", .type = OPT_DURATION, .def = "30s", .min = 100, .max = LONG_MAX, .arg = "T",
       .key = "stall", .off = F(stall_ms),
       .help = "abort an attempt that gets nothing for T while the cap is not holding it back" },
+    { .name = "min-rate", .type = OPT_RATE, .def = "off", .arg = "RATE", .key = "min_rate",
+      .off = F(min_rate),
+      .help = "abort an attempt slower than RATE over the --stall window" },
+    { .name = "max-size", .type = OPT_SIZE, .def = "off", .arg = "SIZE", .key = "max_size",
+      .off = F(max_size), .help = "fail a file larger than SIZE" },
     { .name = "segments", .type = OPT_INT, .def = "1", .min = 1, .max = 64, .arg = "N",
       .key = "segments", .off = F(segments), .help = "connections per large file, 1..64" },
     { .name = "min-segment", .type = OPT_SIZE, .def = "8M", .min = 1, .max = LONG_MAX, .arg = "SIZE",
@@ -206,8 +211,9 @@ static int apply_sized(const struct opt *o, int64_t *dst, const char *value, cha
         rc = units_parse_rate(value, &v, err);
         break;
     case OPT_SIZE:
-        /* A default of "auto" is stored as 0 and may be asked for by name. */
-        if (o->def != NULL && strcmp(o->def, "auto") == 0 && strcasecmp(value, "auto") == 0) {
+        /* A default of "auto" or "off" is stored as 0 and may be asked for by name. */
+        if (o->def != NULL && (strcmp(o->def, "auto") == 0 || strcmp(o->def, "off") == 0) &&
+            strcasecmp(value, o->def) == 0) {
             *dst = 0;
             return 0;
         }

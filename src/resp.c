@@ -39,7 +39,7 @@ void resp_reset(struct resp *r, int status)
     resp_free(r);
     r->status = status;
     r->content_length = -1;
-    r->cr_start = r->cr_total = -1;
+    r->cr_start = r->cr_end = r->cr_total = -1;
 }
 
 void resp_free(struct resp *r)
@@ -50,18 +50,97 @@ void resp_free(struct resp *r)
     r->etag = r->last_modified = r->retry_after = NULL;
 }
 
+/* Digits only (sscanf would take signs, blanks and overflow); returns the end, NULL when not a
+ * number. */
+static const char *number(const char *p, int64_t *out)
+{
+    int64_t v = 0;
+
+    if (*p < '0' || *p > '9')
+        return NULL;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (INT64_MAX - (*p - '0')) / 10)
+            return NULL;
+        v = v * 10 + (*p - '0');
+    }
+    *out = v;
+    return p;
+}
+
+/* The three forms of RFC 9110 (START-END/TOTAL, START-END with an unknown total, and the
+ * unsatisfied range with only TOTAL); anything else, or a range that is not
+ * START <= END < TOTAL, leaves every field -1: a header that cannot be trusted is absent. */
 static void content_range(struct resp *r, const char *t)
 {
-    long long a, b, total;
+    int64_t a = -1, b = -1, total = -1;
+    const char *p;
 
-    if (sscanf(t, "bytes %lld-%lld/%lld", &a, &b, &total) == 3) {
-        r->cr_start = a;
-        r->cr_total = total;
-    } else if (sscanf(t, "bytes %lld-%lld/*", &a, &b) == 2) {
-        r->cr_start = a;
-    } else if (sscanf(t, "bytes */%lld", &total) == 1) {
-        r->cr_total = total;
+    r->cr_start = r->cr_end = r->cr_total = -1;
+    if (strncasecmp(t, "bytes ", 6) != 0)
+        return;
+    p = t + 6;
+    while (*p == ' ')
+        p++;
+    if (*p == '*') {
+        p++;
+    } else {
+        if ((p = number(p, &a)) == NULL || *p++ != '-' || (p = number(p, &b)) == NULL || b < a)
+            return;
     }
+    if (*p++ != '/')
+        return;
+    if (*p == '*') {
+        if (a < 0)
+            return;
+        p++;
+    } else if ((p = number(p, &total)) == NULL || (b >= 0 && b >= total)) {
+        return;
+    }
+    if (*p != '\0')
+        return;
+    r->cr_start = a;
+    r->cr_end = b;
+    r->cr_total = total;
+}
+
+bool resp_range_ok(const struct resp *r, int64_t offset, int64_t size, const char *validator,
+                   char *why)
+{
+    if (r->cr_start < 0 || r->cr_total < 0) {
+        errf(why, "206 without a usable Content-Range (asked for bytes %lld-)", (long long)offset);
+        return false;
+    }
+    if (r->cr_start != offset || r->cr_end != r->cr_total - 1 ||
+        (offset > 0 && size >= 0 && r->cr_total != size)) {
+        if (offset > 0 && size >= 0)
+            errf(why, "206 with bytes %lld-%lld/%lld, asked for bytes %lld-%lld/%lld",
+                 (long long)r->cr_start, (long long)r->cr_end, (long long)r->cr_total,
+                 (long long)offset, (long long)size - 1, (long long)size);
+        else
+            errf(why, "206 with bytes %lld-%lld/%lld, asked for bytes %lld- to the end",
+                 (long long)r->cr_start, (long long)r->cr_end, (long long)r->cr_total,
+                 (long long)offset);
+        return false;
+    }
+    if (r->content_length > r->cr_end - r->cr_start + 1) {
+        errf(why, "206 with a Content-Length of %lld for bytes %lld-%lld", (long long)r->content_length,
+             (long long)r->cr_start, (long long)r->cr_end);
+        return false;
+    }
+    if (offset == 0 || validator == NULL)
+        return true;
+    if (validator[0] == '"') {
+        if (r->etag == NULL || strcmp(r->etag, validator) != 0) {
+            errf(why, "206 of another version (ETag %s, asked for %s)", r->etag ? r->etag : "missing",
+                 validator);
+            return false;
+        }
+    } else if (r->last_modified == NULL || strcmp(r->last_modified, validator) != 0) {
+        errf(why, "206 of another version (Last-Modified %s, asked for %s)",
+             r->last_modified ? r->last_modified : "missing", validator);
+        return false;
+    }
+    return true;
 }
 
 bool resp_line(struct resp *r, const char *buf, size_t len)

@@ -212,6 +212,7 @@ static int find_elem(const char *name)
 
 int theme_load_file(struct theme *t, const char *path, char *err)
 {
+    struct sbuf text = { 0 };
     config_t cfg;
     config_setting_t *root;
     struct theme nt = *t;
@@ -223,7 +224,10 @@ int theme_load_file(struct theme *t, const char *path, char *err)
         errf(err, "%s: cannot read the theme file: %s", path, strerror(errno));
         goto out;
     }
-    if (config_read_file(&cfg, path) != CONFIG_TRUE) {
+    /* Bounded, then parsed from memory: libconfig would read any size whole. */
+    if (util_read_small(path, THEME_MAX_BYTES, &text, err) < 0)
+        goto out;
+    if (config_read_string(&cfg, text.s) != CONFIG_TRUE) {
         const char *file = config_error_file(&cfg);
 
         if (config_error_type(&cfg) == CONFIG_ERR_PARSE)
@@ -256,6 +260,7 @@ int theme_load_file(struct theme *t, const char *path, char *err)
     rc = 0;
 out:
     config_destroy(&cfg);
+    sbuf_free(&text);
     return rc;
 }
 

@@ -1,11 +1,15 @@
 /* Allocation, clocks and small string helpers shared by every module. */
 #include "util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static void (*fatal_hook)(void);
 
@@ -221,4 +225,56 @@ void util_strv_free(char **v, size_t n)
     for (size_t i = 0; v != NULL && i < n; i++)
         free(v[i]);
     free(v);
+}
+
+int util_read_small(const char *path, size_t max, struct sbuf *b, char *err)
+{
+    struct stat st;
+    char buf[65536];
+    size_t got = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return errf(err, "%s: %s", path, strerror(errno));
+    if (fstat(fd, &st) < 0) {
+        errf(err, "%s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return errf(err, "%s: is a directory", path);
+    }
+    /* Asked before reading: a huge file costs no time or memory. A pipe or a growing file is
+     * bounded by the loop below instead. */
+    if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > max) {
+        close(fd);
+        return errf(err, "%s: too large (%jd bytes, at most %zu)", path, (intmax_t)st.st_size,
+                    max);
+    }
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            errf(err, "%s: %s", path, strerror(errno));
+            close(fd);
+            sbuf_free(b);
+            return -1;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+        if (got > max) {
+            close(fd);
+            sbuf_free(b);
+            return errf(err, "%s: too large (more than %zu bytes)", path, max);
+        }
+        sbuf_add(b, buf, (size_t)n);
+    }
+    close(fd);
+    if (b->s == NULL)
+        sbuf_add(b, "", 0);
+    return 0;
 }

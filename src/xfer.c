@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 
 /* Uncapped, big reads cost less CPU per byte; capped, small chunks keep the pause/unpause rhythm
  * fine-grained (one chunk is the most a transfer can overshoot its turn). */
@@ -47,6 +48,8 @@ struct xfer {
     struct curl_slist *hdrs;
     char range[32];
     int64_t offset;              /* Range start asked for (0 = whole file) */
+    int64_t known_size;          /* the file's size as recorded before this attempt, or -1 */
+    char *validator;             /* what If-Range carried, when resuming */
     int dirfd;
     const char *base;            /* into it->path */
     /* The .part, written by the writer threads; it holds the item's digest while it is open. */
@@ -63,6 +66,8 @@ struct xfer {
     int local_errno;             /* a write or open failed */
     bool output_error;           /* creating the output path failed: permanent */
     bool restart;                /* the .part must be rewritten from zero next time */
+    bool discard;                /* the response is not the one asked for: keep nothing of it */
+    bool permanent;              /* asking again cannot help */
     char local_msg[ERRLEN];
     char curl_err[CURL_ERROR_SIZE];
     int64_t started_ms, last_rx_ms;
@@ -271,25 +276,69 @@ static void adopt_failure(struct xfer *x, int err, enum writer_fail kind, const 
         x->restart = true;
 }
 
-/* The first body byte of a 2xx response: decide between appending and starting over. */
+/* A file that can never be stored (over --max-size, or bigger than the whole output filesystem)
+ * fails now, rather than filling the disk and waiting for space that cannot come. size: the
+ * whole file's, announced by the headers or received so far (-1: unknown). */
+static bool over_limit(struct xfer *x, int64_t size, bool announced)
+{
+    int64_t max = x->env->settings->max_size;
+    struct statvfs v;
+
+    if (size < 0)
+        return false;
+    if (max > 0 && size > max) {
+        snprintf(x->local_msg, ERRLEN, "too large: %lld bytes%s, over --max-size (%lld)",
+                 (long long)size, announced ? "" : " so far", (long long)max);
+    } else if (announced) {
+        /* Asked once, at the announced size: a filesystem under 1 MiB is not worth a syscall per
+         * small file. */
+        if (size <= 1024 * 1024 || fstatvfs(x->env->rootfd, &v) < 0 ||
+            (uint64_t)size <= (uint64_t)v.f_blocks * v.f_frsize)
+            return false;
+        snprintf(x->local_msg, ERRLEN, "too large: %lld bytes cannot fit on the output filesystem "
+                 "(%llu bytes in all)", (long long)size,
+                 (unsigned long long)((uint64_t)v.f_blocks * v.f_frsize));
+    } else {
+        return false;
+    }
+    x->local_errno = EFBIG;
+    x->permanent = true;
+    x->restart = true;
+    return true;
+}
+
+/* The first body byte of a 2xx response (no byte of it has reached the .part): decide between
+ * appending, starting over, and refusing it. */
 static int start_body(struct xfer *x)
 {
     x->body_started = true;
     if (x->r.status == 206) {
-        if (x->offset == 0 || x->r.cr_start != x->offset) {
+        char why[ERRLEN];
+
+        if (!resp_range_ok(&x->r, x->offset, x->known_size, x->validator, why)) {
+            /* Splicing would make a file that is neither version, or one that ends early. After a
+             * resume, a request from zero does not depend on ranges; without one, it would be
+             * the same request again. */
+            x->discard = true;
             x->restart = true;
+            x->permanent = x->offset == 0;
             x->local_errno = EPROTO;
-            snprintf(x->local_msg, ERRLEN, "server sent a range that was not asked for");
+            snprintf(x->local_msg, ERRLEN, "%.480s%s", why,
+                     x->offset > 0 ? ": starting over from zero" : "");
             return -1;
         }
+        x->it->size = x->r.cr_total;
     } else if (x->offset > 0) {
         /* 200 to a Range + If-Range request: the file changed (or ranges are not supported). */
         x->offset = 0;
         xfer_reset_hash(x->it);
     }
     /* Known from here on, so the UI can show a progress bar during the first attempt. */
-    if (x->r.content_length >= 0)
+    if (x->r.status != 206 && x->r.content_length >= 0)
         x->it->size = x->offset + x->r.content_length;
+    if (over_limit(x, x->r.status == 206 ? x->r.cr_total :
+                      x->r.content_length >= 0 ? x->offset + x->r.content_length : -1, true))
+        return -1;
     open_output(x, x->offset == 0);
     return 0;
 }
@@ -344,6 +393,9 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
             return 0;    /* the disk failed: stop fetching what cannot be stored */
         }
     }
+    /* A body without a size (or longer than it said) is bounded as it comes. */
+    if (over_limit(x, x->offset + x->got + (int64_t)n, false))
+        return 0;
     if (x->env->may_receive != NULL && !x->env->may_receive(x->env->arg, x, n))
         return CURL_WRITEFUNC_PAUSE;
     if (x->chunk_cap == 0) {
@@ -432,6 +484,7 @@ struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, i
     x->easy = easy;
     x->dirfd = -1;
     x->fd = -1;
+    x->known_size = -1;
     x->started_ms = x->last_rx_ms = now_ms;
     resp_reset(&x->r, 0);
 
@@ -454,8 +507,11 @@ struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, i
     if (x->offset == 0 && !s->overwrite)
         add_conditions(x, it);
     if (x->offset > 0) {
-        char *h = xasprintf("If-Range: %s", strong_etag(it->etag) ? it->etag : it->last_modified);
+        char *h;
 
+        x->validator = xstrdup(strong_etag(it->etag) ? it->etag : it->last_modified);
+        x->known_size = it->size;
+        h = xasprintf("If-Range: %s", x->validator);
         x->hdrs = curl_slist_append(x->hdrs, h);
         free(h);
         snprintf(x->range, sizeof x->range, "%lld-", (long long)x->offset);
@@ -540,6 +596,7 @@ CURL *xfer_free(struct xfer *x)
         close(x->dirfd);
     writer_chunk_free(x->env->writer, x->chunk);
     curl_slist_free_all(x->hdrs);
+    free(x->validator);
     resp_free(&x->r);
     free(x);
     /* Options of this attempt (Range, headers, private pointer) must not leak into the next. */
@@ -578,6 +635,15 @@ static bool permanent_curl_error(CURLcode rc)
     }
 }
 
+/* The body length the response promised: a 206's range (checked against the request before
+ * its first byte), else Content-Length; -1 when unknown. */
+static int64_t promised(const struct xfer *x)
+{
+    if (x->r.status == 206)
+        return x->r.cr_end - x->r.cr_start + 1;
+    return x->r.content_length;
+}
+
 static void keep_validators(struct xfer *x)
 {
     struct item *it = x->it;
@@ -586,7 +652,9 @@ static void keep_validators(struct xfer *x)
     free(it->last_modified);
     it->etag = x->r.etag != NULL ? xstrdup(x->r.etag) : NULL;
     it->last_modified = x->r.last_modified != NULL ? xstrdup(x->r.last_modified) : NULL;
-    if (x->r.content_length >= 0)
+    if (x->r.status == 206)
+        it->size = x->r.cr_total;
+    else if (x->r.content_length >= 0)
         it->size = x->offset + x->r.content_length;
     if (x->stream != NULL)
         it->received = writer_written(x->stream);
@@ -619,7 +687,7 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms,
     /* A complete body keeps its stream open for the commit (which checks the writes); anything
      * else ends it now, so the item holds its digest and true byte count before it is judged. */
     if (!(rc == CURLE_OK && x->local_errno == 0 && x->r.status >= 200 && x->r.status <= 299 &&
-          x->body_started && (x->r.content_length < 0 || x->got == x->r.content_length)))
+          x->body_started && (promised(x) < 0 || x->got == promised(x))))
         end_stream(x);
     else
         flush(x);
@@ -631,8 +699,17 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms,
 
     /* Validators and size of a good response are kept even when the body broke off, so the
      * next attempt can resume with Range + If-Range. */
-    if (x->r.status >= 200 && x->r.status <= 299 && x->body_started)
+    if (x->r.status >= 200 && x->r.status <= 299 && x->body_started && !x->discard)
         keep_validators(x);
+    if (x->discard) {
+        /* Neither this response's validators nor the old ones describe what the next attempt
+         * will fetch; with none, a target already there is asked for by its mtime, so an old
+         * file of the recorded size is never called unchanged. */
+        free(it->etag);
+        free(it->last_modified);
+        it->etag = it->last_modified = NULL;
+        it->size = -1;
+    }
     if (x->restart) {
         xfer_reset_hash(it);
         it->received = 0;
@@ -641,7 +718,7 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms,
         snprintf(msg, ERRLEN, "%s", x->local_msg);
         if (x->local_errno == ENOSPC || x->local_errno == EDQUOT)
             return XFER_DISK_FULL;
-        return x->output_error ? XFER_FAILED : XFER_RETRY;
+        return x->output_error || x->permanent ? XFER_FAILED : XFER_RETRY;
     }
     if (rc != CURLE_OK) {
         snprintf(msg, ERRLEN, "%s", x->curl_err[0] ? x->curl_err : curl_easy_strerror(rc));
@@ -659,20 +736,21 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms,
                 snprintf(msg, ERRLEN, "%s", x->local_msg);
                 if (x->local_errno == ENOSPC || x->local_errno == EDQUOT)
                     return XFER_DISK_FULL;
-                return x->output_error ? XFER_FAILED : XFER_RETRY;
+                return x->output_error || x->permanent ? XFER_FAILED : XFER_RETRY;
             }
             keep_validators(x);
         }
-        if (x->r.content_length >= 0 && x->got != x->r.content_length)
+        if (promised(x) >= 0 && x->got != promised(x))
             return errf(msg, "truncated body: %lld of %lld bytes", (long long)x->got,
-                        (long long)x->r.content_length), XFER_RETRY;
+                        (long long)promised(x)), XFER_RETRY;
         return XFER_DONE;
     }
     snprintf(msg, ERRLEN, "HTTP %d", x->r.status);
     if (x->r.status == 416 && x->offset > 0) {
         /* A Content-Range total equal to what the .part holds: it was already whole (a crash between the
          * last byte and the rename). Finish it from the running digest. */
-        if (x->r.cr_total == x->offset && it->hash_state != NULL) {
+        if (x->r.cr_total == x->offset && (x->known_size < 0 || x->known_size == x->offset) &&
+            it->hash_state != NULL) {
             open_output(x, false);
             it->size = x->offset;
             msg[0] = '\0';

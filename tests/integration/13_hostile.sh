@@ -37,4 +37,59 @@ check_eq "symlink at target: exit 0" 0 "$RC"
 check "symlink at target: the victim was not created" test ! -e "$T/outside/victim"
 check "symlink at target: replaced by the real file" cmp "$T/www/evil/x.bin" "$T/out2/evil/x.bin"
 check "symlink at target: now a regular file" test ! -L "$T/out2/evil/x.bin"
+
+# A symbolic link above the output root is the user's layout (/srv/images -> /data/images): the
+# default session works through it; a link inside the root (at .sluice) is still refused.
+mkdir -p "$T/data/images"
+ln -s "$T/data" "$T/srv"
+run_sluice "$FAULT_URL/evil/x.bin" -d "$T/srv/images/out" --headless
+check_eq "link above the root: exit 0" 0 "$RC"
+check "link above the root: file written" cmp "$T/www/evil/x.bin" "$T/data/images/out/evil/x.bin"
+check "link above the root: session in the real folder" test -s "$T/data/images/out/.sluice/session.db"
+run_sluice "$FAULT_URL/evil/x.bin" -d "$T/srv/images/out" --headless
+check_eq "link above the root, next pass: exit 0" 0 "$RC"
+check "link above the root, next pass: unchanged (the session was used)" grep -q '0 done, 1 unchanged' "$T/stderr"
+run_sluice "$FAULT_URL/evil/x.bin" -d "$T/srv/images/out2" --session "$T/srv/images/s.db" --headless
+check_eq "link above --session: exit 0" 0 "$RC"
+check "link above --session: session in the real folder" test -s "$T/data/images/s.db"
+mkdir -p "$T/out6" "$T/elsewhere"
+ln -s "$T/elsewhere" "$T/out6/.sluice"
+run_sluice "$FAULT_URL/evil/x.bin" -d "$T/out6" --headless
+check_eq "link at DIR/.sluice: exit 2" 2 "$RC"
+check "link at DIR/.sluice: nothing written through it" test -z "$(ls -A "$T/elsewhere")"
+
+# A FIFO at NAME.part or at the target is refused with the reason; nothing waits on it for a
+# reader, so the other items finish, and a signal still stops a run at once.
+head -c 300000 /dev/urandom > "$T/www/evil/y.bin"
+mkdir -p "$T/out3/evil"
+mkfifo "$T/out3/evil/x.bin.part" "$T/out3/evil/z.bin"
+cp "$T/www/evil/x.bin" "$T/www/evil/z.bin"
+SLUICE_TIMEOUT=30 run_sluice "$FAULT_URL/evil/x.bin" "$FAULT_URL/evil/z.bin" "$FAULT_URL/evil/y.bin" \
+    -d "$T/out3" --headless
+check_eq "fifo: exit 1, not a hang" 1 "$RC"
+check "fifo at .part: reason given" grep -q 'x.bin.part: it is a FIFO' "$T/stderr"
+check "fifo at target: reason given" grep -q 'z.bin: it is a FIFO' "$T/stderr"
+check "fifo: the other item is done" cmp "$T/www/evil/y.bin" "$T/out3/evil/y.bin"
+check "fifo: still FIFOs" test -p "$T/out3/evil/x.bin.part" -a -p "$T/out3/evil/z.bin"
+
+# A .part recorded in the session that became a FIFO: its digest is not rebuilt through it.
+mkdir -p "$T/out4"
+SLUICE_TIMEOUT=30 run_sluice "$FAULT_URL/evil/y.bin?truncate_after=100000&fail=1" -d "$T/out4" --retries 0
+check_eq "fifo after a cut: first run fails" 1 "$RC"
+rm -f "$T/out4/evil/y.bin.part"
+mkfifo "$T/out4/evil/y.bin.part"
+SLUICE_TIMEOUT=30 run_sluice "$FAULT_URL/evil/y.bin?truncate_after=100000&fail=1" -d "$T/out4"
+check_eq "fifo after a cut: exit 1, not a hang" 1 "$RC"
+check "fifo after a cut: reason given" grep -q 'y.bin.part: it is a FIFO' "$T/stderr"
+
+# SIGTERM during a run that met FIFOs stops it within seconds.
+mkdir -p "$T/out5/evil"
+mkfifo "$T/out5/evil/x.bin.part" "$T/out5/evil/z.bin.part"
+sluice_bg "$FAULT_URL/evil/x.bin" "$FAULT_URL/evil/z.bin" "$FAULT_URL/evil/y.bin?rate=20000" \
+    -d "$T/out5" --headless
+wait_until 10 test -e "$T/out5/evil/y.bin.part"
+sleep 0.5
+kill -TERM "$SLUICE_PID"
+wait_sluice 5
+check_eq "fifo: SIGTERM stops the run (exit 3) within 5 s" 3 "$RC"
 finish

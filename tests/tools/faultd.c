@@ -27,6 +27,17 @@
  *   rate=BPS             throttle this response's body to BPS bytes per second
  *   etag=changing        a new ETag on every response (not gated by fail=: it
  *                        describes the resource, not a fault)
+ *   etag=none            no ETag header at all (clients fall back to Last-Modified)
+ *   length=none          no Content-Length: the body ends when the connection closes
+ * A broken origin or cache answering ranges (not gated by fail=, so a test can cut
+ * the first response with truncate_after=B&fail=1 and meet these on the resume;
+ * they touch only 206 answers):
+ *   range_end=B          the 206 stops at byte B (Content-Range START-B/SIZE and a
+ *                        matching Content-Length): a range that ends early
+ *   range_body=B         the 206 promises the whole range in Content-Range but its
+ *                        Content-Length and body stop after B bytes, cleanly
+ *   if_range=ignore      Range is served even when If-Range does not match (a 206
+ *                        of the current version, with its own validators)
  * Unknown keys are ignored (cache busting); a bad value of a known key is a 400.
  *
  * Every request (except GET /_stats) is logged as one JSON line when it completes
@@ -102,7 +113,9 @@ struct faults {
 	long long retry_after, retry_after_date;
 	long long reset_after, truncate_after, stall_after;
 	long long delay_ms, rate;
-	int etag_changing;
+	int etag_changing, etag_none, length_none;
+	long long range_end, range_body;
+	int if_range_ignore;
 };
 
 struct req {
@@ -786,7 +799,7 @@ static void serve_file(struct conn *c, int head, const struct faults *f, int64_t
 	struct req *r = &c->r;
 	char rel[PATH_MAX], lm[64], extra[256];
 	struct stat st;
-	long long size, start = 0, len;
+	long long size, start = 0, len, promised;
 	int fd, rc, kind = 0;
 
 	rc = resolve_path(r->path, rel, sizeof rel);
@@ -811,13 +824,15 @@ static void serve_file(struct conn *c, int head, const struct faults *f, int64_t
 		return;
 	}
 	size = (long long)st.st_size;
-	if (f->etag_changing)
+	if (f->etag_none)
+		r->etag[0] = '\0';
+	else if (f->etag_changing)
 		snprintf(r->etag, sizeof r->etag, "\"chg-%llx\"", ++g.etag_counter);
 	else
 		snprintf(r->etag, sizeof r->etag, "\"%llx-%llx\"", size, (long long)st.st_mtime);
 	http_date(st.st_mtime, lm, sizeof lm);
 
-	if (r->inm != NULL ? etag_list_match(r->inm, r->etag) : 0) {
+	if (r->inm != NULL ? r->etag[0] != '\0' && etag_list_match(r->inm, r->etag) : 0) {
 		kind = 304;
 	} else if (r->inm == NULL && r->ims != NULL) {
 		time_t t;
@@ -827,12 +842,17 @@ static void serve_file(struct conn *c, int head, const struct faults *f, int64_t
 	}
 	if (kind == 304) {
 		close(fd);
-		snprintf(extra, sizeof extra, "ETag: %s\r\nLast-Modified: %s\r\n", r->etag, lm);
+		snprintf(extra, sizeof extra, "%s%s%sLast-Modified: %s\r\n", r->etag[0] ? "ETag: " : "",
+		    r->etag, r->etag[0] ? "\r\n" : "", lm);
 		resp_text(c, 304, extra, "", head, f, now);
 		return;
 	}
 	len = size;
-	if (r->range != NULL && (r->if_range == NULL || if_range_match(r->if_range, r->etag, st.st_mtime)))
+	if (r->range != NULL && r->if_range != NULL && f->if_range_ignore &&
+	    !if_range_match(r->if_range, r->etag, st.st_mtime))
+		r->fault = "if_range_ignored";
+	if (r->range != NULL && (r->if_range == NULL || f->if_range_ignore ||
+	    if_range_match(r->if_range, r->etag, st.st_mtime)))
 		kind = parse_range(r->range, size, &start, &len);
 	if (kind == 2) {
 		close(fd);
@@ -840,11 +860,27 @@ static void serve_file(struct conn *c, int head, const struct faults *f, int64_t
 		resp_text(c, 416, extra, "range not satisfiable\n", head, f, now);
 		return;
 	}
+	promised = len;
+	if (kind == 1 && f->range_end >= start && f->range_end < start + len - 1) {
+		len = f->range_end - start + 1;
+		promised = len;
+		r->fault = "range_end";
+	}
+	if (kind == 1 && f->range_body >= 0 && f->range_body < len) {
+		len = f->range_body;
+		r->fault = "range_body";
+	}
 	resp_start(c, kind == 1 ? 206 : 200);
-	hdr_add(c, "Content-Type: application/octet-stream\r\nContent-Length: %lld\r\n"
-	    "Last-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n", len, lm, r->etag);
+	if (f->length_none)
+		c->keepalive = 0;
+	else
+		hdr_add(c, "Content-Length: %lld\r\n", len);
+	hdr_add(c, "Content-Type: application/octet-stream\r\n"
+	    "Last-Modified: %s\r\nAccept-Ranges: bytes\r\n", lm);
+	if (r->etag[0] != '\0')
+		hdr_add(c, "ETag: %s\r\n", r->etag);
 	if (kind == 1)
-		hdr_add(c, "Content-Range: bytes %lld-%lld/%lld\r\n", start, start + len - 1, size);
+		hdr_add(c, "Content-Range: bytes %lld-%lld/%lld\r\n", start, start + promised - 1, size);
 	resp_end_headers(c, f);
 	if (head) {
 		close(fd);
@@ -871,12 +907,15 @@ static int parse_faults(const char *q, struct faults *f)
 		{ "stall_after", offsetof(struct faults, stall_after) },
 		{ "delay_ms", offsetof(struct faults, delay_ms) },
 		{ "rate", offsetof(struct faults, rate) },
+		{ "range_end", offsetof(struct faults, range_end) },
+		{ "range_body", offsetof(struct faults, range_body) },
 	};
 	const char *p = q;
 
 	memset(f, 0, sizeof *f);
 	f->fail = f->retry_after = f->retry_after_date = -1;
 	f->reset_after = f->truncate_after = f->stall_after = -1;
+	f->range_end = f->range_body = -1;
 	while (p != NULL && *p) {
 		const char *amp = strchr(p, '&'), *eq;
 		size_t plen = amp ? (size_t)(amp - p) : strlen(p), klen, i;
@@ -901,9 +940,20 @@ static int parse_faults(const char *q, struct faults *f)
 				return -1;
 			f->status = (int)n;
 		} else if (klen == 4 && memcmp(p, "etag", 4) == 0) {
-			if (strcmp(val, "changing") != 0)
+			if (strcmp(val, "changing") == 0)
+				f->etag_changing = 1;
+			else if (strcmp(val, "none") == 0)
+				f->etag_none = 1;
+			else
 				return -1;
-			f->etag_changing = 1;
+		} else if (klen == 6 && memcmp(p, "length", 6) == 0) {
+			if (strcmp(val, "none") != 0)
+				return -1;
+			f->length_none = 1;
+		} else if (klen == 8 && memcmp(p, "if_range", 8) == 0) {
+			if (strcmp(val, "ignore") != 0)
+				return -1;
+			f->if_range_ignore = 1;
 		} else {
 			for (i = 0; i < sizeof nums / sizeof nums[0]; i++) {
 				const char *v = val;
@@ -940,12 +990,17 @@ static void apply_fail_counter(const struct req *r, struct faults *f)
 		active = e->a <= f->fail;
 	}
 	if (!active) {
-		int changing = f->etag_changing;
+		struct faults keep = *f;
 
 		memset(f, 0, sizeof *f);
 		f->fail = f->retry_after = f->retry_after_date = -1;
 		f->reset_after = f->truncate_after = f->stall_after = -1;
-		f->etag_changing = changing;
+		f->etag_changing = keep.etag_changing;
+		f->etag_none = keep.etag_none;
+		f->length_none = keep.length_none;
+		f->range_end = keep.range_end;
+		f->range_body = keep.range_body;
+		f->if_range_ignore = keep.if_range_ignore;
 	}
 }
 

@@ -60,6 +60,7 @@ static void test_table_covers_spec(void **state)
         { "no-session", 0 }, { "headless", 0 }, { "tui", 0 }, { "config", 'c' },
         { "theme", 0 }, { "log", 0 }, { "header", 'H' }, { "user-agent", 0 }, { "proxy", 0 },
         { "ca-file", 0 }, { "insecure", 0 }, { "help", 'h' }, { "version", 'V' },
+        { "min-rate", 0 }, { "max-size", 0 },
     };
 
     (void)state;
@@ -96,6 +97,8 @@ static void test_defaults(void **state)
     assert_int_equal(s.retry_max_ms, 300000);
     assert_int_equal(s.connect_timeout_ms, 15000);
     assert_int_equal(s.stall_ms, 30000);
+    assert_int_equal(s.min_rate, 0);
+    assert_int_equal(s.max_size, 0);
     assert_int_equal(s.segments, 1);
     assert_int_equal(s.min_segment, 8 << 20);
     assert_int_equal(s.layout, LAYOUT_PATH);
@@ -133,6 +136,10 @@ static void test_apply_table(void **state)
         { "segments", "64", 1 }, { "segments", "65", 0 }, { "segments", "0", 0 },
         { "rate", "50M", 1 }, { "rate", "off", 1 }, { "rate", "fast", 0 }, { "rate", "-1M", 0 },
         { "burst", "auto", 1 }, { "burst", "1M", 1 }, { "burst", "0", 1 }, { "burst", "1Q", 0 },
+        { "max-size", "off", 1 }, { "max-size", "OFF", 1 }, { "max-size", "10G", 1 },
+        { "max-size", "0", 1 }, { "max-size", "auto", 0 }, { "max-size", "-1", 0 },
+        { "min-rate", "off", 1 }, { "min-rate", "1K", 1 }, { "min-rate", "8kbit", 1 },
+        { "min-rate", "slow", 0 },
         { "min-segment", "1K", 1 }, { "min-segment", "0", 0 }, { "min-segment", "auto", 0 },
         { "connect-timeout", "100ms", 1 }, { "connect-timeout", "50ms", 0 },
         { "stall", "2s", 1 }, { "stall", "0", 0 }, { "stall", "forever", 0 },

@@ -259,6 +259,29 @@ static void test_missing_file(void **state)
     assert_non_null(strstr(err, "nope.conf: cannot read the theme file"));
 }
 
+static void test_too_large(void **state)
+{
+    struct theme t;
+    char err[ERRLEN], path[300];
+    FILE *fp;
+    short fg;
+
+    theme_defaults(&t);
+    fg = t.st[TH_ALERT].fg;
+    snprintf(path, sizeof path, "%s/big.conf", dir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("alert = { fg = \"black\"; };\n", fp);
+    for (int i = 0; i < THEME_MAX_BYTES / 64 + 1; i++)
+        fputs("#234567890123456789012345678901234567890123456789012345678901234\n", fp);
+    fclose(fp);
+    assert_int_equal(theme_load_file(&t, path, err), -1);
+    assert_non_null(strstr(err, "big.conf: too large ("));
+    assert_int_equal(t.st[TH_ALERT].fg, fg);          /* nothing of it applied */
+    assert_int_equal(theme_load(&t, path, err), -1);
+    assert_non_null(strstr(err, "too large"));
+}
+
 static void test_load_by_name(void **state)
 {
     struct theme t;
@@ -318,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_partial_file),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_too_large),
         cmocka_unit_test(test_load_by_name),
     };
 
