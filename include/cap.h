@@ -32,6 +32,14 @@ bool cap_may_receive(struct bucket *g, struct bucket *h, int64_t now_ms);
  * below zero by one chunk, which the next turns pay back. */
 void cap_charge(struct bucket *g, struct bucket *h, int64_t n, int64_t now_ms);
 
+/* Called before deciding on a chunk when no transfer is waiting for credit: the bucket keeps at
+ * most CAP_IDLE_CREDIT_MS of the rate (at least one libcurl buffer). Credit that piles up while
+ * nobody wants it (the start of a run, TCP's slow start, every connection waiting for its next
+ * response) is spent the moment data flows again, all of it on the wire at once, on top of what
+ * the windows let in; a token bucket's depth would bank it. */
+#define CAP_IDLE_CREDIT_MS 20
+void cap_unwanted_credit(struct bucket *g, int64_t now_ms);
+
 /* Milliseconds until the refill timer should look at the throttled transfers again, given the
  * global bucket as refilled now: when it has credit again, at least 1 and at most
  * CAP_REFILL_MAX_MS (a host's bucket may fill sooner than the global one). g NULL (no global

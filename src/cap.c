@@ -91,6 +91,22 @@ void cap_charge(struct bucket *g, struct bucket *h, int64_t n, int64_t now_ms)
     }
 }
 
+void cap_unwanted_credit(struct bucket *g, int64_t now_ms)
+{
+    int64_t keep;
+
+    if (g == NULL || g->rate <= 0)
+        return;
+    bucket_refill(g, now_ms);
+    keep = g->rate * CAP_IDLE_CREDIT_MS / 1000;
+    if (keep < 16 * 1024)
+        keep = 16 * 1024;
+    if (g->tokens > keep) {
+        g->tokens = keep;
+        g->frac = 0;
+    }
+}
+
 int64_t cap_refill_wait_ms(const struct bucket *g)
 {
     int64_t w;

@@ -254,22 +254,20 @@ static void update_eager(struct engine *e)
 void engine_kick(struct engine *e)
 {
     struct item *it;
-    bool started = false;
 
-    if (e->stopping || e->in_kick || e->disk_full_until != 0 || e->paused_all) {
-        update_eager(e);
-        return;
+    if (!e->stopping && !e->in_kick && e->disk_full_until == 0 && !e->paused_all) {
+        e->in_kick = true;
+        while (e->transfers + e->preparing < e->concurrency &&
+               (it = queue_next(e->q, host_ok, e)) != NULL)
+            engine_transfer_start(e, it);
+        e->in_kick = false;
     }
-    e->in_kick = true;
-    while (e->transfers + e->preparing < e->concurrency &&
-           (it = queue_next(e->q, host_ok, e)) != NULL) {
-        engine_transfer_start(e, it);
-        started = true;
-    }
-    e->in_kick = false;
-    /* The shares of the transfers already running shrink to make room (their windows too). */
-    if (started)
+    /* Shares follow the number of transfers running: theirs shrink to make room for new ones,
+     * and grow (windows too) as soon as one ends, not at the next tick. */
+    if (e->transfers != e->tuned_for) {
+        e->tuned_for = e->transfers;
         engine_cap_retune(e);
+    }
     update_eager(e);
 }
 

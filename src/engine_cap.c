@@ -28,15 +28,31 @@ static bool capped(const struct engine *e)
     return e->rate > 0;
 }
 
+/* The throttled list is kept oldest transfer first, so credit goes to the transfers admitted
+ * first: equal turns would make files of one size, started together, finish together, and on a
+ * long path the wire would then idle for a round trip per generation of files while every
+ * connection waits for its next response (docs/design.md#the-cap). Turns still rotate: each
+ * transfer takes one chunk and waits again, and one that cannot use its credit (its window, the
+ * disk) leaves it to the next. Pushes come mostly in age order (the refill unpauses in that
+ * order), so the tail check makes the usual push O(1). */
 static void throttle_push(struct engine *e, struct active *a)
 {
+    struct active **pp;
+
     a->throttled = true;
     a->tnext = NULL;
-    if (e->ttail != NULL)
-        e->ttail->tnext = a;
-    else
-        e->thead = a;
-    e->ttail = a;
+    if (e->ttail == NULL || e->ttail->seq < a->seq) {
+        if (e->ttail != NULL)
+            e->ttail->tnext = a;
+        else
+            e->thead = a;
+        e->ttail = a;
+    } else {
+        for (pp = &e->thead; *pp != NULL && (*pp)->seq < a->seq; pp = &(*pp)->tnext)
+            ;
+        a->tnext = *pp;
+        *pp = a;
+    }
     if (!loop_timer_armed(e->refill_timer))
         loop_timer_arm(e->refill_timer, 1);
 }
@@ -97,6 +113,8 @@ bool engine_cap_may_receive(void *arg, struct xfer *x, size_t n)
         e->dhead = a;
         return false;
     }
+    if (e->thead == NULL)
+        cap_unwanted_credit(global_bucket(e), loop_now(e->loop));
     if (cap_may_receive(global_bucket(e), host_bucket(a), loop_now(e->loop)))
         return true;
     throttle_push(e, a);

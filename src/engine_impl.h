@@ -33,6 +33,7 @@ struct active {
     bool throttled;
     bool diskwait;
     bool unpausing;
+    uint64_t seq;                /* admission order: the throttled list is oldest first */
     int64_t last_bytes;
     int64_t rate;                /* bytes/s, smoothed over ticks */
     int64_t win_start_ms;        /* --min-rate: this window began (0 = none yet) */
@@ -56,6 +57,8 @@ struct engine {
     struct active *thead, *ttail;    /* throttled, in the order they ran out of credit */
     struct active *dhead;            /* paused until the writer catches up */
     int transfers;
+    uint64_t next_seq;
+    int tuned_for;                   /* transfers running when the windows were last sized */
     int finishing;
     int preparing;                   /* digests of .part files being rebuilt by the worker */
     int concurrency;

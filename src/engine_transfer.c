@@ -32,6 +32,7 @@ static void really_start(struct engine *e, struct item *it)
     if (easy == NULL)
         fatal("curl_easy_init failed");
     a = xcalloc(1, sizeof *a);
+    a->seq = ++e->next_seq;
     a->host = hosts_get(e->hosts, e->s, it->host, mono_ms());
     a->x = xfer_new(&e->env, it, easy, loop_now(e->loop), a);
     xfer_set_share(a->x, engine_cap_share(e, a->host));

@@ -33,6 +33,7 @@
 /* The window clamp of a connection with no cap: far above what the kernel's autotuning reaches
  * (tcp_rmem), so the autotuning alone decides. */
 #define UNCLAMPED (256 * 1024 * 1024)
+#define CAPPED_MSS 1448
 
 struct xfer {
     const struct xfer_env *env;
@@ -121,20 +122,22 @@ static int64_t socket_rtt_us(curl_socket_t fd)
     return (int64_t)ti.tcpi_rtt;
 }
 
-/* Makes room in the socket's buffer for a window. SO_RCVBUF fixes the buffer (and stops the
- * kernel's autotuning, which would otherwise raise the clamp behind our back as it grows the
- * buffer); it is bounded by net.core.rmem_max, and SO_RCVBUFFORCE goes past that when we have
+/* Sizes the socket's buffer for a window. SO_RCVBUF fixes the buffer (and stops the kernel's
+ * autotuning, which would otherwise raise the clamp behind our back as it grows the buffer);
+ * it is bounded by net.core.rmem_max, and SO_RCVBUFFORCE goes past that when we have
  * CAP_NET_ADMIN. Without it a window beyond rmem_max is left to autotuning (SO_BUF_LOCK, Linux
- * 5.14, switches it on again), and hold_window pulls the clamp back. Never shrinks the buffer:
- * data already queued would be pruned. Returns true when the buffer is fixed. */
-static bool make_room(int fd, int64_t window)
+ * 5.14, switches it on again), and hold_window pulls the clamp back. Between two requests
+ * (at_request) nothing is queued and the buffer may shrink to the window: a buffer much larger
+ * than its clamp measured half the cap on loopback. During a transfer it only grows: data
+ * already queued would be pruned. Returns true when the buffer is fixed. */
+static bool make_room(int fd, int64_t window, bool at_request)
 {
     int cur = 0, v = (int)window, unlock = 0;
     socklen_t len = sizeof cur;
 
-    /* Set even when the buffer is big enough already: setting it is what stops the autotuning. */
-    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cur, &len) == 0 && cur / 2 > v)
+    if (!at_request && getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cur, &len) == 0 && cur / 2 > v)
         v = cur / 2;
+    /* Set even when the buffer is big enough already: setting it is what stops autotuning. */
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
     len = sizeof cur;
     if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cur, &len) == 0 && cur / 2 >= window)
@@ -173,7 +176,7 @@ static void apply_window(struct xfer *x, curl_socket_t fd)
         k = -1;
     if (!cap_window_stale(x->window, want) && !cap_window_stale(k, want))
         return;
-    x->autotuned = !make_room(fd, want);
+    x->autotuned = !make_room(fd, want, x->window < 0);
     v = (int)want;
     if (setsockopt(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, sizeof v) == 0)
         x->window = want;
@@ -206,6 +209,24 @@ int64_t xfer_window(const struct xfer *x, int64_t *rtt_us)
     if (rtt_us != NULL)
         *rtt_us = x->rtt_us;
     return x->window;
+}
+
+/* Before connect, under a cap: announce at most Ethernet's segment size. Linux bounds a sender's
+ * segment by half the largest window its peer ever offered, and the first window offered is
+ * 64 KiB, before the clamp can apply: on loopback (64 KiB segments) a sender then waits for a
+ * whole segment of window that a capped transfer's clamp never opens, and a -r 1M sync ran at
+ * 45 % of its cap. On a real path the segment is this size or smaller anyway. Neither a buffer
+ * size nor a clamp is set here: either would shrink the window scale for the connection's life. */
+static int on_sockopt(void *clientp, curl_socket_t fd, curlsocktype purpose)
+{
+    struct xfer *x = clientp;
+
+    if (purpose == CURLSOCKTYPE_IPCXN && x->share > 0) {
+        int v = CAPPED_MSS;
+
+        setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &v, sizeof v);
+    }
+    return CURL_SOCKOPT_OK;
 }
 
 /* libcurl's sockets are opened and closed here so the engine knows them (include/socktab.h). */
@@ -533,6 +554,8 @@ struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, i
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long)s->connect_timeout_ms);
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, (long)BUFFER_UNCAPPED);
+    curl_easy_setopt(easy, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
+    curl_easy_setopt(easy, CURLOPT_SOCKOPTDATA, x);
     curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
     curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, env->socks);
     curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
