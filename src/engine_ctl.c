@@ -47,7 +47,7 @@ void engine_stats(struct engine *e, struct engine_stats *st)
     st->cap = e->rate;
     st->bytes = e->bytes;
     st->elapsed_ms = now - e->start_ms;
-    st->disk_full = e->disk_full_until != 0;
+    st->disk_full = e->disk_full_until != 0 || e->disk_probing;
     st->paused_all = e->paused_all;
     /* Sizes of queued items are unknown until fetched: estimate from the mean item so far. */
     remaining = st->queued + st->active + st->retrying;
