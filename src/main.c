@@ -32,7 +32,6 @@ struct run {
     struct ctl *ctl;
     struct engine *engine;
     struct evlog *log;
-    struct loop_timer *flush_timer;
     int sigfd;
     int interrupted;
 };
@@ -53,14 +52,6 @@ static void on_signal(int fd, unsigned events, void *arg)
         else if (si.ssi_signo == SIGWINCH && r->ui != NULL)
             ui_resize(r->ui);
     }
-}
-
-static void on_flush(void *arg)
-{
-    struct run *r = arg;
-
-    evlog_flush(r->log);
-    loop_timer_arm(r->flush_timer, 1000);
 }
 
 /* Signals arrive through a descriptor of the loop; blocked before any thread starts so that the
@@ -310,11 +301,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "sluice: %s\n", err);
         goto out;
     }
-    if (r.log != NULL) {
+    if (r.log != NULL)
         engine_add_listener(r.engine, evlog_listener, r.log);
-        r.flush_timer = loop_timer_new(r.loop, on_flush, &r);
-        loop_timer_arm(r.flush_timer, 1000);
-    }
     /* Session: completions written on the next turn, and the intake writer (its own thread)
      * stores the new items while the engine starts on the first of them. */
     queue_attach_loop(q, r.loop, on_rows, &r);
@@ -399,7 +387,6 @@ out:
     headless_free(hl);
     engine_free(r.engine);
     evlog_close(r.log);
-    loop_timer_free(r.flush_timer);
     if (q != NULL)
         queue_detach_loop(q);
     loop_free(r.loop);
