@@ -78,6 +78,7 @@ struct engine {
     bool syncer_eager;
     bool paused_all;
     bool in_kick;
+    bool session_failing;            /* told the listeners that the session cannot be written */
     struct { engine_listener cb; void *arg; } *listeners;
     int nlisteners;
 };

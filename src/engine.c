@@ -141,6 +141,25 @@ static void check_done(struct engine *e)
 
 /* ---- timers ---- */
 
+/* A session write that failed stays pending and every flush tries it again; the operator hears
+ * of it once when it starts failing and once when it is written again (the status line shows it
+ * meanwhile, and the exit status says so if it never is). */
+static void session_health(struct engine *e)
+{
+    const char *why = queue_error(e->q);
+
+    if (why != NULL && !e->session_failing) {
+        char m[ERRLEN + 96];
+
+        e->session_failing = true;
+        snprintf(m, sizeof m, "cannot write the session (retrying every %d ms): %s", TICK_MS, why);
+        engine_emit_value(e, EV_MESSAGE, 0, m);
+    } else if (why == NULL && e->session_failing) {
+        e->session_failing = false;
+        engine_emit_value(e, EV_MESSAGE, 0, "the session is written again");
+    }
+}
+
 static void on_due(void *arg)
 {
     struct engine *e = arg;
@@ -169,6 +188,7 @@ static void on_tick(void *arg)
             if (xfer_checkpoint(a->x))
                 queue_touch(e->q, xfer_item(a->x));
         queue_flush(e->q);
+        session_health(e);
     }
     if (e->s->nschedule > 0)
         engine_cap_apply_rate(e, sched_eval(&e->sched, e->s->schedule, e->s->nschedule,

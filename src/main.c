@@ -24,7 +24,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { EXIT_DONE = 0, EXIT_FAILED_ITEMS = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 3 };
+/* EXIT_SESSION wins over 0, 1 and 3: the files are right, but the session does not hold what
+ * this run did, so "resume" or "a new pass" would not mean what it says. */
+enum { EXIT_DONE = 0, EXIT_FAILED_ITEMS = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 3, EXIT_SESSION = 4 };
 
 struct run {
     struct loop *loop;
@@ -268,9 +270,14 @@ int main(int argc, char **argv)
         /* A run that finished closes its pass: this one checks every item again (an unchanged
          * file costs a 304, no body). A run that was interrupted is resumed instead: what it
          * finished stays finished and is not asked for again. */
-        if (!queue_created(q) && queue_setting_get(q, "finished", &fin) == 1 && fin == 1)
-            queue_new_pass(q);
-        queue_setting_set(q, "finished", 0);
+        if (!queue_created(q) && queue_setting_get(q, "finished", &fin) == 1 && fin == 1 &&
+            queue_new_pass(q) < 0) {
+            fprintf(stderr, "sluice: cannot start a new pass: %s\n", queue_error(q));
+            status = EXIT_SESSION;
+            goto out;
+        }
+        /* A failure here stays pending: retried with every flush, reported at the end. */
+        (void)queue_setting_set(q, "finished", 0);
     }
     problems = intake_check(&s, q, report_stderr, NULL, &in);
     if (problems != 0) {
@@ -378,7 +385,7 @@ int main(int argc, char **argv)
     else
         status = queue_count(q, ITEM_FAILED) > 0 ? EXIT_FAILED_ITEMS : EXIT_DONE;
     if (!r.interrupted)
-        queue_setting_set(q, "finished", 1);
+        (void)queue_setting_set(q, "finished", 1);     /* retried by queue_close */
 
 out:
     intake_free(in);
@@ -394,7 +401,13 @@ out:
         close(r.sigfd);
     if (rootfd >= 0)
         close(rootfd);
-    queue_free(q);
+    if (q != NULL && queue_close(q, err) < 0) {
+        fprintf(stderr, "sluice: cannot write the session: %s\n"
+                "sluice: the files on disk are complete; the next run asks again for what was "
+                "not recorded\n", err);
+        if (status != EXIT_USAGE)
+            status = EXIT_SESSION;
+    }
     made_free(&made);
     settings_free(&s);
     curl_global_cleanup();
