@@ -50,18 +50,52 @@ void resp_free(struct resp *r)
     r->etag = r->last_modified = r->retry_after = NULL;
 }
 
+/* Decimal digits only (no sign, no blank), at most INT64_MAX; *end after them. -1 when none. */
+static int64_t digits(const char *s, const char **end)
+{
+    const char *p = s;
+    int64_t v = 0;
+
+    for (; isdigit((unsigned char)*p); p++) {
+        if (v > (INT64_MAX - (*p - '0')) / 10)
+            return -1;
+        v = v * 10 + (*p - '0');
+    }
+    *end = p;
+    return p == s ? -1 : v;
+}
+
+/* "bytes START-END/TOTAL", the same with "*" for an unknown TOTAL, or "*" for START-END (an
+ * unsatisfiable range: only the TOTAL). Strict:
+ * sscanf's %lld took a sign ("bytes -5-9/10" gave a start of -5) and overflowed silently, and
+ * nothing checked END against START and TOTAL. Anything else counts as no Content-Range, which
+ * the transfer treats as a range it did not ask for. */
 static void content_range(struct resp *r, const char *t)
 {
-    long long a, b, total;
+    const char *p = t + 5;
+    int64_t a, b, total = -1;
 
-    if (sscanf(t, "bytes %lld-%lld/%lld", &a, &b, &total) == 3) {
-        r->cr_start = a;
-        r->cr_total = total;
-    } else if (sscanf(t, "bytes %lld-%lld/*", &a, &b) == 2) {
-        r->cr_start = a;
-    } else if (sscanf(t, "bytes */%lld", &total) == 1) {
-        r->cr_total = total;
+    r->cr_start = r->cr_total = -1;
+    if (strncasecmp(t, "bytes", 5) != 0 || *p != ' ')
+        return;
+    while (*p == ' ')
+        p++;
+    if (*p == '*') {
+        if (p[1] == '/' && (total = digits(p + 2, &p)) >= 0 && *p == '\0')
+            r->cr_total = total;
+        return;
     }
+    if ((a = digits(p, &p)) < 0 || *p != '-' || (b = digits(p + 1, &p)) < 0 || b < a || *p != '/')
+        return;
+    p++;
+    if (*p == '*' && p[1] == '\0') {
+        r->cr_start = a;
+        return;
+    }
+    if ((total = digits(p, &p)) < 0 || *p != '\0' || b >= total)
+        return;
+    r->cr_start = a;
+    r->cr_total = total;
 }
 
 bool resp_line(struct resp *r, const char *buf, size_t len)

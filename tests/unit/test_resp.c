@@ -76,6 +76,24 @@ static void odd_values(void **state)
     feed(&r, "Content-Range: bytes 5-9/*\r\n");
     assert_int_equal(r.cr_start, 5);
     feed(&r, "no colon at all\r\n");
+    /* Found by tests/fuzz/resp: a sign, an overflow, an end before the start or past the total
+     * is no Content-Range at all (never a negative or wrapped offset). */
+    feed(&r, "Content-Range: bytes-100-199/1000\r\n");
+    assert_int_equal(r.cr_start, -1);
+    feed(&r, "Content-Range: bytes -5-9/10\r\n");
+    assert_int_equal(r.cr_start, -1);
+    feed(&r, "Content-Range: bytes 99999999999999999999-1/5\r\n");
+    assert_int_equal(r.cr_start, -1);
+    feed(&r, "Content-Range: bytes 9-5/10\r\n");
+    assert_int_equal(r.cr_start, -1);
+    feed(&r, "Content-Range: bytes 5-10/10\r\n");
+    assert_int_equal(r.cr_start, -1);
+    feed(&r, "Content-Range: bytes 5-9/10x\r\n");
+    assert_int_equal(r.cr_start, -1);
+    feed(&r, "Content-Range: bytes 5-9/10\r\n");
+    assert_int_equal(r.cr_start, 5);
+    assert_int_equal(r.cr_total, 10);
+    feed(&r, "Content-Range: bytes */777\r\n");
     feed(&r, "Content-Lengthy: 5\r\n");         /* a longer name is another header */
     assert_int_equal(r.cr_total, 777);
     /* A repeated validator keeps the last one (no leak of the first). */
