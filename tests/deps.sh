@@ -3,7 +3,8 @@
 # A no-op when they are all present; uses sudo when not root; never asks a question.
 set -e
 PKGS="gcc make pkg-config libncurses-dev libcurl4-openssl-dev libconfig-dev libssl-dev
-libsqlite3-dev sqlite3 libcmocka-dev nginx-light openssl tmux curl aria2 iproute2 procps time"
+libsqlite3-dev sqlite3 libcmocka-dev nginx-light openssl tmux curl aria2 iproute2 procps time
+clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
