@@ -160,3 +160,10 @@ clean:
 	rm -rf build sluice
 
 -include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d)
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang, ASan and UBSan into build/fuzz and
+# run for FUZZ_SECONDS each from their seed corpora (tests/fuzz/run.sh says more).
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh

@@ -42,6 +42,7 @@ struct engine_stats {
     int64_t eta_ms;              /* -1 unknown */
     bool disk_full;
     bool paused_all;
+    const char *session_error;   /* the session cannot be written (retried each tick), or NULL */
 };
 
 /* Borrows loop, settings and queue; the settings must outlive the engine. */
@@ -81,7 +82,9 @@ void engine_pause_all(struct engine *e);
 void engine_resume_all(struct engine *e);
 bool engine_paused_all(const struct engine *e);
 int engine_requeue(struct engine *e, uint64_t id, char *err);   /* failed → queued, attempts reset */
-size_t engine_requeue_failed(struct engine *e);
+/* Every failed item back to the queue: how many, or -1 with err when the session cannot be
+ * written. */
+long engine_requeue_failed(struct engine *e, char *err);
 /* Removes an item from the run and the session (an active transfer is stopped and its .part
  * deleted; a finished file stays on disk). */
 int engine_remove(struct engine *e, uint64_t id, char *err);

@@ -33,8 +33,9 @@ int fsout_open_regular(int dirfd, const char *name, int flags, int *errnum, char
 /* Size of the regular file BASE.part, or -1 when there is none. */
 int64_t fsout_part_size(int dirfd, const char *base);
 
-/* Writes all of buf (retrying short writes). Returns 0 or the errno. */
-int fsout_write(int fd, const void *buf, size_t len);
+/* Writes all of buf (retrying short writes). Returns 0 or the errno; *written (may be NULL)
+ * receives what reached the file either way, so a full disk keeps what fitted. */
+int fsout_write(int fd, const void *buf, size_t len, size_t *written);
 
 /* True when a regular file named base exists in dirfd; *size and *mtime receive its size and
  * modification time (seconds) when not NULL. */

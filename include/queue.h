@@ -31,7 +31,10 @@ struct queue *queue_new(void);
 /* The session at path (created when missing; NULL = temporary). Items a crashed run left
  * ITEM_ACTIVE become ITEM_QUEUED again; retries keep their remaining wait (wall clock). */
 struct queue *queue_open(const char *path, char *err);
-/* Writes what is pending, then closes the session. */
+/* Writes what is pending (retrying a busy or failing session for a while), then closes the
+ * session. Returns 0, or -1 with err (ERRLEN) saying why and what was not saved. */
+int queue_close(struct queue *q, char *err);
+/* queue_close when nobody can act on the error (error paths, tests). */
 void queue_free(struct queue *q);
 struct store *queue_store(struct queue *q);
 /* True when the session file was created by this run (nothing to resume). */
@@ -64,7 +67,8 @@ void queue_touch(struct queue *q, struct item *it);
  * goes on the next loop turns; queue_free writes everything. Returns 0, or -1 when the session
  * could not be written (the changes stay pending; queue_error says why). */
 int queue_flush(struct queue *q);
-/* The last error writing or reading the session, or NULL. */
+/* Why the session could not be written (or read) the last time, or NULL: cleared once a write
+ * succeeds again (a failed write stays pending and is retried by every flush). */
 const char *queue_error(const struct queue *q);
 
 /* Retries whose time has come move to the front of their host's window (they waited already);
@@ -76,13 +80,14 @@ struct item *queue_next(struct queue *q, queue_host_ok host_ok, void *arg);
 /* Due time (monotonic ms) of the earliest retry, or -1. */
 int64_t queue_next_due(const struct queue *q);
 /* Bulk moves in the session (one statement, nothing loaded into memory): every failed item becomes
- * queued with its attempts and error reset; every paused item becomes queued. Return how many.
+ * queued with its attempts and error reset; every paused item becomes queued. Return how many,
+ * or -1 when the session could not be written (queue_error says why).
  * Prefer these to paging through a state and moving items one by one. */
-size_t queue_requeue_failed(struct queue *q);
-size_t queue_resume_paused(struct queue *q);
+long queue_requeue_failed(struct queue *q);
+long queue_resume_paused(struct queue *q);
 /* A new pass over a session whose last run finished: done, unchanged and failed items become
  * queued again with attempts reset; their validators stay, so unchanged files cost a 304. */
-size_t queue_new_pass(struct queue *q);
+long queue_new_pass(struct queue *q);
 
 /* Counts by state, kept in memory (no query). Items the intake has announced but not yet stored
  * count as queued. */
@@ -105,7 +110,8 @@ size_t queue_page(struct queue *q, int st, size_t offset, size_t limit, struct i
 
 /* Settings tuned live ("rate" bytes/s with 0 = off, "burst" bytes with 0 = auto, "concurrency"),
  * kept in the session so that the same command restores them. get: 1 and *value, 0 when unset,
- * -1 on error. set: written now, or with the next flush when the session is busy. */
+ * -1 on error. set: written now, or kept for the next flush (which retries it) when the session
+ * is busy (returns 0) or failed (returns -1; queue_error says why). */
 int queue_setting_get(struct queue *q, const char *key, int64_t *value);
 int queue_setting_set(struct queue *q, const char *key, int64_t value);
 

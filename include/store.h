@@ -37,6 +37,9 @@ struct store *store_clone(struct store *st, char *err);
 void store_close(struct store *st);
 const char *store_path(const struct store *st);
 /* True when store_open created the file (nothing to resume from). */
+/* True when the last failure on this connection was SQLITE_BUSY/LOCKED (another writer), not an
+ * error of the session itself. */
+bool store_busy(const struct store *st);
 bool store_created(const struct store *st);
 
 /* BEGIN IMMEDIATE: 0, 1 when another connection is writing (try again later), -1 on error. */

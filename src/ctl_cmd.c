@@ -287,8 +287,13 @@ static int cmd_requeue(struct engine *e, const struct settings *s, int argc, cha
 {
     int rc = on_target(e, argv, "failed", engine_requeue, err);
 
-    if (rc == 1)
-        sbuf_printf(out, "%zu\n", engine_requeue_failed(e));
+    if (rc == 1) {
+        long n = engine_requeue_failed(e, err);
+
+        if (n < 0)
+            return -1;
+        sbuf_printf(out, "%ld\n", n);
+    }
     return rc == 1 ? 0 : rc;
 }
 

@@ -143,6 +143,25 @@ static void check_done(struct engine *e)
 
 /* ---- timers ---- */
 
+/* A session write that failed stays pending and every flush tries it again; the operator hears
+ * of it once when it starts failing and once when it is written again (the status line shows it
+ * meanwhile, and the exit status says so if it never is). */
+static void session_health(struct engine *e)
+{
+    const char *why = queue_error(e->q);
+
+    if (why != NULL && !e->session_failing) {
+        char m[ERRLEN + 96];
+
+        e->session_failing = true;
+        snprintf(m, sizeof m, "cannot write the session (retrying every %d ms): %s", TICK_MS, why);
+        engine_emit_value(e, EV_MESSAGE, 0, m);
+    } else if (why == NULL && e->session_failing) {
+        e->session_failing = false;
+        engine_emit_value(e, EV_MESSAGE, 0, "the session is written again");
+    }
+}
+
 static void on_due(void *arg)
 {
     struct engine *e = arg;
@@ -171,16 +190,15 @@ static void on_tick(void *arg)
             if (xfer_checkpoint(a->x))
                 queue_touch(e->q, xfer_item(a->x));
         queue_flush(e->q);
+        session_health(e);
     }
     if (e->s->nschedule > 0)
         engine_cap_apply_rate(e, sched_eval(&e->sched, e->s->schedule, e->s->nschedule,
                                             engine_cap_local_second_of_day(), e->s->rate),
                               e->s->burst);
     engine_cap_retune(e);
-    if (e->disk_full_until != 0 && now >= e->disk_full_until) {
-        e->disk_full_until = 0;
-        engine_kick(e);
-    }
+    if (e->disk_full_until != 0 && now >= e->disk_full_until)
+        engine_transfer_disk_recheck(e);
     for (a = e->actives; a != NULL; a = next) {
         struct xfer *x = a->x;
         int64_t b = xfer_bytes(x);
@@ -254,12 +272,29 @@ static void update_eager(struct engine *e)
 void engine_kick(struct engine *e)
 {
     struct item *it;
+    int64_t budget = -1;
 
-    if (!e->stopping && !e->in_kick && e->disk_full_until == 0 && !e->paused_all) {
+    if (!e->stopping && !e->in_kick && e->disk_full_until == 0 && !e->paused_all &&
+        !(e->disk_probing && e->probe_id != 0)) {
         e->in_kick = true;
-        while (e->transfers + e->preparing < e->concurrency &&
-               (it = queue_next(e->q, host_ok, e)) != NULL)
+        while (e->transfers + e->preparing < e->concurrency) {
+            /* Asked only once a slot is free, and then at most every few ms (engine_transfer.c):
+             * no transfer starts that the free space cannot begin to hold. */
+            if (budget < 0 && (budget = engine_transfer_disk_budget(e)) <= 0)
+                break;   /* full (it waits), or the free space is spoken for until the next look */
+            if ((it = queue_next(e->q, host_ok, e)) == NULL)
+                break;
+            budget -= engine_transfer_disk_estimate(e, it);
+            if (budget <= 0)
+                budget = 0;
             engine_transfer_start(e, it);
+            if (e->disk_probing) {
+                e->probe_id = it->id;    /* one at a time until a file is committed */
+                break;
+            }
+            if (budget == 0)
+                break;
+        }
         e->in_kick = false;
     }
     /* Shares follow the number of transfers running: theirs shrink to make room for new ones,
@@ -284,6 +319,7 @@ struct engine *engine_new(struct loop *loop, const struct settings *s, struct qu
     e->concurrency = s->concurrency;
     e->hosts = hosts_new();
     e->start_ms = e->last_tick_ms = mono_ms();
+    e->free_bytes = -1;
     e->rng = (uint64_t)wall_ms() * 6364136223846793005ULL ^ (uint64_t)getpid();
     if (e->rng == 0)
         e->rng = 1;
@@ -342,11 +378,11 @@ void engine_start(struct engine *e)
 
 void engine_add_listener(struct engine *e, engine_listener cb, void *arg)
 {
-    if (e->nlisteners < MAX_LISTENERS) {
-        e->listeners[e->nlisteners].cb = cb;
-        e->listeners[e->nlisteners].arg = arg;
-        e->nlisteners++;
-    }
+    /* No fixed limit: a listener dropped here would miss events without anyone knowing. */
+    e->listeners = xrealloc(e->listeners, (size_t)(e->nlisteners + 1) * sizeof *e->listeners);
+    e->listeners[e->nlisteners].cb = cb;
+    e->listeners[e->nlisteners].arg = arg;
+    e->nlisteners++;
 }
 
 void engine_remove_listener(struct engine *e, engine_listener cb, void *arg)
@@ -399,6 +435,7 @@ void engine_free(struct engine *e)
     loop_timer_free(e->due_timer);
     loop_timer_free(e->refill_timer);
     hosts_free(e->hosts);
+    free(e->listeners);
     free(e);
 }
 

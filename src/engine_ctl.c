@@ -47,7 +47,8 @@ void engine_stats(struct engine *e, struct engine_stats *st)
     st->cap = e->rate;
     st->bytes = e->bytes;
     st->elapsed_ms = now - e->start_ms;
-    st->disk_full = e->disk_full_until != 0;
+    st->disk_full = e->disk_full_until != 0 || e->disk_probing;
+    st->session_error = queue_error(e->q);
     st->paused_all = e->paused_all;
     /* Sizes of queued items are unknown until fetched: estimate from the mean item so far. */
     remaining = st->queued + st->active + st->retrying;
@@ -148,7 +149,14 @@ void engine_resume_all(struct engine *e)
 {
     e->paused_all = false;
     e->disk_full_until = 0;          /* the operator says there is room again */
-    queue_resume_paused(e->q);
+    if (queue_resume_paused(e->q) < 0) {
+        char m[ERRLEN + 64];
+
+        /* The items stay paused; the operator is told why nothing moved. */
+        snprintf(m, sizeof m, "cannot resume the paused items: %s",
+                 queue_error(e->q) != NULL ? queue_error(e->q) : "the session cannot be written");
+        engine_emit_value(e, EV_MESSAGE, 0, m);
+    }
     engine_emit_value(e, EV_RESUMED, 0, "all transfers resumed");
     engine_kick(e);
 }
@@ -175,14 +183,19 @@ int engine_requeue(struct engine *e, uint64_t id, char *err)
     return 0;
 }
 
-size_t engine_requeue_failed(struct engine *e)
+long engine_requeue_failed(struct engine *e, char *err)
 {
-    size_t n = queue_requeue_failed(e->q);
+    long n = queue_requeue_failed(e->q);
 
+    if (n < 0) {
+        const char *why = queue_error(e->q);
+
+        return errf(err, "cannot requeue: %s", why != NULL ? why : "the session cannot be written");
+    }
     if (n > 0) {
         char msg[64];
 
-        snprintf(msg, sizeof msg, "%zu failed item%s requeued", n, n == 1 ? "" : "s");
+        snprintf(msg, sizeof msg, "%ld failed item%s requeued", n, n == 1 ? "" : "s");
         engine_emit_value(e, EV_QUEUED, (int64_t)n, msg);
     }
     engine_kick(e);

@@ -15,8 +15,6 @@
 #include "sched.h"
 #include "xfer.h"
 
-#define MAX_LISTENERS 4
-
 struct host;
 struct hosts;
 struct loop_timer;
@@ -34,6 +32,7 @@ struct active {
     bool diskwait;
     bool unpausing;
     uint64_t seq;                /* admission order: the throttled list is oldest first */
+    bool committing;             /* released to be committed: a probe goes on until the commit */
     int64_t last_bytes;
     int64_t rate;                /* bytes/s, smoothed over ticks */
     int64_t win_start_ms;        /* --min-rate: this window began (0 = none yet) */
@@ -70,7 +69,15 @@ struct engine {
     struct meter meter;
     int64_t bytes;
     int64_t start_ms;
+    /* The disk was full: nothing starts before this time (mono ms); 0 when it is not. */
     int64_t disk_full_until;
+    /* Space came back (or the operator resumed): one transfer at a time, the probe, until one
+     * file is committed; probe_id is the item in flight (0 = none). */
+    bool disk_probing;
+    uint64_t probe_id;
+    int64_t free_bytes;              /* on the output filesystem, when last asked (-1 unknown) */
+    int64_t free_at_ms;
+    int64_t free_claimed;            /* expected writes of what started since that look */
     int64_t last_flush_ms;
     int64_t last_tick_ms;
     uint64_t rng;
@@ -78,7 +85,8 @@ struct engine {
     bool syncer_eager;
     bool paused_all;
     bool in_kick;
-    struct { engine_listener cb; void *arg; } listeners[MAX_LISTENERS];
+    bool session_failing;            /* told the listeners that the session cannot be written */
+    struct { engine_listener cb; void *arg; } *listeners;
     int nlisteners;
 };
 

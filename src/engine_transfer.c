@@ -21,8 +21,105 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #define DISK_FULL_RETRY_MS 10000
+/* Below this much free space the output filesystem counts as full: nothing new starts (the
+ * session's own writes need a little room too). */
+#define DISK_LOW (64 * 1024)
+/* What a transfer of unknown size is assumed to need before the next look at the free space:
+ * one writer chunk. */
+#define DISK_GUESS (256 * 1024)
+/* How long one look at the free space is trusted (less what was started since). */
+#define DISK_FRESH_MS 100
+
+/* Free bytes on the output filesystem, -1 when it cannot be told. root may use the blocks kept
+ * back for it, so it counts them. */
+static int64_t disk_free(const struct engine *e)
+{
+    struct statvfs v;
+
+    if (fstatvfs(e->rootfd, &v) < 0)
+        return -1;
+    return (int64_t)(geteuid() == 0 ? v.f_bfree : v.f_bavail) * (int64_t)v.f_frsize;
+}
+
+static void disk_full_wait(struct engine *e, const char *why)
+{
+    if (e->disk_full_until == 0 && !e->disk_probing) {
+        char m[ERRLEN + 96];
+
+        snprintf(m, sizeof m, "disk full, every transfer paused (checked every %ds): %s",
+                 DISK_FULL_RETRY_MS / 1000, why);
+        engine_emit_value(e, EV_MESSAGE, 0, m);
+    }
+    e->disk_full_until = loop_now(e->loop) + DISK_FULL_RETRY_MS;
+    e->probe_id = 0;
+    /* Whatever comes next, a single transfer finds out first whether there is room. */
+    e->disk_probing = true;
+}
+
+static void disk_full(struct engine *e, const char *msg);
+
+int64_t engine_transfer_disk_budget(struct engine *e)
+{
+    int64_t now = loop_now(e->loop);
+
+    if (e->free_bytes < 0 || now - e->free_at_ms >= DISK_FRESH_MS || now < e->free_at_ms) {
+        e->free_bytes = disk_free(e);
+        e->free_at_ms = now;
+        e->free_claimed = 0;
+    }
+    if (e->free_bytes < 0)
+        return INT64_MAX;            /* cannot tell: the writes will say */
+    if (e->free_bytes < DISK_LOW) {
+        char why[ERRLEN];
+
+        /* Full before any write failed: nothing is requested that could not be stored. */
+        snprintf(why, sizeof why, "%lld bytes free on the output filesystem",
+                 (long long)e->free_bytes);
+        disk_full(e, why);
+        return 0;
+    }
+    /* What was started since the look is not on the disk yet, but will be. */
+    return e->free_bytes - DISK_LOW - e->free_claimed;
+}
+
+int64_t engine_transfer_disk_estimate(struct engine *e, const struct item *it)
+{
+    int64_t need = it->size > 0 ? it->size - it->received : DISK_GUESS;
+
+    if (need < 0)
+        need = 0;
+    e->free_claimed += need;
+    return need;
+}
+
+void engine_transfer_disk_recheck(struct engine *e)
+{
+    int64_t f = disk_free(e);
+
+    e->free_bytes = f;
+    e->free_at_ms = loop_now(e->loop);
+    e->free_claimed = 0;
+    if (f >= 0 && f < DISK_LOW) {
+        /* Still full: no request at all, look again later. */
+        e->disk_full_until = loop_now(e->loop) + DISK_FULL_RETRY_MS;
+        return;
+    }
+    e->disk_full_until = 0;
+    e->probe_id = 0;
+    engine_kick(e);
+}
+
+/* The probe's transfer ended without telling whether there is room (a 304, an error of the
+ * origin, a pause): the next kick sends another, still one at a time. */
+static void probe_inconclusive(struct engine *e, const struct item *it)
+{
+    if (e->probe_id == it->id)
+        e->probe_id = 0;
+}
 
 static void really_start(struct engine *e, struct item *it)
 {
@@ -60,6 +157,7 @@ static void on_prepared(struct syncer_job *job, void *arg)
         it->received = 0;        /* the .part cannot be trusted: start over */
     if (e->stopping || e->paused_all || e->disk_full_until != 0) {
         it->attempts--;
+        probe_inconclusive(e, it);
         queue_set_state(e->q, it, ITEM_QUEUED);
         return;
     }
@@ -107,6 +205,8 @@ void engine_transfer_release(struct engine *e, struct active *a)
 {
     CURL *easy;
 
+    if (!a->committing)
+        probe_inconclusive(e, xfer_item(a->x));
     engine_cap_throttle_remove(e, a);
     engine_cap_diskwait_remove(e, a);
     curl_multi_remove_handle(e->multi, xfer_easy(a->x));
@@ -174,14 +274,7 @@ void engine_transfer_retry_or_fail(struct engine *e, struct item *it, const char
 
 static void disk_full(struct engine *e, const char *msg)
 {
-    if (e->disk_full_until == 0) {
-        char m[ERRLEN + 64];
-
-        snprintf(m, sizeof m, "disk full, every transfer paused (retrying every %ds): %s",
-                 DISK_FULL_RETRY_MS / 1000, msg);
-        engine_emit_value(e, EV_MESSAGE, 0, m);
-    }
-    e->disk_full_until = loop_now(e->loop) + DISK_FULL_RETRY_MS;
+    disk_full_wait(e, msg);
     /* Everything stops, nothing is deleted or marked failed: the .part files wait for space. */
     while (e->actives != NULL)
         engine_transfer_park(e, e->actives, ITEM_QUEUED);
@@ -209,6 +302,7 @@ void engine_transfer_finished(struct engine *e, struct active *a, CURLcode rc)
         job->algo = (int)it->algo;
         memcpy(job->expect, it->digest, sizeof job->expect);
         job->arg = it;
+        a->committing = true;
         engine_transfer_release(e, a);
         hosts_success(e->s, it->host, h, e->concurrency, loop_now(e->loop));
         e->finishing++;
@@ -271,6 +365,12 @@ void engine_transfer_on_worker_done(struct syncer_job *job, void *arg)
         queue_touch(e->q, it);
         queue_set_state(e->q, it, ITEM_DONE);
         engine_emit_item(e, EV_DONE, it, it->received, NULL, 0);
+        if (e->disk_probing && e->probe_id == it->id) {
+            /* A file went all the way to disk: there is room again for everything. */
+            e->disk_probing = false;
+            e->probe_id = 0;
+            engine_emit_value(e, EV_MESSAGE, 0, "disk has room again, transfers resume");
+        }
     } else if (job->result == ENOSPC || job->result == EDQUOT) {
         char msg[ERRLEN];
 
@@ -295,6 +395,7 @@ void engine_transfer_on_worker_done(struct syncer_job *job, void *arg)
         /* A checksum mismatch or a failed write: the next attempt starts from zero. */
         it->received = 0;
         it->has_sha256 = false;
+        probe_inconclusive(e, it);
         if (job->permanent) {
             item_set_error(it, msg);
             queue_touch(e->q, it);

@@ -23,6 +23,13 @@ void engine_transfer_retry_or_fail(struct engine *e, struct item *it, const char
                                    int64_t retry_after, int64_t bytes);
 /* Arms the due timer for the next retry. */
 void engine_transfer_schedule_due(struct engine *e);
+/* Free space: what may still be started before the next look (bytes; INT64_MAX when the free
+ * space cannot be told, 0 when the disk counts as full, which then waits like a failed write). */
+int64_t engine_transfer_disk_budget(struct engine *e);
+/* What a transfer of it is expected to write; counted off the free space seen last. */
+int64_t engine_transfer_disk_estimate(struct engine *e, const struct item *it);
+/* The disk-full wait is over: still full, wait again without a request; else one probe. */
+void engine_transfer_disk_recheck(struct engine *e);
 /* The syncer's callback: a digest rebuilt, or a commit done or failed. */
 void engine_transfer_on_worker_done(struct syncer_job *job, void *arg);
 

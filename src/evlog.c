@@ -1,5 +1,8 @@
-/* JSON Lines event log. Lines are built in memory and written with one fwrite each; the stdio
- * buffer is flushed by the caller's timer, so a burst of events costs no syscall per line. */
+/* JSON Lines event log. Each line is built in memory and handed to the kernel with one write()
+ * on an O_APPEND descriptor, at the moment of its event: no stdio buffer holds half a line
+ * across events, so a kill -9 (or a crash) leaves only whole lines behind, and a line is in the
+ * file before the session records what it reports (the engine emits `done` before the queue
+ * writes the state on the next loop turn). */
 #include "evlog.h"
 #include "urlpath.h"
 #include "util.h"
@@ -9,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct evlog {
-    FILE *fp;
+    int fd;
+    int err;                     /* the first write error, 0 when none */
 };
 
 static const char *kind_name(enum engine_event_kind k)
@@ -27,20 +32,67 @@ static const char *kind_name(enum engine_event_kind k)
     return (unsigned)k < ARRAY_LEN(names) && names[k] != NULL ? names[k] : "unknown";
 }
 
+/* One write() for the whole buffer; a short write (a signal, a full disk) writes the rest. */
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno;
+        }
+        if (w == 0)
+            return EIO;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* True when the regular file open at fd does not end with a newline. Read through a descriptor
+ * of its own: the log's is write-only (it may be a file we may only write). */
+static bool ends_mid_line(int fd, const char *path)
+{
+    struct stat a, b;
+    char last = '\n';
+    int rfd;
+
+    if (fstat(fd, &a) < 0 || !S_ISREG(a.st_mode) || a.st_size == 0)
+        return false;
+    rfd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (rfd < 0)
+        return false;
+    if (fstat(rfd, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
+        pread(rfd, &last, 1, b.st_size - 1) != 1)
+        last = '\n';
+    close(rfd);
+    return last != '\n';
+}
+
 struct evlog *evlog_open(const char *path, char *err)
 {
     struct evlog *l;
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    FILE *fp;
 
-    if (fd < 0 || (fp = fdopen(fd, "a")) == NULL) {
+    if (fd < 0) {
         errf(err, "cannot open log %s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
         return NULL;
     }
+    /* A run killed in the middle of a line (power loss, or a kill inside the write's copy) left
+     * it unfinished: ours start on a line of their own. */
+    if (ends_mid_line(fd, path)) {
+        int rc = write_all(fd, "\n", 1);
+
+        if (rc != 0) {
+            errf(err, "cannot write log %s: %s", path, strerror(rc));
+            close(fd);
+            return NULL;
+        }
+    }
     l = xcalloc(1, sizeof *l);
-    l->fp = fp;
+    l->fd = fd;
     return l;
 }
 
@@ -76,20 +128,24 @@ void evlog_listener(const struct engine_event *ev, void *arg)
         sbuf_json_str(&b, ev->error);
     }
     sbuf_addstr(&b, "}\n");
-    fwrite(b.s, 1, b.len, l->fp);
+    {
+        int rc = write_all(l->fd, b.s, b.len);
+
+        if (rc != 0 && l->err == 0)
+            l->err = rc;
+    }
     sbuf_free(&b);
 }
 
-void evlog_flush(struct evlog *l)
+int evlog_error(const struct evlog *l)
 {
-    if (l != NULL)
-        fflush(l->fp);
+    return l != NULL ? l->err : 0;
 }
 
 void evlog_close(struct evlog *l)
 {
     if (l == NULL)
         return;
-    fclose(l->fp);
+    close(l->fd);
     free(l);
 }

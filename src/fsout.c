@@ -234,9 +234,10 @@ int64_t fsout_part_size(int dirfd, const char *base)
     return (int64_t)st.st_size;
 }
 
-int fsout_write(int fd, const void *buf, size_t len)
+int fsout_write(int fd, const void *buf, size_t len, size_t *written)
 {
     const char *p = buf;
+    int rc = 0;
 
     while (len > 0) {
         ssize_t n = write(fd, p, len);
@@ -244,14 +245,19 @@ int fsout_write(int fd, const void *buf, size_t len)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return errno;
+            rc = errno;
+            break;
         }
-        if (n == 0)
-            return EIO;
+        if (n == 0) {
+            rc = EIO;
+            break;
+        }
         p += n;
         len -= (size_t)n;
     }
-    return 0;
+    if (written != NULL)
+        *written = (size_t)(p - (const char *)buf);
+    return rc;
 }
 
 /* Opens the folder that holds relpath without creating anything; -1 when it is not there. */

@@ -31,9 +31,10 @@ static void progress_line(struct engine *e, FILE *fp)
         snprintf(cap, sizeof cap, "off");
     units_fmt_duration(st.eta_ms, eta, sizeof eta);
     units_fmt_size(st.bytes, got, sizeof got);
-    fprintf(fp, "sluice: %zu/%zu done, %d active, %zu queued, %zu retrying, %zu failed, %s (%s) cap %s, ETA %s%s\n",
+    fprintf(fp, "sluice: %zu/%zu done, %d active, %zu queued, %zu retrying, %zu failed, %s (%s) cap %s, ETA %s%s%s\n",
             st.done + st.unchanged, st.total, st.transfers, st.queued, st.retrying, st.failed, rate,
-            got, cap, eta, st.disk_full ? " - DISK FULL, waiting" : "");
+            got, cap, eta, st.disk_full ? " - DISK FULL, waiting" : "",
+            st.session_error != NULL ? " - SESSION NOT SAVED, retrying" : "");
     fflush(fp);
 }
 

@@ -24,7 +24,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { EXIT_DONE = 0, EXIT_FAILED_ITEMS = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 3 };
+/* EXIT_SESSION wins over 0, 1 and 3: the files are right, but the session does not hold what
+ * this run did, so "resume" or "a new pass" would not mean what it says. */
+enum { EXIT_DONE = 0, EXIT_FAILED_ITEMS = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 3, EXIT_SESSION = 4 };
 
 /* What this run created before the input was known to be good, so that a refused input leaves
  * nothing behind (README.md#input-lists: exit 2, nothing downloaded). */
@@ -48,9 +50,9 @@ struct run {
     struct ctl *ctl;
     struct engine *engine;
     struct evlog *log;
-    struct loop_timer *flush_timer;
     int sigfd;
     int interrupted;
+    bool session_failed;         /* a session write failed for good: exit 4 */
 };
 
 static void report_stderr(void *arg, const char *msg)
@@ -69,14 +71,6 @@ static void on_signal(int fd, unsigned events, void *arg)
         else if (si.ssi_signo == SIGWINCH && r->ui != NULL)
             ui_resize(r->ui);
     }
-}
-
-static void on_flush(void *arg)
-{
-    struct run *r = arg;
-
-    evlog_flush(r->log);
-    loop_timer_arm(r->flush_timer, 1000);
 }
 
 /* Signals arrive through a descriptor of the loop; blocked before any thread starts so that the
@@ -296,13 +290,18 @@ static int open_root_and_session(struct run *r)
 /* A run that finished closes its pass: this one checks every item again (an unchanged file
  * costs a 304, no body). A run that was interrupted is resumed instead: what it finished stays
  * finished and is not asked for again. */
-static void start_pass(struct queue *q)
+static int start_pass(struct queue *q)
 {
     int64_t fin = 0;
 
-    if (!queue_created(q) && queue_setting_get(q, "finished", &fin) == 1 && fin == 1)
-        queue_new_pass(q);
-    queue_setting_set(q, "finished", 0);
+    if (!queue_created(q) && queue_setting_get(q, "finished", &fin) == 1 && fin == 1 &&
+        queue_new_pass(q) < 0) {
+        fprintf(stderr, "sluice: cannot start a new pass: %s\n", queue_error(q));
+        return -1;
+    }
+    /* A failure here stays pending: retried with every flush, reported at the end. */
+    (void)queue_setting_set(q, "finished", 0);
+    return 0;
 }
 
 /* Pass one of the intake: every line of the input checked before anything is fetched. A refused
@@ -330,7 +329,10 @@ static int plan(struct run *r)
     if (open_root_and_session(r) < 0)
         return -1;
     restore_settings(&r->s, r->q);
-    start_pass(r->q);
+    if (start_pass(r->q) < 0) {
+        r->session_failed = true;
+        return -1;
+    }
     return check_input(r);
 }
 
@@ -355,11 +357,8 @@ static int start_engine(struct run *r)
         fprintf(stderr, "sluice: %s\n", err);
         return -1;
     }
-    if (r->log != NULL) {
+    if (r->log != NULL)
         engine_add_listener(r->engine, evlog_listener, r->log);
-        r->flush_timer = loop_timer_new(r->loop, on_flush, r);
-        loop_timer_arm(r->flush_timer, 1000);
-    }
     return 0;
 }
 
@@ -480,20 +479,21 @@ static int finish(struct run *r)
     else
         status = queue_count(r->q, ITEM_FAILED) > 0 ? EXIT_FAILED_ITEMS : EXIT_DONE;
     if (!r->interrupted)
-        queue_setting_set(r->q, "finished", 1);
+        (void)queue_setting_set(r->q, "finished", 1);     /* retried by queue_close */
     return status;
 }
 
 /* Whatever the steps made, in reverse order; safe after any step failed. */
-static void teardown(struct run *r)
+static void teardown(struct run *r, int *status)
 {
+    char err[ERRLEN];
+
     intake_free(r->in);
     ctl_free(r->ctl);
     ui_free(r->ui);
     headless_free(r->hl);
     engine_free(r->engine);
     evlog_close(r->log);
-    loop_timer_free(r->flush_timer);
     if (r->q != NULL)
         queue_detach_loop(r->q);
     loop_free(r->loop);
@@ -501,7 +501,14 @@ static void teardown(struct run *r)
         close(r->sigfd);
     if (r->rootfd >= 0)
         close(r->rootfd);
-    queue_free(r->q);
+    if (r->q != NULL && queue_close(r->q, err) < 0) {
+        fprintf(stderr, "sluice: cannot write the session: %s\n"
+                "sluice: the files on disk are complete; the next run asks again for what was "
+                "not recorded\n", err);
+        r->session_failed = true;
+    }
+    if (r->session_failed && *status != EXIT_USAGE)
+        *status = EXIT_SESSION;
     made_free(&r->made);
     settings_free(&r->s);
     curl_global_cleanup();
@@ -533,6 +540,8 @@ int main(int argc, char **argv)
             status = finish(&r);
         }
     }
-    teardown(&r);
+    if (r.session_failed)
+        status = EXIT_SESSION;
+    teardown(&r, &status);
     return status;
 }

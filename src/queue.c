@@ -95,13 +95,56 @@ struct queue *queue_new(void)
     return q;
 }
 
+/* At the end the changes still pending are written, however long a busy session takes (another
+ * writer finishing) and a few times over a second on an error (a full disk may have room a moment
+ * later). What still cannot be written is counted in err. */
+#define CLOSE_ERROR_TRIES 5
+#define CLOSE_ERROR_WAIT_US 200000
+#define CLOSE_BUSY_TRIES 200
+#define CLOSE_BUSY_WAIT_US 50000
+
+static int write_all_pending(struct queue *q, char *err)
+{
+    int errors = 0, busy = 0;
+
+    queue_load_sync(q);
+    while (q->ndirty > 0 || q->pending != NULL) {
+        int rc = queue_write_dirty(q);
+
+        if (rc == 0)
+            continue;            /* a batch went in (the rest did not fit its time budget) */
+        if (rc > 0 ? ++busy > CLOSE_BUSY_TRIES : ++errors > CLOSE_ERROR_TRIES)
+            break;
+        usleep(rc > 0 ? CLOSE_BUSY_WAIT_US : CLOSE_ERROR_WAIT_US);
+    }
+    if (q->ndirty == 0 && q->pending == NULL)
+        return 0;
+    {
+        size_t nset = 0;
+
+        for (struct setting *s = q->pending; s != NULL; s = s->next)
+            nset++;
+        errf(err, "%s; not saved: %zu item change%s, %zu setting%s",
+             q->has_err ? q->err : "the session stayed busy", q->ndirty,
+             q->ndirty == 1 ? "" : "s", nset, nset == 1 ? "" : "s");
+    }
+    return -1;
+}
+
 void queue_free(struct queue *q)
 {
+    char err[ERRLEN];
+
+    (void)queue_close(q, err);
+}
+
+int queue_close(struct queue *q, char *err)
+{
+    int rc;
+
     if (q == NULL)
-        return;
-    queue_load_sync(q);
-    while (q->ndirty > 0 && queue_write_dirty(q) >= 0)
-        ;
+        return 0;
+    rc = write_all_pending(q, err);
     queue_detach_loop(q);
     for (size_t i = 0; i < q->cache.cap; i++)
         if (q->cache.ents[i].id != 0)
@@ -125,6 +168,7 @@ void queue_free(struct queue *q)
     }
     store_close(q->st);
     free(q);
+    return rc;
 }
 
 struct store *queue_store(struct queue *q)
@@ -445,19 +489,29 @@ int64_t queue_next_due(const struct queue *q)
     return due;
 }
 
-size_t queue_requeue_failed(struct queue *q)
+long queue_requeue_failed(struct queue *q)
 {
     return queue_write_requeue(q, ITEM_FAILED);
 }
 
-size_t queue_resume_paused(struct queue *q)
+long queue_resume_paused(struct queue *q)
 {
     return queue_write_requeue(q, ITEM_PAUSED);
 }
 
-size_t queue_new_pass(struct queue *q)
+long queue_new_pass(struct queue *q)
 {
-    return queue_write_requeue(q, ITEM_DONE) + queue_write_requeue(q, ITEM_UNCHANGED) + queue_write_requeue(q, ITEM_FAILED);
+    static const enum item_state from[] = { ITEM_DONE, ITEM_UNCHANGED, ITEM_FAILED };
+    long total = 0;
+
+    for (size_t i = 0; i < ARRAY_LEN(from); i++) {
+        long n = queue_write_requeue(q, from[i]);
+
+        if (n < 0)
+            return -1;
+        total += n;
+    }
+    return total;
 }
 
 size_t queue_count(const struct queue *q, enum item_state st)
@@ -529,13 +583,17 @@ int queue_setting_set(struct queue *q, const char *key, int64_t value)
     snprintf(v, sizeof v, "%lld", (long long)value);
     if (store_meta_setting_set(q->st, key, v, err) == 0)
         return 0;
-    /* Busy (the intake is writing): keep it for the next flush. */
+    /* Kept for the next flush either way: busy (the intake is writing) clears by itself, and
+     * an error (a full disk) may too; the flush retries it. */
     s = xcalloc(1, sizeof *s);
     s->key = xstrdup(key);
     s->value = value;
     s->next = q->pending;
     q->pending = s;
     queue_write_arm(q, BUSY_RETRY_MS);
-    return 0;
+    if (store_busy(q->st))
+        return 0;
+    set_error(q, err);
+    return -1;
 }
 

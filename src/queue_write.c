@@ -84,6 +84,7 @@ int queue_write_dirty(struct queue *q)
         return -1;
     }
     db_time(q, t0, "write");
+    q->has_err = false;          /* written again: what failed before is in now */
     for (size_t i = 0; i < done; i++) {
         struct queue_ent *e = queue_cache_find(&q->cache, q->dirty[i]);
 
@@ -155,7 +156,7 @@ void queue_write_evict(struct queue *q)
 }
 
 /* One UPDATE in the session; live copies follow the rows they mirror. */
-size_t queue_write_requeue(struct queue *q, enum item_state from)
+long queue_write_requeue(struct queue *q, enum item_state from)
 {
     char err[ERRLEN];
     int n;
@@ -165,12 +166,16 @@ size_t queue_write_requeue(struct queue *q, enum item_state from)
      * holds the session, wait for it a little rather than do nothing. */
     for (int i = 0; i < 50 && q->ndirty > 0 && queue_write_dirty(q) >= 0; i++)
         ;
-    if (q->ndirty > 0)
-        return 0;
+    if (q->ndirty > 0) {
+        /* Not "nothing to requeue": the caller must learn that nothing was done. */
+        if (!q->has_err)
+            set_error(q, "the session is busy (another writer holds it)");
+        return -1;
+    }
     n = store_queue_requeue(q->st, from, err);
     if (n < 0) {
         set_error(q, err);
-        return 0;
+        return -1;
     }
     if ((size_t)n > q->counts[from])
         n = (int)q->counts[from];
@@ -192,5 +197,5 @@ size_t queue_write_requeue(struct queue *q, enum item_state from)
         queue_load_reset(q, true);
         queue_anchor_clear(&q->anchors);
     }
-    return (size_t)n;
+    return n;
 }

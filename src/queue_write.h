@@ -19,7 +19,8 @@ void queue_write_arm(struct queue *q, int64_t ms);
 int queue_write_dirty(struct queue *q);
 /* Lets go of cached items nobody can still hold. */
 void queue_write_evict(struct queue *q);
-/* Moves every item in state `from` to ITEM_QUEUED with one statement; returns how many. */
-size_t queue_write_requeue(struct queue *q, enum item_state from);
+/* Moves every item in state `from` to ITEM_QUEUED with one statement; returns how many, or -1
+ * when the session could not be written (queue_error says why). */
+long queue_write_requeue(struct queue *q, enum item_state from);
 
 #endif

@@ -81,6 +81,13 @@ static const char *const stmt_sql[S_COUNT] = {
                       "WHERE id = ?1 AND state = ?2",
 };
 
+bool store_busy(const struct store *st)
+{
+    int c = sqlite3_errcode(st->db) & 0xff;
+
+    return c == SQLITE_BUSY || c == SQLITE_LOCKED;
+}
+
 int store_dberr(struct store *st, char *err, const char *what)
 {
     return errf(err, "session %s: %s: %s", st->path, what, sqlite3_errmsg(st->db));

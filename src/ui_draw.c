@@ -163,7 +163,9 @@ static void header(struct ui *u, const struct engine_stats *st)
         x = pair(u, 2, x, w, "  paused ", a, TH_ST_PAUSED);
     }
     /* An alert wins over the counts it may cover: they are in the tabs too. */
-    if (st->disk_full)
+    if (st->session_error != NULL)
+        snprintf(right, sizeof right, " SESSION NOT SAVED, retrying ");
+    else if (st->disk_full)
         snprintf(right, sizeof right, " DISK FULL, waiting (P: try now) ");
     else if (st->paused_all)
         snprintf(right, sizeof right, " ALL PAUSED (P resumes) ");

@@ -164,12 +164,15 @@ static unsigned requeue_one(struct ui *u, int arg, int code)
 
 static unsigned requeue_all(struct ui *u, int arg, int code)
 {
-    size_t n = engine_requeue_failed(u->e);
+    char err[ERRLEN];
+    long n = engine_requeue_failed(u->e, err);
 
-    if (n == 0)
+    if (n < 0)
+        ui_message(u, true, "%s", err);
+    else if (n == 0)
         ui_message(u, false, "no failed items to requeue");
     else
-        ui_message(u, false, "requeued %zu failed item%s", n, n == 1 ? "" : "s");
+        ui_message(u, false, "requeued %ld failed item%s", n, n == 1 ? "" : "s");
     return UI_DIRTY;
 }
 

@@ -246,15 +246,28 @@ static struct wchunk *write_chunks(struct wstream *s, struct wchunk *list)
         next = c->next;
         c->next = NULL;
         if (atomic_load(&s->err) == 0 && c->len > 0) {
-            int rc = fsout_write(s->fd, c->data, c->len);
+            size_t put = 0;
+            int rc = fsout_write(s->fd, c->data, c->len, &put);
 
+            if (rc != 0) {
+                fail(s, rc);
+                if (put > 0) {
+                    /* A full disk keeps what fitted: that prefix is hashed like any chunk, so
+                     * the next attempt resumes after it instead of fetching it again. */
+                    dropped += (int64_t)(c->len - put);
+                    c->len = put;
+                    rc = 0;
+                } else if ((rc == ENOSPC || rc == EDQUOT) && s->wpos == 0) {
+                    /* Nothing of this file fitted: leave no empty .part behind. */
+                    (void)fsout_unlink_part(s->rootfd, s->path);
+                }
+            }
             if (rc == 0) {
                 *okp = c;
                 okp = &c->next;
                 s->wpos += (int64_t)c->len;
                 continue;
             }
-            fail(s, rc);
         }
         dropped += (int64_t)c->len;
         c->next = bad;

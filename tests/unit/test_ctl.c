@@ -118,9 +118,9 @@ int engine_requeue(struct engine *e, uint64_t id, char *err)
     return fake_item(id, err);
 }
 
-size_t engine_requeue_failed(struct engine *e)
+long engine_requeue_failed(struct engine *e, char *err)
 {
-    size_t n = fk.failed;
+    long n = (long)fk.failed;
 
     fk.calls++;
     fk.failed = 0;

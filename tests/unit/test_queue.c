@@ -20,6 +20,7 @@
 #include "loop.h"
 #include "queue.h"
 #include "store.h"
+#include "../../src/store_impl.h"   /* store_exec: PRAGMA query_only stands in for a failing disk */
 #include "store_item.h"
 #include "store_meta.h"
 #include "util.h"
@@ -570,6 +571,56 @@ static void test_settings(void **state)
     free(path);
 }
 
+/* A session that cannot be written (query_only stands in for a full or read-only disk): every
+ * write says so instead of claiming success, nothing pending is dropped, all of it goes in once
+ * the session can be written again, and a close that still fails says what was not saved. */
+static void test_write_errors(void **state)
+{
+    char *path = db_path("errors.db");
+    char err[ERRLEN];
+    struct queue *q = queue_open(path, err);
+    struct item *it;
+    int64_t v = 0;
+
+    (void)state;
+    assert_non_null(q);
+    for (int i = 1; i <= 3; i++)
+        add(q, i, "h");
+    for (int i = 0; i < 2; i++) {
+        it = queue_next(q, NULL, NULL);
+        queue_set_state(q, it, ITEM_ACTIVE);
+        queue_set_state(q, it, ITEM_FAILED);
+    }
+    assert_int_equal(store_exec(queue_store(q), "PRAGMA query_only = 1", err), 0);
+    assert_int_equal(queue_flush(q), -1);
+    assert_non_null(queue_error(q));
+    assert_int_equal(queue_setting_set(q, "rate", 7), -1);
+    /* Not 0 ("no failed items"): nothing could be done. */
+    assert_int_equal(queue_requeue_failed(q), -1);
+    assert_int_equal(queue_count(q, ITEM_FAILED), 2);
+
+    assert_int_equal(store_exec(queue_store(q), "PRAGMA query_only = 0", err), 0);
+    assert_int_equal(queue_flush(q), 0);
+    assert_null(queue_error(q));
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM items WHERE state = 6"), 2);
+    assert_int_equal(queue_requeue_failed(q), 2);
+
+    it = queue_next(q, NULL, NULL);
+    queue_set_state(q, it, ITEM_ACTIVE);
+    queue_set_state(q, it, ITEM_DONE);
+    assert_int_equal(store_exec(queue_store(q), "PRAGMA query_only = 1", err), 0);
+    assert_int_equal(queue_close(q, err), -1);
+    assert_non_null(strstr(err, "not saved: 1 item change, 0 settings"));
+
+    q = queue_open(path, err);
+    assert_non_null(q);
+    assert_int_equal(queue_setting_get(q, "rate", &v), 1);      /* retried by the flush */
+    assert_int_equal(v, 7);
+    assert_int_equal(queue_count(q, ITEM_DONE), 0);
+    assert_int_equal(queue_close(q, err), 0);
+    free(path);
+}
+
 static int wakes;
 
 static void on_wake(void *arg)
@@ -625,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_add_conflicts),
         cmocka_unit_test(test_remove_and_requeue),
         cmocka_unit_test(test_settings),
+        cmocka_unit_test(test_write_errors),
         cmocka_unit_test(test_loop),
     };
 

@@ -78,6 +78,24 @@ static void odd_values(void **state)
     assert_int_equal(r.cr_end, -1);
     assert_int_equal(r.cr_total, 777);
     feed(&r, "no colon at all\r\n");
+    /* Found by tests/fuzz/resp: a sign, an overflow, an end before the start or past the total
+     * is no Content-Range at all (never a negative or wrapped offset). */
+    feed(&r, "Content-Range: bytes-100-199/1000\r\n");
+    assert_int_equal(r.cr_start, -1);
+    feed(&r, "Content-Range: bytes -5-9/10\r\n");
+    assert_int_equal(r.cr_start, -1);
+    feed(&r, "Content-Range: bytes 99999999999999999999-1/5\r\n");
+    assert_int_equal(r.cr_start, -1);
+    feed(&r, "Content-Range: bytes 9-5/10\r\n");
+    assert_int_equal(r.cr_start, -1);
+    feed(&r, "Content-Range: bytes 5-10/10\r\n");
+    assert_int_equal(r.cr_start, -1);
+    feed(&r, "Content-Range: bytes 5-9/10x\r\n");
+    assert_int_equal(r.cr_start, -1);
+    feed(&r, "Content-Range: bytes 5-9/10\r\n");
+    assert_int_equal(r.cr_start, 5);
+    assert_int_equal(r.cr_total, 10);
+    feed(&r, "Content-Range: bytes */777\r\n");
     feed(&r, "Content-Lengthy: 5\r\n");         /* a longer name is another header */
     assert_int_equal(r.cr_total, 777);
     /* A later Content-Range replaces the earlier one whole. */
