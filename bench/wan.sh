@@ -9,6 +9,9 @@
 #   big-cap    one BIG_MB MiB file under the cap RATE
 #   many-cap   SMALL_N x 256 KiB at 16 at once under the cap
 #   big        the same file uncapped;   many   the same files uncapped
+#   live       sluice only: the big file under the cap, which `sluice ctl rate` halves after
+#              LIVE_AT s; figures against the new cap, from 1 s + 2 round trips after the change
+#              (issue 9: the new cap is reached and held within that). Not in the default list.
 # Caps: sluice -r RATE; aria2c --max-overall-download-limit=RATE; curl has no overall cap
 # (--limit-rate is per transfer), so curl gets RATE for one file and RATE/16 per transfer with
 # --parallel-max 16: its figures for many-cap are those of 16 separately capped transfers.
@@ -71,8 +74,9 @@ for t in "${TOOLS_ORDER[@]}"; do
     esac
 done
 for w in "${WORKLOADS[@]}"; do
-    case $w in big-cap | many-cap | big | many) ;; *) die "unknown workload in WAN_WORKLOADS: $w" ;; esac
+    case $w in big-cap | many-cap | big | many | live) ;; *) die "unknown workload in WAN_WORKLOADS: $w" ;; esac
 done
+LIVE_AT=${WAN_LIVE_AT:-4}
 
 unset http_proxy https_proxy all_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY ftp_proxy FTP_PROXY
 export no_proxy=198.18.0.2 NO_PROXY=198.18.0.2
@@ -122,22 +126,25 @@ verify() {
 
 # run_one TOOL WORKLOAD RTT: one run in the client namespace; appends a row to $RAW.
 run_one() {
-    local tool=$1 wl=$2 rtt=$3 out log limit rc t0 t1 status st bytes
+    local tool=$1 wl=$2 rtt=$3 out log limit rc t0 t1 status st bytes live_from
     local -a cmd
     out="$T/out-$tool-$wl"
     log="$T/run/$tool-$wl-$rtt.log"
     rm -rf "$out" && mkdir -p "$out"
     case $wl in
-    big*) bytes=$((BIG_MB * 1048576)) ;;
+    big* | live) bytes=$((BIG_MB * 1048576)) ;;
     many*) bytes=$((SMALL_N * SMALL_SIZE)) ;;
     esac
-    if [[ $wl == *-cap ]]; then
+    [ "$wl" = live ] && [ "$tool" != sluice ] && return 0   # only sluice changes its cap live
+    if [ "$wl" = live ]; then
+        limit=$((2 * bytes / (CAP / 2) + 3))
+    elif [[ $wl == *-cap ]]; then
         limit=$((2 * bytes / CAP + 3))
     else
         limit=$MAX_S
     fi
     case $tool-$wl in
-    sluice-big*) cmd=("$SLUICE" "$WAN_URL/big.bin" -d "$out" --headless) ;;
+    sluice-big* | sluice-live) cmd=("$SLUICE" "$WAN_URL/big.bin" -d "$out" --headless) ;;
     sluice-many*) cmd=("$SLUICE" -i "$T/run/many.txt" -d "$out" -j "$CONC" --headless) ;;
     curl-big*) cmd=(curl -q -s -S -f -o "$out/big.bin" "$WAN_URL/big.bin") ;;
     curl-many*)
@@ -152,7 +159,7 @@ run_one() {
             --allow-overwrite=true --auto-file-renaming=false --console-log-level=error
             --summary-interval=0 --file-allocation=none) ;;
     esac
-    if [[ $wl == *-cap ]]; then
+    if [[ $wl == *-cap || $wl == live ]]; then
         case $tool-$wl in
         sluice-*) cmd+=(-r "$RATE") ;;
         curl-big*) cmd+=(--limit-rate "$CAP") ;;
@@ -163,8 +170,20 @@ run_one() {
     sync
     wan_reset_wire
     t0=$(now_ms)
-    in_client timeout -k 5 "$limit" "${cmd[@]}" < /dev/null > "$log" 2>&1
-    rc=$?
+    if [ "$wl" = live ]; then
+        in_client timeout -k 5 "$limit" "${cmd[@]}" < /dev/null > "$log" 2>&1 &
+        local pid=$! tc
+        sleep "$LIVE_AT"
+        tc=$(now_ms)
+        "$SLUICE" ctl -d "$out" rate $((CAP / 2)) >> "$log" 2>&1
+        wait "$pid"
+        rc=$?
+        # Wire log times count from the reset, just before t0.
+        live_from=$((tc - t0 + 1000 + 2 * ${rtt%.*}))
+    else
+        in_client timeout -k 5 "$limit" "${cmd[@]}" < /dev/null > "$log" 2>&1
+        rc=$?
+    fi
     t1=$(now_ms)
     wan_wire_idle 10
     cp "$WAN_WIRE_LOG" "$T/run/wire-$tool-$wl-$rtt.log"
@@ -181,7 +200,14 @@ run_one() {
         echo "bench/wan: $tool $wl RTT $rtt: $status; last lines of $log:" >&2
         tail -n 5 "$log" | sed 's/^/    /' >&2
     fi
-    st=$(wire_stats "$T/run/wire-$tool-$wl-$rtt.log" "$CAP" 3000)
+    if [ "$wl" = live ]; then
+        # From 1 s + 2 round trips after the change, against the new cap: the worst 1 s
+        # window of that stretch (wire_stats' own worst counts from the first byte).
+        st=$(awk -v f="$live_from" '/^#/ || NF < 2 { next } $1 + 0 >= f' "$T/run/wire-$tool-$wl-$rtt.log" |
+            wire_stats /dev/stdin $((CAP / 2)))
+    else
+        st=$(wire_stats "$T/run/wire-$tool-$wl-$rtt.log" "$CAP" 3000)
+    fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$rtt" "$wl" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1000 }')" \
         "$st" "$status" >> "$RAW"
     printf '  %-6s RTT %5s ms  %-8s  %6.2f s  %s  %s\n' "$tool" "$rtt" "$wl" \
@@ -212,7 +238,7 @@ awk -F'\t' -v cap="$CAP" -v rate="$RATE" -v conc="$CONC" -v kv="$RESULTS_FILE" -
 function val(s, k,    a, n, i) { n = split(s, a, " "); for (i = 1; i <= n; i++) if (index(a[i], k "=") == 1) return substr(a[i], length(k) + 2); return "" }
 {
     tool = $1; rtt = $2; wl = $3; wall = $4; st = $5; status = $6
-    capped = (wl ~ /-cap$/)
+    capped = (wl ~ /-cap$/ || wl == "live")
     m = val(st, "mean"); w1 = val(st, "worst1s"); w100 = val(st, "worst100ms"); mib = val(st, "mibps")
     whole = mib * 1048576 / cap
     row[NR] = sprintf("%-7s %6s  %-9s %10s %9s %10s %12s %12s %8.1f  %s", tool, rtt, wl,
@@ -234,6 +260,7 @@ END {
     print "mean/cap: from 3 s after the start to the last byte; all/cap: first byte to last byte (shows a"
     print "tool that overshoots and finishes early); worst windows from the first byte."
     print "curl has no overall cap: many-cap gives it --limit-rate cap/" conc " per transfer at --parallel-max " conc "."
+    print "live: sluice halves its cap with sluice ctl; its row is against the new cap, from 1 s + 2 round trips after the change."
     print ""
     printf "" > kv
     print "date=" stamp >> kv
@@ -244,8 +271,8 @@ END {
     # The goals of issue 9, for sluice.
     for (j = 1; j <= nr; j++) {
         r = rtts[j]
-        for (g = 1; g <= 2; g++) {
-            wl = g == 1 ? "big-cap" : "many-cap"; key = "sluice" SUBSEP wl SUBSEP r
+        for (g = 1; g <= 3; g++) {
+            wl = g == 1 ? "big-cap" : g == 2 ? "many-cap" : "live"; key = "sluice" SUBSEP wl SUBSEP r
             if (!(key in M)) continue
             lim = 1.08
             ok = (M[key] + 0 >= 0.95 && W1[key] + 0 <= lim)

@@ -50,7 +50,7 @@ _sluice()
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
     local opts="-i --input -d --dir --layout --overwrite --session --no-session
         -j --concurrency --per-host -r --rate --burst --schedule --retries --retry-wait
-        --connect-timeout --stall --segments --min-segment -H --header --user-agent --proxy
+        --connect-timeout --stall --min-rate --max-size --segments --min-segment -H --header --user-agent --proxy
         --ca-file --insecure --headless --tui --theme --log -c --config -h --help -V --version"
     local IFS=$' \t\n'
 
@@ -76,7 +76,7 @@ _sluice()
     -r | --rate)
         COMPREPLY=($(compgen -W "off" -- "$cur")); return ;;
     -j | --concurrency | --per-host | --burst | --schedule | --retries | --retry-wait | \
-        --connect-timeout | --stall | --segments | --min-segment | -H | --header | \
+        --connect-timeout | --stall | --min-rate | --max-size | --segments | --min-segment | -H | --header | \
         --user-agent | --proxy)
         return ;;
     esac
