@@ -163,10 +163,17 @@ static void apply_window(struct xfer *x, curl_socket_t fd)
     socklen_t len = sizeof k;
 
     if (x->share <= 0) {
-        if (x->window == 0 && !x->env->ever_capped)
+        /* Nothing to undo unless a cap was ever in force and this connection may carry it. */
+        if (!x->env->ever_capped || x->window == 0)
             return;
-        v = UNCLAMPED;        /* a connection clamped under an earlier cap: open it again */
+        /* A connection clamped under an earlier cap: the clamp goes and autotuning comes back
+         * (an uncapped long path needs it), as if the connection were new. */
+        v = UNCLAMPED;
         setsockopt(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, sizeof v);
+#ifdef SO_BUF_LOCK
+        v = 0;
+        setsockopt(fd, SOL_SOCKET, SO_BUF_LOCK, &v, sizeof v);
+#endif
         x->window = 0;
         return;
     }
