@@ -50,7 +50,7 @@ BIG_SIZE=${SOAK_BIG_SIZE:-100M-250M}
 RATE=${SOAK_RATE:-40M}
 J=${SOAK_J:-16}
 TIMEOUT=${SOAK_TIMEOUT:-600}
-read -r -a TOOLS_LIST <<< "${SOAK_TOOLS:-sluice aria2}"
+read -r -a TOOLS_LIST <<< "${SOAK_TOOLS:-sluice aria2 aria2s}"
 RESULTS="$ROOT/build/bench-soak.txt"
 
 die() { echo "soak: $*" >&2; exit 2; }
@@ -64,8 +64,8 @@ command -v sqlite3 > /dev/null || die "sqlite3 is missing (make deps)"
 for tool in "${TOOLS_LIST[@]}"; do
     case $tool in
     sluice) ;;
-    aria2) command -v aria2c > /dev/null || die "aria2c is missing" ;;
-    *) die "unknown tool $tool (sluice, aria2)" ;;
+    aria2 | aria2s) command -v aria2c > /dev/null || die "aria2c is missing" ;;
+    *) die "unknown tool $tool (sluice, aria2, aria2s)" ;;
     esac
 done
 
@@ -152,6 +152,19 @@ start_tool() {   # start_tool TOOL OUT: the tool in the background, PID in TOOL_
             --console-log-level=warn --summary-interval=0 --download-result=hide \
             < /dev/null >> "$W/log/aria2.out" 2>&1 &
         ;;
+    aria2s)
+        # The same, resuming the batch from aria2c's own session file (--save-session, written
+        # every second): a restart reads the unfinished downloads from it instead of the whole
+        # list. The rerun (a new pass) is given the whole list again.
+        local input="$W/list-aria2.txt"
+        [ -z "$RERUN" ] && [ -f "$W/aria2s.session" ] && input="$W/aria2s.session"
+        aria2c --no-conf -i "$input" -d "$2" -j "$J" -x 1 -s 1 \
+            --max-overall-download-limit="$RATE" -c --auto-file-renaming=false \
+            --allow-overwrite=true --auto-save-interval=1 --file-allocation=none \
+            --save-session="$W/aria2s.session" --save-session-interval=1 \
+            --console-log-level=warn --summary-interval=0 --download-result=hide \
+            < /dev/null >> "$W/log/aria2s.out" 2>&1 &
+        ;;
     esac
     TOOL_PID=$!
 }
@@ -222,7 +235,8 @@ snapshot() {
 
 soak_tool() {
     local tool=$1 out="$W/out-$1" k d rc killed=0 t0 t1 fin_rc fin_s re_rc re_s
-    rm -rf "$out" "$W/snap/$tool".*
+    rm -rf "$out" "$W/snap/$tool".* "$W/$tool.session"
+    RERUN=""
     touch "$W/snap/$tool.wrong" "$W/snap/$tool.queues"
     mark "$tool" start
     t0=$(now)
@@ -262,8 +276,10 @@ soak_tool() {
     why=$(verify_tree "$out") || exact=no
     [ "$exact" = yes ] || printf 'soak: %s: final tree not byte-exact:\n%s\n' "$tool" "$why" | head -n 20 >&2
     t1=$(now)
+    RERUN=1
     start_tool "$tool" "$out"
     wait_tool
+    RERUN=""
     re_rc=$WAIT_RC
     re_s=$(awk -v a="$t1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
     sleep 0.3
@@ -358,7 +374,7 @@ END {
     print "date=" stamp >> kv; print "host=" host >> kv; print "seed=" seed >> kv
     print "files=" nfiles >> kv; print "data_bytes=" data >> kv; print "kills=" kills >> kv
     print "rate=" rate >> kv; print "concurrency=" j >> kv
-    printf "\n%-52s", "" ; for (i = 1; i <= ntool; i++) printf " %18s", tl[i] == "aria2" ? "aria2c" : tl[i]; printf "\n"
+    printf "\n%-52s", "" ; for (i = 1; i <= ntool; i++) printf " %18s", tl[i] == "aria2" ? "aria2c -c" : tl[i] == "aria2s" ? "aria2c session" : tl[i]; printf "\n"
     row("kill -9 delivered", "killed")
     row("finishing run: exit status", "final_rc")
     row("finishing run: seconds", "final_s")
