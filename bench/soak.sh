@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
 # The soak (issue 14, item 8): SOAK_KILLS kill -9 at seeded random moments of a capped sync of
 # SOAK_FILES files (mostly small, a few big), then the same command to the end, then once more
-# (a new pass over a finished sync). The same kill schedule is played against aria2c with its
-# own resume. One nginx on 127.0.0.1 serves both; its access log ($body_bytes_sent, one line
-# per request, written when the request ends, aborted or not) is the wire.
+# (a new pass over a finished sync). The same kill schedule is played against aria2c, twice:
+# "aria2c -c" runs the same command again (-c, control files saved every second), "aria2c
+# session" resumes from its own --save-session file. One nginx on 127.0.0.1 serves them all; its
+# access log ($body_bytes_sent, one line per request, written when the request ends, aborted or
+# not) splits into runs at marker requests sent after each kill.
 #
 # Measured per tool (printed side by side, and as key=value lines in build/bench-soak.txt):
 #   byte-exact     every file equal to the origin's, no side files (.part, .aria2) left
 #   wrong at a kill files the tool had recorded done at a kill that were not equal to the
 #                  origin's then (each file is compared when it is first seen done)
-#   wire / data    body bytes served over the killed runs and the finishing run / the data
+#   served / data  body bytes nginx counted over the killed runs and the finishing run / data.
+#                  Part of it never left nginx's socket: `ss` sums, just before each kill, the
+#                  send queues of nginx's connections (lost with the connection) and the
+#                  receive queues of the tool's (delivered, not read yet).
+#   wire: delivered / data   (served - origin send queues) / data: what crossed to the client.
+#                  The rest of the excess is what the tool read and did not keep (sluice
+#                  resumes from the progress its session recorded, every 250 ms; aria2c from
+#                  its control file) plus the receive queues.
 #   fetched again  a file counts when, after the kill where it was first seen done, the origin
 #                  served body bytes for it again (in later killed runs or the finishing run):
 #                  "full" when those bytes add up to the whole file, "any" for one byte or more.
@@ -21,18 +30,26 @@
 #                  place but not yet recorded when the kill came.
 #   rerun          the same command after the sync finished: requests, 304s, bodies, bytes
 #
-# Environment (defaults give the full soak, about 8 minutes on 2 cores):
+# Sizes: 1,990 files of 16-512 KiB (~400 MiB) and 10 of 100-250 MiB (~1.5 GiB), 1.9 GiB in
+# all, under -r 40M: about 48 s at the cap, so 50 kills 0.17-1.17 s after each start fit in
+# one sync (20-60 MiB big files would leave runs of 0.06-0.4 s, mostly start-up). The cap is
+# 40M because on loopback (MSS 64 KiB) sluice's receive windows (share x (RTT + 50 ms)) fall
+# below or just above one segment at 10M and 30M with -j 16, and it then reaches only 70-80% of
+# the cap with small files; at 20M and 40M it holds the cap.
+#
+# Environment (defaults give the full soak: about 7 minutes on 2 cores, 4 GB in /tmp):
 #   SOAK_SEED=1          seeds the tree and the kill schedule (same seed, same schedule)
 #   SOAK_KILLS=50        kill -9s per tool
 #   SOAK_FILES=2000      files in all, of which SOAK_BIG=10 are big
-#   SOAK_SMALL=16K-512K  small sizes (log scale);  SOAK_BIG_SIZE=20M-60M  big sizes
-#   SOAK_RATE=20M        the cap of both tools (sluice -r, aria2c --max-overall-download-limit)
-#   SOAK_J=16            concurrency of both tools
+#   SOAK_SMALL=16K-512K  small sizes (log scale);  SOAK_BIG_SIZE=100M-250M  big sizes
+#   SOAK_RATE=40M        the cap of every tool (sluice -r, aria2c --max-overall-download-limit)
+#   SOAK_J=16            concurrency of every tool
 #   SOAK_DELAY=LO-HI     seconds from a start to its kill, uniform (default: from the data size
 #                        and the cap, so the kills cover about 70% of the sync)
-#   SOAK_TOOLS="sluice aria2"   SOAK_TIMEOUT=600 seconds for the finishing run
+#   SOAK_TOOLS="sluice aria2 aria2s"   SOAK_TIMEOUT=600 seconds for the finishing run
 #   KEEP=1               keep the work folder (data, outputs, logs, snapshots)
-# Quick run: SOAK_KILLS=5 SOAK_FILES=200 SOAK_BIG=2 SOAK_BIG_SIZE=4M-8M bench/soak.sh
+#   SOAK_REPORT=DIR      print the figures again from a folder kept by KEEP=1, run nothing
+# Quick run (~30 s): SOAK_KILLS=6 SOAK_FILES=300 SOAK_BIG=2 SOAK_BIG_SIZE=8M-16M bench/soak.sh
 # Exit status: 0 when every tool's final tree is byte-exact, 1 otherwise, 2 on a setup error.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
