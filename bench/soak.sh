@@ -37,7 +37,7 @@
 # below or just above one segment at 10M and 30M with -j 16, and it then reaches only 70-80% of
 # the cap with small files; at 20M and 40M it holds the cap.
 #
-# Environment (defaults give the full soak: about 7 minutes on 2 cores, 4 GB in /tmp):
+# Environment (defaults give the full soak: about 7.5 minutes on 2 cores, 4 GB in /tmp):
 #   SOAK_SEED=1          seeds the tree and the kill schedule (same seed, same schedule)
 #   SOAK_KILLS=50        kill -9s per tool
 #   SOAK_FILES=2000      files in all, of which SOAK_BIG=10 are big
