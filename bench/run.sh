@@ -13,6 +13,8 @@
 #   BENCH_SMALL_N=5000  number of small files; BENCH_BIG_MB=1024 size of the big file (MiB)
 #   BENCH_TOOLS="sluice curl aria2"   subset to run; BENCH_TIMEOUT=180 seconds per run
 #   BENCH_WAN=1         also run bench/wan.sh (long paths through build/tools/delaylink; root)
+#   BENCH_SOAK=1        also run bench/soak.sh (50 kill -9 in a capped 2,000-file sync, sluice
+#                       against aria2c; about 7.5 minutes; its SOAK_* variables apply)
 # Exit status: 0 when every run produced correct output (the goals are reported, not
 # enforced), 1 when a run was INVALID or timed out, 2 on a setup error.
 set -uo pipefail
@@ -395,10 +397,12 @@ STATUS=$?
 
 # The other figures of the issues: cap accuracy at the origin, wire bytes across kill -9s, the
 # 1,000,000-URL session, and the TUI's cost. Each prints its own block; BENCH_ONLY_MAIN=1 skips them.
-# BENCH_WAN=1 adds bench/wan.sh (the cap and throughput over a delayed path; root, ~8 minutes).
+# BENCH_WAN=1 adds bench/wan.sh (the cap and throughput over a delayed path; root, ~8 minutes),
+# BENCH_SOAK=1 bench/soak.sh (50 kill -9 in a capped sync against aria2c; ~7.5 minutes).
 if [ "${BENCH_ONLY_MAIN:-0}" != 1 ]; then
     parts="cap kill9 session tui"
     [ "${BENCH_WAN:-0}" = 1 ] && parts="$parts wan"
+    [ "${BENCH_SOAK:-0}" = 1 ] && parts="$parts soak"
     for part in $parts; do
         echo
         echo "==== bench/$part.sh"
