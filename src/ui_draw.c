@@ -319,7 +319,8 @@ static void cell(struct ui *u, const struct item *it, const struct rowv *r, enum
             s = units_fmt_duration(r->eta_ms, buf, sizeof buf);
         break;
     case C_TRY:
-        snprintf(buf, sizeof buf, "%d", it->attempts);
+        /* A running attempt is counted only when it ends (engine_transfer.c): show it too. */
+        snprintf(buf, sizeof buf, "%d", it->attempts + (it->state == ITEM_ACTIVE));
         s = buf;
         break;
     case C_NEXT:
