@@ -118,6 +118,8 @@ void engine_transfer_release(struct engine *e, struct active *a)
         a->next->prev = a->prev;
     e->transfers--;
     a->host->active--;
+    /* An idle host leaves the table (hosts_release): a->host is not used after this. */
+    hosts_release(e->hosts, xfer_item(a->x)->host, a->host);
     easy = xfer_free(a->x);
     free(a);
     if (e->npool < (size_t)e->concurrency * 2 + 8) {
@@ -242,8 +244,8 @@ void engine_transfer_finished(struct engine *e, struct active *a, CURLcode rc)
         job->algo = (int)it->algo;
         memcpy(job->expect, it->digest, sizeof job->expect);
         job->arg = it;
-        engine_transfer_release(e, a);
         hosts_success(e->s, it->host, h, e->concurrency, loop_now(e->loop));
+        engine_transfer_release(e, a);
         e->finishing++;
         /* The writer verifies and hands it to the syncer; the result comes to on_worker_done,
          * which counts the attempt. */
@@ -252,8 +254,8 @@ void engine_transfer_finished(struct engine *e, struct active *a, CURLcode rc)
         return;
     }
     case XFER_UNCHANGED:
-        engine_transfer_release(e, a);
         hosts_success(e->s, it->host, h, e->concurrency, loop_now(e->loop));
+        engine_transfer_release(e, a);
         it->attempts++;
         queue_set_state(e->q, it, ITEM_UNCHANGED);
         engine_emit_item(e, EV_UNCHANGED, it, bytes, NULL, 0);
