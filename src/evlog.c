@@ -13,6 +13,7 @@
 
 struct evlog {
     FILE *fp;
+    int err;                     /* the first write error, 0 none */
 };
 
 static const char *kind_name(enum engine_event_kind k)
@@ -44,6 +45,29 @@ struct evlog *evlog_open(const char *path, char *err)
     return l;
 }
 
+/* A URL may hold raw bytes that are not UTF-8; JSON text cannot. Such a byte is written as the
+ * URL would carry it on the wire, percent-encoded, so the URL stays exact. */
+static void json_url(struct sbuf *b, const char *url)
+{
+    struct sbuf u = { 0 };
+
+    sbuf_add(&u, "", 0);
+    for (const char *p = url; *p;) {
+        uint32_t cp;
+        size_t n = util_utf8_seq(p, &cp);
+
+        if (n == 0) {
+            sbuf_printf(&u, "%%%02X", (unsigned char)*p);
+            n = 1;
+        } else {
+            sbuf_add(&u, p, n);
+        }
+        p += n;
+    }
+    sbuf_json_str(b, u.s);
+    sbuf_free(&u);
+}
+
 void evlog_listener(const struct engine_event *ev, void *arg)
 {
     struct evlog *l = arg;
@@ -57,7 +81,7 @@ void evlog_listener(const struct engine_event *ev, void *arg)
         char *url = urlpath_redact(it->urls[0]);
 
         sbuf_printf(&b, ",\"id\":%llu,\"url\":", (unsigned long long)it->id);
-        sbuf_json_str(&b, url);
+        json_url(&b, url);
         free(url);
         sbuf_addstr(&b, ",\"path\":");
         sbuf_json_str(&b, it->path);
@@ -80,10 +104,19 @@ void evlog_listener(const struct engine_event *ev, void *arg)
     sbuf_free(&b);
 }
 
-void evlog_flush(struct evlog *l)
+int evlog_flush(struct evlog *l)
 {
-    if (l != NULL)
-        fflush(l->fp);
+    if (l == NULL)
+        return 0;
+    errno = 0;
+    if ((fflush(l->fp) != 0 || ferror(l->fp)) && l->err == 0)
+        l->err = errno != 0 ? errno : EIO;
+    return l->err != 0 ? -1 : 0;
+}
+
+int evlog_error(const struct evlog *l)
+{
+    return l != NULL ? l->err : 0;
 }
 
 void evlog_close(struct evlog *l)

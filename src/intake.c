@@ -123,18 +123,26 @@ static void intake_release(struct intake *in)
     free(in);
 }
 
-/* A list on standard input is read more than once: keep a copy in an unlinked temporary file. */
+/* A list on standard input is read more than once: keep a copy in an unlinked temporary file.
+ * Only as much as input_read will look at is kept (input.h's bounds): past a line it would stop
+ * at, or past the list's bound, the copy ends, so `-i - < /dev/zero` neither fills the disk nor
+ * runs for ever; input_read then reports where it stopped. */
 static FILE *spool_stdin(char *err)
 {
     FILE *fp = tmpfile();
     char buf[65536];
-    size_t n;
+    size_t n, total = 0, line = 0;
 
     if (fp == NULL) {
         errf(err, "cannot keep a copy of standard input: %s", strerror(errno));
         return NULL;
     }
-    while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) {
+    while (total <= input_max_bytes && line <= INPUT_MAX_SKIP &&
+           (n = fread(buf, 1, sizeof buf, stdin)) > 0) {
+        const char *nl = memrchr(buf, '\n', n);
+
+        line = nl != NULL ? (size_t)(buf + n - nl - 1) : line + n;
+        total += n;
         if (fwrite(buf, 1, n, fp) != n) {
             errf(err, "cannot keep a copy of standard input: %s", strerror(errno));
             fclose(fp);

@@ -9,6 +9,7 @@
 #include "urlpath.h"
 #include "util.h"
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -162,8 +163,12 @@ int intake_confirm_cands(struct intake *in, char *err)
         free(pb);
         free(wb);
     }
-    if (rc == 0 && in->extra > 0)
-        intake_problem(in, "sluice: %zu more output path conflicts not listed", in->extra);
+    if (rc == 0 && in->extra > 0) {
+        intake_problem(in, "sluice: %zu more output path conflict%s not listed", in->extra,
+                       in->extra == 1 ? "" : "s");
+        /* Each of them is a problem of the input: the count says how many there are in all. */
+        in->problems += (int)(in->extra > (size_t)INT_MAX / 2 ? INT_MAX / 2 : in->extra) - 1;
+    }
     for (size_t i = 0; i < k.n; i++) {
         free(k.paths[i]);
         free(k.wheres[i]);

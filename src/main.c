@@ -49,6 +49,7 @@ struct run {
     struct engine *engine;
     struct evlog *log;
     struct loop_timer *flush_timer;
+    int log_failed;              /* the log could not be written: 1 mid-run, 2 before anything */
     int sigfd;
     int interrupted;
 };
@@ -71,11 +72,22 @@ static void on_signal(int fd, unsigned events, void *arg)
     }
 }
 
+/* A log that cannot be written is said once; the run goes on (the files matter more than their
+ * record), and its exit status says that the record is incomplete. */
+static void check_log(struct run *r)
+{
+    if (evlog_flush(r->log) < 0 && !r->log_failed) {
+        r->log_failed = 1;
+        fprintf(stderr, "sluice: cannot write the log %s: %s; events from here on are lost\n",
+                r->s.log, strerror(evlog_error(r->log)));
+    }
+}
+
 static void on_flush(void *arg)
 {
     struct run *r = arg;
 
-    evlog_flush(r->log);
+    check_log(r);
     loop_timer_arm(r->flush_timer, 1000);
 }
 
@@ -425,6 +437,15 @@ static void run_loop(struct run *r)
     bool summary_shown = false;
 
     engine_start(r->engine);
+    /* Its first lines are written before the first request goes out: a log that cannot be
+     * written at all (--log /dev/full, a full disk) stops the run before anything is fetched. */
+    if (r->log != NULL && evlog_flush(r->log) < 0) {
+        fprintf(stderr, "sluice: cannot write the log %s: %s; nothing was downloaded\n", r->s.log,
+                strerror(evlog_error(r->log)));
+        r->log_failed = 2;
+        r->interrupted = -1;
+        return;
+    }
     while (keep_running(r)) {
         if (loop_run_once(r->loop, 1000) < 0) {
             fprintf(stderr, "sluice: event loop failed: %s\n", strerror(errno));
@@ -474,11 +495,15 @@ static int finish(struct run *r)
         print_session_stats(r->q);
     if (r->interrupted)
         engine_stop(r->engine);
+    if (r->log_failed == 2)
+        return EXIT_USAGE;           /* said so; the transfers it started were parked */
     headless_summary(r->engine, r->q, stderr, r->interrupted != 0);
+    if (r->log != NULL)
+        check_log(r);
     if (r->interrupted)
         status = EXIT_INTERRUPTED;
     else
-        status = queue_count(r->q, ITEM_FAILED) > 0 ? EXIT_FAILED_ITEMS : EXIT_DONE;
+        status = queue_count(r->q, ITEM_FAILED) > 0 || r->log_failed ? EXIT_FAILED_ITEMS : EXIT_DONE;
     if (!r->interrupted)
         queue_setting_set(r->q, "finished", 1);
     return status;
