@@ -9,6 +9,9 @@
 /* xorshift64* step; *state must be non-zero (seed it from time and pid). */
 uint64_t backoff_rand(uint64_t *state);
 
+/* The same from one random number r (backoff_rand): pure, for tables of cases. */
+int64_t backoff_jitter_ms(int attempt, int64_t min_ms, int64_t max_ms, uint64_t r);
+
 /* wait = random(0, min(max, min * 2^attempt)), attempt counted from 0 for the first retry;
  * saturates instead of overflowing for large attempts. */
 int64_t backoff_delay_ms(int attempt, int64_t min_ms, int64_t max_ms, uint64_t *rng);
@@ -20,6 +23,8 @@ int backoff_parse_retry_after(const char *value, int64_t now_wall_ms, int64_t *d
 
 /* The wait before the next try: the jittered backoff, or the Retry-After when that is longer.
  * retry_after_ms < 0 means none. */
+int64_t backoff_wait_ms(int attempt, int64_t min_ms, int64_t max_ms, int64_t retry_after_ms,
+                        uint64_t r);
 int64_t backoff_next_ms(int attempt, int64_t min_ms, int64_t max_ms, int64_t retry_after_ms,
                         uint64_t *rng);
 

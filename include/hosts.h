@@ -4,6 +4,7 @@
  * the config), the AIMD limit after a 429/503, and a host's token-bucket cap from the config,
  * nested under the global one. Pure: the settings and the clock are arguments. */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "bucket.h"
 
@@ -16,6 +17,7 @@ struct host {
     int64_t hold_until;          /* monotonic ms: the limit does not grow back before this */
     bool capped;
     struct bucket bucket;        /* per-host cap from the config, nested under the global one */
+    size_t idx;                  /* its place in the table (hosts.c) */
 };
 
 struct hosts *hosts_new(void);
@@ -23,9 +25,15 @@ void hosts_free(struct hosts *hs);
 /* The host of a key ("host" or "host:port"), made on first use; now (monotonic ms) starts its
  * cap's bucket. */
 struct host *hosts_get(struct hosts *hs, const struct settings *s, const char *name, int64_t now);
+/* The engine is done with h for now (its transfer ended): an idle host with nothing in force (no
+ * lowered limit, no cap) leaves the table and h is freed. */
+void hosts_release(struct hosts *hs, const char *name, struct host *h);
+/* How many hosts the table holds. */
+size_t hosts_count(const struct hosts *hs);
 /* Its connection limit in force: the configured one, lowered by the AIMD limit (0 = none). */
 int hosts_effective(const struct settings *s, const char *name, const struct host *h);
-/* True when one more transfer to the host stays within its limit. */
+/* True when one more transfer to the host stays within its limit (an unknown host: true; no
+ * entry is made). */
 bool hosts_ok(struct hosts *hs, const struct settings *s, const char *name, int64_t now);
 /* 429/503 at now: halves the limit once per hold period and holds it for hold_ms. Returns true
  * when the limit was lowered, with msg (ERRLEN) saying so. */

@@ -35,11 +35,20 @@ typedef int (*input_item_cb)(const struct input_item *it, void *arg, char *err);
  * "sha256"), header (K: V). Unknown keys, bad URLs (urlpath_parse), bad checksums, bad out/dir are
  * errors. Lines may end in CRLF. A NUL byte in a line is an error.
  * Details: a line longer than 64 KiB is an error (memory stays bounded: the rest is skipped, not
- * kept); a UTF-8 byte order mark on line 1 is ignored; trailing blanks are dropped; mirrors are
+ * kept, up to INPUT_MAX_SKIP); a UTF-8 byte order mark on line 1 is ignored; trailing blanks are
+ * dropped; mirrors are
  * separated by tabs (blanks around each and empty fields are forgiven); out, dir and checksum may be
  * given once per item, header any number of times (a token name, no control characters except tab;
  * messages never repeat a header value); checksum types are case-insensitive, HEX upper or lower case.
  * A broken URL line still owns the option lines below it, so they do not each report "no URL". */
+/* Bounds that keep a hostile or mistaken list (-i /dev/zero, a binary file) from being read for
+ * ever: a line past INPUT_MAX_SKIP bytes, a list past input_max_bytes (INPUT_MAX_BYTES; tests
+ * lower it) or INPUT_MAX_ERRORS errors is reported and nothing after it is read. */
+#define INPUT_MAX_SKIP (1024 * 1024)
+#define INPUT_MAX_BYTES ((size_t)1 << 30)
+#define INPUT_MAX_ERRORS 1000
+extern size_t input_max_bytes;
+
 int input_read(FILE *fp, const char *name, input_item_cb cb, void *cb_arg,
                void (*report)(void *arg, const char *msg), void *report_arg, char *err);
 

@@ -38,6 +38,14 @@ void intake_stop(struct intake *in);
 /* Stops it if need be and frees it. */
 void intake_free(struct intake *in);
 
+/* One URL added while the run goes on (ctl add, the TUI's a): mapped (layout, out=) and checked
+ * as a list's item would be, against the session's items: the same target, X beside X.part, a
+ * file where a folder is needed or the reverse, DIR/.sluice, and a URL already there. Returns the
+ * new item, queued (owned by q), or NULL with err (ERRLEN). Items a list's intake has not stored
+ * yet are not seen (docs/design.md#session). */
+struct item *intake_add(const struct settings *s, struct queue *q, const char *url, const char *out,
+                        char *err);
+
 /* Both passes, the second on the calling thread and without the look at finished items (tests,
  * tools). Returns as intake_check, or -1 when storing failed (reported). */
 int intake_load(const struct settings *s, struct queue *q, void (*report)(void *arg, const char *msg),

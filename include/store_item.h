@@ -22,6 +22,8 @@ int store_item_delete(struct store *st, uint64_t id, char *err);
 /* 1 and *id when found, 0 when not, -1 on error. */
 int store_item_find_url(struct store *st, const char *url, uint64_t *id, char *err);
 int store_item_find_path(struct store *st, const char *path, uint64_t *id, char *err);
+/* An item whose path lies under folder (starts with folder + "/"), by the path index. */
+int store_item_find_under(struct store *st, const char *folder, uint64_t *id, char *err);
 /* The URL of id (allocated) in *url: 1, 0 when there is no such row, -1 on error. */
 int store_item_url_of(struct store *st, uint64_t id, char **url, char *err);
 /* Where a row came from, for messages: its input's name (allocated, NULL when unknown), its line

@@ -41,7 +41,15 @@ struct sbuf {
 void sbuf_add(struct sbuf *b, const char *s, size_t n);
 void sbuf_addstr(struct sbuf *b, const char *s);
 void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sbuf_json_str(struct sbuf *b, const char *s);  /* appends "..." with JSON escaping */
+/* Appends "..." with JSON escaping: controls (C0, DEL, C1) as \u00XX, and each byte that is not
+ * UTF-8 as \ufffd, so the text is always valid JSON. */
+void sbuf_json_str(struct sbuf *b, const char *s);
+/* Appends s for a terminal or a text log: controls (C0, DEL, C1), bidirectional overrides and
+ * bytes that are not UTF-8 as \xHH, a backslash as \\; other UTF-8 as it is. */
+void sbuf_safe_text(struct sbuf *b, const char *s);
+/* The UTF-8 sequence at s: its length (1-4) and code point, or 0 when it is not valid UTF-8
+ * (or s is at its end). */
+size_t util_utf8_seq(const char *s, uint32_t *cp);
 void sbuf_free(struct sbuf *b);
 
 /* Reads a whole file of at most max bytes into b (NUL-terminated). A larger one (or a stream that

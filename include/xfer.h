@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "item.h"
 #include "opts.h"
+#include "retry.h"
 #include "util.h"
 
 struct xfer;
@@ -33,9 +34,7 @@ struct xfer_env {
 enum xfer_verdict {
     XFER_DONE,           /* body complete: verify and commit it (xfer_take_output) */
     XFER_UNCHANGED,      /* 304 */
-    XFER_RETRY,          /* transient */
-    XFER_FAILED,         /* permanent */
-    XFER_DISK_FULL,      /* ENOSPC/EDQUOT: keep the .part, wait for space */
+    XFER_FAILED,         /* the attempt failed: retry_decide judges its facts */
 };
 
 /* Prepares an attempt (a fresh or reused easy handle). Resumes by Range from the .part when the
@@ -53,13 +52,13 @@ struct wstream *xfer_stream(const struct xfer *x);
 /* Releases everything but the easy handle, which is returned for reuse. The .part is kept. */
 CURL *xfer_free(struct xfer *x);
 
-/* Classifies the finished attempt. msg (ERRLEN) receives the reason for RETRY/FAILED/DISK_FULL;
- * *retry_after_ms the server's Retry-After (or -1). Fills the item's size, validators and status;
- * for anything but XFER_DONE the .part's stream has ended and the item holds its digest and the
- * bytes written. XFER_DONE leaves the stream open: writes may still fail, and the checksum is
- * checked when the writer commits it. */
-enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms, char *msg,
-                               int64_t *retry_after_ms);
+/* Ends the attempt. For XFER_FAILED, msg (ERRLEN) receives the reason and *f the facts for
+ * retry_decide (docs/design.md#retries-and-backoff); f->retry_after points into the response and
+ * lives until xfer_free. Fills the item's size, validators and status; for anything but
+ * XFER_DONE the .part's stream has ended and the item holds its digest and the bytes written.
+ * XFER_DONE leaves the stream open: writes may still fail, and the checksum is checked when the
+ * writer commits it. */
+enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, char *msg, struct retry_facts *f);
 
 /* Copies the progress of a running attempt into its item (validators, size, the bytes on disk
  * that the digest covers), so a crash resumes from there. False when there is nothing to record. */

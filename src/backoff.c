@@ -27,10 +27,9 @@ uint64_t backoff_rand(uint64_t *state)
     return x * 0x2545F4914F6CDD1DULL;
 }
 
-int64_t backoff_delay_ms(int attempt, int64_t min_ms, int64_t max_ms, uint64_t *rng)
+int64_t backoff_jitter_ms(int attempt, int64_t min_ms, int64_t max_ms, uint64_t r)
 {
     int64_t cap;
-    uint64_t r;
 
     if (attempt < 0)
         attempt = 0;
@@ -40,9 +39,15 @@ int64_t backoff_delay_ms(int attempt, int64_t min_ms, int64_t max_ms, uint64_t *
     cap = max_ms;
     if (attempt < 62 && min_ms <= (max_ms >> attempt))
         cap = min_ms * ((int64_t)1 << attempt);
-    r = backoff_rand(rng);
     /* random(0, cap) inclusive; the modulo bias is below cap / 2^64, i.e. nothing. */
     return (int64_t)(r % ((uint64_t)cap + 1));
+}
+
+int64_t backoff_delay_ms(int attempt, int64_t min_ms, int64_t max_ms, uint64_t *rng)
+{
+    if (min_ms <= 0 || max_ms <= 0)
+        return 0;
+    return backoff_jitter_ms(attempt, min_ms, max_ms, backoff_rand(rng));
 }
 
 static bool is_space(char c)
@@ -271,13 +276,19 @@ int backoff_parse_retry_after(const char *value, int64_t now_wall_ms, int64_t *d
     return 0;
 }
 
-int64_t backoff_next_ms(int attempt, int64_t min_ms, int64_t max_ms, int64_t retry_after_ms,
-                        uint64_t *rng)
+int64_t backoff_wait_ms(int attempt, int64_t min_ms, int64_t max_ms, int64_t retry_after_ms,
+                        uint64_t r)
 {
-    int64_t wait = backoff_delay_ms(attempt, min_ms, max_ms, rng);
+    int64_t wait = backoff_jitter_ms(attempt, min_ms, max_ms, r);
 
     /* libcurl 7.88.1's CURLINFO_RETRY_AFTER is unclamped, so clamp here too. */
     if (retry_after_ms > BACKOFF_RETRY_AFTER_MAX_MS)
         retry_after_ms = BACKOFF_RETRY_AFTER_MAX_MS;
     return retry_after_ms > wait ? retry_after_ms : wait;
+}
+
+int64_t backoff_next_ms(int attempt, int64_t min_ms, int64_t max_ms, int64_t retry_after_ms,
+                        uint64_t *rng)
+{
+    return backoff_wait_ms(attempt, min_ms, max_ms, retry_after_ms, backoff_rand(rng));
 }

@@ -297,30 +297,21 @@ static int cmd_requeue(struct engine *e, const struct settings *s, int argc, cha
     return rc == 1 ? 0 : rc;
 }
 
-/* The arguments are checked now so that scripts learn of their mistakes today; the engine has no
- * way yet to take an item in the middle of a run. */
+/* The URL and out= go through the intake's mapping and checks (engine_add_url), as a list's
+ * line would. */
 static int cmd_add(struct engine *e, const struct settings *s, int argc, char **argv,
                    struct sbuf *out, char *err)
 {
-    struct url_parts parts;
     char msg[ERRLEN];
     const char *outp = NULL;
     uint64_t id;
 
-    if (urlpath_parse(argv[1], &parts, msg) < 0)
-        return errf(err, "add: %s", msg);
-    urlpath_parts_free(&parts);
     if (argc > 2) {
-        char *clean;
-
         if (strncmp(argv[2], "out=", 4) != 0) {
             char q[64];
 
             return errf(err, "add: expected out=PATH, got '%s'", units_quote(argv[2], q, sizeof q));
         }
-        if ((clean = urlpath_clean_rel(argv[2] + 4, msg)) == NULL)
-            return errf(err, "add: out=: %s", msg);
-        free(clean);
         outp = argv[2] + 4;
     }
     if (engine_add_url(e, argv[1], outp, &id, msg) < 0)

@@ -14,6 +14,7 @@
 #include "loop.h"
 #include "meter.h"
 #include "queue.h"
+#include "retry.h"
 #include "sched.h"
 #include "socktab.h"
 #include "syncer.h"
@@ -43,7 +44,9 @@ void engine_emit_item(struct engine *e, enum engine_event_kind kind, const struc
 {
     struct engine_event ev = {
         .kind = kind, .item = it, .bytes = bytes, .duration_ms = it->duration_ms,
-        .retry_count = it->attempts > 0 ? it->attempts - 1 : 0, .http_status = it->http_status,
+        /* Attempts are counted when they end: a start's own attempt is not in it->attempts. */
+        .retry_count = kind == EV_START ? it->attempts : it->attempts > 0 ? it->attempts - 1 : 0,
+        .http_status = it->http_status,
         .error = error, .value = value,
     };
 
@@ -242,13 +245,14 @@ static void on_tick(void *arg)
                 }
             }
             if (msg[0] != '\0') {
-                struct item *it = xfer_item(x);
                 char vmsg[ERRLEN];
-                int64_t ra;
+                struct retry_facts f;
 
-                (void)xfer_verdict(x, CURLE_OPERATION_TIMEDOUT, wall_ms(), vmsg, &ra);
-                engine_transfer_release(e, a);
-                engine_transfer_retry_or_fail(e, it, msg, -1, b);
+                (void)xfer_verdict(x, CURLE_OPERATION_TIMEDOUT, vmsg, &f);
+                /* A local failure the ended stream reports (a full disk) is the better reason. */
+                if (f.err == 0)
+                    f.cause = RETRY_CAUSE_STALL;
+                engine_transfer_judge(e, a, xfer_item(x), &f, f.err == 0 ? msg : vmsg, b);
             }
         }
     }

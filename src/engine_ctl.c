@@ -5,11 +5,11 @@
 #include "engine_impl.h"
 #include "engine_transfer.h"
 #include "fsout.h"
+#include "intake.h"
 #include "item.h"
 #include "meter.h"
 #include "queue.h"
 #include "sched.h"
-#include "urlpath.h"
 #include "util.h"
 #include "xfer.h"
 
@@ -204,35 +204,11 @@ long engine_requeue_failed(struct engine *e, char *err)
 
 int engine_add_url(struct engine *e, const char *url, const char *out, uint64_t *id, char *err)
 {
-    struct url_parts parts;
-    struct item *it;
-    char *path;
+    /* The intake's mapping and checks, as for the input (README.md#input-lists). */
+    struct item *it = intake_add(e->s, e->q, url, out, err);
 
-    if (urlpath_parse(url, &parts, err) < 0)
+    if (it == NULL)
         return -1;
-    path = urlpath_target(url, e->s->layout, NULL, out, err);
-    if (path == NULL) {
-        urlpath_parts_free(&parts);
-        return -1;
-    }
-    if (strcmp(path, ".sluice") == 0 || strncmp(path, ".sluice/", 8) == 0) {
-        free(path);
-        urlpath_parts_free(&parts);
-        return errf(err, "output path %s is reserved for sluice's own state", out ? out : url);
-    }
-    it = xcalloc(1, sizeof *it);
-    it->urls = xcalloc(1, sizeof *it->urls);
-    it->urls[0] = xstrdup(url);
-    it->nurls = 1;
-    it->path = path;
-    it->host = urlpath_host_key(&parts);
-    urlpath_parts_free(&parts);
-    it->size = -1;
-    it->state = ITEM_QUEUED;
-    if (queue_add(e->q, it, err) < 0) {
-        item_free(it);
-        return -1;
-    }
     if (id != NULL)
         *id = it->id;
     engine_emit_item(e, EV_QUEUED, it, 0, NULL, 0);

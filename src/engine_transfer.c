@@ -6,6 +6,7 @@
 #include "engine_cap.h"
 #include "engine_impl.h"
 #include "backoff.h"
+#include "retry.h"
 #include "digest.h"
 #include "fsout.h"
 #include "hosts.h"
@@ -156,7 +157,6 @@ static void on_prepared(struct syncer_job *job, void *arg)
     else
         it->received = 0;        /* the .part cannot be trusted: start over */
     if (e->stopping || e->paused_all || e->disk_full_until != 0) {
-        it->attempts--;
         probe_inconclusive(e, it);
         queue_set_state(e->q, it, ITEM_QUEUED);
         return;
@@ -171,8 +171,9 @@ static void hash_work(struct syncer_job *job)
 
 void engine_transfer_start(struct engine *e, struct item *it)
 {
+    /* The attempt is counted when it ends with an outcome (engine_transfer_judge, or success),
+     * never here: a transfer parked, stopped or waiting for disk space is not an attempt. */
     queue_set_state(e->q, it, ITEM_ACTIVE);
-    it->attempts++;
     queue_touch(e->q, it);
     /* A .part from an earlier run (or a parked transfer whose digest was dropped) resumes only
      * after its digest is rebuilt, off the loop: the SHA-256 must cover the whole file. */
@@ -218,6 +219,8 @@ void engine_transfer_release(struct engine *e, struct active *a)
         a->next->prev = a->prev;
     e->transfers--;
     a->host->active--;
+    /* An idle host leaves the table (hosts_release): a->host is not used after this. */
+    hosts_release(e->hosts, xfer_item(a->x)->host, a->host);
     easy = xfer_free(a->x);
     free(a);
     if (e->npool < (size_t)e->concurrency * 2 + 8) {
@@ -228,17 +231,25 @@ void engine_transfer_release(struct engine *e, struct active *a)
     }
 }
 
+/* The .part cannot be continued: the next attempt starts from zero. */
+static void start_over(struct item *it)
+{
+    xfer_reset_hash(it);
+    it->received = 0;
+}
+
 /* Stops a transfer without counting an attempt: the .part and its digest are kept, so it
  * resumes by Range later. */
 void engine_transfer_park(struct engine *e, struct active *a, enum item_state to)
 {
     struct item *it = xfer_item(a->x);
     char msg[ERRLEN];
-    int64_t ra;
+    struct retry_facts f;
 
-    (void)xfer_verdict(a->x, CURLE_ABORTED_BY_CALLBACK, wall_ms(), msg, &ra);  /* keep validators */
+    (void)xfer_verdict(a->x, CURLE_ABORTED_BY_CALLBACK, msg, &f);  /* keep validators */
     engine_transfer_release(e, a);
-    it->attempts--;
+    if (retry_restart(&f))
+        start_over(it);
     queue_touch(e->q, it);
     queue_set_state(e->q, it, to);
 }
@@ -254,24 +265,6 @@ void engine_transfer_schedule_due(struct engine *e)
         loop_timer_arm(e->due_timer, due > loop_now(e->loop) ? due - loop_now(e->loop) : 0);
 }
 
-void engine_transfer_retry_or_fail(struct engine *e, struct item *it, const char *msg,
-                                   int64_t retry_after, int64_t bytes)
-{
-    item_set_error(it, msg);
-    queue_touch(e->q, it);
-    if (it->attempts > e->s->retries) {
-        queue_set_state(e->q, it, ITEM_FAILED);
-        engine_emit_item(e, EV_FAILED, it, bytes, msg, 0);
-        return;
-    }
-    int64_t wait = backoff_next_ms(it->attempts - 1, e->s->retry_min_ms, e->s->retry_max_ms,
-                                   retry_after, &e->rng);
-    it->next_try_ms = loop_now(e->loop) + wait;
-    queue_set_state(e->q, it, ITEM_RETRY);
-    engine_emit_item(e, EV_RETRY, it, bytes, msg, wait);
-    engine_transfer_schedule_due(e);
-}
-
 static void disk_full(struct engine *e, const char *msg)
 {
     disk_full_wait(e, msg);
@@ -280,15 +273,58 @@ static void disk_full(struct engine *e, const char *msg)
         engine_transfer_park(e, e->actives, ITEM_QUEUED);
 }
 
+/* An attempt that did not succeed: retry_decide says what it means, this carries it out
+ * (docs/design.md#retries-and-backoff). a is the transfer when it is still attached (released
+ * here, after its host has heard a slow-down), NULL for a failed commit. */
+void engine_transfer_judge(struct engine *e, struct active *a, struct item *it,
+                           const struct retry_facts *f, const char *msg, int64_t bytes)
+{
+    struct retry_policy p = { e->s->retries, e->s->retry_min_ms, e->s->retry_max_ms };
+    struct retry_decision d;
+
+    retry_decide(f, it->attempts + 1, &p, loop_now(e->loop), wall_ms(), backoff_rand(&e->rng), &d);
+    if (a != NULL) {
+        if (d.slow_down) {
+            char slow[ERRLEN];
+
+            if (hosts_slow_down(e->s, it->host, a->host, d.hold_ms, loop_now(e->loop), slow))
+                engine_emit_value(e, EV_MESSAGE, a->host->limit, slow);
+        }
+        engine_transfer_release(e, a);     /* f->retry_after is gone from here on */
+    }
+    if (d.restart)
+        start_over(it);
+    if (d.counts)
+        it->attempts++;
+    item_set_error(it, msg);
+    queue_touch(e->q, it);
+    switch (d.action) {
+    case RETRY_LATER:
+        it->next_try_ms = d.at_ms;
+        queue_set_state(e->q, it, ITEM_RETRY);
+        engine_emit_item(e, EV_RETRY, it, bytes, msg, d.wait_ms);
+        engine_transfer_schedule_due(e);
+        break;
+    case RETRY_FAIL:
+        queue_set_state(e->q, it, ITEM_FAILED);
+        engine_emit_item(e, EV_FAILED, it, bytes, msg, 0);
+        break;
+    case RETRY_WAIT_SPACE:
+        queue_set_state(e->q, it, ITEM_QUEUED);
+        disk_full(e, msg);
+        break;
+    }
+}
+
 void engine_transfer_finished(struct engine *e, struct active *a, CURLcode rc)
 {
     struct xfer *x = a->x;
     struct item *it = xfer_item(x);
     struct host *h = a->host;
     char msg[ERRLEN];
-    int64_t retry_after, bytes = xfer_bytes(x);
-    enum xfer_verdict v = xfer_verdict(x, rc, wall_ms(), msg, &retry_after);
-    int status = xfer_status(x);
+    struct retry_facts f;
+    int64_t bytes = xfer_bytes(x);
+    enum xfer_verdict v = xfer_verdict(x, rc, msg, &f);
 
     queue_touch(e->q, it);     /* the verdict updated sizes, validators and status */
     switch (v) {
@@ -302,46 +338,25 @@ void engine_transfer_finished(struct engine *e, struct active *a, CURLcode rc)
         job->algo = (int)it->algo;
         memcpy(job->expect, it->digest, sizeof job->expect);
         job->arg = it;
-        a->committing = true;
-        engine_transfer_release(e, a);
+        a->committing = true;       /* a disk probe goes on until this commit says */
         hosts_success(e->s, it->host, h, e->concurrency, loop_now(e->loop));
+        engine_transfer_release(e, a);
         e->finishing++;
-        /* The writer verifies and hands it to the syncer; the result comes to on_worker_done. */
+        /* The writer verifies and hands it to the syncer; the result comes to on_worker_done,
+         * which counts the attempt. */
         syncer_expect(e->syncer);
         writer_commit(stream, job);
         return;
     }
     case XFER_UNCHANGED:
-        engine_transfer_release(e, a);
         hosts_success(e->s, it->host, h, e->concurrency, loop_now(e->loop));
+        engine_transfer_release(e, a);
+        it->attempts++;
         queue_set_state(e->q, it, ITEM_UNCHANGED);
         engine_emit_item(e, EV_UNCHANGED, it, bytes, NULL, 0);
         break;
-    case XFER_RETRY:
-        if (status == 429 || status == 503) {
-            char slow[ERRLEN];
-
-            if (hosts_slow_down(e->s, it->host, h,
-                                retry_after > 0 ? retry_after : e->s->retry_min_ms,
-                                loop_now(e->loop), slow))
-                engine_emit_value(e, EV_MESSAGE, h->limit, slow);
-        }
-        engine_transfer_release(e, a);
-        engine_transfer_retry_or_fail(e, it, msg, retry_after, bytes);
-        break;
     case XFER_FAILED:
-        engine_transfer_release(e, a);
-        item_set_error(it, msg);
-        queue_set_state(e->q, it, ITEM_FAILED);
-        engine_emit_item(e, EV_FAILED, it, bytes, msg, 0);
-        break;
-    case XFER_DISK_FULL:
-        engine_transfer_release(e, a);
-        /* Not the item's fault: no attempt is counted. */
-        it->attempts--;
-        item_set_error(it, msg);
-        queue_set_state(e->q, it, ITEM_QUEUED);
-        disk_full(e, msg);
+        engine_transfer_judge(e, a, it, &f, msg, bytes);
         break;
     }
 }
@@ -358,6 +373,7 @@ void engine_transfer_on_worker_done(struct syncer_job *job, void *arg)
     }
     e->finishing--;
     if (job->result == 0) {
+        it->attempts++;
         it->received = job->bytes;
         memcpy(it->sha256, job->sha256, sizeof it->sha256);
         it->has_sha256 = true;
@@ -371,39 +387,28 @@ void engine_transfer_on_worker_done(struct syncer_job *job, void *arg)
             e->probe_id = 0;
             engine_emit_value(e, EV_MESSAGE, 0, "disk has room again, transfers resume");
         }
-    } else if (job->result == ENOSPC || job->result == EDQUOT) {
-        char msg[ERRLEN];
-
-        if (job->msg[0] != '\0')
-            snprintf(msg, sizeof msg, "%s", job->msg);
-        else
-            snprintf(msg, sizeof msg, "cannot commit %s: %s", it->path, strerror(job->result));
-        /* What reached the .part stays; its digest is rebuilt when the item starts again. */
-        it->attempts--;
-        it->received = job->bytes;
-        item_set_error(it, msg);
-        queue_touch(e->q, it);
-        queue_set_state(e->q, it, ITEM_QUEUED);
-        disk_full(e, msg);
     } else {
         char msg[ERRLEN];
+        struct retry_facts f = {
+            .cause = job->permanent ? RETRY_CAUSE_PATH : RETRY_CAUSE_COMMIT,
+            .status = it->http_status, .curl = CURLE_OK, .err = job->result,
+        };
 
         if (job->msg[0] != '\0')
             snprintf(msg, sizeof msg, "%s", job->msg);
         else
             snprintf(msg, sizeof msg, "cannot commit %s: %s", it->path, strerror(job->result));
-        /* A checksum mismatch or a failed write: the next attempt starts from zero. */
-        it->received = 0;
-        it->has_sha256 = false;
         probe_inconclusive(e, it);
-        if (job->permanent) {
-            item_set_error(it, msg);
-            queue_touch(e->q, it);
-            queue_set_state(e->q, it, ITEM_FAILED);
-            engine_emit_item(e, EV_FAILED, it, 0, msg, 0);
+        /* The writer consumed the running digest: what reached the .part stays on disk (a full
+         * disk resumes from it once the digest is rebuilt); a checksum mismatch or a failed
+         * write starts from zero (retry_restart). */
+        if (job->result == ENOSPC || job->result == EDQUOT) {
+            it->received = job->bytes;
         } else {
-            engine_transfer_retry_or_fail(e, it, msg, -1, 0);
+            it->received = 0;
+            it->has_sha256 = false;
         }
+        engine_transfer_judge(e, NULL, it, &f, msg, 0);
     }
     engine_kick(e);
 }

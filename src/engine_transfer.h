@@ -9,8 +9,9 @@
 struct engine;
 struct active;
 struct syncer_job;
+struct retry_facts;
 
-/* Starts an item admitted by engine_kick (it counts as an attempt). */
+/* Starts an item admitted by engine_kick (the attempt is counted when it ends). */
 void engine_transfer_start(struct engine *e, struct item *it);
 /* Detaches a transfer from libcurl and the slot counts; its easy handle goes back to the pool. */
 void engine_transfer_release(struct engine *e, struct active *a);
@@ -18,9 +19,11 @@ void engine_transfer_release(struct engine *e, struct active *a);
 void engine_transfer_park(struct engine *e, struct active *a, enum item_state to);
 /* libcurl is done with a transfer (from curl_multi_info_read, never from a callback). */
 void engine_transfer_finished(struct engine *e, struct active *a, CURLcode rc);
-/* A failed attempt: retried after a backoff, or failed for good past the retries. */
-void engine_transfer_retry_or_fail(struct engine *e, struct item *it, const char *msg,
-                                   int64_t retry_after, int64_t bytes);
+/* An attempt that did not succeed, judged by retry_decide (docs/design.md#retries-and-backoff):
+ * retried after a backoff, failed with msg, or parked while the disk is full; counted once.
+ * a, the transfer when still attached, is released here; NULL after a failed commit. */
+void engine_transfer_judge(struct engine *e, struct active *a, struct item *it,
+                           const struct retry_facts *f, const char *msg, int64_t bytes);
 /* Arms the due timer for the next retry. */
 void engine_transfer_schedule_due(struct engine *e);
 /* Free space: what may still be started before the next look (bytes; INT64_MAX when the free

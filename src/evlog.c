@@ -96,6 +96,29 @@ struct evlog *evlog_open(const char *path, char *err)
     return l;
 }
 
+/* A URL may hold raw bytes that are not UTF-8; JSON text cannot. Such a byte is written as the
+ * URL would carry it on the wire, percent-encoded, so the URL stays exact. */
+static void json_url(struct sbuf *b, const char *url)
+{
+    struct sbuf u = { 0 };
+
+    sbuf_add(&u, "", 0);
+    for (const char *p = url; *p;) {
+        uint32_t cp;
+        size_t n = util_utf8_seq(p, &cp);
+
+        if (n == 0) {
+            sbuf_printf(&u, "%%%02X", (unsigned char)*p);
+            n = 1;
+        } else {
+            sbuf_add(&u, p, n);
+        }
+        p += n;
+    }
+    sbuf_json_str(b, u.s);
+    sbuf_free(&u);
+}
+
 void evlog_listener(const struct engine_event *ev, void *arg)
 {
     struct evlog *l = arg;
@@ -109,7 +132,7 @@ void evlog_listener(const struct engine_event *ev, void *arg)
         char *url = urlpath_redact(it->urls[0]);
 
         sbuf_printf(&b, ",\"id\":%llu,\"url\":", (unsigned long long)it->id);
-        sbuf_json_str(&b, url);
+        json_url(&b, url);
         free(url);
         sbuf_addstr(&b, ",\"path\":");
         sbuf_json_str(&b, it->path);

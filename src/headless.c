@@ -52,7 +52,13 @@ static void on_event(const struct engine_event *ev, void *arg)
     struct headless *h = arg;
 
     if (ev->kind == EV_MESSAGE && ev->error != NULL) {
-        fprintf(h->fp, "sluice: %s\n", ev->error);
+        struct sbuf l = { 0 };
+
+        sbuf_addstr(&l, "sluice: ");
+        sbuf_safe_text(&l, ev->error);       /* it may name a host or a path */
+        sbuf_addstr(&l, "\n");
+        fwrite(l.s, 1, l.len, h->fp);
+        sbuf_free(&l);
         fflush(h->fp);
     }
 }
@@ -95,10 +101,18 @@ void headless_summary(struct engine *e, struct queue *q, FILE *fp, int interrupt
     while ((n = queue_page(q, ITEM_FAILED, off, ARRAY_LEN(page), page)) > 0) {
         for (size_t i = 0; i < n; i++) {
             char *url = urlpath_redact(page[i]->urls[0]);
+            struct sbuf l = { 0 };
 
-            fprintf(fp, "failed: %s -> %s: %s (%d attempt%s)\n", url, page[i]->path,
-                    page[i]->error ? page[i]->error : "unknown error", page[i]->attempts,
-                    page[i]->attempts == 1 ? "" : "s");
+            /* URLs, paths and reasons come from outside: no control reaches the terminal. */
+            sbuf_addstr(&l, "failed: ");
+            sbuf_safe_text(&l, url);
+            sbuf_addstr(&l, " -> ");
+            sbuf_safe_text(&l, page[i]->path);
+            sbuf_addstr(&l, ": ");
+            sbuf_safe_text(&l, page[i]->error ? page[i]->error : "unknown error");
+            sbuf_printf(&l, " (%d attempt%s)\n", page[i]->attempts, page[i]->attempts == 1 ? "" : "s");
+            fwrite(l.s, 1, l.len, fp);
+            sbuf_free(&l);
             free(url);
         }
         off += n;

@@ -1,10 +1,13 @@
-/* String-keyed hash map with linear probing; grows at 70% load. No deletion: the sets it serves
- * (URLs, paths, hosts) only grow during a run. */
+/* String-keyed hash map with linear probing; grows at 70% load. Deletion shifts the entries of
+ * the probe run back (no tombstones), and the table shrinks again when it is mostly empty, so a
+ * map whose keys come and go (the engine's hosts) costs what it holds now, not what it once held. */
 #include "hmap.h"
 #include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#define HMAP_MIN_CAP 64
 
 struct slot {
     char *key;
@@ -32,7 +35,7 @@ struct hmap *hmap_new(void)
 {
     struct hmap *m = xcalloc(1, sizeof *m);
 
-    m->cap = 64;
+    m->cap = HMAP_MIN_CAP;
     m->slots = xcalloc(m->cap, sizeof *m->slots);
     return m;
 }
@@ -59,9 +62,8 @@ static struct slot *find(struct slot *slots, size_t cap, const char *key, uint64
     return &slots[i];
 }
 
-static void grow(struct hmap *m)
+static void resize(struct hmap *m, size_t cap)
 {
-    size_t cap = m->cap * 2;
     struct slot *slots = xcalloc(cap, sizeof *slots);
 
     for (size_t i = 0; i < m->cap; i++) {
@@ -79,7 +81,7 @@ void *hmap_put(struct hmap *m, const char *key, void *val)
     struct slot *s;
 
     if ((m->count + 1) * 10 > m->cap * 7)
-        grow(m);
+        resize(m, m->cap * 2);
     s = find(m->slots, m->cap, key, h);
     if (s->key != NULL)
         return s->val;
@@ -100,4 +102,33 @@ void *hmap_get(const struct hmap *m, const char *key)
 size_t hmap_count(const struct hmap *m)
 {
     return m->count;
+}
+
+void *hmap_del(struct hmap *m, const char *key)
+{
+    struct slot *s = find(m->slots, m->cap, key, hmap_hash(key, strlen(key)));
+    size_t hole, i, home, mask = m->cap - 1;
+    void *val;
+
+    if (s->key == NULL)
+        return NULL;
+    val = s->val;
+    free(s->key);
+    s->key = NULL;
+    m->count--;
+    /* Backward shift (Knuth 6.4, algorithm R): every later entry of the run whose home slot is
+     * not cyclically within (hole, i] moves into the hole, so lookups never stop early. */
+    hole = (size_t)(s - m->slots);
+    for (i = (hole + 1) & mask; m->slots[i].key != NULL; i = (i + 1) & mask) {
+        home = (size_t)m->slots[i].hash & mask;
+        if ((i > hole && (home <= hole || home > i)) || (i < hole && home <= hole && home > i)) {
+            m->slots[hole] = m->slots[i];
+            m->slots[i].key = NULL;
+            hole = i;
+        }
+    }
+    /* Mostly empty: give the memory back (at 1/8 load, halving keeps it under 70%). */
+    if (m->cap > HMAP_MIN_CAP && m->count * 8 < m->cap)
+        resize(m, m->cap / 2);
+    return val;
 }

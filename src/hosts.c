@@ -1,4 +1,5 @@
-/* Per-host limits: own connection limits, AIMD after 429/503, per-host caps. */
+/* Per-host limits: own connection limits, AIMD after 429/503, per-host caps. Only hosts with
+ * something in force are kept (hosts_release): the table is as big as the hosts in use. */
 #include "hosts.h"
 #include "hmap.h"
 #include "opts.h"
@@ -10,8 +11,8 @@
 
 struct hosts {
     struct hmap *map;
-    struct host **v;
-    size_t n;
+    struct host **v;             /* every host, for hosts_free; host->idx is its place */
+    size_t n, cap;
 };
 
 struct hosts *hosts_new(void)
@@ -66,9 +67,36 @@ struct host *hosts_get(struct hosts *hs, const struct settings *s, const char *n
         bucket_take(&h->bucket, h->bucket.tokens);   /* start empty: no burst at start */
     }
     hmap_put(hs->map, name, h);
-    hs->v = xrealloc(hs->v, (hs->n + 1) * sizeof *hs->v);
+    if (hs->n == hs->cap) {
+        hs->cap = hs->cap ? hs->cap * 2 : 16;
+        hs->v = xrealloc(hs->v, hs->cap * sizeof *hs->v);
+    }
+    h->idx = hs->n;
     hs->v[hs->n++] = h;
     return h;
+}
+
+/* A host is worth keeping while something of it is in force: transfers on the wire, a limit
+ * lowered after a 429/503 (it grows back one success at a time, docs/design.md#the-engine), or a
+ * cap's bucket (its debt must be repaid). Anything else is what a new entry would be. */
+void hosts_release(struct hosts *hs, const char *name, struct host *h)
+{
+    if (h->active > 0 || h->limit > 0 || h->capped)
+        return;
+    hmap_del(hs->map, name);
+    hs->v[h->idx] = hs->v[--hs->n];
+    hs->v[h->idx]->idx = h->idx;
+    free(h);
+    /* The vector shrinks with the table, so a million hosts gone cost nothing. */
+    if (hs->cap > 16 && hs->n * 4 < hs->cap) {
+        hs->cap /= 2;
+        hs->v = xrealloc(hs->v, hs->cap * sizeof *hs->v);
+    }
+}
+
+size_t hosts_count(const struct hosts *hs)
+{
+    return hs->n;
 }
 
 /* The configured limit (0 = none); the AIMD limit only ever lowers it. */
@@ -90,9 +118,14 @@ int hosts_effective(const struct settings *s, const char *name, const struct hos
 
 bool hosts_ok(struct hosts *hs, const struct settings *s, const char *name, int64_t now)
 {
-    struct host *h = hosts_get(hs, s, name, now);
-    int limit = hosts_effective(s, name, h);
+    struct host *h = hmap_get(hs->map, name);
+    int limit;
 
+    /* Unknown: nothing on the wire to it and no limit of its own lowered. Asking makes no entry,
+     * so the queue's look at a million hosts leaves no trace here. */
+    if (h == NULL)
+        return true;
+    limit = hosts_effective(s, name, h);
     return limit <= 0 || h->active < limit;
 }
 

@@ -13,6 +13,8 @@
 #define INPUT_MAX_LINE 65536
 #define SHOW_KEY 40
 
+size_t input_max_bytes = INPUT_MAX_BYTES;
+
 enum item_state { ITEM_NONE, ITEM_OK, ITEM_BAD };
 
 struct parser {
@@ -236,10 +238,11 @@ static void option_line(struct parser *ps, char *p)
 
 /* One line without its '\n' into *buf (NUL-terminated). Returns the line's length, or -1 at the end.
  * Memory stays bounded on hostile input: past INPUT_MAX_LINE bytes the rest of the line is read
- * but not kept, and *toolong is set. */
-static long read_line(FILE *fp, char **buf, size_t *cap, int *toolong)
+ * but not kept, and *toolong is set; past INPUT_MAX_SKIP bytes (or the list's bound, *left) it
+ * is not read either and *toolong is 2: that is no list of URLs (/dev/zero never ends a line). */
+static long read_line(FILE *fp, char **buf, size_t *cap, int *toolong, size_t *left)
 {
-    size_t n = 0;
+    size_t n = 0, skipped = 0;
     int c;
 
     *toolong = 0;
@@ -247,7 +250,20 @@ static long read_line(FILE *fp, char **buf, size_t *cap, int *toolong)
         *cap = 256;
         *buf = xmalloc(*cap);
     }
-    while ((c = getc_unlocked(fp)) != EOF && c != '\n') {
+    while ((c = getc_unlocked(fp)) != EOF) {
+        /* Every byte counts toward the list's bound, newlines too (the copy of standard input
+         * is bounded the same way). */
+        if (*left == 0) {
+            *toolong = 2;
+            break;
+        }
+        (*left)--;
+        if (c == '\n')
+            break;
+        if (++skipped > INPUT_MAX_SKIP) {
+            *toolong = 2;
+            break;
+        }
         if (n >= INPUT_MAX_LINE) {
             *toolong = 1;
             continue;
@@ -269,7 +285,7 @@ int input_read(FILE *fp, const char *name, input_item_cb cb, void *cb_arg,
 {
     struct parser ps = { 0 };
     char *line = NULL, *p;
-    size_t cap = 0;
+    size_t cap = 0, left = input_max_bytes;
     long n;
     int toolong, rc = 0;
 
@@ -277,8 +293,24 @@ int input_read(FILE *fp, const char *name, input_item_cb cb, void *cb_arg,
     ps.report = report;
     ps.report_arg = report_arg;
     flockfile(fp);
-    while ((n = read_line(fp, &line, &cap, &toolong)) >= 0) {
+    while ((n = read_line(fp, &line, &cap, &toolong, &left)) >= 0) {
         ps.lineno++;
+        if (toolong == 2) {
+            /* Reading on would never end (or never end soon): nothing past here is looked at. */
+            if (left == 0)
+                perr(&ps, "the list is larger than %zu bytes; the rest is not read (split it)",
+                     input_max_bytes);
+            else
+                perr(&ps, "line longer than %d bytes; the rest of the list is not read",
+                     INPUT_MAX_SKIP);
+            ps.state = ITEM_BAD;
+            break;
+        }
+        if (ps.errors >= INPUT_MAX_ERRORS) {
+            perr(&ps, "more than %d errors; the rest of the list is not read", INPUT_MAX_ERRORS);
+            ps.state = ITEM_BAD;
+            break;
+        }
         /* Lists saved by Windows editors start with a byte order mark. */
         if (ps.lineno == 1 && n >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
             memmove(line, line + 3, (size_t)n - 2);

@@ -20,7 +20,9 @@
 #include "intake_writer.h"
 #include "queue.h"
 #include "store.h"
+#include "store_item.h"
 #include "store_meta.h"
+#include "urlpath.h"
 #include "util.h"
 
 #include <errno.h>
@@ -121,18 +123,26 @@ static void intake_release(struct intake *in)
     free(in);
 }
 
-/* A list on standard input is read more than once: keep a copy in an unlinked temporary file. */
+/* A list on standard input is read more than once: keep a copy in an unlinked temporary file.
+ * Only as much as input_read will look at is kept (input.h's bounds): past a line it would stop
+ * at, or past the list's bound, the copy ends, so `-i - < /dev/zero` neither fills the disk nor
+ * runs for ever; input_read then reports where it stopped. */
 static FILE *spool_stdin(char *err)
 {
     FILE *fp = tmpfile();
     char buf[65536];
-    size_t n;
+    size_t n, total = 0, line = 0;
 
     if (fp == NULL) {
         errf(err, "cannot keep a copy of standard input: %s", strerror(errno));
         return NULL;
     }
-    while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) {
+    while (total <= input_max_bytes && line <= INPUT_MAX_SKIP &&
+           (n = fread(buf, 1, sizeof buf, stdin)) > 0) {
+        const char *nl = memrchr(buf, '\n', n);
+
+        line = nl != NULL ? (size_t)(buf + n - nl - 1) : line + n;
+        total += n;
         if (fwrite(buf, 1, n, fp) != n) {
             errf(err, "cannot keep a copy of standard input: %s", strerror(errno));
             fclose(fp);
@@ -282,4 +292,123 @@ int intake_load(const struct settings *s, struct queue *q, void (*report)(void *
         report(report_arg, in->err);
     intake_release(in);
     return rc < 0 ? -1 : 0;
+}
+
+/* ---- one item while the run goes on ---- */
+
+/* The session's item that conflicts with path pa the way kind says (looked up by the url and
+ * path indexes, not by a scan: a running loop cannot afford to read a million rows): 1 with
+ * msg, 0 when none, -1 on error. */
+static int conflict(struct store *st, enum cand_kind kind, const char *pa, const char *key,
+                    bool under, char *msg, char *err)
+{
+    uint64_t id = 0;
+    char *name = NULL, *pb = NULL, *wb;
+    long line = 0;
+    int r = under ? store_item_find_under(st, key, &id, err) : store_item_find_path(st, key, &id, err);
+
+    if (r <= 0)
+        return r;
+    if ((r = store_item_where(st, id, &name, &line, &pb, err)) <= 0)
+        return r;
+    if (name != NULL)
+        wb = xasprintf("item %llu (%s:%ld)", (unsigned long long)id, name, line);
+    else
+        wb = xasprintf("item %llu", (unsigned long long)id);
+    r = pb != NULL && intake_confirm_conflict(kind, pa, pb, NULL, wb, msg);
+    free(name);
+    free(pb);
+    free(wb);
+    return r;
+}
+
+static bool ends_with_part(const char *p)
+{
+    size_t n = strlen(p);
+
+    return n > 5 && strcmp(p + n - 5, ".part") == 0;
+}
+
+/* The checks of pass one and 1b for one new path against the session's items. */
+static int check_one(struct store *st, const char *pa, char *err)
+{
+    char msg[ERRLEN * 2];
+    char *key;
+    int r;
+
+    if ((r = conflict(st, C_SAME_S, pa, pa, false, msg, err)) != 0)
+        goto out;
+    if ((r = conflict(st, C_IS_FOLDER_S, pa, pa, true, msg, err)) != 0)
+        goto out;
+    key = xasprintf("%s.part", pa);
+    r = conflict(st, C_HAS_PART_S, pa, key, false, msg, err);
+    free(key);
+    if (r != 0)
+        goto out;
+    if (ends_with_part(pa)) {
+        key = xstrndup(pa, strlen(pa) - 5);
+        r = conflict(st, C_PART_OF_S, pa, key, false, msg, err);
+        free(key);
+        if (r != 0)
+            goto out;
+    }
+    /* Every folder on the way must not be another item's file. */
+    for (const char *sl = strchr(pa, '/'); sl != NULL; sl = strchr(sl + 1, '/')) {
+        key = xstrndup(pa, (size_t)(sl - pa));
+        r = conflict(st, C_NEEDS_S, pa, key, false, msg, err);
+        free(key);
+        if (r != 0)
+            goto out;
+    }
+    return 0;
+out:
+    if (r > 0)
+        snprintf(err, ERRLEN, "%.*s", ERRLEN - 1, msg);    /* cut, as every ERRLEN message */
+    return -1;
+}
+
+struct item *intake_add(const struct settings *s, struct queue *q, const char *url, const char *out,
+                        char *err)
+{
+    struct store *st = queue_store(q);
+    char *urls[1] = { (char *)url };
+    struct input_item ii = { .urls = urls, .nurls = 1, .out = (char *)out, .file = "add", .line = 1 };
+    struct url_parts parts;
+    struct item *it;
+    uint64_t other;
+    char *path;
+    int r;
+
+    path = intake_scan_map(s, &ii, true, err);
+    if (path == NULL)
+        return NULL;
+    /* A URL of the run is merged in a list; added on its own it is a mistake worth saying. */
+    if ((r = store_item_find_url(st, url, &other, err)) != 0) {
+        if (r > 0)
+            errf(err, "already in the session as item %llu", (unsigned long long)other);
+        free(path);
+        return NULL;
+    }
+    if (check_one(st, path, err) < 0) {
+        free(path);
+        return NULL;
+    }
+    if (urlpath_parse(url, &parts, err) < 0) {
+        free(path);
+        return NULL;
+    }
+    it = xcalloc(1, sizeof *it);
+    it->urls = xcalloc(1, sizeof *it->urls);
+    it->urls[0] = xstrdup(url);
+    it->nurls = 1;
+    it->path = path;
+    it->host = urlpath_host_key(&parts);
+    urlpath_parts_free(&parts);
+    it->size = -1;
+    it->state = ITEM_QUEUED;
+    if (queue_add(q, it, err) < 0) {
+        item_free(it);
+        return NULL;
+    }
+    return it;
 }

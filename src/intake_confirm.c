@@ -9,8 +9,10 @@
 #include "urlpath.h"
 #include "util.h"
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +56,50 @@ static bool under(const char *path, const char *folder)
     return strncmp(path, folder, n) == 0 && path[n] == '/';
 }
 
+bool intake_confirm_conflict(enum cand_kind kind, const char *pa, const char *pb, const char *wa,
+                             const char *wb, char *msg)
+{
+    const char *sep = wa != NULL ? ": " : "";
+    size_t la = strlen(pa), lb = strlen(pb);
+
+    if (wa == NULL)
+        wa = "";
+    switch (kind) {
+    case C_SAME:
+    case C_SAME_S:
+        if (strcmp(pa, pb) != 0)
+            return false;
+        snprintf(msg, ERRLEN * 2, "%s%soutput path %s is also the target of %s", wa, sep, pa, wb);
+        return true;
+    case C_PART_OF:
+    case C_PART_OF_S:
+        if (!(la == lb + 5 && strncmp(pa, pb, lb) == 0 && strcmp(pa + lb, ".part") == 0))
+            return false;
+        snprintf(msg, ERRLEN * 2, "%s%soutput path %s is the partial file of %s", wa, sep, pa, wb);
+        return true;
+    case C_HAS_PART:
+    case C_HAS_PART_S:
+        if (!(lb == la + 5 && strncmp(pa, pb, la) == 0 && strcmp(pb + la, ".part") == 0))
+            return false;
+        snprintf(msg, ERRLEN * 2, "%s%soutput path %s.part is the target of %s", wa, sep, pa, wb);
+        return true;
+    case C_IS_FOLDER:
+    case C_IS_FOLDER_S:
+        if (!under(pb, pa))
+            return false;
+        snprintf(msg, ERRLEN * 2, "%s%soutput path %s is a folder that %s needs", wa, sep, pa, wb);
+        return true;
+    case C_NEEDS:
+    case C_NEEDS_S:
+        if (!under(pa, pb))
+            return false;
+        snprintf(msg, ERRLEN * 2, "%s%soutput path %s needs %s as a folder, but it is the target of %s",
+                 wa, sep, pa, pb, wb);
+        return true;
+    }
+    return false;
+}
+
 int intake_confirm_cands(struct intake *in, char *err)
 {
     struct known k = { 0 };
@@ -86,8 +132,8 @@ int intake_confirm_cands(struct intake *in, char *err)
         long ib = c->kind < C_SAME_S ? known_index(&k, (uint32_t)c->b) : -1;
         const char *pa = ia >= 0 ? k.paths[ia] : NULL, *wa = ia >= 0 ? k.wheres[ia] : NULL;
         char *pb = NULL, *wb = NULL, *name = NULL;
+        char msg[ERRLEN * 2];
         long line = 0;
-        bool real = false;
 
         if (pa == NULL)
             continue;
@@ -112,40 +158,17 @@ int intake_confirm_cands(struct intake *in, char *err)
                            name != NULL ? name : "<session>", line);
             free(name);
         }
-        switch (c->kind) {
-        case C_SAME:
-        case C_SAME_S:
-            if ((real = strcmp(pa, pb) == 0))
-                intake_problem(in, "%s: output path %s is also the target of %s", wa, pa, wb);
-            break;
-        case C_PART_OF:
-        case C_PART_OF_S:
-            if ((real = strlen(pa) == strlen(pb) + 5 && strncmp(pa, pb, strlen(pb)) == 0))
-                intake_problem(in, "%s: output path %s is the partial file of %s", wa, pa, wb);
-            break;
-        case C_HAS_PART:
-        case C_HAS_PART_S:
-            if ((real = strlen(pb) == strlen(pa) + 5 && strncmp(pa, pb, strlen(pa)) == 0))
-                intake_problem(in, "%s: output path %s.part is the target of %s", wa, pa, wb);
-            break;
-        case C_IS_FOLDER:
-        case C_IS_FOLDER_S:
-            if ((real = under(pb, pa)))
-                intake_problem(in, "%s: output path %s is a folder that %s needs", wa, pa, wb);
-            break;
-        case C_NEEDS:
-        case C_NEEDS_S:
-            if ((real = under(pa, pb)))
-                intake_problem(in,
-                    "%s: output path %s needs %s as a folder, but it is the target of %s",
-                    wa, pa, pb, wb);
-            break;
-        }
+        if (intake_confirm_conflict(c->kind, pa, pb, wa, wb, msg))
+            intake_problem(in, "%s", msg);
         free(pb);
         free(wb);
     }
-    if (rc == 0 && in->extra > 0)
-        intake_problem(in, "sluice: %zu more output path conflicts not listed", in->extra);
+    if (rc == 0 && in->extra > 0) {
+        intake_problem(in, "sluice: %zu more output path conflict%s not listed", in->extra,
+                       in->extra == 1 ? "" : "s");
+        /* Each of them is a problem of the input: the count says how many there are in all. */
+        in->problems += (int)(in->extra > (size_t)INT_MAX / 2 ? INT_MAX / 2 : in->extra) - 1;
+    }
     for (size_t i = 0; i < k.n; i++) {
         free(k.paths[i]);
         free(k.wheres[i]);

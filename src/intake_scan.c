@@ -27,6 +27,28 @@ static bool reserved(const char *path)
     return strcmp(path, ".sluice") == 0 || strncmp(path, ".sluice/", 8) == 0;
 }
 
+char *intake_scan_map(const struct settings *s, const struct input_item *ii, bool check_url,
+                      char *err)
+{
+    char *path;
+
+    /* A list's URLs were parsed by input_read; the others come straight from the operator. */
+    if (check_url) {
+        struct url_parts parts;
+
+        if (urlpath_parse(ii->urls[0], &parts, err) < 0)
+            return NULL;
+        urlpath_parts_free(&parts);
+    }
+    path = urlpath_target(ii->urls[0], s->layout, ii->dir, ii->out, err);
+    if (path != NULL && reserved(path)) {
+        errf(err, "output path %s is reserved for sluice's own state", path);
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
 int intake_scan_item(struct intake *in, const struct input_item *ii, uint32_t seq, char *err)
 {
     char perr[ERRLEN];
@@ -57,24 +79,9 @@ int intake_scan_item(struct intake *in, const struct input_item *ii, uint32_t se
             return 0;
         }
     }
-    if (intake_is_cli(in, seq)) {
-        struct url_parts parts;
-
-        if (urlpath_parse(ii->urls[0], &parts, perr) < 0) {
-            intake_problem(in, "%s:%ld: %s", INTAKE_CLI_NAME, ii->line, perr);
-            return 0;
-        }
-        urlpath_parts_free(&parts);
-    }
-    path = urlpath_target(ii->urls[0], in->s->layout, ii->dir, ii->out, perr);
+    path = intake_scan_map(in->s, ii, intake_is_cli(in, seq), perr);
     if (path == NULL) {
         intake_problem(in, "%s:%ld: %s", ii->file, ii->line, perr);
-        return 0;
-    }
-    if (reserved(path)) {
-        intake_problem(in, "%s:%ld: output path %s is reserved for sluice's own state", ii->file,
-                       ii->line, path);
-        free(path);
         return 0;
     }
     len = strlen(path);

@@ -2,10 +2,18 @@
 #define SLUICE_INTAKE_SCAN_H
 /* Internal to the intake (see intake_impl.h): pass one, which checks every line and nominates
  * conflicts by their fingerprints (fprint.h) without keeping a string. */
+#include <stdbool.h>
 #include <stdint.h>
 
 struct input_item;
 struct intake;
+struct settings;
+
+/* The one mapping of an item to its output path (README.md#output-files), with the checks on
+ * the item alone: its URL parsed when check_url (the list's were parsed as they were read), the
+ * path mapped (layout, out=, dir=), DIR/.sluice refused. The path (allocated), or NULL and err. */
+char *intake_scan_map(const struct settings *s, const struct input_item *ii, bool check_url,
+                      char *err);
 
 /* The session's URLs, to tell which of the input's are there already. Before intake_scan_item. */
 int intake_scan_session_urls(struct intake *in, char *err);

@@ -50,6 +50,8 @@ struct run {
     struct ctl *ctl;
     struct engine *engine;
     struct evlog *log;
+    struct loop_timer *flush_timer;  /* notices a log that stopped being written */
+    int log_failed;              /* the log could not be written: 1 mid-run, 2 before anything */
     int sigfd;
     int interrupted;
     bool session_failed;         /* a session write failed for good: exit 4 */
@@ -71,6 +73,25 @@ static void on_signal(int fd, unsigned events, void *arg)
         else if (si.ssi_signo == SIGWINCH && r->ui != NULL)
             ui_resize(r->ui);
     }
+}
+
+/* A log that cannot be written is said once; the run goes on (the files matter more than their
+ * record), and its exit status says that the record is incomplete. */
+static void check_log(struct run *r)
+{
+    if (r->log != NULL && evlog_error(r->log) != 0 && !r->log_failed) {
+        r->log_failed = 1;
+        fprintf(stderr, "sluice: cannot write the log %s: %s; events from here on are lost\n",
+                r->s.log, strerror(evlog_error(r->log)));
+    }
+}
+
+static void on_flush(void *arg)
+{
+    struct run *r = arg;
+
+    check_log(r);
+    loop_timer_arm(r->flush_timer, 1000);
 }
 
 /* Signals arrive through a descriptor of the loop; blocked before any thread starts so that the
@@ -357,8 +378,12 @@ static int start_engine(struct run *r)
         fprintf(stderr, "sluice: %s\n", err);
         return -1;
     }
-    if (r->log != NULL)
+    if (r->log != NULL) {
         engine_add_listener(r->engine, evlog_listener, r->log);
+        /* Lines are written as events happen; this only notices, once, that writing failed. */
+        r->flush_timer = loop_timer_new(r->loop, on_flush, r);
+        loop_timer_arm(r->flush_timer, 1000);
+    }
     return 0;
 }
 
@@ -424,6 +449,15 @@ static void run_loop(struct run *r)
     bool summary_shown = false;
 
     engine_start(r->engine);
+    /* Its first lines are written before the first request goes out: a log that cannot be
+     * written at all (--log /dev/full, a full disk) stops the run before anything is fetched. */
+    if (r->log != NULL && evlog_error(r->log) != 0) {
+        fprintf(stderr, "sluice: cannot write the log %s: %s; nothing was downloaded\n", r->s.log,
+                strerror(evlog_error(r->log)));
+        r->log_failed = 2;
+        r->interrupted = -1;
+        return;
+    }
     while (keep_running(r)) {
         if (loop_run_once(r->loop, 1000) < 0) {
             fprintf(stderr, "sluice: event loop failed: %s\n", strerror(errno));
@@ -473,11 +507,15 @@ static int finish(struct run *r)
         print_session_stats(r->q);
     if (r->interrupted)
         engine_stop(r->engine);
+    if (r->log_failed == 2)
+        return EXIT_USAGE;           /* said so; the transfers it started were parked */
     headless_summary(r->engine, r->q, stderr, r->interrupted != 0);
+    if (r->log != NULL)
+        check_log(r);
     if (r->interrupted)
         status = EXIT_INTERRUPTED;
     else
-        status = queue_count(r->q, ITEM_FAILED) > 0 ? EXIT_FAILED_ITEMS : EXIT_DONE;
+        status = queue_count(r->q, ITEM_FAILED) > 0 || r->log_failed ? EXIT_FAILED_ITEMS : EXIT_DONE;
     if (!r->interrupted)
         (void)queue_setting_set(r->q, "finished", 1);     /* retried by queue_close */
     return status;
@@ -494,6 +532,7 @@ static void teardown(struct run *r, int *status)
     headless_free(r->hl);
     engine_free(r->engine);
     evlog_close(r->log);
+    loop_timer_free(r->flush_timer);
     if (r->q != NULL)
         queue_detach_loop(r->q);
     loop_free(r->loop);

@@ -43,6 +43,8 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_DELETE] = "DELETE FROM items WHERE id = ?1",
     [S_FIND_URL] = "SELECT id FROM items WHERE url = ?1",
     [S_FIND_PATH] = "SELECT id FROM items WHERE path = ?1",
+    /* A range over path's unique index: '0' is the byte after '/'. */
+    [S_FIND_UNDER] = "SELECT id FROM items WHERE path >= ?1 || '/' AND path < ?1 || '0' LIMIT 1",
     [S_URL_OF] = "SELECT url FROM items WHERE id = ?1",
     [S_WHERE] = "SELECT inputs.name, items.line, items.path FROM items LEFT JOIN inputs "
                 "ON inputs.id = items.input WHERE items.id = ?1",

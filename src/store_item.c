@@ -233,6 +233,11 @@ int store_item_find_path(struct store *st, const char *path, uint64_t *id, char 
     return store_find_one(st, S_FIND_PATH, path, id, err);
 }
 
+int store_item_find_under(struct store *st, const char *folder, uint64_t *id, char *err)
+{
+    return store_find_one(st, S_FIND_UNDER, folder, id, err);
+}
+
 int store_item_url_of(struct store *st, uint64_t id, char **url, char *err)
 {
     sqlite3_stmt *s = store_stmt(st, S_URL_OF, err);

@@ -321,7 +321,8 @@ static void cell(struct ui *u, const struct item *it, const struct rowv *r, enum
             s = units_fmt_duration(r->eta_ms, buf, sizeof buf);
         break;
     case C_TRY:
-        snprintf(buf, sizeof buf, "%d", it->attempts);
+        /* A running attempt is counted only when it ends (engine_transfer.c): show it too. */
+        snprintf(buf, sizeof buf, "%d", it->attempts + (it->state == ITEM_ACTIVE));
         s = buf;
         break;
     case C_NEXT:
@@ -456,7 +457,9 @@ static void prompt_line(struct ui *u, int y)
     const struct ui_prompt *p = &u->prompt;
     int x = ui_put(u, y, 0, COLS, TH_PROMPT, p->label, false, false);
     int room = COLS - x - 1, used = 0, cx = x;
-    size_t start = p->cur;
+    size_t start = p->cur, sfrom, sto;
+
+    ui_prompt_secret(p, &sfrom, &sto);
 
     ui_fill(u, y, x, COLS - x, TH_STATUS);
     /* Start far enough back that the cursor, and the character under it, are in view. */
@@ -467,7 +470,10 @@ static void prompt_line(struct ui *u, int y)
         wchar_t c[2] = { p->buf[i], L'\0' };
         int w = wcwidth(p->buf[i]);
 
-        if (w < 1 || (!u->utf8 && p->buf[i] >= 0x80)) {
+        if (i >= sfrom && i < sto) {
+            c[0] = L'*';            /* a password: masked, as urlpath_redact does elsewhere */
+            w = 1;
+        } else if (w < 1 || (!u->utf8 && p->buf[i] >= 0x80)) {
             c[0] = L'?';
             w = 1;
         }

@@ -270,6 +270,7 @@ static unsigned ask(struct ui *u, int kind, int code)
     };
 
     ui_prompt_open(&u->prompt, kind, labels[kind], kind == ASK_FILTER ? u->filter : NULL);
+    u->prompt.url = kind == ASK_ADD;
     u->prompting = true;
     return UI_DIRTY;
 }
@@ -280,7 +281,6 @@ static bool answer(struct ui *u, int kind, const char *text)
     char err[ERRLEN];
     int64_t rate;
     long n;
-    struct url_parts parts;
 
     if (*text == '\0' && kind != ASK_FILTER)
         return true;        /* nothing typed: same as Escape */
@@ -300,11 +300,6 @@ static bool answer(struct ui *u, int kind, const char *text)
         set_concurrency(u, n);
         return true;
     case ASK_ADD:
-        if (urlpath_parse(text, &parts, err) < 0) {
-            ui_message(u, true, "%s", err);
-            return false;
-        }
-        urlpath_parts_free(&parts);
         {
             uint64_t id;
 

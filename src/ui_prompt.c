@@ -149,3 +149,42 @@ char *ui_prompt_text(const struct ui_prompt *p, char *out, size_t len)
     out[k] = '\0';
     return out;
 }
+
+void ui_prompt_secret(const struct ui_prompt *p, size_t *from, size_t *to)
+{
+    size_t start = 0, end, colon, at = (size_t)-1;
+    bool ended;
+
+    *from = *to = 0;
+    if (!p->url)
+        return;
+    while (start + 1 < p->len && !(p->buf[start] == L'/' && p->buf[start + 1] == L'/'))
+        start++;
+    if (start + 1 >= p->len)
+        return;
+    start += 2;
+    /* The authority ends at the path, query or fragment; a password may hold '/', '?' or '#'
+     * only percent-encoded (RFC 3986 userinfo), so the first one ends it. */
+    for (end = start; end < p->len; end++) {
+        if (p->buf[end] == L'/' || p->buf[end] == L'?' || p->buf[end] == L'#')
+            break;
+        if (p->buf[end] == L'@')
+            at = end;
+    }
+    ended = end < p->len;
+    if (at == (size_t)-1) {
+        if (ended)
+            end = start;            /* host[:port], complete: nothing secret */
+        /* An IPv6 literal is a host; userinfo cannot hold '['. */
+        if (start < p->len && p->buf[start] == L'[')
+            return;
+    } else {
+        end = at;
+    }
+    for (colon = start; colon < end && p->buf[colon] != L':'; colon++)
+        ;
+    if (colon >= end)
+        return;
+    *from = colon + 1;
+    *to = end;
+}

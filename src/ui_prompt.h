@@ -26,11 +26,17 @@ struct ui_prompt {
     char label[96];
     wchar_t buf[UI_PROMPT_MAX + 1];
     size_t len, cur;
+    bool url;                      /* the text is a URL: its password is drawn masked */
 };
 
 /* Starts editing: label (shown before the text) and initial text (UTF-8, may be NULL). */
 void ui_prompt_open(struct ui_prompt *p, int kind, const char *label, const char *initial);
 enum ui_prompt_result ui_prompt_key(struct ui_prompt *p, enum ui_prompt_action a, wchar_t ch);
+/* For a URL prompt, the characters [*from, *to) that may be a password: those after the first ':'
+ * of the user part, up to its '@', drawn as '*' like "***" everywhere else (urlpath_redact).
+ * While the host is still being typed, a ':' may start a port or a password; until a '@' or
+ * the end of the host ('/', '?', '#') tells, it is masked. *from == *to: nothing to mask. */
+void ui_prompt_secret(const struct ui_prompt *p, size_t *from, size_t *to);
 /* The text as UTF-8 in out (len bytes), blanks around it removed; returns out. */
 char *ui_prompt_text(const struct ui_prompt *p, char *out, size_t len);
 

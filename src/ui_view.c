@@ -129,7 +129,8 @@ void ui_view_details(struct ui *u, int y0, int y1)
     default:
         snprintf(text, sizeof text, "%s, %d attempt%s (at most %d)",
                  it->state == ITEM_UNCHANGED ? "unchanged" : item_state_name(it->state),
-                 it->attempts, it->attempts == 1 ? "" : "s", u->s->retries + 1);
+                 it->attempts + (it->state == ITEM_ACTIVE),
+                 it->attempts + (it->state == ITEM_ACTIVE) == 1 ? "" : "s", u->s->retries + 1);
     }
     line(&l, "state", text, TH_VALUE, 1);
     if (it->http_status > 0)

@@ -189,28 +189,106 @@ void sbuf_printf(struct sbuf *b, const char *fmt, ...)
     free(big);
 }
 
+size_t util_utf8_seq(const char *s, uint32_t *cp)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    uint32_t c;
+    size_t n;
+
+    if (p[0] < 0x80) {
+        *cp = p[0];
+        return p[0] != 0;
+    }
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        n = 2;
+        c = p[0] & 0x1f;
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        n = 3;
+        c = p[0] & 0x0f;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        n = 4;
+        c = p[0] & 0x07;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        c = c << 6 | (p[i] & 0x3f);
+    }
+    /* Overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8. */
+    if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+        (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return n;
+}
+
 void sbuf_json_str(struct sbuf *b, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
 
     sbuf_add(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': sbuf_add(b, "\\\"", 2); break;
-        case '\\': sbuf_add(b, "\\\\", 2); break;
-        case '\n': sbuf_add(b, "\\n", 2); break;
-        case '\r': sbuf_add(b, "\\r", 2); break;
-        case '\t': sbuf_add(b, "\\t", 2); break;
-        default:
-            if (*p < 0x20 || *p == 0x7f) {
-                char e[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15] };
-                sbuf_add(b, e, 6);
-            } else {
-                sbuf_add(b, (const char *)p, 1);
-            }
+    for (const char *p = s; *p;) {
+        unsigned char c = (unsigned char)*p;
+        uint32_t cp;
+        size_t n;
+
+        switch (c) {
+        case '"': sbuf_add(b, "\\\"", 2); p++; continue;
+        case '\\': sbuf_add(b, "\\\\", 2); p++; continue;
+        case '\n': sbuf_add(b, "\\n", 2); p++; continue;
+        case '\r': sbuf_add(b, "\\r", 2); p++; continue;
+        case '\t': sbuf_add(b, "\\t", 2); p++; continue;
+        default: break;
+        }
+        n = util_utf8_seq(p, &cp);
+        if (n == 0) {
+            /* A byte that is not UTF-8 (a raw byte of a URL or a path): JSON text must be
+             * Unicode, so it becomes U+FFFD, as a decoder would show it. */
+            sbuf_add(b, "\\ufffd", 6);
+            p++;
+        } else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+            /* C0, DEL and C1 controls escaped: a log is read in terminals too. */
+            char e[6] = { '\\', 'u', '0', '0', hex[cp >> 4], hex[cp & 15] };
+
+            sbuf_add(b, e, 6);
+            p += n;
+        } else {
+            sbuf_add(b, p, n);
+            p += n;
         }
     }
     sbuf_add(b, "\"", 1);
+}
+
+void sbuf_safe_text(struct sbuf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (const char *p = s; *p;) {
+        uint32_t cp;
+        size_t n = util_utf8_seq(p, &cp);
+
+        /* Controls (C0, DEL, C1: U+009B is CSI in a UTF-8 terminal), bidirectional overrides
+         * and isolates (they reorder what follows), and bytes that are not UTF-8. */
+        if (n == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || (cp >= 0x202a && cp <= 0x202e) ||
+            (cp >= 0x2066 && cp <= 0x2069)) {
+            if (n == 0)
+                n = 1;
+            for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)p[i];
+                char e[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
+
+                sbuf_add(b, e, 4);
+            }
+        } else if (*p == '\\') {
+            sbuf_add(b, "\\\\", 2);
+        } else {
+            sbuf_add(b, p, n);
+        }
+        p += n;
+    }
 }
 
 void sbuf_free(struct sbuf *b)

@@ -2,10 +2,10 @@
  * never call back into the multi handle. The .part is opened at the first body byte of a 2xx
  * response, so a 404 leaves no empty file or folder behind. */
 #include "xfer.h"
-#include "backoff.h"
 #include "cap.h"
 #include "fsout.h"
 #include "resp.h"
+#include "retry.h"
 #include "socktab.h"
 #include "writer.h"
 
@@ -634,37 +634,6 @@ CURL *xfer_free(struct xfer *x)
     return easy;
 }
 
-static bool transient_status(int status)
-{
-    switch (status) {
-    case 408: case 425: case 429: case 500: case 502: case 503: case 504:
-        return true;
-    default:
-        return false;
-    }
-}
-
-static bool permanent_curl_error(CURLcode rc)
-{
-    switch (rc) {
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-    case CURLE_TOO_MANY_REDIRECTS:
-    case CURLE_NOT_BUILT_IN:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_LOGIN_DENIED:
-    case CURLE_REMOTE_ACCESS_DENIED:
-    case CURLE_FILESIZE_EXCEEDED:
-    case CURLE_BAD_CONTENT_ENCODING:
-        return true;
-    default:
-        return false;
-    }
-}
-
 /* The body length the response promised: a 206's range (checked against the request before
  * its first byte), else Content-Length; -1 when unknown. */
 static int64_t promised(const struct xfer *x)
@@ -703,13 +672,25 @@ bool xfer_checkpoint(struct xfer *x)
     return true;
 }
 
-enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms, char *msg,
-                               int64_t *retry_after_ms)
+/* What a failed attempt's own flags say about it, for retry_decide. */
+static enum retry_cause local_cause(const struct xfer *x)
+{
+    if (x->discard)
+        return RETRY_CAUSE_MISMATCH;
+    if (x->permanent)
+        return RETRY_CAUSE_TOO_LARGE;
+    if (x->output_error)
+        return RETRY_CAUSE_PATH;
+    if (x->restart)
+        return RETRY_CAUSE_PART_SHORT;
+    return RETRY_CAUSE_RESPONSE;
+}
+
+enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, char *msg, struct retry_facts *f)
 {
     struct item *it = x->it;
     long code = 0;
 
-    *retry_after_ms = -1;
     msg[0] = '\0';
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
     if (code > 0)
@@ -723,9 +704,6 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms,
         flush(x);
     it->http_status = x->r.status;
     it->duration_ms = mono_ms() - x->started_ms;
-    if (x->r.retry_after != NULL && backoff_parse_retry_after(x->r.retry_after, now_wall_ms,
-                                                            retry_after_ms) < 0)
-        *retry_after_ms = -1;
 
     /* Validators and size of a good response are kept even when the body broke off, so the
      * next attempt can resume with Range + If-Range. */
@@ -740,23 +718,20 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms,
         it->etag = it->last_modified = NULL;
         it->size = -1;
     }
-    if (x->restart) {
-        xfer_reset_hash(it);
-        it->received = 0;
-    }
+    /* Whatever the verdict, the facts of a failure; retry_decide judges them. */
+    f->status = x->r.status;
+    f->curl = rc;
+    f->err = x->local_errno;
+    f->resumed = x->offset > 0;
+    f->retry_after = x->r.retry_after;
+    f->cause = local_cause(x);
     if (x->local_errno != 0) {
         snprintf(msg, ERRLEN, "%s", x->local_msg);
-        if (x->local_errno == ENOSPC || x->local_errno == EDQUOT)
-            return XFER_DISK_FULL;
-        return x->output_error || x->permanent ? XFER_FAILED : XFER_RETRY;
+        return XFER_FAILED;
     }
     if (rc != CURLE_OK) {
         snprintf(msg, ERRLEN, "%s", x->curl_err[0] ? x->curl_err : curl_easy_strerror(rc));
-        if (rc == CURLE_RANGE_ERROR) {
-            xfer_reset_hash(it);
-            it->received = 0;
-        }
-        return permanent_curl_error(rc) ? XFER_FAILED : XFER_RETRY;
+        return XFER_FAILED;
     }
     if (x->r.status == 304)
         return XFER_UNCHANGED;
@@ -764,33 +739,30 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, int64_t now_wall_ms,
         if (!x->body_started) {                          /* an empty body */
             if (start_body(x) < 0) {
                 snprintf(msg, ERRLEN, "%s", x->local_msg);
-                if (x->local_errno == ENOSPC || x->local_errno == EDQUOT)
-                    return XFER_DISK_FULL;
-                return x->output_error || x->permanent ? XFER_FAILED : XFER_RETRY;
+                f->err = x->local_errno;
+                f->cause = local_cause(x);
+                return XFER_FAILED;
             }
             keep_validators(x);
         }
-        if (promised(x) >= 0 && x->got != promised(x))
+        if (promised(x) >= 0 && x->got != promised(x)) {
+            f->cause = RETRY_CAUSE_TRUNCATED;
             return errf(msg, "truncated body: %lld of %lld bytes", (long long)x->got,
-                        (long long)promised(x)), XFER_RETRY;
+                        (long long)promised(x)), XFER_FAILED;
+        }
         return XFER_DONE;
     }
     snprintf(msg, ERRLEN, "HTTP %d", x->r.status);
-    if (x->r.status == 416 && x->offset > 0) {
-        /* A Content-Range total equal to what the .part holds: it was already whole (a crash between the
-         * last byte and the rename). Finish it from the running digest. */
-        if (x->r.cr_total == x->offset && (x->known_size < 0 || x->known_size == x->offset) &&
-            it->hash_state != NULL) {
-            open_output(x, false);
-            it->size = x->offset;
-            msg[0] = '\0';
-            return XFER_DONE;
-        }
-        xfer_reset_hash(it);
-        it->received = 0;
-        return XFER_RETRY;
+    /* A Content-Range total equal to what the .part holds: it was already whole (a crash between
+     * the last byte and the rename). Finish it from the running digest. */
+    if (x->r.status == 416 && x->offset > 0 && x->r.cr_total == x->offset &&
+        (x->known_size < 0 || x->known_size == x->offset) && it->hash_state != NULL) {
+        open_output(x, false);
+        it->size = x->offset;
+        msg[0] = '\0';
+        return XFER_DONE;
     }
-    return transient_status(x->r.status) ? XFER_RETRY : XFER_FAILED;
+    return XFER_FAILED;
 }
 
 void xfer_take_output(struct xfer *x, struct wstream **stream, int64_t *mtime)

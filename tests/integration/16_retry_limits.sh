@@ -75,4 +75,17 @@ a=$(echo "$stats" | sed -n 's/.*"127.0.0.1:'"$FAULT_PORT"'":\([0-9]*\).*/\1/p')
 b=$(echo "$stats" | sed -n 's/.*"localhost:'"$FAULT_PORT"'":\([0-9]*\).*/\1/p')
 check "--per-host 2: 127.0.0.1 at most 2 in flight (saw $a)" test "${a:-99}" -le 2
 check "--per-host 2: localhost at most 2 in flight (saw $b)" test "${b:-99}" -le 2
+# An attempt is counted when it ends with an outcome: one cut short by kill -9 is not an attempt,
+# so the resumed run still has --retries 1 (two attempts) for it. (Counted at the start, the
+# killed one used up the first try: the resumed run asked once.)
+u="$FAULT_URL/k9/attempts.bin?status=500&delay_ms=1500"
+sluice_bg "$u" -d "$T/k9" --headless --retries 1 --retry-wait 10ms,20ms
+sleep 0.8
+kill -9 "$SLUICE_PID"
+wait "$SLUICE_PID" 2>/dev/null
+run_sluice "$u" -d "$T/k9" --retries 1 --retry-wait 10ms,20ms
+check_eq "kill -9 mid-attempt, then 500s: exit 1" 1 "$RC"
+check_eq "the resumed run made its two attempts (three requests with the killed one)" 3 \
+    "$(faultd_count /k9/attempts.bin)"
+check "summary says 2 attempts" grep -q 'HTTP 500 (2 attempts)' "$T/stderr"
 finish

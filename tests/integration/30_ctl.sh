@@ -134,6 +134,33 @@ ctl add "$FAULT_URL/big/f1.bin?rate=100000" out=elsewhere.bin
 check_eq "add a URL already in the run: refused" 1 "$CTL_RC"
 
 check "add: no credentials in the answer" not grep -q hunter2 "$T/ctl.err"
+# add goes through the intake's mapping and checks, as a list's line would (README.md#input-lists).
+add_refused() {   # add_refused LABEL PATTERN ARGS...: exit 1 and PATTERN on stderr
+    local label=$1 pat=$2
+    shift 2
+    ctl add "$@"
+    check_eq "add $label: refused" 1 "$CTL_RC"
+    check "add $label: says why" grep -q "$pat" "$T/ctl.err"
+}
+add_refused "X.part beside X" "output path big/f1.bin.part is the partial file of item 1" \
+    "$FAULT_URL/big/f1.bin.part"
+add_refused "a folder another item needs" "output path big is a folder that item 1 .*needs" \
+    "$FAULT_URL/other.bin" out=big
+add_refused "a file where a folder is needed" \
+    "output path small.bin/inner.bin needs small.bin as a folder, but it is the target of item" \
+    "$FAULT_URL/inner.bin" out=small.bin/inner.bin
+add_refused "the same target" "output path big/f2.bin is also the target of item 2" \
+    "$FAULT_URL/small.bin?v=1" out=big/f2.bin
+add_refused "under .sluice" "output path .sluice/x is reserved for sluice's own state" \
+    "$FAULT_URL/small.bin?v=1" out=.sluice/x
+add_refused "a path in the layout under .sluice" "reserved for sluice's own state" \
+    "$FAULT_URL/.sluice/session.db"
+ctl add "$FAULT_URL/small.bin?v=2" out=q.bin.part
+check_eq "add q.bin.part alone: accepted" 0 "$CTL_RC"
+add_refused "X beside an item's X.part" "output path q.bin.part is the target of item" \
+    "$FAULT_URL/small.bin?v=3" out=q.bin
+add_refused "a bad URL" "add: " "ftp://127.0.0.1/x"
+check_eq "none of the refused adds was queued" 7 "$(field total)"
 
 # ---- usage ----
 ctl frobnicate
@@ -191,6 +218,7 @@ wait_sluice 120
 check_eq "the run finishes: exit 0" 0 "$RC"
 check "every file byte-exact (parked ones resumed)" same_tree "$T/www/big" "$OUT/big"
 check "the added URL was fetched" cmp "$T/www/small.bin" "$OUT/added/small.bin"
+check "the added out=q.bin.part was fetched" cmp "$T/www/small.bin" "$OUT/q.bin.part"
 check "the socket is removed at the end" test ! -e "$SOCK"
 ctl status
 check_eq "after the end: exit 2" 2 "$CTL_RC"

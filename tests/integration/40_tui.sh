@@ -145,6 +145,26 @@ check "b fast: the prompt stays open to fix it" line_has main 40 '^cap \(.*fast'
 keys main Escape
 check "Escape closes the prompt" wait_until 10 line_has main 40 'q quit'
 
+# a: the URL's password is masked as it is typed, and the URL goes through the intake's mapping
+# and checks (README.md#input-lists), as a list's line would.
+P1=$(sed -n 1p "$T/files.tsv" | cut -f1)
+keys main a
+check "a opens the add prompt" wait_until 10 line_has main 40 '^add URL:'
+keys main -l "http://user:pw0rd99@127.0.0.1:$P/$P1.part"
+check "a: the password is masked while typed" wait_until 10 line_has main 40 'user:\*{7}@127\.0\.0\.1'
+check "a: the password is nowhere on the screen" not has main 'pw0rd99'
+keys main Enter
+wait_screen 10 main "cannot add: output path $P1\.part is the partial file of item 1" \
+    "a: X.part beside another item's X refused, with the reason"
+keys main C-u
+keys main -l "http://127.0.0.1:$P/$P1/inner.bin"
+keys main Enter
+wait_screen 10 main "cannot add: output path $P1/inner\.bin needs $P1 as a folder" \
+    "a: a file where a folder is needed refused, with the reason"
+keys main Escape
+check "a: Escape closes the prompt" wait_until 10 line_has main 40 'q quit'
+check "a: nothing was added" line_has main 4 '1 All 36 '
+
 # + raises the number of active rows (Active tab).
 keys main 2
 check "Active tab: 2 active rows at -j 2" wait_until 15 rows_are main ' active ' 2

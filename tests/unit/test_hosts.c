@@ -7,6 +7,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+
 #include "hosts.h"
 #include "opts.h"
 #include "util.h"
@@ -197,6 +199,77 @@ static void test_success_up_to_concurrency(void **state)
     assert_int_equal(h.limit, 0);
 }
 
+/* Idle hosts leave the table: a transfer's end releases its host unless something of it is in
+ * force (transfers, a lowered limit, a cap's bucket); asking hosts_ok makes no entry. */
+static void test_idle_hosts_leave(void **state)
+{
+    struct settings s = settings(0, 16);
+    struct hosts *hs = hosts_new();
+    enum { N = 100000 };
+    static struct host *hp[N];
+    char name[32];
+
+    (void)state;
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "h%d.test", i);
+        assert_true(hosts_ok(hs, &s, name, 0));
+    }
+    assert_int_equal(hosts_count(hs), 0);
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "h%d.test", i);
+        hp[i] = hosts_get(hs, &s, name, 0);
+        hp[i]->active++;
+    }
+    assert_int_equal(hosts_count(hs), N);
+    /* One slowed down, and still running; one capped (cdn.test has a rate rule). */
+    {
+        char msg[512];
+
+        assert_true(hosts_slow_down(&s, "h7.test", hp[7], 1000, 0, msg));
+    }
+    {
+        struct host *c = hosts_get(hs, &s, "cdn.test", 0);
+
+        c->active++;
+        c->active--;
+        hosts_release(hs, "cdn.test", c);
+    }
+    assert_int_equal(hosts_count(hs), N + 1);
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "h%d.test", i);
+        hp[i]->active--;
+        hosts_release(hs, name, hp[i]);
+    }
+    /* What is left: the slowed-down host and the capped one, both still found. */
+    assert_int_equal(hosts_count(hs), 2);
+    assert_true(hosts_get(hs, &s, "h7.test", 0) == hp[7]);
+    assert_int_equal(hp[7]->limit, 1);
+    assert_true(hosts_get(hs, &s, "cdn.test", 0)->capped);
+    assert_int_equal(hosts_count(hs), 2);
+    /* Its limit back to none (successes after the hold), the next release lets it go. */
+    hp[7]->active++;
+    hosts_success(&s, "h7.test", hp[7], 2, 2000);
+    assert_int_equal(hp[7]->limit, 0);
+    hp[7]->active--;
+    hosts_release(hs, "h7.test", hp[7]);
+    assert_int_equal(hosts_count(hs), 1);
+    /* A host still running is kept by a release; a new one starts afresh. */
+    {
+        struct host *a = hosts_get(hs, &s, "busy.test", 0), *b;
+
+        a->active = 2;
+        a->active--;
+        hosts_release(hs, "busy.test", a);
+        assert_true(hosts_get(hs, &s, "busy.test", 0) == a);
+        a->active--;
+        hosts_release(hs, "busy.test", a);
+        b = hosts_get(hs, &s, "busy.test", 0);
+        assert_int_equal(b->active, 0);
+        assert_int_equal(b->limit, 0);
+    }
+    hosts_free(hs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_slow_down_without_limit),
         cmocka_unit_test(test_success_grows_back),
         cmocka_unit_test(test_success_up_to_concurrency),
+        cmocka_unit_test(test_idle_hosts_leave),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

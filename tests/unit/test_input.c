@@ -286,6 +286,55 @@ static void test_long_line(void **state)
     free(pad);
 }
 
+/* A list is read within bounds (input.h): a line that never ends, a list past its size and a
+ * list of nothing but errors each stop the reading with a message saying so. */
+static void test_bounds(void **state)
+{
+    size_t big = INPUT_MAX_SKIP + 10;
+    struct sbuf t = { 0 };
+    struct seen s = { 0 };
+    char err[ERRLEN];
+    char *zeros = xcalloc(big, 1);
+
+    (void)state;
+    /* /dev/zero: NUL bytes and no newline. */
+    assert_int_equal(run(zeros, big, "zero", &s, err), 1);
+    assert_string_equal(s.errors.s, "zero:1: line longer than 1048576 bytes; the rest of the list "
+                                    "is not read\n");
+    seen_free(&s);
+
+    /* Past the size bound (lowered here): one error, the rest unread (items before it were handed
+     * over, as before any error; the run is refused by the error). */
+    memset(&s, 0, sizeof s);
+    for (int i = 0; i < 100; i++)
+        sbuf_printf(&t, "http://h/%03d\n", i);          /* 13 bytes a line */
+    input_max_bytes = 13 * 50;
+    assert_int_equal(run(t.s, t.len, "list", &s, err), 1);
+    assert_string_equal(s.errors.s, "list:51: the list is larger than 650 bytes; the rest is not "
+                                    "read (split it)\n");
+    assert_int_equal(s.nitems, 49);
+    seen_free(&s);
+    /* Exactly at the bound: read whole. */
+    memset(&s, 0, sizeof s);
+    input_max_bytes = t.len;
+    assert_int_equal(run(t.s, t.len, "list", &s, err), 0);
+    assert_int_equal(s.nitems, 100);
+    seen_free(&s);
+    input_max_bytes = INPUT_MAX_BYTES;
+
+    /* Nothing but errors: listed up to the bound. */
+    memset(&s, 0, sizeof s);
+    t.len = 0;
+    for (int i = 0; i < 5000; i++)
+        sbuf_addstr(&t, "  foo=1\n");
+    assert_int_equal(run(t.s, t.len, "junk", &s, err), INPUT_MAX_ERRORS + 1);
+    assert_non_null(strstr(s.errors.s, "junk:1001: more than 1000 errors; the rest of the list is "
+                                       "not read\n"));
+    seen_free(&s);
+    sbuf_free(&t);
+    free(zeros);
+}
+
 static void test_read_error(void **state)
 {
     FILE *fp = fopen(".", "r");      /* a directory: opens, but reading fails with EISDIR */
@@ -408,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_callback_stops),
         cmocka_unit_test(test_nul_bom_crlf),
         cmocka_unit_test(test_long_line),
+        cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_read_error),
         cmocka_unit_test(test_fuzz),
     };

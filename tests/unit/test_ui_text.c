@@ -160,6 +160,52 @@ static void type(struct ui_prompt *p, const wchar_t *s)
         assert_int_equal(ui_prompt_key(p, PA_CHAR, *s), PROMPT_MORE);
 }
 
+/* The add prompt draws a URL's password masked: after the user part's ':' up to its '@'; a ':'
+ * in a host still being typed may start either, so it is masked until the host ends. */
+static void test_prompt_secret(void **state)
+{
+    static const struct { const wchar_t *typed; const wchar_t *shown; } cases[] = {
+        { L"http://user:s3cret@host/a", L"http://user:******@host/a" },
+        { L"http://user:s3cret@host", L"http://user:******@host" },
+        { L"http://user:s3c", L"http://user:***" },              /* no '@' yet */
+        { L"http://user:p@ss@host/x", L"http://user:****@host/x" }, /* the last '@' */
+        { L"http://host:8080/x", L"http://host:8080/x" },         /* a port, once the host ends */
+        { L"http://host:80", L"http://host:**" },                 /* not known yet */
+        { L"http://user@host/x", L"http://user@host/x" },         /* no password */
+        { L"http://[::1]:8080/x", L"http://[::1]:8080/x" },
+        { L"http://[::1]:80", L"http://[::1]:80" },
+        { L"http://host/a:b@c", L"http://host/a:b@c" },           /* in the path */
+        { L"ftp", L"ftp" },
+        { L"", L"" },
+    };
+    struct ui_prompt p;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wchar_t shown[64];
+        size_t from, to, n = wcslen(cases[i].typed);
+
+        ui_prompt_open(&p, 1, "add URL: ", NULL);
+        p.url = true;
+        type(&p, cases[i].typed);
+        ui_prompt_secret(&p, &from, &to);
+        for (size_t k = 0; k < n; k++)
+            shown[k] = k >= from && k < to ? L'*' : cases[i].typed[k];
+        shown[n] = L'\0';
+        if (wcscmp(shown, cases[i].shown) != 0)
+            fail_msg("%ls shown as %ls, want %ls", cases[i].typed, shown, cases[i].shown);
+    }
+    /* Other prompts mask nothing. */
+    ui_prompt_open(&p, 1, "filter: ", NULL);
+    type(&p, L"http://user:s3cret@host/");
+    {
+        size_t from, to;
+
+        ui_prompt_secret(&p, &from, &to);
+        assert_int_equal(from, to);
+    }
+}
+
 static void test_prompt_editing(void **state)
 {
     struct ui_prompt p;
@@ -239,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_bar),
         cmocka_unit_test(test_spark),
         cmocka_unit_test(test_prompt_editing),
+        cmocka_unit_test(test_prompt_secret),
         cmocka_unit_test(test_prompt_hostile),
     };
 
