@@ -61,16 +61,27 @@ void engine_stats(struct engine *e, struct engine_stats *st)
     }
 }
 
+/* A live cap lasts until the next step of the schedule or the end of the pass
+ * (docs/design.md#live-changes-and-the-schedule): the session keeps it with the wall-clock time
+ * that step begins (rate_until, 0 = the end of the pass), so a resumed pass keeps it no longer. */
 void engine_set_rate(struct engine *e, int64_t rate, int64_t burst)
 {
+    int64_t until = 0;
+
     if (rate < 0)
         rate = 0;
-    if (e->s->nschedule > 0)
-        sched_override(&e->sched, e->s->schedule, e->s->nschedule,
-                       engine_cap_local_second_of_day(), rate);
+    if (e->s->nschedule > 0) {
+        int sod = engine_cap_local_second_of_day();
+        int next = sched_secs_to_next(e->s->schedule, e->s->nschedule, sod);
+
+        sched_override(&e->sched, e->s->schedule, e->s->nschedule, sod, rate);
+        if (next > 0)
+            until = wall_ms() + (int64_t)next * 1000;
+    }
     engine_cap_apply_rate(e, rate, burst);
     queue_setting_set(e->q, "rate", rate);
     queue_setting_set(e->q, "burst", burst);
+    queue_setting_set(e->q, "rate_until", until);
 }
 
 int64_t engine_rate(const struct engine *e)

@@ -539,3 +539,25 @@ int queue_setting_set(struct queue *q, const char *key, int64_t value)
     return 0;
 }
 
+
+int queue_setting_del(struct queue *q, const char *key)
+{
+    char err[ERRLEN];
+
+    for (struct setting **pp = &q->pending; *pp != NULL;) {
+        struct setting *s = *pp;
+
+        if (strcmp(s->key, key) == 0) {
+            *pp = s->next;
+            free(s->key);
+            free(s);
+        } else {
+            pp = &s->next;
+        }
+    }
+    if (store_meta_setting_del(q->st, key, err) < 0) {
+        set_error(q, err);
+        return -1;
+    }
+    return 0;
+}

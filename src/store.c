@@ -66,6 +66,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_PAGE_DENSE] = "SELECT id FROM items WHERE id > ?1 ORDER BY id LIMIT ?2",
     [S_PAGE_ANY] = "SELECT id FROM items WHERE id >= ?3 ORDER BY id LIMIT ?2 OFFSET ?1",
     [S_SET_GET] = "SELECT value FROM settings WHERE key = ?1",
+    [S_SET_DEL] = "DELETE FROM settings WHERE key = ?1",
     [S_SET_SET] = "INSERT INTO settings(key, value) VALUES(?1, ?2) "
                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",

