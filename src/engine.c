@@ -375,6 +375,7 @@ void engine_stop(struct engine *e)
     e->stopping = true;
     while (e->actives != NULL)
         engine_transfer_park(e, e->actives, ITEM_QUEUED);
+    engine_ctl_release_paused(e);
     if (e->syncer != NULL)
         syncer_drain(e->syncer);
     queue_flush(e->q);
@@ -401,6 +402,7 @@ void engine_free(struct engine *e)
     loop_timer_free(e->due_timer);
     loop_timer_free(e->refill_timer);
     hosts_free(e->hosts);
+    free(e->pausedv);
     free(e);
 }
 

@@ -112,6 +112,86 @@ int engine_concurrency(const struct engine *e)
     return e->concurrency;
 }
 
+/* ---- pausing: pause all and resume all act only on what pause all paused ---- */
+
+static struct paused *paused_find(struct engine *e, uint64_t id)
+{
+    for (size_t i = 0; i < e->npaused; i++)
+        if (e->pausedv[i].id == id)
+            return &e->pausedv[i];
+    return NULL;
+}
+
+static void paused_note(struct engine *e, uint64_t id, bool by_all, bool parked)
+{
+    struct paused *p = paused_find(e, id);
+
+    if (p == NULL) {
+        if (e->npaused == e->pausedcap) {
+            e->pausedcap = e->pausedcap ? e->pausedcap * 2 : 16;
+            e->pausedv = xrealloc(e->pausedv, e->pausedcap * sizeof *e->pausedv);
+        }
+        p = &e->pausedv[e->npaused++];
+    }
+    p->id = id;
+    p->by_all = by_all;
+    p->parked = parked;
+}
+
+/* Forgets the item; true when its attempt was parked (to be given back as it resumes). */
+static bool paused_forget(struct engine *e, uint64_t id)
+{
+    struct paused *p = paused_find(e, id);
+    bool parked;
+
+    if (p == NULL)
+        return false;
+    parked = p->parked;
+    *p = e->pausedv[--e->npaused];
+    return parked;
+}
+
+/* A running transfer stops with its .part and becomes paused. Its row keeps the attempt it was
+ * in (TRY does not drop to the attempt before it); the attempt is given back on resume. */
+static void pause_active(struct engine *e, struct active *a, bool by_all)
+{
+    struct item *it = xfer_item(a->x);
+    uint64_t id = it->id;
+
+    engine_transfer_park(e, a, ITEM_PAUSED);
+    it = queue_get(e->q, id);
+    if (it == NULL)
+        return;
+    it->attempts++;
+    queue_touch(e->q, it);
+    paused_note(e, id, by_all, true);
+}
+
+/* A paused item back to the queue: a parked attempt is given back (starting counts it again). */
+static void unpause(struct engine *e, struct item *it)
+{
+    if (paused_forget(e, it->id) && it->attempts > 0) {
+        it->attempts--;
+        queue_touch(e->q, it);
+    }
+    queue_set_state(e->q, it, ITEM_QUEUED);
+}
+
+void engine_ctl_release_paused(struct engine *e)
+{
+    for (size_t i = 0; i < e->npaused; i++) {
+        struct item *it;
+
+        if (!e->pausedv[i].parked || (it = queue_get(e->q, e->pausedv[i].id)) == NULL)
+            continue;
+        if (it->state == ITEM_PAUSED && it->attempts > 0) {
+            it->attempts--;
+            queue_touch(e->q, it);
+        }
+    }
+    e->npaused = 0;
+}
+
 int engine_pause(struct engine *e, uint64_t id, char *err)
 {
     struct item *it = queue_get(e->q, id);
@@ -119,12 +199,22 @@ int engine_pause(struct engine *e, uint64_t id, char *err)
 
     if (it == NULL)
         return errf(err, "no item %llu", (unsigned long long)id);
-    if (it->state == ITEM_ACTIVE && (a = find_active(e, id)) != NULL)
-        engine_transfer_park(e, a, ITEM_PAUSED);
-    else if (it->state == ITEM_QUEUED || it->state == ITEM_RETRY)
+    if (it->state == ITEM_ACTIVE && (a = find_active(e, id)) != NULL) {
+        pause_active(e, a, false);
+        if ((it = queue_get(e->q, id)) == NULL)
+            return errf(err, "no item %llu", (unsigned long long)id);
+    } else if (it->state == ITEM_QUEUED || it->state == ITEM_RETRY) {
         queue_set_state(e->q, it, ITEM_PAUSED);
-    else
+        paused_note(e, id, false, false);
+    } else if (it->state == ITEM_PAUSED) {
+        struct paused *p = paused_find(e, id);
+
+        if (p != NULL)
+            p->by_all = false;   /* paused by hand now: resume all leaves it */
+        return 0;
+    } else {
         return errf(err, "item %llu is %s", (unsigned long long)id, item_state_name(it->state));
+    }
     engine_emit_item(e, EV_PAUSED, it, 0, NULL, 0);
     engine_kick(e);
     return 0;
@@ -139,27 +229,45 @@ int engine_resume(struct engine *e, uint64_t id, char *err)
     if (it->state != ITEM_PAUSED)
         return errf(err, "item %llu is %s, not paused", (unsigned long long)id,
                     item_state_name(it->state));
-    queue_set_state(e->q, it, ITEM_QUEUED);
+    unpause(e, it);
     engine_emit_item(e, EV_RESUMED, it, 0, NULL, 0);
     engine_kick(e);
     return 0;
 }
 
+/* Pause all stops the running transfers (paused, keeping their attempt) and starts nothing
+ * new; queued items stay queued. Items paused one by one are not its to resume. */
 void engine_pause_all(struct engine *e)
 {
     if (e->paused_all)
         return;
     e->paused_all = true;
     while (e->actives != NULL)
-        engine_transfer_park(e, e->actives, ITEM_QUEUED);
+        pause_active(e, e->actives, true);
     engine_emit_value(e, EV_PAUSED, 0, "all transfers paused");
 }
 
 void engine_resume_all(struct engine *e)
 {
+    size_t i = 0;
+
     e->paused_all = false;
     e->disk_full_until = 0;          /* the operator says there is room again */
-    queue_resume_paused(e->q);
+    while (i < e->npaused) {
+        struct paused p = e->pausedv[i];
+        struct item *it;
+
+        if (!p.by_all) {
+            i++;
+            continue;
+        }
+        it = queue_get(e->q, p.id);
+        if (it == NULL || it->state != ITEM_PAUSED) {
+            paused_forget(e, p.id);
+            continue;
+        }
+        unpause(e, it);          /* takes it off the list: i now holds another entry */
+    }
     engine_emit_value(e, EV_RESUMED, 0, "all transfers resumed");
     engine_kick(e);
 }
@@ -255,6 +363,7 @@ int engine_remove(struct engine *e, uint64_t id, char *err)
         if (it == NULL)
             return errf(err, "no item %llu", (unsigned long long)id);
     }
+    paused_forget(e, id);
     /* Its partial file goes with it; a finished file stays (removing an item is not deleting). */
     if (it->state != ITEM_DONE && it->state != ITEM_UNCHANGED)
         (void)fsout_unlink_part(e->rootfd, it->path);

@@ -39,6 +39,15 @@ struct active {
     int64_t win_bytes;           /* xfer_bytes at its start */
 };
 
+/* An item the operator paused in this run (docs/design.md#live-changes-and-the-schedule): by
+ * pause all or one by one, and whether its attempt was running (parked: its attempt still
+ * counts while it is paused and is given back when it resumes). */
+struct paused {
+    uint64_t id;
+    bool by_all;
+    bool parked;
+};
+
 struct engine {
     struct loop *loop;
     const struct settings *s;
@@ -75,9 +84,15 @@ struct engine {
     bool syncer_eager;
     bool paused_all;
     bool in_kick;
+    struct paused *pausedv;          /* what this run paused, for resume all and the attempts */
+    size_t npaused, pausedcap;
     struct { engine_listener cb; void *arg; } listeners[MAX_LISTENERS];
     int nlisteners;
 };
+
+/* engine_ctl.c: at the end of a run, paused items give back the attempt they were parked in
+ * (the next run queues them again and counts a new one). */
+void engine_ctl_release_paused(struct engine *e);
 
 /* engine.c: events to the listeners. */
 void engine_emit_item(struct engine *e, enum engine_event_kind kind, const struct item *it,

@@ -31,6 +31,8 @@ field_ge() { local v; v=$(status_field "$1" "$2"); [ -n "$v" ] && [ "$v" -ge "$3
 field_is() { [ "$(status_field "$1" "$2")" == "$3" ]; }
 # db DIR SQL: a query on the session (read only).
 db() { sqlite3 -readonly "$1/.sluice/session.db" "$2"; }
+# db_is DIR SQL WANT: the rows of SQL, joined by spaces, are WANT (for wait_until).
+db_is() { [ "$(db "$1" "$2" | tr '\n' ' ')" == "$3" ]; }
 
 # ---- 1. a run that ends with an item paused exits 3; the same command continues it ----
 OUT="$T/out1"
@@ -75,5 +77,35 @@ check_eq "caps: a new pass without -r has no cap (not the old live 3M)" 0 \
     "$(grep '"event":"rate"' "$T/cap3.jsonl" | head -n 1 | json_field rate)"
 check_eq "caps: ... and -j's default, not the old live 3" 8 \
     "$(grep '"event":"concurrency"' "$T/cap3.jsonl" | head -n 1 | json_field concurrency)"
+
+# ---- 4. pause all / resume all act on what pause all paused ----
+OUT="$T/out4"
+U4=()
+for i in 1 2 3 4; do U4+=("$FAULT_URL/slow$i.bin?rate=60000&pass=4"); done
+sluice_bg -d "$OUT" --headless -j 2 "${U4[@]}"
+check "pause all: two transfers run" wait_until 30 field_ge "$OUT" transfers 2
+ctl "$OUT" pause 4
+check_eq "pause all: item 4 paused by hand" 0 "$CTL_RC"
+ctl "$OUT" pause all
+check_eq "pause all: ctl pause all" 0 "$CTL_RC"
+ctl "$OUT" status
+check_eq "pause all: nothing on the wire" 0 "$(json_field transfers < "$T/ctl.out")"
+check_eq "pause all: the running two are paused (with item 4: 3), not queued" 3 \
+    "$(json_field paused < "$T/ctl.out")"
+# The session (written within a second): paused, keeping the attempt they were in.
+check "pause all: items 1 and 2 are paused with TRY 1 in the session" wait_until 10 \
+    db_is "$OUT" 'SELECT state || ":" || attempts FROM items WHERE id <= 2 ORDER BY id' "3:1 3:1 "
+ctl "$OUT" resume all
+check_eq "resume all: ctl resume all" 0 "$CTL_RC"
+check "resume all: transfers run again" wait_until 30 field_ge "$OUT" transfers 1
+check_eq "resume all: the item paused by hand stays paused" 1 "$(status_field "$OUT" paused)"
+check "resume all: item 4 is still paused in the session" wait_until 10 \
+    db_is "$OUT" 'SELECT state FROM items WHERE id = 4' "3 "
+ctl "$OUT" resume 4
+check_eq "resume 4" 0 "$CTL_RC"
+wait_sluice 90
+check_eq "pause all: the run finishes (exit 0)" 0 "$RC"
+check_eq "pause all: items 1, 2 and 4 took one attempt each (a pause is not an attempt)" \
+    "1 1 1 1 " "$(db "$OUT" 'SELECT attempts FROM items ORDER BY id' | tr '\n' ' ')"
 
 finish
