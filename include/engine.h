@@ -14,7 +14,7 @@ struct engine;
 
 enum engine_event_kind {
     EV_QUEUED, EV_START, EV_DONE, EV_UNCHANGED, EV_RETRY, EV_FAILED, EV_PAUSED, EV_RESUMED,
-    EV_RATE, EV_CONCURRENCY, EV_MESSAGE,
+    EV_RATE, EV_CONCURRENCY, EV_MESSAGE, EV_REMOVED,
 };
 
 struct engine_event {

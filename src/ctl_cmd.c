@@ -292,6 +292,20 @@ static int cmd_requeue(struct engine *e, const struct settings *s, int argc, cha
     return rc == 1 ? 0 : rc;
 }
 
+/* One item out of the run and the session, as d in the TUI: it does not come back with the
+ * next run of the same list (docs/design.md#session). There is no word for all of them. */
+static int cmd_remove(struct engine *e, const struct settings *s, int argc, char **argv,
+                      struct sbuf *out, char *err)
+{
+    char q[64];
+    long v;
+
+    if (units_parse_int(argv[1], 1, LONG_MAX, &v, err) < 0)
+        return errf(err, "remove: '%s' is not an item id (a positive whole number)",
+                    units_quote(argv[1], q, sizeof q));
+    return engine_remove(e, (uint64_t)v, err);
+}
+
 /* The arguments are checked now so that scripts learn of their mistakes today; the engine has no
  * way yet to take an item in the middle of a run. */
 static int cmd_add(struct engine *e, const struct settings *s, int argc, char **argv,
@@ -354,6 +368,8 @@ const struct ctl_cmd ctl_cmd_table[] = {
     { "requeue", 1, 1, "requeue failed|ID",
       "retry the failed items (prints how many), or one item", cmd_requeue },
     { "add", 1, 2, "add URL [out=PATH]", "add a URL to the run; prints its id", cmd_add },
+    { "remove", 1, 1, "remove ID",
+      "remove one item from the run and the session (its .part is deleted)", cmd_remove },
     { "status", 0, 0, "status", "counts, rates and limits as one JSON object", cmd_status },
     { "metrics", 0, 0, "metrics", "the same in the Prometheus text format", cmd_metrics },
 };

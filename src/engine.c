@@ -152,6 +152,18 @@ static void on_due(void *arg)
     engine_kick(e);
 }
 
+/* Elapsed time is the time the run had work going: not the time a finished run's TUI stays
+ * open, nor the time everything was paused (docs/design.md#headless-mode-and-the-log). Brought
+ * up to date on each tick and each snapshot, so a change is counted within a tick. */
+void engine_account(struct engine *e, int64_t now)
+{
+    bool busy = !engine_idle(e) && !e->paused_all;
+
+    if (e->busy_since >= 0 && now > e->busy_since)
+        e->busy_ms += now - e->busy_since;
+    e->busy_since = busy ? now : -1;
+}
+
 static void on_tick(void *arg)
 {
     struct engine *e = arg;
@@ -161,6 +173,7 @@ static void on_tick(void *arg)
 
     loop_timer_arm(e->tick_timer, TICK_MS);
     e->last_tick_ms = now;
+    engine_account(e, now);
     /* Every tick: progress and state reach the session within a quarter of a second, so a
      * kill -9 costs little re-fetching (a flush of a few rows takes well under a millisecond). */
     if (now - e->last_flush_ms >= TICK_MS) {
@@ -285,7 +298,7 @@ struct engine *engine_new(struct loop *loop, const struct settings *s, struct qu
     e->rootfd = rootfd;
     e->concurrency = s->concurrency;
     e->hosts = hosts_new();
-    e->start_ms = e->last_tick_ms = mono_ms();
+    e->start_ms = e->last_tick_ms = e->busy_since = mono_ms();
     e->rng = (uint64_t)wall_ms() * 6364136223846793005ULL ^ (uint64_t)getpid();
     if (e->rng == 0)
         e->rng = 1;

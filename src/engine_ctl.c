@@ -46,7 +46,8 @@ void engine_stats(struct engine *e, struct engine_stats *st)
     st->rate = meter_rate(&e->meter, now, 2000);
     st->cap = e->rate;
     st->bytes = e->bytes;
-    st->elapsed_ms = now - e->start_ms;
+    engine_account(e, now);
+    st->elapsed_ms = e->busy_ms;
     st->disk_full = e->disk_full_until != 0;
     st->paused_all = e->paused_all;
     /* Sizes of queued items are unknown until fetched: estimate from the mean item so far. */
@@ -241,9 +242,11 @@ void engine_pause_all(struct engine *e)
 {
     if (e->paused_all)
         return;
+    engine_account(e, mono_ms());
     e->paused_all = true;
     while (e->actives != NULL)
         pause_active(e, e->actives, true);
+    engine_account(e, mono_ms());
     engine_emit_value(e, EV_PAUSED, 0, "all transfers paused");
 }
 
@@ -251,6 +254,7 @@ void engine_resume_all(struct engine *e)
 {
     size_t i = 0;
 
+    engine_account(e, mono_ms());
     e->paused_all = false;
     e->disk_full_until = 0;          /* the operator says there is room again */
     while (i < e->npaused) {
@@ -270,6 +274,7 @@ void engine_resume_all(struct engine *e)
     }
     engine_emit_value(e, EV_RESUMED, 0, "all transfers resumed");
     engine_kick(e);
+    engine_account(e, mono_ms());
 }
 
 bool engine_paused_all(const struct engine *e)
@@ -368,7 +373,11 @@ int engine_remove(struct engine *e, uint64_t id, char *err)
     if (it->state != ITEM_DONE && it->state != ITEM_UNCHANGED)
         (void)fsout_unlink_part(e->rootfd, it->path);
     xfer_reset_hash(it);
-    return queue_remove(e->q, it, err);
+    if (queue_remove(e->q, it, err) < 0)
+        return -1;
+    /* The pointer stays valid until control returns to the loop: the log still names it. */
+    engine_emit_item(e, EV_REMOVED, it, 0, NULL, 0);
+    return 0;
 }
 
 bool engine_xfer_view(struct engine *e, uint64_t id, struct engine_xfer_view *v)

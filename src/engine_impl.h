@@ -76,6 +76,8 @@ struct engine {
     struct meter meter;
     int64_t bytes;
     int64_t start_ms;
+    int64_t busy_ms;                 /* time the run had work going, up to busy_since */
+    int64_t busy_since;              /* -1 while idle or everything is paused */
     int64_t disk_full_until;
     int64_t last_flush_ms;
     int64_t last_tick_ms;
@@ -93,6 +95,9 @@ struct engine {
 /* engine_ctl.c: at the end of a run, paused items give back the attempt they were parked in
  * (the next run queues them again and counts a new one). */
 void engine_ctl_release_paused(struct engine *e);
+
+/* engine.c: the run's active time brought up to now (elapsed counts only it). */
+void engine_account(struct engine *e, int64_t now);
 
 /* engine.c: events to the listeners. */
 void engine_emit_item(struct engine *e, enum engine_event_kind kind, const struct item *it,

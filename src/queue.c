@@ -239,6 +239,10 @@ int queue_add(struct queue *q, struct item *it, char *err)
     if (err == NULL)
         err = buf;
     rc = store_item_insert(q->st, it, 0, q->wall_off, &id, err);
+    /* The URL of an item removed earlier: added by the operator, it is wanted again. */
+    if (rc > 0 && store_item_find_url(q->st, it->urls[0], &other, err) > 0 &&
+        store_item_purge(q->st, other, err) > 0)
+        rc = store_item_insert(q->st, it, 0, q->wall_off, &id, err);
     if (rc < 0) {
         set_error(q, err);
         return -1;

@@ -32,7 +32,7 @@ _Static_assert(ITEM_QUEUED == 0 && ITEM_ACTIVE == 1 && ITEM_RETRY == 2 && ITEM_P
                   "http_status, error, size, received, etag, last_modified, sha256, duration_ms, line"
 
 static const char *const stmt_sql[S_COUNT] = {
-    [S_LOAD] = "SELECT " ITEM_COLS " FROM items WHERE id = ?1",
+    [S_LOAD] = "SELECT " ITEM_COLS " FROM items WHERE id = ?1 AND state <> 7",
     [S_INSERT] = "INSERT INTO items(url, mirrors, path, host, headers, algo, digest, state, attempts, "
                  "next_try, http_status, error, size, received, etag, last_modified, sha256, "
                  "duration_ms, input, line, updated) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
@@ -40,7 +40,12 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_WRITE] = "UPDATE items SET state = ?2, attempts = ?3, next_try = ?4, http_status = ?5, "
                 "error = ?6, size = ?7, received = ?8, etag = ?9, last_modified = ?10, sha256 = ?11, "
                 "duration_ms = ?12, updated = ?13 WHERE id = ?1",
-    [S_DELETE] = "DELETE FROM items WHERE id = ?1",
+    /* A removed item stays as a row in state 7 (outside enum item_state, so nothing counts,
+     * pages or loads it) holding its URL, so that the next run of the same list does not bring
+     * it back (docs/design.md#session); its path is freed for other items. */
+    [S_DELETE] = "UPDATE items SET state = 7, path = '/removed/' || id, next_try = 0, "
+                 "updated = ?2 WHERE id = ?1 AND state <> 7",
+    [S_PURGE] = "DELETE FROM items WHERE id = ?1 AND state = 7",
     [S_FIND_URL] = "SELECT id FROM items WHERE url = ?1",
     [S_FIND_PATH] = "SELECT id FROM items WHERE path = ?1",
     [S_URL_OF] = "SELECT url FROM items WHERE id = ?1",
@@ -64,7 +69,8 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_PAGE_STATE] = "SELECT id FROM items INDEXED BY items_state WHERE state = ?1 AND id >= ?4 "
                      "ORDER BY id LIMIT ?2 OFFSET ?3",
     [S_PAGE_DENSE] = "SELECT id FROM items WHERE id > ?1 ORDER BY id LIMIT ?2",
-    [S_PAGE_ANY] = "SELECT id FROM items WHERE id >= ?3 ORDER BY id LIMIT ?2 OFFSET ?1",
+    [S_PAGE_ANY] = "SELECT id FROM items WHERE id >= ?3 AND state <> 7 ORDER BY id LIMIT ?2 "
+                   "OFFSET ?1",
     [S_SET_GET] = "SELECT value FROM settings WHERE key = ?1",
     [S_SET_DEL] = "DELETE FROM settings WHERE key = ?1",
     [S_SET_SET] = "INSERT INTO settings(key, value) VALUES(?1, ?2) "

@@ -108,4 +108,30 @@ check_eq "pause all: the run finishes (exit 0)" 0 "$RC"
 check_eq "pause all: items 1, 2 and 4 took one attempt each (a pause is not an attempt)" \
     "1 1 1 1 " "$(db "$OUT" 'SELECT attempts FROM items ORDER BY id' | tr '\n' ' ')"
 
+# ---- 6. a removed item stays removed, and the log says so; elapsed counts active time ----
+OUT="$T/out6"
+U6=("$FAULT_URL/slow1.bin?rate=150000&pass=6" "$FAULT_URL/s1.bin?pass=6" "$FAULT_URL/s3.bin?pass=6")
+sluice_bg -d "$OUT" --headless -j 1 --log "$T/rm.jsonl" "${U6[@]}"
+check "remove: the run is up" wait_until 30 field_ge "$OUT" transfers 1
+ctl "$OUT" remove 3
+check_eq "remove: ctl remove 3" 0 "$CTL_RC"
+ctl "$OUT" pause all
+sleep 3
+ctl "$OUT" resume all
+t0=$(date +%s)
+wait_sluice 60
+check_eq "remove: the run finishes (exit 0)" 0 "$RC"
+check_eq "remove: the log has one removed event, for item 3" 3 \
+    "$(grep '"event":"removed"' "$T/rm.jsonl" | json_field id)"
+# 3 s paused, then the rest of the run: the summary's elapsed leaves the pause out.
+secs=$(sed -n 's/.* in \([0-9]*\)s (.*/\1/p' "$T/bg.stderr" | tail -n 1)
+check "remove: the summary's elapsed (${secs:-?} s) leaves the 3 s of pause all out" \
+    test -n "$secs" -a "${secs:-99}" -le $(( $(date +%s) - t0 + 4 - 3 + 1 ))
+run_sluice -d "$OUT" --headless -j 1 --log "$T/rm2.jsonl" "${U6[@]}"
+check_eq "remove: the next run (a new pass) exits 0" 0 "$RC"
+check_eq "remove: the removed item does not come back" 0 "$(faultd_count '^/s3.bin')"
+check "remove: ... nor is it counted" grep -q "finished: .*, 0 not finished" "$T/stderr"
+check_eq "remove: the session holds 2 items in any state" 2 \
+    "$(grep -c '"event":"\(done\|unchanged\)"' "$T/rm2.jsonl")"
+
 finish
