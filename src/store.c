@@ -58,9 +58,13 @@ static const char *const stmt_sql[S_COUNT] = {
                       "AND host = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
     [S_NEXT_HOST] = "SELECT host FROM items INDEXED BY items_queued WHERE state = 0 AND host > ?1 "
                     "ORDER BY host LIMIT 1",
-    [S_PROMOTE] = "UPDATE items INDEXED BY items_retry SET state = 0, updated = ?2 "
-                  "WHERE state = 2 AND next_try <= ?1",
-    [S_MIN_DUE] = "SELECT min(next_try) FROM items INDEXED BY items_retry WHERE state = 2",
+    /* Retries come due in (next_try, id) order after a cursor: the rows before it are in memory
+     * (docs/design.md#retries-and-backoff) and keep their state until they start. */
+    [S_PROMOTE] = "SELECT id, next_try FROM items INDEXED BY items_retry WHERE state = 2 "
+                  "AND next_try <= ?1 AND (next_try > ?2 OR (next_try = ?2 AND id > ?3)) "
+                  "ORDER BY next_try, id LIMIT ?4",
+    [S_MIN_DUE] = "SELECT min(next_try) FROM items INDEXED BY items_retry WHERE state = 2 "
+                  "AND (next_try > ?1 OR (next_try = ?1 AND id > ?2))",
     [S_REQUEUE_FAILED] = "UPDATE items SET state = 0, attempts = 0, error = NULL, next_try = 0, "
                          "updated = ?1 WHERE state = 6",
     [S_RESUME_PAUSED] = "UPDATE items SET state = 0, updated = ?1 WHERE state = 3",

@@ -117,10 +117,13 @@ void ui_view_details(struct ui *u, int y0, int y1)
     live = it->state == ITEM_ACTIVE && engine_xfer_view(u->e, it->id, &v);
     switch (it->state) {
     case ITEM_RETRY:
-        snprintf(text, sizeof text, "retry in %s, attempt %d of %d",
-                 units_fmt_duration(it->next_try_ms > loop_now(u->loop) ?
-                                    it->next_try_ms - loop_now(u->loop) + 999 : 0, a, sizeof a),
-                 it->attempts + 1, u->s->retries + 1);
+        if (it->next_try_ms > loop_now(u->loop))
+            snprintf(text, sizeof text, "retry in %s, attempt %d of %d",
+                     units_fmt_duration(it->next_try_ms - loop_now(u->loop) + 999, a, sizeof a),
+                     it->attempts + 1, u->s->retries + 1);
+        else
+            snprintf(text, sizeof text, "retry due, next for a slot of its host, attempt %d of %d",
+                     it->attempts + 1, u->s->retries + 1);
         break;
     case ITEM_FAILED:
         snprintf(text, sizeof text, "failed after %d attempt%s", it->attempts,

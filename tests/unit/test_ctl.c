@@ -118,6 +118,12 @@ int engine_requeue(struct engine *e, uint64_t id, char *err)
     return fake_item(id, err);
 }
 
+int engine_remove(struct engine *e, uint64_t id, char *err)
+{
+    fk.calls++;
+    return fake_item(id, err);
+}
+
 size_t engine_requeue_failed(struct engine *e)
 {
     size_t n = fk.failed;
