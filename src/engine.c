@@ -47,6 +47,11 @@ void engine_emit_item(struct engine *e, enum engine_event_kind kind, const struc
         .error = error, .value = value,
     };
 
+    /* The ETA's mean size of the finished items (meter.h, meter_eta). */
+    if (kind == EV_DONE || kind == EV_UNCHANGED) {
+        e->fin_items++;
+        e->fin_bytes += it->size >= 0 ? it->size : it->received;
+    }
     emit(e, &ev);
 }
 

@@ -29,7 +29,6 @@ static struct active *find_active(struct engine *e, uint64_t id)
 void engine_stats(struct engine *e, struct engine_stats *st)
 {
     int64_t now = mono_ms();
-    size_t remaining;
 
     memset(st, 0, sizeof *st);
     st->total = queue_total(e->q);
@@ -50,21 +49,35 @@ void engine_stats(struct engine *e, struct engine_stats *st)
     st->elapsed_ms = e->busy_ms;
     st->disk_full = e->disk_full_until != 0;
     st->paused_all = e->paused_all;
-    /* Sizes of queued items are unknown until fetched: estimate from the mean item so far. */
-    remaining = st->queued + st->active + st->retrying;
-    st->eta_ms = -1;
-    if (st->done > 0 && st->rate > 0) {
-        int64_t mean = e->bytes / (int64_t)(st->done + st->unchanged);
+    /* Sizes known from started items; the others at the mean size of what finished this run
+     * (meter.h, meter_eta; paused items are not counted: they do not move until resumed). */
+    {
+        struct meter_eta est = { .finished = e->fin_items, .finished_bytes = e->fin_bytes,
+                                 .active_ms = st->elapsed_ms, .cap = e->rate };
 
-        st->eta_ms = (int64_t)remaining * mean * 1000 / st->rate;
-    } else if (remaining == 0) {
-        st->eta_ms = 0;
+        est.unknown_items = (int64_t)(st->queued + st->retrying);
+        for (struct active *a = e->actives; a != NULL; a = a->next) {
+            const struct item *it = xfer_item(a->x);
+            int64_t have = xfer_offset(a->x) + xfer_bytes(a->x);
+
+            if (it->size >= 0) {
+                est.known_left += it->size > have ? it->size - have : 0;
+                st->eta_known_items++;
+            } else {
+                est.unknown_items++;
+            }
+        }
+        meter_eta(&e->meter, now, &est);
+        st->eta_ms = est.eta_ms;
+        st->eta_known_left = est.known_left;
+        st->eta_unknown_items = est.unknown_items;
+        st->eta_mean = est.mean;
+        st->eta_finished = est.finished;
+        st->eta_rate = est.rate;
+        st->eta_capped = est.capped != 0;
     }
 }
 
-/* A live cap lasts until the next step of the schedule or the end of the pass
- * (docs/design.md#live-changes-and-the-schedule): the session keeps it with the wall-clock time
- * that step begins (rate_until, 0 = the end of the pass), so a resumed pass keeps it no longer. */
 void engine_set_rate(struct engine *e, int64_t rate, int64_t burst)
 {
     int64_t until = 0;

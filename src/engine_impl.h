@@ -76,6 +76,7 @@ struct engine {
     struct meter meter;
     int64_t bytes;
     int64_t start_ms;
+    int64_t fin_items, fin_bytes;    /* finished this run, and their sizes (the ETA's mean) */
     int64_t busy_ms;                 /* time the run had work going, up to busy_since */
     int64_t busy_since;              /* -1 while idle or everything is paused */
     int64_t disk_full_until;

@@ -134,4 +134,25 @@ check "remove: ... nor is it counted" grep -q "finished: .*, 0 not finished" "$T
 check_eq "remove: the session holds 2 items in any state" 2 \
     "$(grep -c '"event":"\(done\|unchanged\)"' "$T/rm2.jsonl")"
 
+# ---- 5. ETA after a resume counts the bytes left ----
+OUT="$T/out5"
+head -c 3000000 /dev/urandom > "$T/www/big.bin"
+U5=("$FAULT_URL/s1.bin?pass=5" "$FAULT_URL/s2.bin?pass=5" "$FAULT_URL/s3.bin?pass=5"
+    "$FAULT_URL/big.bin?rate=200000")
+sluice_bg -d "$OUT" --headless -j 4 "${U5[@]}"
+check "eta: the big file is under way" wait_until 30 field_ge "$OUT" done 3
+sleep 2
+kill -TERM "$SLUICE_PID"
+wait_sluice 30
+check_eq "eta: interrupted (exit 3)" 3 "$RC"
+sluice_bg -d "$OUT" --headless -j 4 "${U5[@]}"
+check "eta: resumed" wait_until 30 field_ge "$OUT" transfers 1
+sleep 3
+eta=$(status_field "$OUT" eta_ms)
+# About 2.2 MB left at 200 kB/s: some 10 s (not the mean of the small files before the resume).
+check "eta: after a resume, $eta ms for ~2 MB left at 200 kB/s (4..30 s)" \
+    test -n "$eta" -a "${eta:-0}" -ge 4000 -a "${eta:-0}" -le 30000
+wait_sluice 60
+check_eq "eta: the resumed run finishes" 0 "$RC"
+
 finish
