@@ -20,7 +20,7 @@ int64_t meter_rate(struct meter *m, int64_t now_ms, int64_t window_ms);
 /* Bytes/s of each of the last n whole seconds, oldest first (n <= 59). */
 void meter_series(struct meter *m, int64_t now_ms, int64_t *out, int n);
 
-/* The run's ETA (README.md#how-it-behaves-choices-where-the-specification-is-silent): the bytes
+/* The run's ETA (docs/design.md#headless-mode-and-the-log): the bytes
  * still to come are the sizes known (Content-Length of started items, less what is on disk) plus
  * the mean size of the finished items times the items left whose size is unknown; the rate is that
  * of the last minute (of the active time, when the run is younger) or the cap, whichever is lower.
