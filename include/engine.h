@@ -14,7 +14,7 @@ struct engine;
 
 enum engine_event_kind {
     EV_QUEUED, EV_START, EV_DONE, EV_UNCHANGED, EV_RETRY, EV_FAILED, EV_PAUSED, EV_RESUMED,
-    EV_RATE, EV_CONCURRENCY, EV_MESSAGE,
+    EV_RATE, EV_CONCURRENCY, EV_MESSAGE, EV_REMOVED,
 };
 
 struct engine_event {
@@ -40,6 +40,14 @@ struct engine_stats {
     int64_t bytes;               /* body bytes received this run */
     int64_t elapsed_ms;
     int64_t eta_ms;              /* -1 unknown */
+    /* How the ETA was made (meter.h, meter_eta), for the details. */
+    int64_t eta_known_left;      /* bytes left of started items whose size is known */
+    int64_t eta_known_items;     /* how many such items */
+    int64_t eta_unknown_items;   /* items left of unknown size */
+    int64_t eta_mean;            /* mean size of the items finished this run, -1 none */
+    int64_t eta_finished;        /* how many finished this run */
+    int64_t eta_rate;            /* the rate used */
+    bool eta_capped;             /* the cap, lower than the last minute's rate */
     bool disk_full;
     bool paused_all;
     const char *session_error;   /* the session cannot be written (retried each tick), or NULL */

@@ -114,6 +114,8 @@ size_t queue_page(struct queue *q, int st, size_t offset, size_t limit, struct i
  * is busy (returns 0) or failed (returns -1; queue_error says why). */
 int queue_setting_get(struct queue *q, const char *key, int64_t *value);
 int queue_setting_set(struct queue *q, const char *key, int64_t value);
+/* Forgets a setting (a new pass starts without the live changes of the last one). 0 or -1. */
+int queue_setting_del(struct queue *q, const char *key);
 
 /* ---- for the intake (intake.c) ---- */
 

@@ -18,7 +18,12 @@ int store_item_insert(struct store *st, const struct item *it, int64_t input, in
 /* Writes what a transfer changes: state, attempts, next try, status, error, sizes, validators,
  * digest, duration. */
 int store_item_write(struct store *st, const struct item *it, int64_t wall_off, char *err);
+/* Removes an item: its row stays, in no state, with its URL (the same list does not bring it
+ * back) and without its path. */
 int store_item_delete(struct store *st, uint64_t id, char *err);
+/* Deletes the row of a removed item for good (the operator adds its URL again): 1, 0 when id is
+ * not a removed item, -1. */
+int store_item_purge(struct store *st, uint64_t id, char *err);
 /* 1 and *id when found, 0 when not, -1 on error. */
 int store_item_find_url(struct store *st, const char *url, uint64_t *id, char *err);
 int store_item_find_path(struct store *st, const char *path, uint64_t *id, char *err);

@@ -15,10 +15,13 @@ int store_queue_host_queued(struct store *st, const char *host, uint64_t after, 
 /* The first host after `after` (NULL: from the start) with queued items: 1 and *host (allocated),
  * 0 when there is none, -1 on error. A skip-scan of the queued index: one seek per host. */
 int store_queue_next_host(struct store *st, const char *after, char **host, char *err);
-/* Every retry due by now_wall becomes queued; returns the number of rows or -1. */
-int store_queue_promote_due(struct store *st, int64_t now_wall, char *err);
-/* Earliest retry time: 1 and *due_wall, 0 when there is no retry, -1 on error. */
-int store_queue_min_due(struct store *st, int64_t *due_wall, char *err);
+/* Up to limit retries due by now_wall that come after (after_due, after_id) in (next_try, id)
+ * order: their ids and due times (wall ms), in that order. Returns how many, or -1. */
+int store_queue_due(struct store *st, int64_t now_wall, int64_t after_due, uint64_t after_id,
+                    size_t limit, uint64_t *ids, int64_t *dues, char *err);
+/* Earliest retry time after (after_due, after_id): 1 and *due_wall, 0 when there is none, -1. */
+int store_queue_min_due(struct store *st, int64_t after_due, uint64_t after_id, int64_t *due_wall,
+                        char *err);
 /* Every item in state from (ITEM_FAILED: attempts and error reset too; ITEM_PAUSED) becomes queued;
  * returns the number of rows or -1. */
 int store_queue_requeue(struct store *st, enum item_state from, char *err);

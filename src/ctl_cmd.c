@@ -297,6 +297,20 @@ static int cmd_requeue(struct engine *e, const struct settings *s, int argc, cha
     return rc == 1 ? 0 : rc;
 }
 
+/* One item out of the run and the session, as d in the TUI: it does not come back with the
+ * next run of the same list (docs/design.md#session). There is no word for all of them. */
+static int cmd_remove(struct engine *e, const struct settings *s, int argc, char **argv,
+                      struct sbuf *out, char *err)
+{
+    char q[64];
+    long v;
+
+    if (units_parse_int(argv[1], 1, LONG_MAX, &v, err) < 0)
+        return errf(err, "remove: '%s' is not an item id (a positive whole number)",
+                    units_quote(argv[1], q, sizeof q));
+    return engine_remove(e, (uint64_t)v, err);
+}
+
 /* The URL and out= go through the intake's mapping and checks (engine_add_url), as a list's
  * line would. */
 static int cmd_add(struct engine *e, const struct settings *s, int argc, char **argv,
@@ -350,6 +364,8 @@ const struct ctl_cmd ctl_cmd_table[] = {
     { "requeue", 1, 1, "requeue failed|ID",
       "retry the failed items (prints how many), or one item", cmd_requeue },
     { "add", 1, 2, "add URL [out=PATH]", "add a URL to the run; prints its id", cmd_add },
+    { "remove", 1, 1, "remove ID",
+      "remove one item from the run and the session (its .part is deleted)", cmd_remove },
     { "status", 0, 0, "status", "counts, rates and limits as one JSON object", cmd_status },
     { "metrics", 0, 0, "metrics", "the same in the Prometheus text format", cmd_metrics },
 };

@@ -50,6 +50,11 @@ void engine_emit_item(struct engine *e, enum engine_event_kind kind, const struc
         .error = error, .value = value,
     };
 
+    /* The ETA's mean size of the finished items (meter.h, meter_eta). */
+    if (kind == EV_DONE || kind == EV_UNCHANGED) {
+        e->fin_items++;
+        e->fin_bytes += it->size >= 0 ? it->size : it->received;
+    }
     emit(e, &ev);
 }
 
@@ -174,6 +179,18 @@ static void on_due(void *arg)
     engine_kick(e);
 }
 
+/* Elapsed time is the time the run had work going: not the time a finished run's TUI stays
+ * open, nor the time everything was paused (docs/design.md#headless-mode-and-the-log). Brought
+ * up to date on each tick and each snapshot, so a change is counted within a tick. */
+void engine_account(struct engine *e, int64_t now)
+{
+    bool busy = !engine_idle(e) && !e->paused_all;
+
+    if (e->busy_since >= 0 && now > e->busy_since)
+        e->busy_ms += now - e->busy_since;
+    e->busy_since = busy ? now : -1;
+}
+
 static void on_tick(void *arg)
 {
     struct engine *e = arg;
@@ -183,6 +200,7 @@ static void on_tick(void *arg)
 
     loop_timer_arm(e->tick_timer, TICK_MS);
     e->last_tick_ms = now;
+    engine_account(e, now);
     /* Every tick: progress and state reach the session within a quarter of a second, so a
      * kill -9 costs little re-fetching (a flush of a few rows takes well under a millisecond). */
     if (now - e->last_flush_ms >= TICK_MS) {
@@ -322,7 +340,7 @@ struct engine *engine_new(struct loop *loop, const struct settings *s, struct qu
     e->rootfd = rootfd;
     e->concurrency = s->concurrency;
     e->hosts = hosts_new();
-    e->start_ms = e->last_tick_ms = mono_ms();
+    e->start_ms = e->last_tick_ms = e->busy_since = mono_ms();
     e->free_bytes = -1;
     e->rng = (uint64_t)wall_ms() * 6364136223846793005ULL ^ (uint64_t)getpid();
     if (e->rng == 0)
@@ -413,6 +431,7 @@ void engine_stop(struct engine *e)
     e->stopping = true;
     while (e->actives != NULL)
         engine_transfer_park(e, e->actives, ITEM_QUEUED);
+    engine_ctl_release_paused(e);
     if (e->syncer != NULL)
         syncer_drain(e->syncer);
     queue_flush(e->q);
@@ -440,6 +459,7 @@ void engine_free(struct engine *e)
     loop_timer_free(e->refill_timer);
     hosts_free(e->hosts);
     free(e->listeners);
+    free(e->pausedv);
     free(e);
 }
 

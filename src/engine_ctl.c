@@ -29,7 +29,6 @@ static struct active *find_active(struct engine *e, uint64_t id)
 void engine_stats(struct engine *e, struct engine_stats *st)
 {
     int64_t now = mono_ms();
-    size_t remaining;
 
     memset(st, 0, sizeof *st);
     st->total = queue_total(e->q);
@@ -46,32 +45,58 @@ void engine_stats(struct engine *e, struct engine_stats *st)
     st->rate = meter_rate(&e->meter, now, 2000);
     st->cap = e->rate;
     st->bytes = e->bytes;
-    st->elapsed_ms = now - e->start_ms;
+    engine_account(e, now);
+    st->elapsed_ms = e->busy_ms;
     st->disk_full = e->disk_full_until != 0 || e->disk_probing;
     st->session_error = queue_error(e->q);
     st->paused_all = e->paused_all;
-    /* Sizes of queued items are unknown until fetched: estimate from the mean item so far. */
-    remaining = st->queued + st->active + st->retrying;
-    st->eta_ms = -1;
-    if (st->done > 0 && st->rate > 0) {
-        int64_t mean = e->bytes / (int64_t)(st->done + st->unchanged);
+    /* Sizes known from started items; the others at the mean size of what finished this run
+     * (meter.h, meter_eta; paused items are not counted: they do not move until resumed). */
+    {
+        struct meter_eta est = { .finished = e->fin_items, .finished_bytes = e->fin_bytes,
+                                 .active_ms = st->elapsed_ms, .cap = e->rate };
 
-        st->eta_ms = (int64_t)remaining * mean * 1000 / st->rate;
-    } else if (remaining == 0) {
-        st->eta_ms = 0;
+        est.unknown_items = (int64_t)(st->queued + st->retrying);
+        for (struct active *a = e->actives; a != NULL; a = a->next) {
+            const struct item *it = xfer_item(a->x);
+            int64_t have = xfer_offset(a->x) + xfer_bytes(a->x);
+
+            if (it->size >= 0) {
+                est.known_left += it->size > have ? it->size - have : 0;
+                st->eta_known_items++;
+            } else {
+                est.unknown_items++;
+            }
+        }
+        meter_eta(&e->meter, now, &est);
+        st->eta_ms = est.eta_ms;
+        st->eta_known_left = est.known_left;
+        st->eta_unknown_items = est.unknown_items;
+        st->eta_mean = est.mean;
+        st->eta_finished = est.finished;
+        st->eta_rate = est.rate;
+        st->eta_capped = est.capped != 0;
     }
 }
 
 void engine_set_rate(struct engine *e, int64_t rate, int64_t burst)
 {
+    int64_t until = 0;
+
     if (rate < 0)
         rate = 0;
-    if (e->s->nschedule > 0)
-        sched_override(&e->sched, e->s->schedule, e->s->nschedule,
-                       engine_cap_local_second_of_day(), rate);
+    if (e->s->nschedule > 0) {
+        int sod = engine_cap_local_second_of_day();
+        int next = sched_secs_to_next(e->s->schedule, e->s->nschedule, sod);
+
+        sched_override(&e->sched, e->s->schedule, e->s->nschedule, sod, rate);
+        if (next > 0)
+            until = wall_ms() + (int64_t)next * 1000;
+    }
     engine_cap_apply_rate(e, rate, burst);
     queue_setting_set(e->q, "rate", rate);
     queue_setting_set(e->q, "burst", burst);
+    queue_setting_set(e->q, "rate_until", until);
 }
 
 int64_t engine_rate(const struct engine *e)
@@ -102,6 +127,86 @@ int engine_concurrency(const struct engine *e)
     return e->concurrency;
 }
 
+/* ---- pausing: pause all and resume all act only on what pause all paused ---- */
+
+static struct paused *paused_find(struct engine *e, uint64_t id)
+{
+    for (size_t i = 0; i < e->npaused; i++)
+        if (e->pausedv[i].id == id)
+            return &e->pausedv[i];
+    return NULL;
+}
+
+static void paused_note(struct engine *e, uint64_t id, bool by_all, bool parked)
+{
+    struct paused *p = paused_find(e, id);
+
+    if (p == NULL) {
+        if (e->npaused == e->pausedcap) {
+            e->pausedcap = e->pausedcap ? e->pausedcap * 2 : 16;
+            e->pausedv = xrealloc(e->pausedv, e->pausedcap * sizeof *e->pausedv);
+        }
+        p = &e->pausedv[e->npaused++];
+    }
+    p->id = id;
+    p->by_all = by_all;
+    p->parked = parked;
+}
+
+/* Forgets the item; true when its attempt was parked (to be given back as it resumes). */
+static bool paused_forget(struct engine *e, uint64_t id)
+{
+    struct paused *p = paused_find(e, id);
+    bool parked;
+
+    if (p == NULL)
+        return false;
+    parked = p->parked;
+    *p = e->pausedv[--e->npaused];
+    return parked;
+}
+
+/* A running transfer stops with its .part and becomes paused. Its row keeps the attempt it was
+ * in (TRY does not drop to the attempt before it); the attempt is given back on resume. */
+static void pause_active(struct engine *e, struct active *a, bool by_all)
+{
+    struct item *it = xfer_item(a->x);
+    uint64_t id = it->id;
+
+    engine_transfer_park(e, a, ITEM_PAUSED);
+    it = queue_get(e->q, id);
+    if (it == NULL)
+        return;
+    it->attempts++;
+    queue_touch(e->q, it);
+    paused_note(e, id, by_all, true);
+}
+
+/* A paused item back to the queue: a parked attempt is given back (starting counts it again). */
+static void unpause(struct engine *e, struct item *it)
+{
+    if (paused_forget(e, it->id) && it->attempts > 0) {
+        it->attempts--;
+        queue_touch(e->q, it);
+    }
+    queue_set_state(e->q, it, ITEM_QUEUED);
+}
+
+void engine_ctl_release_paused(struct engine *e)
+{
+    for (size_t i = 0; i < e->npaused; i++) {
+        struct item *it;
+
+        if (!e->pausedv[i].parked || (it = queue_get(e->q, e->pausedv[i].id)) == NULL)
+            continue;
+        if (it->state == ITEM_PAUSED && it->attempts > 0) {
+            it->attempts--;
+            queue_touch(e->q, it);
+        }
+    }
+    e->npaused = 0;
+}
+
 int engine_pause(struct engine *e, uint64_t id, char *err)
 {
     struct item *it = queue_get(e->q, id);
@@ -109,12 +214,22 @@ int engine_pause(struct engine *e, uint64_t id, char *err)
 
     if (it == NULL)
         return errf(err, "no item %llu", (unsigned long long)id);
-    if (it->state == ITEM_ACTIVE && (a = find_active(e, id)) != NULL)
-        engine_transfer_park(e, a, ITEM_PAUSED);
-    else if (it->state == ITEM_QUEUED || it->state == ITEM_RETRY)
+    if (it->state == ITEM_ACTIVE && (a = find_active(e, id)) != NULL) {
+        pause_active(e, a, false);
+        if ((it = queue_get(e->q, id)) == NULL)
+            return errf(err, "no item %llu", (unsigned long long)id);
+    } else if (it->state == ITEM_QUEUED || it->state == ITEM_RETRY) {
         queue_set_state(e->q, it, ITEM_PAUSED);
-    else
+        paused_note(e, id, false, false);
+    } else if (it->state == ITEM_PAUSED) {
+        struct paused *p = paused_find(e, id);
+
+        if (p != NULL)
+            p->by_all = false;   /* paused by hand now: resume all leaves it */
+        return 0;
+    } else {
         return errf(err, "item %llu is %s", (unsigned long long)id, item_state_name(it->state));
+    }
     engine_emit_item(e, EV_PAUSED, it, 0, NULL, 0);
     engine_kick(e);
     return 0;
@@ -129,36 +244,51 @@ int engine_resume(struct engine *e, uint64_t id, char *err)
     if (it->state != ITEM_PAUSED)
         return errf(err, "item %llu is %s, not paused", (unsigned long long)id,
                     item_state_name(it->state));
-    queue_set_state(e->q, it, ITEM_QUEUED);
+    unpause(e, it);
     engine_emit_item(e, EV_RESUMED, it, 0, NULL, 0);
     engine_kick(e);
     return 0;
 }
 
+/* Pause all stops the running transfers (paused, keeping their attempt) and starts nothing
+ * new; queued items stay queued. Items paused one by one are not its to resume. */
 void engine_pause_all(struct engine *e)
 {
     if (e->paused_all)
         return;
+    engine_account(e, mono_ms());
     e->paused_all = true;
     while (e->actives != NULL)
-        engine_transfer_park(e, e->actives, ITEM_QUEUED);
+        pause_active(e, e->actives, true);
+    engine_account(e, mono_ms());
     engine_emit_value(e, EV_PAUSED, 0, "all transfers paused");
 }
 
 void engine_resume_all(struct engine *e)
 {
+    size_t i = 0;
+
+    engine_account(e, mono_ms());
     e->paused_all = false;
     e->disk_full_until = 0;          /* the operator says there is room again */
-    if (queue_resume_paused(e->q) < 0) {
-        char m[ERRLEN + 64];
+    while (i < e->npaused) {
+        struct paused p = e->pausedv[i];
+        struct item *it;
 
-        /* The items stay paused; the operator is told why nothing moved. */
-        snprintf(m, sizeof m, "cannot resume the paused items: %s",
-                 queue_error(e->q) != NULL ? queue_error(e->q) : "the session cannot be written");
-        engine_emit_value(e, EV_MESSAGE, 0, m);
+        if (!p.by_all) {
+            i++;
+            continue;
+        }
+        it = queue_get(e->q, p.id);
+        if (it == NULL || it->state != ITEM_PAUSED) {
+            paused_forget(e, p.id);
+            continue;
+        }
+        unpause(e, it);          /* takes it off the list: i now holds another entry */
     }
     engine_emit_value(e, EV_RESUMED, 0, "all transfers resumed");
     engine_kick(e);
+    engine_account(e, mono_ms());
 }
 
 bool engine_paused_all(const struct engine *e)
@@ -233,11 +363,16 @@ int engine_remove(struct engine *e, uint64_t id, char *err)
         if (it == NULL)
             return errf(err, "no item %llu", (unsigned long long)id);
     }
+    paused_forget(e, id);
     /* Its partial file goes with it; a finished file stays (removing an item is not deleting). */
     if (it->state != ITEM_DONE && it->state != ITEM_UNCHANGED)
         (void)fsout_unlink_part(e->rootfd, it->path);
     xfer_reset_hash(it);
-    return queue_remove(e->q, it, err);
+    if (queue_remove(e->q, it, err) < 0)
+        return -1;
+    /* The pointer stays valid until control returns to the loop: the log still names it. */
+    engine_emit_item(e, EV_REMOVED, it, 0, NULL, 0);
+    return 0;
 }
 
 bool engine_xfer_view(struct engine *e, uint64_t id, struct engine_xfer_view *v)

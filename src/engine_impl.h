@@ -39,6 +39,15 @@ struct active {
     int64_t win_bytes;           /* xfer_bytes at its start */
 };
 
+/* An item the operator paused in this run (docs/design.md#live-changes-and-the-schedule): by
+ * pause all or one by one, and whether its attempt was running (parked: its attempt still
+ * counts while it is paused and is given back when it resumes). */
+struct paused {
+    uint64_t id;
+    bool by_all;
+    bool parked;
+};
+
 struct engine {
     struct loop *loop;
     const struct settings *s;
@@ -69,6 +78,9 @@ struct engine {
     struct meter meter;
     int64_t bytes;
     int64_t start_ms;
+    int64_t fin_items, fin_bytes;    /* finished this run, and their sizes (the ETA's mean) */
+    int64_t busy_ms;                 /* time the run had work going, up to busy_since */
+    int64_t busy_since;              /* -1 while idle or everything is paused */
     /* The disk was full: nothing starts before this time (mono ms); 0 when it is not. */
     int64_t disk_full_until;
     /* Space came back (or the operator resumed): one transfer at a time, the probe, until one
@@ -86,9 +98,18 @@ struct engine {
     bool paused_all;
     bool in_kick;
     bool session_failing;            /* told the listeners that the session cannot be written */
+    struct paused *pausedv;          /* what this run paused, for resume all and the attempts */
+    size_t npaused, pausedcap;
     struct { engine_listener cb; void *arg; } *listeners;
     int nlisteners;
 };
+
+/* engine_ctl.c: at the end of a run, paused items give back the attempt they were parked in
+ * (the next run queues them again and counts a new one). */
+void engine_ctl_release_paused(struct engine *e);
+
+/* engine.c: the run's active time brought up to now (elapsed counts only it). */
+void engine_account(struct engine *e, int64_t now);
 
 /* engine.c: events to the listeners. */
 void engine_emit_item(struct engine *e, enum engine_event_kind kind, const struct item *it,

@@ -26,7 +26,7 @@ static const char *kind_name(enum engine_event_kind k)
         [EV_QUEUED] = "queued", [EV_START] = "start", [EV_DONE] = "done",
         [EV_UNCHANGED] = "unchanged", [EV_RETRY] = "retry", [EV_FAILED] = "failed",
         [EV_PAUSED] = "paused", [EV_RESUMED] = "resumed", [EV_RATE] = "rate",
-        [EV_CONCURRENCY] = "concurrency", [EV_MESSAGE] = "message",
+        [EV_CONCURRENCY] = "concurrency", [EV_MESSAGE] = "message", [EV_REMOVED] = "removed",
     };
 
     return (unsigned)k < ARRAY_LEN(names) && names[k] != NULL ? names[k] : "unknown";

@@ -84,7 +84,7 @@ void headless_free(struct headless *h)
     free(h);
 }
 
-void headless_summary(struct engine *e, struct queue *q, FILE *fp, int interrupted)
+void headless_summary(struct engine *e, struct queue *q, FILE *fp, enum headless_end end)
 {
     struct engine_stats st;
     char got[32], dur[32], rate[32];
@@ -96,7 +96,8 @@ void headless_summary(struct engine *e, struct queue *q, FILE *fp, int interrupt
     units_fmt_duration(st.elapsed_ms, dur, sizeof dur);
     units_fmt_rate(st.elapsed_ms > 0 ? st.bytes * 1000 / st.elapsed_ms : 0, rate, sizeof rate);
     fprintf(fp, "sluice: %s: %zu done, %zu unchanged, %zu failed, %zu not finished; %s in %s (%s)\n",
-            interrupted ? "interrupted" : "finished", st.done, st.unchanged, st.failed,
+            end == HEADLESS_INTERRUPTED ? "interrupted" : end == HEADLESS_UNFINISHED ?
+            "stopped" : "finished", st.done, st.unchanged, st.failed,
             st.total - st.done - st.unchanged - st.failed, got, dur, rate);
     while ((n = queue_page(q, ITEM_FAILED, off, ARRAY_LEN(page), page)) > 0) {
         for (size_t i = 0; i < n; i++) {
@@ -117,7 +118,11 @@ void headless_summary(struct engine *e, struct queue *q, FILE *fp, int interrupt
         }
         off += n;
     }
-    if (interrupted)
+    if (end == HEADLESS_INTERRUPTED)
         fprintf(fp, "sluice: stopped; unfinished files are kept as *.part\n");
+    else if (end == HEADLESS_UNFINISHED)
+        fprintf(fp, "sluice: %zu item%s paused or not finished; state saved, the same command "
+                "continues (exit 3)\n", st.total - st.done - st.unchanged - st.failed,
+                st.total - st.done - st.unchanged - st.failed == 1 ? "" : "s");
     fflush(fp);
 }

@@ -11,6 +11,7 @@
 #include "queue.h"
 #include "theme.h"
 #include "ui.h"
+#include "units.h"
 #include "util.h"
 
 #include <curl/curl.h>
@@ -55,6 +56,8 @@ struct run {
     int sigfd;
     int interrupted;
     bool session_failed;         /* a session write failed for good: exit 4 */
+    bool has_live_rate;          /* a live cap of the pass being resumed */
+    int64_t live_rate, live_burst;
 };
 
 static void report_stderr(void *arg, const char *msg)
@@ -223,29 +226,49 @@ static struct queue *open_session(const struct settings *s, int rootfd, struct m
     return q;
 }
 
-/* A rate, burst or concurrency tuned live in an earlier run comes back, unless the command line
- * sets it (docs/design.md#session). With a schedule the rate is the schedule's. */
-static void restore_settings(struct settings *s, struct queue *q)
+/* What a live change leaves in the session (engine_ctl.c). */
+static const char *const live_keys[] = { "rate", "burst", "concurrency", "rate_until" };
+
+/* A live cap or concurrency belongs to the pass it was made in (docs/design.md#session):
+ * a resumed pass keeps it, over the command line and the config (the cap only until the schedule
+ * step it was made in ends: rate_until); a new pass forgets it and starts from the command line,
+ * the config and the schedule. The cap is put in force by start_engine (engine_set_rate), so
+ * that under a schedule it holds until the next step as it did before the interruption. */
+static void restore_settings(struct run *r, bool resume)
 {
-    static const char *const keys[] = { "rate", "burst", "concurrency" };
+    int64_t v, until = 0;
 
-    for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
-        int idx = opts_find(keys[i]);
+    if (!resume) {
+        for (size_t i = 0; i < ARRAY_LEN(live_keys); i++)
+            queue_setting_del(r->q, live_keys[i]);
+        return;
+    }
+    if (queue_setting_get(r->q, "concurrency", &v) > 0) {
+        int idx = opts_find("concurrency");
         char err[ERRLEN], text[32];
-        int64_t v;
 
-        if (idx < 0 || (s->set_on_cli & (UINT64_C(1) << idx)) != 0)
-            continue;
-        if (strcmp(keys[i], "concurrency") != 0 && s->nschedule > 0)
-            continue;
-        if (queue_setting_get(q, keys[i], &v) <= 0)
-            continue;
-        if (strcmp(keys[i], "burst") == 0 && v == 0)
-            snprintf(text, sizeof text, "auto");
+        snprintf(text, sizeof text, "%lld", (long long)v);
+        if (idx < 0 || opts_apply(&r->s, idx, text, err) < 0)
+            fprintf(stderr, "sluice: session setting concurrency=%s ignored\n", text);
         else
-            snprintf(text, sizeof text, "%lld", (long long)v);
-        if (opts_apply(s, idx, text, err) < 0)
-            fprintf(stderr, "sluice: session setting %s=%s ignored: %s\n", keys[i], text, err);
+            fprintf(stderr, "sluice: resuming the pass with the concurrency set live: %lld\n",
+                    (long long)v);
+    }
+    if (queue_setting_get(r->q, "rate", &v) > 0 &&
+        (queue_setting_get(r->q, "rate_until", &until) <= 0 || until <= 0 || wall_ms() < until)) {
+        char text[32];
+
+        r->live_rate = v;
+        r->live_burst = 0;
+        if (queue_setting_get(r->q, "burst", &v) > 0 && v > 0)
+            r->live_burst = v;
+        r->has_live_rate = true;
+        if (r->live_rate > 0)
+            units_fmt_rate(r->live_rate, text, sizeof text);
+        else
+            snprintf(text, sizeof text, "off");
+        fprintf(stderr, "sluice: resuming the pass with the cap set live: %s%s\n", text,
+                until > 0 ? " (until the next step of the schedule)" : "");
     }
 }
 
@@ -309,20 +332,27 @@ static int open_root_and_session(struct run *r)
 }
 
 /* A run that finished closes its pass: this one checks every item again (an unchanged file
- * costs a 304, no body). A run that was interrupted is resumed instead: what it finished stays
- * finished and is not asked for again. */
+ * costs a 304, no body). A run that was interrupted, or that ended with items not finished
+ * (exit 3), is resumed instead: what it finished stays finished and is not asked for again.
+ * Returns 1 when this run resumes a pass, 0 for a new pass, -1 when the session cannot start
+ * one. Either way a pause lasts only while the sluice that made it runs: paused items are
+ * queued again (docs/design.md#session). */
 static int start_pass(struct queue *q)
 {
     int64_t fin = 0;
+    int resume = !queue_created(q);
 
-    if (!queue_created(q) && queue_setting_get(q, "finished", &fin) == 1 && fin == 1 &&
-        queue_new_pass(q) < 0) {
-        fprintf(stderr, "sluice: cannot start a new pass: %s\n", queue_error(q));
-        return -1;
+    if (!queue_created(q) && queue_setting_get(q, "finished", &fin) == 1 && fin == 1) {
+        if (queue_new_pass(q) < 0) {
+            fprintf(stderr, "sluice: cannot start a new pass: %s\n", queue_error(q));
+            return -1;
+        }
+        resume = 0;
     }
+    (void)queue_resume_paused(q);
     /* A failure here stays pending: retried with every flush, reported at the end. */
     (void)queue_setting_set(q, "finished", 0);
-    return 0;
+    return resume;
 }
 
 /* Pass one of the intake: every line of the input checked before anything is fetched. A refused
@@ -347,13 +377,16 @@ static int check_input(struct run *r)
 /* The root, the session and the input, merged into the session; nothing is fetched yet. */
 static int plan(struct run *r)
 {
+    int resume;
+
     if (open_root_and_session(r) < 0)
         return -1;
-    restore_settings(&r->s, r->q);
-    if (start_pass(r->q) < 0) {
+    resume = start_pass(r->q);
+    if (resume < 0) {
         r->session_failed = true;
         return -1;
     }
+    restore_settings(r, resume == 1);
     return check_input(r);
 }
 
@@ -378,6 +411,8 @@ static int start_engine(struct run *r)
         fprintf(stderr, "sluice: %s\n", err);
         return -1;
     }
+    if (r->has_live_rate)
+        engine_set_rate(r->engine, r->live_rate, r->live_burst);
     if (r->log != NULL) {
         engine_add_listener(r->engine, evlog_listener, r->log);
         /* Lines are written as events happen; this only notices, once, that writing failed. */
@@ -492,9 +527,12 @@ static void print_session_stats(struct queue *q)
 }
 
 /* The end of a run that started: transfers parked when interrupted, the summary, the exit
- * status, and whether the next run starts a new pass. */
+ * status, and whether the next run starts a new pass. A run that ends with items paused or not
+ * finished exits 3 and keeps its pass open, like an interrupted one: the same command continues
+ * it (docs/design.md#session); only a run with every item done, unchanged or failed closes it. */
 static int finish(struct run *r)
 {
+    size_t left;
     int status;
 
     if (r->ui != NULL && !engine_idle(r->engine))
@@ -509,14 +547,18 @@ static int finish(struct run *r)
         engine_stop(r->engine);
     if (r->log_failed == 2)
         return EXIT_USAGE;           /* said so; the transfers it started were parked */
-    headless_summary(r->engine, r->q, stderr, r->interrupted != 0);
+    left = queue_total(r->q) - queue_count(r->q, ITEM_DONE) - queue_count(r->q, ITEM_UNCHANGED) -
+           queue_count(r->q, ITEM_FAILED);
+    headless_summary(r->engine, r->q, stderr,
+                     r->interrupted ? HEADLESS_INTERRUPTED : left > 0 ? HEADLESS_UNFINISHED :
+                     HEADLESS_FINISHED);
     if (r->log != NULL)
         check_log(r);
-    if (r->interrupted)
+    if (r->interrupted || left > 0)
         status = EXIT_INTERRUPTED;
     else
         status = queue_count(r->q, ITEM_FAILED) > 0 || r->log_failed ? EXIT_FAILED_ITEMS : EXIT_DONE;
-    if (!r->interrupted)
+    if (status != EXIT_INTERRUPTED)
         (void)queue_setting_set(r->q, "finished", 1);     /* retried by queue_close */
     return status;
 }

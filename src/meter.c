@@ -66,3 +66,28 @@ void meter_series(struct meter *m, int64_t now_ms, int64_t *out, int n)
         out[i] = sum;
     }
 }
+
+int64_t meter_eta(struct meter *m, int64_t now_ms, struct meter_eta *e)
+{
+    int64_t window = e->active_ms < 60000 ? e->active_ms : 60000;
+
+    e->mean = e->finished > 0 ? e->finished_bytes / e->finished : -1;
+    e->rate = window >= METER_SLOT_MS ? meter_rate(m, now_ms, window) : 0;
+    e->capped = e->cap > 0 && e->rate > 0 && e->cap < e->rate;
+    if (e->capped)
+        e->rate = e->cap;
+    if (e->unknown_items > 0 && e->mean < 0)
+        e->bytes_left = -1;      /* nothing finished yet to take a mean from */
+    else
+        e->bytes_left = (e->known_left > 0 ? e->known_left : 0) +
+                        (e->unknown_items > 0 ? e->unknown_items * e->mean : 0);
+    if (e->bytes_left == 0)
+        e->eta_ms = 0;
+    else if (e->bytes_left < 0 || e->rate <= 0)
+        e->eta_ms = -1;
+    else if (e->bytes_left > INT64_MAX / 1000)
+        e->eta_ms = e->bytes_left / e->rate * 1000;
+    else
+        e->eta_ms = e->bytes_left * 1000 / e->rate;
+    return e->eta_ms;
+}

@@ -64,11 +64,12 @@ static struct queue *queue_make(struct store *st, char *err)
     q->evfd = -1;
     q->wall_off = wall_ms() - mono_ms();
     q->db_due = NO_DUE;
+    q->due_cur_t = INT64_MIN;
     q->discover = true;
     /* A run that ended without saying so (kill -9, power loss) left its transfers ACTIVE; their
      * .part files and recorded validators let the engine resume them. */
     if (store_requeue_active(st, err) < 0 || store_counts(st, q->counts, &max_id, err) < 0 ||
-        (rc = store_queue_min_due(st, &due, err)) < 0) {
+        (rc = store_queue_min_due(st, INT64_MIN, 0, &due, err)) < 0) {
         store_close(st);
         free(q);
         return NULL;
@@ -283,6 +284,10 @@ int queue_add(struct queue *q, struct item *it, char *err)
     if (err == NULL)
         err = buf;
     rc = store_item_insert(q->st, it, 0, q->wall_off, &id, err);
+    /* The URL of an item removed earlier: added by the operator, it is wanted again. */
+    if (rc > 0 && store_item_find_url(q->st, it->urls[0], &other, err) > 0 &&
+        store_item_purge(q->st, other, err) > 0)
+        rc = store_item_insert(q->st, it, 0, q->wall_off, &id, err);
     if (rc < 0) {
         set_error(q, err);
         return -1;
@@ -343,8 +348,11 @@ int queue_remove(struct queue *q, struct item *it, char *err)
         set_error(q, err);
         return -1;
     }
-    if (e->flags & QUEUE_ENT_WINDOW)
+    if (e->flags & QUEUE_ENT_WINDOW) {
+        if (it->state == ITEM_RETRY && q->ndue > 0)
+            q->ndue--;
         queue_host_window_remove(&q->hosts, e);
+    }
     queue_heap_remove(&q->heap, it);
     if (q->counts[it->state] > 0)
         q->counts[it->state]--;
@@ -361,8 +369,11 @@ void queue_set_state(struct queue *q, struct item *it, enum item_state st)
 
     if (it->state == st || e == NULL || e->it != it)
         return;
-    if (e->flags & QUEUE_ENT_WINDOW)
+    if (e->flags & QUEUE_ENT_WINDOW) {
+        if (it->state == ITEM_RETRY && q->ndue > 0)
+            q->ndue--;
         queue_host_window_remove(&q->hosts, e);
+    }
     if (it->state == ITEM_RETRY)
         queue_heap_remove(&q->heap, it);
     if (q->counts[it->state] > 0)
@@ -386,50 +397,66 @@ void queue_touch(struct queue *q, struct item *it)
     queue_write_mark(q, it);
 }
 
-void queue_promote_due(struct queue *q, int64_t now_ms)
+/* Due retries from the heap to the front of their hosts' windows, still ITEM_RETRY: a retry whose
+ * wait has passed starts before the fresh items of its host (docs/design.md#retries-and-backoff). */
+static void due_from_heap(struct queue *q, int64_t now_ms)
 {
-    char err[ERRLEN];
-    int64_t due, t0;
-    int n, rc;
-
-    queue_load_sync(q);
     while (q->heap.n > 0 && q->heap.v[0]->next_try_ms <= now_ms) {
         struct item *it = q->heap.v[0];
         struct queue_ent *e = queue_cache_find(&q->cache, it->id);
 
         queue_heap_remove(&q->heap, it);
-        q->counts[ITEM_RETRY]--;
-        queue_anchor_move(&q->anchors, it->id, ITEM_RETRY, ITEM_QUEUED);
-        it->state = ITEM_QUEUED;
-        q->counts[ITEM_QUEUED]++;
-        queue_host_window_push(&q->hosts, e, true);
-        queue_write_mark(q, it);
+        if (e == NULL || (e->flags & QUEUE_ENT_WINDOW))
+            continue;
+        queue_host_window_push_due(&q->hosts, e);
+        q->ndue++;
     }
+}
+
+#define DUE_BATCH 256            /* retries read from the session at once */
+#define DUE_MAX 4096             /* due retries waiting in memory for a slot, at most */
+
+void queue_promote_due(struct queue *q, int64_t now_ms)
+{
+    uint64_t ids[DUE_BATCH];
+    int64_t dues[DUE_BATCH], due, t0;
+    char err[ERRLEN];
+    int n, rc;
+
+    queue_load_sync(q);
+    due_from_heap(q, now_ms);
     if (q->db_due == NO_DUE || q->db_due - q->wall_off > now_ms || now_ms < q->db_retry_at)
         return;
-    /* The session's rows must agree with memory before a bulk update counts them. Every retry in
-     * memory is in the heap and none is due now, so the update touches only rows that are not. */
+    if (q->ndue >= DUE_MAX) {
+        /* Enough wait for a slot already; the rest are read as those start. */
+        q->db_retry_at = now_ms + 1000;
+        return;
+    }
+    /* The rows must agree with memory: a retry written since is found by its row. */
     if (queue_write_dirty(q) != 0 || q->ndirty > 0) {
         q->db_retry_at = now_ms + BUSY_RETRY_MS;
         return;
     }
     t0 = now_us();
-    n = store_queue_promote_due(q->st, now_ms + q->wall_off, err);
+    n = store_queue_due(q->st, now_ms + q->wall_off, q->due_cur_t, q->due_cur_id, DUE_BATCH, ids,
+                        dues, err);
     db_time(q, t0, "promote");
     if (n < 0) {
         set_error(q, err);
         q->db_retry_at = now_ms + BUSY_RETRY_MS * 5;
         return;
     }
-    if ((size_t)n > q->counts[ITEM_RETRY])
-        n = (int)q->counts[ITEM_RETRY];
-    q->counts[ITEM_RETRY] -= (size_t)n;
-    q->counts[ITEM_QUEUED] += (size_t)n;
-    if (n > 0) {
-        queue_load_reset(q, true);
-        queue_anchor_clear(&q->anchors);
+    for (int i = 0; i < n; i++) {
+        q->due_cur_t = dues[i];
+        q->due_cur_id = ids[i];
+        (void)queue_get(q, ids[i]);      /* a retry read from the session joins the heap */
     }
-    rc = store_queue_min_due(q->st, &due, err);
+    due_from_heap(q, now_ms);
+    if (n == DUE_BATCH) {
+        q->db_due = q->due_cur_t;        /* more are due: read on at once */
+        return;
+    }
+    rc = store_queue_min_due(q->st, q->due_cur_t, q->due_cur_id, &due, err);
     if (rc < 0) {
         set_error(q, err);
         q->db_retry_at = now_ms + BUSY_RETRY_MS * 5;
@@ -441,7 +468,7 @@ void queue_promote_due(struct queue *q, int64_t now_ms)
 struct item *queue_next(struct queue *q, queue_host_ok host_ok, void *arg)
 {
     queue_load_sync(q);
-    if (q->counts[ITEM_QUEUED] == 0)
+    if (q->counts[ITEM_QUEUED] == 0 && q->ndue == 0)
         return NULL;
     if (q->discover && (q->hosts.ring == NULL || mono_ms() - q->last_sweep >= SWEEP_MS))
         queue_load_sweep(q);
@@ -597,3 +624,25 @@ int queue_setting_set(struct queue *q, const char *key, int64_t value)
     return -1;
 }
 
+
+int queue_setting_del(struct queue *q, const char *key)
+{
+    char err[ERRLEN];
+
+    for (struct setting **pp = &q->pending; *pp != NULL;) {
+        struct setting *s = *pp;
+
+        if (strcmp(s->key, key) == 0) {
+            *pp = s->next;
+            free(s->key);
+            free(s);
+        } else {
+            pp = &s->next;
+        }
+    }
+    if (store_meta_setting_del(q->st, key, err) < 0) {
+        set_error(q, err);
+        return -1;
+    }
+    return 0;
+}

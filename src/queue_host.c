@@ -114,6 +114,29 @@ void queue_host_window_push(struct queue_hosts *hs, struct queue_ent *e, bool fr
     e->flags |= QUEUE_ENT_WINDOW;
 }
 
+void queue_host_window_push_due(struct queue_hosts *hs, struct queue_ent *e)
+{
+    struct item *it = e->it;
+    struct queue_host *h = queue_host_of(hs, it->host);
+    struct item *after = NULL;
+
+    for (struct item *p = h->head; p != NULL && p->state == ITEM_RETRY; p = p->qnext)
+        after = p;
+    if (after == NULL) {
+        queue_host_window_push(hs, e, true);
+        return;
+    }
+    it->qprev = after;
+    it->qnext = after->qnext;
+    if (after->qnext != NULL)
+        after->qnext->qprev = it;
+    else
+        h->tail = it;
+    after->qnext = it;
+    h->nwin++;
+    e->flags |= QUEUE_ENT_WINDOW;
+}
+
 void queue_host_window_remove(struct queue_hosts *hs, struct queue_ent *e)
 {
     struct item *it = e->it;

@@ -39,6 +39,9 @@ void queue_host_drop(struct queue_hosts *hs, struct queue_host *h);
 
 /* Puts e's item at the end (front: the head) of its host's window and flags e QUEUE_ENT_WINDOW. */
 void queue_host_window_push(struct queue_hosts *hs, struct queue_ent *e, bool front);
+/* A retry that came due: before the fresh items of its host's window, after the retries that came
+ * due before it. */
+void queue_host_window_push_due(struct queue_hosts *hs, struct queue_ent *e);
 /* Takes e's item out of its host's window and clears QUEUE_ENT_WINDOW. */
 void queue_host_window_remove(struct queue_hosts *hs, struct queue_ent *e);
 /* e's item became queued: it joins its host's window unless the window is long already. */

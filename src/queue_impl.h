@@ -38,6 +38,12 @@ struct queue {
     /* Retries in memory, min-heap by next_try_ms; the session's own are summed up by db_due. */
     struct queue_heap heap;
     int64_t db_due;              /* wall ms, NO_DUE when none */
+    /* Retries read from the session as they came due: every row up to this (next_try wall ms,
+     * id) is in memory. Due retries wait at the front of their host's window, still ITEM_RETRY
+     * (ndue of them), until they start. */
+    int64_t due_cur_t;
+    uint64_t due_cur_id;
+    size_t ndue;
     int64_t db_retry_at;         /* monotonic: the session was busy, look again then */
     size_t counts[ITEM_STATE_COUNT];
     uint64_t *dirty;

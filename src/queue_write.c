@@ -129,6 +129,9 @@ void queue_write_evict(struct queue *q)
         if (e->id == 0 || it->state == ITEM_ACTIVE ||
             (e->flags & (QUEUE_ENT_WINDOW | QUEUE_ENT_DIRTY)) || e->gen == q->gen)
             continue;
+        /* A retry the session's due cursor has passed would not be read again from there. */
+        if (it->state == ITEM_RETRY && it->next_try_ms + q->wall_off <= q->due_cur_t)
+            continue;
         if (it->hash_state != NULL && pinned < PIN_MAX) {
             pinned++;
             continue;

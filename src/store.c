@@ -32,7 +32,7 @@ _Static_assert(ITEM_QUEUED == 0 && ITEM_ACTIVE == 1 && ITEM_RETRY == 2 && ITEM_P
                   "http_status, error, size, received, etag, last_modified, sha256, duration_ms, line"
 
 static const char *const stmt_sql[S_COUNT] = {
-    [S_LOAD] = "SELECT " ITEM_COLS " FROM items WHERE id = ?1",
+    [S_LOAD] = "SELECT " ITEM_COLS " FROM items WHERE id = ?1 AND state <> 7",
     [S_INSERT] = "INSERT INTO items(url, mirrors, path, host, headers, algo, digest, state, attempts, "
                  "next_try, http_status, error, size, received, etag, last_modified, sha256, "
                  "duration_ms, input, line, updated) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
@@ -40,7 +40,12 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_WRITE] = "UPDATE items SET state = ?2, attempts = ?3, next_try = ?4, http_status = ?5, "
                 "error = ?6, size = ?7, received = ?8, etag = ?9, last_modified = ?10, sha256 = ?11, "
                 "duration_ms = ?12, updated = ?13 WHERE id = ?1",
-    [S_DELETE] = "DELETE FROM items WHERE id = ?1",
+    /* A removed item stays as a row in state 7 (outside enum item_state, so nothing counts,
+     * pages or loads it) holding its URL, so that the next run of the same list does not bring
+     * it back (docs/design.md#session); its path is freed for other items. */
+    [S_DELETE] = "UPDATE items SET state = 7, path = '/removed/' || id, next_try = 0, "
+                 "updated = ?2 WHERE id = ?1 AND state <> 7",
+    [S_PURGE] = "DELETE FROM items WHERE id = ?1 AND state = 7",
     [S_FIND_URL] = "SELECT id FROM items WHERE url = ?1",
     [S_FIND_PATH] = "SELECT id FROM items WHERE path = ?1",
     /* A range over path's unique index: '0' is the byte after '/'. */
@@ -55,9 +60,13 @@ static const char *const stmt_sql[S_COUNT] = {
                       "AND host = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
     [S_NEXT_HOST] = "SELECT host FROM items INDEXED BY items_queued WHERE state = 0 AND host > ?1 "
                     "ORDER BY host LIMIT 1",
-    [S_PROMOTE] = "UPDATE items INDEXED BY items_retry SET state = 0, updated = ?2 "
-                  "WHERE state = 2 AND next_try <= ?1",
-    [S_MIN_DUE] = "SELECT min(next_try) FROM items INDEXED BY items_retry WHERE state = 2",
+    /* Retries come due in (next_try, id) order after a cursor: the rows before it are in memory
+     * (docs/design.md#retries-and-backoff) and keep their state until they start. */
+    [S_PROMOTE] = "SELECT id, next_try FROM items INDEXED BY items_retry WHERE state = 2 "
+                  "AND next_try <= ?1 AND (next_try > ?2 OR (next_try = ?2 AND id > ?3)) "
+                  "ORDER BY next_try, id LIMIT ?4",
+    [S_MIN_DUE] = "SELECT min(next_try) FROM items INDEXED BY items_retry WHERE state = 2 "
+                  "AND (next_try > ?1 OR (next_try = ?1 AND id > ?2))",
     [S_REQUEUE_FAILED] = "UPDATE items SET state = 0, attempts = 0, error = NULL, next_try = 0, "
                          "updated = ?1 WHERE state = 6",
     [S_RESUME_PAUSED] = "UPDATE items SET state = 0, updated = ?1 WHERE state = 3",
@@ -66,8 +75,10 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_PAGE_STATE] = "SELECT id FROM items INDEXED BY items_state WHERE state = ?1 AND id >= ?4 "
                      "ORDER BY id LIMIT ?2 OFFSET ?3",
     [S_PAGE_DENSE] = "SELECT id FROM items WHERE id > ?1 ORDER BY id LIMIT ?2",
-    [S_PAGE_ANY] = "SELECT id FROM items WHERE id >= ?3 ORDER BY id LIMIT ?2 OFFSET ?1",
+    [S_PAGE_ANY] = "SELECT id FROM items WHERE id >= ?3 AND state <> 7 ORDER BY id LIMIT ?2 "
+                   "OFFSET ?1",
     [S_SET_GET] = "SELECT value FROM settings WHERE key = ?1",
+    [S_SET_DEL] = "DELETE FROM settings WHERE key = ?1",
     [S_SET_SET] = "INSERT INTO settings(key, value) VALUES(?1, ?2) "
                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",

@@ -212,6 +212,7 @@ int store_item_delete(struct store *st, uint64_t id, char *err)
     if (s == NULL)
         return -1;
     sqlite3_bind_int64(s, 1, (int64_t)id);
+    sqlite3_bind_int64(s, 2, wall_ms());
     if (store_step_done(st, s, err, "delete") < 0)
         return -1;
     if (sqlite3_changes(st->db) > 0) {
@@ -221,6 +222,18 @@ int store_item_delete(struct store *st, uint64_t id, char *err)
         st->holes++;
     }
     return 0;
+}
+
+int store_item_purge(struct store *st, uint64_t id, char *err)
+{
+    sqlite3_stmt *s = store_stmt(st, S_PURGE, err);
+
+    if (s == NULL)
+        return -1;
+    sqlite3_bind_int64(s, 1, (int64_t)id);
+    if (store_step_done(st, s, err, "purge") < 0)
+        return -1;
+    return sqlite3_changes(st->db) > 0;
 }
 
 int store_item_find_url(struct store *st, const char *url, uint64_t *id, char *err)

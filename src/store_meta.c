@@ -51,6 +51,16 @@ int store_meta_setting_set(struct store *st, const char *key, const char *value,
     return store_step_done(st, s, err, "write a setting");
 }
 
+int store_meta_setting_del(struct store *st, const char *key, char *err)
+{
+    sqlite3_stmt *s = store_stmt(st, S_SET_DEL, err);
+
+    if (s == NULL)
+        return -1;
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+    return store_step_done(st, s, err, "forget a setting");
+}
+
 int store_meta_get(struct store *st, const char *key, int64_t *value, char *err)
 {
     return lookup(st, S_META_GET, key, "read meta", take_int64, value, err);

@@ -44,26 +44,40 @@ int store_queue_next_host(struct store *st, const char *after, char **host, char
     return rc == SQLITE_ROW;
 }
 
-int store_queue_promote_due(struct store *st, int64_t now_wall, char *err)
+int store_queue_due(struct store *st, int64_t now_wall, int64_t after_due, uint64_t after_id,
+                    size_t limit, uint64_t *ids, int64_t *dues, char *err)
 {
     sqlite3_stmt *s = store_stmt(st, S_PROMOTE, err);
+    int rc, n = 0;
 
     if (s == NULL)
         return -1;
     sqlite3_bind_int64(s, 1, now_wall);
-    sqlite3_bind_int64(s, 2, wall_ms());
-    if (store_step_done(st, s, err, "promote retries") < 0)
-        return -1;
-    return sqlite3_changes(st->db);
+    sqlite3_bind_int64(s, 2, after_due);
+    sqlite3_bind_int64(s, 3, (int64_t)after_id);
+    sqlite3_bind_int64(s, 4, (int64_t)limit);
+    while (n < (int)limit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        ids[n] = (uint64_t)sqlite3_column_int64(s, 0);
+        dues[n++] = sqlite3_column_int64(s, 1);
+    }
+    if (n == (int)limit)
+        rc = SQLITE_DONE;
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store_dberr(st, err, "read retries");
+    return n;
 }
 
-int store_queue_min_due(struct store *st, int64_t *due_wall, char *err)
+int store_queue_min_due(struct store *st, int64_t after_due, uint64_t after_id, int64_t *due_wall,
+                        char *err)
 {
     sqlite3_stmt *s = store_stmt(st, S_MIN_DUE, err);
     int rc, found = 0;
 
     if (s == NULL)
         return -1;
+    sqlite3_bind_int64(s, 1, after_due);
+    sqlite3_bind_int64(s, 2, (int64_t)after_id);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
         *due_wall = sqlite3_column_int64(s, 0);

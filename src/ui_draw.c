@@ -329,8 +329,9 @@ static void cell(struct ui *u, const struct item *it, const struct rowv *r, enum
         if (it->state == ITEM_RETRY) {
             int64_t left = it->next_try_ms - loop_now(u->loop);
 
-            /* Rounded up: "0s" only when it is due. */
-            s = units_fmt_duration(left > 0 ? left + 999 : 0, buf, sizeof buf);
+            /* Rounded up; "due" once its wait has passed and it waits for a slot (it starts
+             * before the fresh items of its host). */
+            s = left > 0 ? units_fmt_duration(left + 999, buf, sizeof buf) : "due";
         }
         break;
     case C_HTTP:

@@ -87,6 +87,33 @@ static void errors(struct lines *l, const struct item *it)
              TH_ST_FAILED : TH_ROW, 2);
 }
 
+/* How the run's ETA is made (meter.h, meter_eta): bytes known and estimated, over the rate. */
+static void eta_line(struct lines *l)
+{
+    struct engine_stats st;
+    char a[32], b[32], c[32], d[32], text[ERRLEN];
+
+    engine_stats(l->u->e, &st);
+    if (st.eta_ms == 0) {
+        line(l, "run ETA", "0s: nothing left to fetch", TH_VALUE, 1);
+        return;
+    }
+    if (st.eta_unknown_items > 0 && st.eta_mean < 0) {
+        snprintf(text, sizeof text, "unknown until an item finishes: %lld item%s of unknown size "
+                 "left", (long long)st.eta_unknown_items, st.eta_unknown_items == 1 ? "" : "s");
+        line(l, "run ETA", text, TH_VALUE, 2);
+        return;
+    }
+    snprintf(text, sizeof text, "%s = (%s left of %lld started + %lld item%s x %s, the mean of %lld "
+             "finished) at %s (%s)", st.eta_ms < 0 ? "unknown" : units_fmt_duration(st.eta_ms, a, sizeof a),
+             units_fmt_size(st.eta_known_left, b, sizeof b), (long long)st.eta_known_items,
+             (long long)st.eta_unknown_items, st.eta_unknown_items == 1 ? "" : "s",
+             units_fmt_size(st.eta_mean > 0 ? st.eta_mean : 0, c, sizeof c),
+             (long long)st.eta_finished, units_fmt_rate(st.eta_rate, d, sizeof d),
+             st.eta_capped ? "the cap, lower than the last minute's rate" : "the last minute's rate");
+    line(l, "run ETA", text, TH_VALUE, 2);
+}
+
 void ui_view_details(struct ui *u, int y0, int y1)
 {
     struct item *it = u->detail_id != 0 ? queue_get(u->q, u->detail_id) : NULL;
@@ -117,10 +144,13 @@ void ui_view_details(struct ui *u, int y0, int y1)
     live = it->state == ITEM_ACTIVE && engine_xfer_view(u->e, it->id, &v);
     switch (it->state) {
     case ITEM_RETRY:
-        snprintf(text, sizeof text, "retry in %s, attempt %d of %d",
-                 units_fmt_duration(it->next_try_ms > loop_now(u->loop) ?
-                                    it->next_try_ms - loop_now(u->loop) + 999 : 0, a, sizeof a),
-                 it->attempts + 1, u->s->retries + 1);
+        if (it->next_try_ms > loop_now(u->loop))
+            snprintf(text, sizeof text, "retry in %s, attempt %d of %d",
+                     units_fmt_duration(it->next_try_ms - loop_now(u->loop) + 999, a, sizeof a),
+                     it->attempts + 1, u->s->retries + 1);
+        else
+            snprintf(text, sizeof text, "retry due, next for a slot of its host, attempt %d of %d",
+                     it->attempts + 1, u->s->retries + 1);
         break;
     case ITEM_FAILED:
         snprintf(text, sizeof text, "failed after %d attempt%s", it->attempts,
@@ -169,6 +199,7 @@ void ui_view_details(struct ui *u, int y0, int y1)
     snprintf(text, sizeof text, "%s (--segments %d; per-range progress is not reported)",
              live ? "1 connection" : "none running", u->s->segments);
     line(&l, "segments", text, TH_VALUE, 1);
+    eta_line(&l);
     errors(&l, it);
     for (; l.y < y1; l.y++)
         ui_fill(u, l.y, 0, COLS, TH_ROW);

@@ -119,6 +119,12 @@ int engine_requeue(struct engine *e, uint64_t id, char *err)
     return fake_item(id, err);
 }
 
+int engine_remove(struct engine *e, uint64_t id, char *err)
+{
+    fk.calls++;
+    return fake_item(id, err);
+}
+
 long engine_requeue_failed(struct engine *e, char *err)
 {
     long n = (long)fk.failed;

@@ -339,7 +339,7 @@ static void test_roundtrip(void **state)
     {
         int64_t due = 0;
 
-        assert_int_equal(store_queue_min_due(st, &due, err), 1);
+        assert_int_equal(store_queue_min_due(st, INT64_MIN, 0, &due, err), 1);
         assert_int_equal(due, 5000 + off);
     }
     /* Taken URL or taken path: nothing written. */
@@ -457,7 +457,10 @@ static void test_retries_by_wall_clock(void **state)
 
     (void)state;
     assert_non_null(st);
-    assert_int_equal(store_queue_min_due(st, &due, err), 0);
+    uint64_t ids[4];
+    int64_t dues[4];
+
+    assert_int_equal(store_queue_min_due(st, INT64_MIN, 0, &due, err), 0);
     for (int i = 0; i < 3; i++) {
         char url[32], p[8];
         struct item *it;
@@ -471,12 +474,19 @@ static void test_retries_by_wall_clock(void **state)
         assert_int_equal(store_item_insert(st, it, 0, 0, &id, err), 0);
         item_free(it);
     }
-    assert_int_equal(store_queue_min_due(st, &due, err), 1);
+    assert_int_equal(store_queue_min_due(st, INT64_MIN, 0, &due, err), 1);
     assert_int_equal(due, 1000);
-    assert_int_equal(store_queue_promote_due(st, 2000, err), 2);
-    assert_int_equal(store_queue_min_due(st, &due, err), 1);
+    /* Due by 2000, in due order; the rows keep their state (they stay retries until they start). */
+    assert_int_equal(store_queue_due(st, 2000, INT64_MIN, 0, 4, ids, dues, err), 2);
+    assert_int_equal(dues[0], 1000);
+    assert_int_equal(dues[1], 2000);
+    /* After the cursor (the last one read): the next is 3000, and nothing more is due by 2999. */
+    assert_int_equal(store_queue_min_due(st, dues[1], ids[1], &due, err), 1);
     assert_int_equal(due, 3000);
-    assert_int_equal(store_queue_promote_due(st, 2999, err), 0);
+    assert_int_equal(store_queue_due(st, 2999, dues[1], ids[1], 4, ids, dues, err), 0);
+    /* A batch limit stops in order. */
+    assert_int_equal(store_queue_due(st, 5000, INT64_MIN, 0, 1, ids, dues, err), 1);
+    assert_int_equal(dues[0], 1000);
     store_close(st);
     free(path);
 }
