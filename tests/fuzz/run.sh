@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.." || exit 1
 
 CLANG=${FUZZ_CC:-clang}
 SECONDS_EACH=${FUZZ_SECONDS:-60}
-OUT=build/fuzz
+OUT=${FUZZ_OUT:-build/fuzz}
 PKGS="ncursesw libcurl libconfig libcrypto sqlite3"
 FLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Werror -iquote include
   -iquote tests/fuzz $(pkg-config --cflags $PKGS 2>/dev/null | sed 's/-D_XOPEN_SOURCE=[^ ]*//;s/-D_DEFAULT_SOURCE//')
