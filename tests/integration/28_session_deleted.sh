@@ -24,6 +24,10 @@ part_size() {
 part_bytes() {
     [ $(($(part_size a) + $(part_size b) + $(part_size c))) -ge $((512 * 1024)) ]
 }
+# said N: the deletion has been reported N times on stderr.
+said() {
+    [ "$(grep -c 'was deleted or replaced' "$T/bg.stderr")" -eq "$1" ]
+}
 
 # Run 1, capped so that it is still going when the session goes (about 30 s for 12 MiB).
 sluice_bg -i "$T/list.txt" -d "$T/out" -j 3 -r 400K --headless --log "$T/ev1.jsonl"
@@ -38,11 +42,23 @@ check "run 1: the session is back at its path" test -s "$sess"
 check_eq "run 1: mode 0600" 600 "$(stat -c %a "$sess" 2>/dev/null)"
 check_eq "run 1: said once" 1 "$(grep -c 'was deleted or replaced' "$T/bg.stderr")"
 sleep 1
+# Again, with the whole .sluice folder: the folder is made again, private.
+rm -rf "$T/out/.sluice"
+check "run 1, folder removed: said again" wait_until 5 said 2
+check "run 1, folder removed: the session is back" test -s "$sess"
+check_eq "run 1, folder removed: the folder is 0700" 700 "$(stat -c %a "$T/out/.sluice" 2>/dev/null)"
+sleep 1
+# Only the database, its -wal and -shm left behind: they are not replayed into the copy.
+rm -f "$sess"
+check "run 1, database alone removed: said again" wait_until 5 said 3
+check "run 1, database alone removed: the session is back" test -s "$sess"
+sleep 1
 check "run 1: still going" kill -0 "$SLUICE_PID"
 kill -TERM "$SLUICE_PID"
 wait_sluice 30
 check_eq "run 1: exit 3 (interrupted)" 3 "$RC"
-check_eq "run 1: said once to the end" 1 "$(grep -c 'was deleted or replaced' "$T/bg.stderr")"
+check_eq "run 1: said once per deletion" 3 "$(grep -c 'was deleted or replaced' "$T/bg.stderr")"
+check_eq "run 1: nothing else left in .sluice" "session.db" "$(ls -A "$T/out/.sluice" | tr '\n' ' ' | sed 's/ $//')"
 check_eq "run 1: the session is whole" ok "$(sq 'PRAGMA integrity_check')"
 check_eq "run 1: the session knows the 3 items" 3 "$(sq 'SELECT count(*) FROM items')"
 check "run 1: the session records progress" \
