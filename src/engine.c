@@ -16,8 +16,8 @@
 #include "queue.h"
 #include "retry.h"
 #include "sched.h"
-#include "store.h"
 #include "socktab.h"
+#include "store.h"
 #include "syncer.h"
 #include "units.h"
 #include "util.h"
@@ -164,7 +164,7 @@ static void session_health(struct engine *e)
     /* The session file deleted or replaced under the run (docs/design.md#session): put back
      * from the open connection, said once; said again only when it could not be at once. */
     rc = queue_session_check(e->q, err);
-    if (rc == 1) {
+    if (rc == 1 || (rc == 0 && e->session_gone)) {
         const char *path = store_path(queue_store(e->q));
 
         if (!e->session_gone)
