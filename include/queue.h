@@ -71,6 +71,14 @@ int queue_flush(struct queue *q);
  * succeeds again (a failed write stays pending and is retried by every flush). */
 const char *queue_error(const struct queue *q);
 
+/* Whether the session file is still at its path (one stat(2): for every tick). When it was deleted
+ * or replaced while running it is put back from the open connection (store_relink): returns 0 in
+ * place, 1 put back just now, 2 not yet (the intake's writer still has it open: asked again on the
+ * next call), -1 with err (ERRLEN) it cannot be put back (tried again every few seconds). */
+int queue_session_check(struct queue *q, char *err);
+/* While the session is gone and not back, why; else NULL. */
+const char *queue_session_gone(const struct queue *q);
+
 /* Retries whose time has come move to the front of their host's window (they waited already);
  * those still in the session only (more than were in memory) rejoin the queue in input order. */
 void queue_promote_due(struct queue *q, int64_t now_ms);

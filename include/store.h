@@ -42,6 +42,16 @@ const char *store_path(const struct store *st);
 bool store_busy(const struct store *st);
 bool store_created(const struct store *st);
 
+/* The session's path no longer names the file this store has open: deleted (with DIR/.sluice,
+ * maybe) or replaced while running. One stat(2), cheap enough for every tick; false for a clone. */
+bool store_moved(const struct store *st);
+/* Puts the session back at its path from this (the primary) connection: a consistent copy made
+ * beside it, made durable and renamed over the path, then this store and its checkpointer reopened
+ * on it, so that what the run writes next goes there (docs/design.md#session). Returns 0, 1 when it
+ * cannot be done now (a clone is open, a transaction is in progress: try again later), -1 with err
+ * (the store goes on with the old file; try again later). */
+int store_relink(struct store *st, char *err);
+
 /* BEGIN IMMEDIATE: 0, 1 when another connection is writing (try again later), -1 on error. */
 int store_begin(struct store *st, char *err);
 /* A read transaction: one snapshot for many lookups (and no lock to take per statement). */

@@ -17,6 +17,7 @@
 #include "retry.h"
 #include "sched.h"
 #include "socktab.h"
+#include "store.h"
 #include "syncer.h"
 #include "units.h"
 #include "util.h"
@@ -156,11 +157,36 @@ static void check_done(struct engine *e)
  * meanwhile, and the exit status says so if it never is). */
 static void session_health(struct engine *e)
 {
-    const char *why = queue_error(e->q);
+    const char *why;
+    char err[ERRLEN], m[ERRLEN + 160];
+    int rc;
+
+    /* The session file deleted or replaced under the run (docs/design.md#session): put back
+     * from the open connection, said once; said again only when it could not be at once. */
+    rc = queue_session_check(e->q, err);
+    if (rc == 1 || (rc == 0 && e->session_gone)) {
+        const char *path = store_path(queue_store(e->q));
+
+        if (!e->session_gone)
+            snprintf(m, sizeof m, "session %s was deleted or replaced while running: put back "
+                     "from the run's open copy, nothing lost", path);
+        else
+            snprintf(m, sizeof m, "session %s is back at its path", path);
+        e->session_gone = false;
+        engine_emit_value(e, EV_MESSAGE, 0, m);
+    } else if (rc != 0 && !e->session_gone) {
+        e->session_gone = true;
+        if (rc == 2)
+            snprintf(m, sizeof m, "session %s was deleted or replaced while running: it is put "
+                     "back once the input is stored", store_path(queue_store(e->q)));
+        else
+            snprintf(m, sizeof m, "session %s was deleted or replaced while running and cannot "
+                     "be put back (retrying): %s", store_path(queue_store(e->q)), err);
+        engine_emit_value(e, EV_MESSAGE, 0, m);
+    }
+    why = queue_error(e->q);
 
     if (why != NULL && !e->session_failing) {
-        char m[ERRLEN + 96];
-
         e->session_failing = true;
         snprintf(m, sizeof m, "cannot write the session (retrying every %d ms): %s", TICK_MS, why);
         engine_emit_value(e, EV_MESSAGE, 0, m);

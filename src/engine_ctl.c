@@ -49,6 +49,8 @@ void engine_stats(struct engine *e, struct engine_stats *st)
     st->elapsed_ms = e->busy_ms;
     st->disk_full = e->disk_full_until != 0 || e->disk_probing;
     st->session_error = queue_error(e->q);
+    if (st->session_error == NULL)
+        st->session_error = queue_session_gone(e->q);
     st->paused_all = e->paused_all;
     /* Sizes known from started items; the others at the mean size of what finished this run
      * (meter.h, meter_eta; paused items are not counted: they do not move until resumed). */

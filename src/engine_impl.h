@@ -98,6 +98,7 @@ struct engine {
     bool paused_all;
     bool in_kick;
     bool session_failing;            /* told the listeners that the session cannot be written */
+    bool session_gone;               /* told them that the session file is gone and not back yet */
     struct paused *pausedv;          /* what this run paused, for resume all and the attempts */
     size_t npaused, pausedcap;
     struct { engine_listener cb; void *arg; } *listeners;

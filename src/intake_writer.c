@@ -283,7 +283,13 @@ void intake_writer_run(struct intake *in)
 void *intake_writer_main(void *arg)
 {
     /* Linux: a thread's own nice value. The loop (transfers, the TUI) comes first on a busy box. */
+    struct intake *in = arg;
+
     setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
-    intake_writer_run(arg);
+    intake_writer_run(in);
+    /* Closed now rather than with the intake: while a clone is open, a session deleted under the
+     * run cannot be put back (docs/design.md#session). */
+    store_close(in->wst);
+    in->wst = NULL;
     return NULL;
 }

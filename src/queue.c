@@ -51,6 +51,48 @@ const char *queue_error(const struct queue *q)
     return q->has_err ? q->err : NULL;
 }
 
+/* ---- a session deleted while running (docs/design.md#session) ---- */
+
+#define RELINK_RETRY_MS 5000     /* a copy that could not be put back is tried again this often */
+
+int queue_session_check(struct queue *q, char *err)
+{
+    int64_t t0;
+    int rc;
+
+    if (!store_moved(q->st)) {
+        q->gone = false;
+        return 0;
+    }
+    if (q->gone && q->gone_rc < 0 && mono_ms() < q->relink_at) {
+        snprintf(err, ERRLEN, "%s", q->gone_err);
+        return -1;
+    }
+    t0 = now_us();
+    rc = store_relink(q->st, err);
+    db_time(q, t0, "relink");
+    if (rc == 0) {
+        q->gone = false;
+        return 1;
+    }
+    q->gone = true;
+    if (rc > 0) {
+        snprintf(q->gone_err, sizeof q->gone_err, "session %s is gone: put back once the input "
+                 "is stored", store_path(q->st));
+        q->gone_rc = 2;
+        return 2;
+    }
+    snprintf(q->gone_err, sizeof q->gone_err, "%s", err);
+    q->gone_rc = -1;
+    q->relink_at = mono_ms() + RELINK_RETRY_MS;
+    return -1;
+}
+
+const char *queue_session_gone(const struct queue *q)
+{
+    return q->gone ? q->gone_err : NULL;
+}
+
 /* ---- opening and closing ---- */
 
 static struct queue *queue_make(struct store *st, char *err)
@@ -145,7 +187,20 @@ int queue_close(struct queue *q, char *err)
 
     if (q == NULL)
         return 0;
-    rc = write_all_pending(q, err);
+    /* Gone since the last tick, or never put back: one more try, before the last writes. */
+    q->relink_at = 0;
+    rc = queue_session_check(q, err);
+    if (rc < 0 || rc == 2) {
+        char why[ERRLEN];
+
+        snprintf(why, sizeof why, "%s", queue_session_gone(q));
+        (void)write_all_pending(q, err);
+        errf(err, "the session file was deleted or replaced while running and could not be put "
+             "back: %s", why);
+        rc = -1;
+    } else {
+        rc = write_all_pending(q, err);
+    }
     queue_detach_loop(q);
     for (size_t i = 0; i < q->cache.cap; i++)
         if (q->cache.ents[i].id != 0)

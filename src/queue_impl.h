@@ -56,6 +56,11 @@ struct queue {
     struct queue_anchors anchors;
     char err[ERRLEN];
     bool has_err;
+    /* The session file was deleted or replaced and is not back yet (queue_session_check). */
+    bool gone;
+    int gone_rc;
+    int64_t relink_at;           /* monotonic: after a failure, try again then */
+    char gone_err[ERRLEN];
     struct queue_db_stats dbs;
     /* Loop. */
     struct loop *loop;

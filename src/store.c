@@ -196,7 +196,8 @@ int store_find_one(struct store *st, enum stmt_id which, const char *key, uint64
 
 /* The file is ours before SQLite sees it: created 0600 (never through a symbolic link), an existing
  * one tightened to 0600, and locked so that two sluices never share a session. The -wal and -shm
- * files that SQLite creates copy the database's mode; stale ones from a crash are tightened too. */
+ * files that SQLite creates copy the database's mode; stale ones from a crash are tightened too,
+ * and removed when the database itself is new. */
 static int prepare_file(struct store *st, char *err)
 {
     static const char *const sides[] = { "-wal", "-shm" };
@@ -216,6 +217,8 @@ static int prepare_file(struct store *st, char *err)
     st->lockfd = fd;
     if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
         return errf(err, "session %s is not a regular file", st->path);
+    st->dev = sb.st_dev;
+    st->ino = sb.st_ino;
     if ((sb.st_mode & 077) != 0 && fchmod(fd, 0600) < 0)
         return errf(err, "cannot make session %s private: %s", st->path, strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB) < 0)
@@ -228,6 +231,12 @@ static int prepare_file(struct store *st, char *err)
                 errf(err, "session file %s is not a regular file", side);
                 free(side);
                 return -1;
+            }
+            /* Beside a file created just now they are another database's (one deleted without
+             * them): SQLite would replay that log into this one. */
+            if (st->created && unlink(side) == 0) {
+                free(side);
+                continue;
             }
             if ((sb.st_mode & 077) != 0 && chmod(side, 0600) < 0) {
                 errf(err, "cannot make %s private: %s", side, strerror(errno));
@@ -256,6 +265,30 @@ static int db_connect(struct store *st, int busy_ms, int cache_kib, char *err)
     return store_exec(st, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;", err);
 }
 
+/* journal_mode cannot change inside a transaction, and answers with the mode it got. */
+static int use_wal(struct store *st, char *err)
+{
+    sqlite3_stmt *s;
+    const unsigned char *mode = NULL;
+    int rc;
+
+    if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL) != SQLITE_OK)
+        return store_dberr(st, err, "journal mode");
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        mode = sqlite3_column_text(s, 0);
+    if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
+        if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+            errf(err, "session %s: cannot use WAL mode", st->path);
+        else
+            store_dberr(st, err, "journal mode");
+        sqlite3_finalize(s);
+        return -1;
+    }
+    sqlite3_finalize(s);
+    return 0;
+}
+
 static struct store *open_path(const char *path, char *tempdir, char *err)
 {
     struct store *st = xcalloc(1, sizeof *st);
@@ -267,29 +300,7 @@ static struct store *open_path(const char *path, char *tempdir, char *err)
     st->lockfd = -1;
     if (prepare_file(st, err) < 0 || db_connect(st, LOOP_BUSY_MS, LOOP_CACHE_KIB, err) < 0)
         goto fail;
-    /* journal_mode cannot change inside a transaction, and answers with the mode it got. */
-    {
-        sqlite3_stmt *s;
-        const unsigned char *mode = NULL;
-
-        if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL) != SQLITE_OK) {
-            store_dberr(st, err, "journal mode");
-            goto fail;
-        }
-        rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW)
-            mode = sqlite3_column_text(s, 0);
-        if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
-            if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-                errf(err, "session %s: cannot use WAL mode", st->path);
-            else
-                store_dberr(st, err, "journal mode");
-            sqlite3_finalize(s);
-            goto fail;
-        }
-        sqlite3_finalize(s);
-    }
-    if (store_schema_migrate(st, err) < 0)
+    if (use_wal(st, err) < 0 || store_schema_migrate(st, err) < 0)
         goto fail;
     /* The checkpointer's connection replaces the automatic checkpoint of this one. */
     if (store_ckpt_start(st, err) < 0)
@@ -387,6 +398,8 @@ struct store *store_clone(struct store *st, char *err)
     c->path = xstrdup(st->path);
     c->lockfd = -1;
     c->clone = true;
+    c->primary = st;
+    atomic_fetch_add(&st->nclones, 1);
     c->ckpt = st->ckpt;
     c->holes = st->holes;
     if (db_connect(c, CLONE_BUSY_MS, CLONE_CACHE_KIB, err) < 0) {
@@ -414,8 +427,156 @@ void store_close(struct store *st)
     }
     if (st->lockfd >= 0)
         close(st->lockfd);
+    if (st->primary != NULL)
+        atomic_fetch_sub(&st->primary->nclones, 1);
     free(st->path);
     free(st);
+}
+
+/* ---- a session deleted or replaced while running (docs/design.md#session) ---- */
+
+bool store_moved(const struct store *st)
+{
+    struct stat sb;
+
+    if (st->clone || st->lockfd < 0)
+        return false;
+    return stat(st->path, &sb) < 0 || sb.st_dev != st->dev || sb.st_ino != st->ino;
+}
+
+/* The folder the file goes in (DIR/.sluice removed with it), made again as private as sluice
+ * makes it; one level only: a session whose output root is gone has nowhere to go. */
+static void make_parent(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir;
+
+    if (slash == NULL || slash == path)
+        return;
+    dir = xstrndup(path, (size_t)(slash - path));
+    (void)mkdir(dir, 0700);      /* when it fails, creating the copy below says why */
+    free(dir);
+}
+
+static void sync_parent(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash == NULL ? xstrdup(".") :
+                slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
+/* Another sluice took the path (started on it while ours was gone): never overwritten. */
+static bool held_by_another(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    bool held;
+
+    if (fd < 0)
+        return false;
+    held = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return held;
+}
+
+int store_relink(struct store *st, char *err)
+{
+    static const char *const sides[] = { "-wal", "-shm" };
+    struct store fresh = { .path = st->path, .lockfd = -1 };
+    char *tmp, *sql;
+    struct stat sb;
+    int fd, rc = -1;
+
+    if (st->clone || st->lockfd < 0)
+        return errf(err, "session %s: not the run's own connection", st->path);
+    /* Another connection (the intake's writer) would go on writing to the old file, and a
+     * transaction in progress would be cut in two: later. */
+    if (atomic_load(&st->nclones) > 0 || !sqlite3_get_autocommit(st->db))
+        return 1;
+    if (held_by_another(st->path))
+        return errf(err, "session %s is now another sluice's: this run's state is not saved there",
+                    st->path);
+    make_parent(st->path);
+    tmp = xasprintf("%s-new", st->path);
+    /* Created here, not by SQLite: mode 0600, and locked before it is in place. A copy left by a
+     * run that died while making one is ours to replace. */
+    fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+        fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        errf(err, "cannot create %s: %s", tmp, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0 || fstat(fd, &sb) < 0) {
+        errf(err, "cannot lock %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    /* One consistent snapshot of what this connection sees (the log included), written as a
+     * standalone database; SQLite does not fsync it, so we do. */
+    sql = sqlite3_mprintf("VACUUM INTO %Q", tmp);
+    rc = store_exec(st, sql, err);
+    sqlite3_free(sql);
+    if (rc < 0)
+        goto out;
+    rc = -1;
+    if (fsync(fd) < 0) {
+        errf(err, "cannot write %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    /* A -wal or -shm left at the path belongs to the file that is gone: next to the copy, SQLite
+     * would replay that log into it. */
+    for (size_t i = 0; i < ARRAY_LEN(sides); i++) {
+        char *side = xasprintf("%s%s", st->path, sides[i]);
+
+        unlink(side);
+        free(side);
+    }
+    if (rename(tmp, st->path) < 0) {
+        errf(err, "cannot put %s in place: %s", tmp, strerror(errno));
+        goto out;
+    }
+    sync_parent(st->path);
+    /* The new connection first: should it fail, the old one goes on (its writes then wait for the
+     * next try, which copies them again). */
+    if (db_connect(&fresh, LOOP_BUSY_MS, LOOP_CACHE_KIB, err) < 0 || use_wal(&fresh, err) < 0) {
+        sqlite3_close(fresh.db);
+        goto out_renamed;
+    }
+    /* The old connections close without a checkpoint: there is nothing to keep in the old file,
+     * and SQLite would otherwise delete the -wal and -shm by name, now the new file's. */
+    store_ckpt_stop(st->ckpt);
+    st->ckpt = NULL;
+    for (int i = 0; i < S_COUNT; i++) {
+        sqlite3_finalize(st->stmt[i]);
+        st->stmt[i] = NULL;
+    }
+    sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+    sqlite3_close_v2(st->db);
+    st->db = fresh.db;
+    close(st->lockfd);
+    st->lockfd = fd;
+    st->dev = sb.st_dev;
+    st->ino = sb.st_ino;
+    fd = -1;
+    /* Without the checkpointer, SQLite's own automatic checkpoint stays on: slower, still right. */
+    (void)store_ckpt_start(st, err);
+    err[0] = '\0';
+    rc = 0;
+    goto out_renamed;
+out:
+    unlink(tmp);
+out_renamed:
+    if (fd >= 0)
+        close(fd);
+    free(tmp);
+    return rc;
 }
 
 const char *store_path(const struct store *st)

@@ -5,8 +5,10 @@
  * store_meta.c. Nothing outside src/store*.c includes it; the rest of sluice sees struct store as
  * opaque and calls the functions of store.h and store_*.h. */
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "item.h"
 #include "store.h"
@@ -25,8 +27,12 @@ struct store {
     char *path;
     char *tempdir;               /* store_open_temp: removed on close */
     int lockfd;                  /* holds the flock that keeps a second sluice out */
+    dev_t dev;                   /* the file open (lockfd's): its path must still name it */
+    ino_t ino;
     bool created;
     bool clone;
+    struct store *primary;       /* a clone's: the store it came from */
+    atomic_int nclones;          /* the primary's clones still open (store_relink waits) */
     int64_t holes;               /* rows ever removed: ids are dense while 0 */
     struct ckpt *ckpt;           /* the primary's; clones borrow it to ask for checkpoints */
     sqlite3_stmt *stmt[S_COUNT];

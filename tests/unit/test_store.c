@@ -604,6 +604,95 @@ static void test_hostile_rows(void **state)
     free(path);
 }
 
+/* The file deleted or replaced under a running store: noticed, put back from the open connection
+ * (mode 0600, locked, no stale log replayed into it), and the store goes on writing there. */
+static void test_relink(void **state)
+{
+    char *path = db_path("relink.db"), *wal = xasprintf("%s-wal", path);
+    char *shm = xasprintf("%s-shm", path), *tmp = xasprintf("%s-new", path);
+    char *other = db_path("other.db");
+    char err[ERRLEN];
+    struct store *st = store_open(path, err), *c, *b;
+    struct item *a = mk("http://h/a", "a", "h"), *x = mk("http://h/b", "b", "h");
+    struct item *y = mk("http://h/c", "c", "h"), *z = mk("http://h/d", "d", "h");
+    uint64_t id;
+    FILE *f;
+
+    (void)state;
+    assert_non_null(st);
+    assert_int_equal(store_item_insert(st, a, 0, 0, &id, err), 0);
+    assert_false(store_moved(st));
+    /* A clone would go on writing to the old file: not while one is open. */
+    c = store_clone(st, err);
+    assert_non_null(c);
+    unlink(path);
+    unlink(wal);
+    unlink(shm);
+    assert_true(store_moved(st));
+    assert_int_equal(store_relink(st, err), 1);
+    store_close(c);
+    assert_int_equal(store_relink(st, err), 0);
+    assert_false(store_moved(st));
+    assert_int_equal(mode_of(path), 0600);
+    assert_int_equal(access(tmp, F_OK), -1);
+    assert_int_equal(store_item_insert(st, x, 0, 0, &id, err), 0);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM items"), 2);
+    b = store_open(path, err);              /* locked again */
+    assert_null(b);
+    assert_non_null(strstr(err, "in use"));
+
+    /* The database alone: its -wal and -shm stay behind and must not be replayed into the copy. */
+    assert_int_equal(store_item_insert(st, y, 0, 0, &id, err), 0);
+    /* Pages in the log that the copy (compacted) lays out differently. */
+    raw(path, "CREATE TABLE pad(x); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+              "WHERE i < 400) INSERT INTO pad SELECT randomblob(900) FROM n; "
+              "DELETE FROM pad WHERE rowid % 3 <> 0;");
+    unlink(path);
+    assert_int_equal(access(wal, F_OK), 0);
+    assert_int_equal(store_relink(st, err), 0);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM items"), 3);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM pad"), 133);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM pragma_integrity_check WHERE "
+                                   "integrity_check = 'ok'"), 1);
+
+    /* Replaced by another file: ours is put back over it. */
+    f = fopen(other, "w");
+    assert_non_null(f);
+    fputs("not a session", f);
+    fclose(f);
+    assert_int_equal(rename(other, path), 0);
+    assert_true(store_moved(st));
+    assert_int_equal(store_relink(st, err), 0);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM items"), 3);
+
+    /* Another sluice started on the path meanwhile: its session is never overwritten. */
+    unlink(path);
+    b = store_open(path, err);
+    assert_non_null(b);
+    assert_int_equal(store_relink(st, err), -1);
+    assert_non_null(strstr(err, "another sluice"));
+    store_close(b);
+    if (store_relink(st, err) != 0)
+        fail_msg("%s", err);
+
+    assert_int_equal(store_item_insert(st, z, 0, 0, &id, err), 0);
+    store_close(st);
+    st = store_open(path, err);
+    assert_non_null(st);
+    assert_int_equal(store_item_find_url(st, "http://h/d", &id, err), 1);
+    assert_int_equal(store_item_find_url(st, "http://h/a", &id, err), 1);
+    store_close(st);
+    item_free(a);
+    item_free(x);
+    item_free(y);
+    item_free(z);
+    free(path);
+    free(wal);
+    free(shm);
+    free(tmp);
+    free(other);
+}
+
 static void test_temp(void **state)
 {
     char err[ERRLEN];
@@ -638,6 +727,7 @@ int main(void)
         cmocka_unit_test(test_settings_meta_inputs),
         cmocka_unit_test(test_scan_and_clone),
         cmocka_unit_test(test_hostile_rows),
+        cmocka_unit_test(test_relink),
         cmocka_unit_test(test_temp),
     };
 
