@@ -10,6 +10,7 @@
 #include "writer.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,8 @@
 #include <unistd.h>
 
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+/* linux/tcp.h, not netinet/tcp.h: glibc's tcp_info lacks tcpi_min_rtt. */
+#include <linux/tcp.h>
 #include <sys/socket.h>
 #include <sys/statvfs.h>
 
@@ -109,17 +111,26 @@ void xfer_attach_hash(struct item *it, void *state)
     it->hash_state = state;
 }
 
-/* The round trip the connection has measured (TCP_INFO's smoothed RTT, from the handshake on),
- * in microseconds; 0 when the socket cannot tell. */
+/* The round trip to size the window for, in microseconds (0 when the socket cannot tell): the
+ * smoothed round trip, but at most twice the smallest one seen. While a transfer does not read
+ * (it waits for the disk or for its turn) the smoothed figure can rise far above the path's,
+ * and a window sized on it would let the sender pour that much past the cap when reading
+ * resumes; queueing on the path that is real stays covered up to twice the path's delay. */
 static int64_t socket_rtt_us(curl_socket_t fd)
 {
     struct tcp_info ti;
     socklen_t len = sizeof ti;
+    int64_t rtt, min;
 
     memset(&ti, 0, sizeof ti);
     if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
         return 0;
-    return (int64_t)ti.tcpi_rtt;
+    rtt = (int64_t)ti.tcpi_rtt;
+    min = len >= offsetof(struct tcp_info, tcpi_min_rtt) + sizeof ti.tcpi_min_rtt ?
+          (int64_t)ti.tcpi_min_rtt : 0;
+    if (min > 0 && rtt > 2 * min)
+        rtt = 2 * min;
+    return rtt;
 }
 
 /* Sizes the socket's buffer for a window. SO_RCVBUF fixes the buffer (and stops the kernel's
