@@ -26,6 +26,7 @@
 #   urlenc PATH                   PATH percent-encoded (keeps / and unreserved characters)
 #   tree_urls BASE FILES.tsv      one URL per gentree line, encoded
 #   on_exit CMD                   run CMD (eval) during cleanup, before servers stop
+#   small_fs DIR SIZE             a tmpfs of SIZE on DIR, unmounted at exit (root; fails the script if not)
 #
 # A long path (root only; a script calling start_wan elsewhere prints one "ok # SKIP" and ends):
 #   start_wan DOCROOT RTT_MS [RATE [QUEUE]]   two fresh network namespaces joined by
@@ -617,6 +618,17 @@ kv() {
 # num_ge A B / num_le A B: decimal comparisons for check.
 num_ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 >= b + 0) }'; }
 num_le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0) }'; }
+
+# small_fs DIR SIZE: a tmpfs of SIZE (e.g. 3m) mounted on DIR (created), unmounted at exit; the
+# script ends with a failure when it cannot be mounted (it needs root). Disk-full tests use it.
+small_fs() {
+    mkdir -p "$1"
+    if ! mount -t tmpfs -o "size=$2" tmpfs "$1" 2> /dev/null; then
+        not_ok "cannot mount a $2 tmpfs on $1 here (needs root)"
+        finish
+    fi
+    on_exit "umount -l '$1' 2>/dev/null"
+}
 
 # ---- sluice ----
 

@@ -4,13 +4,9 @@
 # stays full the origin sees at most one probe per retry, not a burst of bodies thrown away.
 source "$(dirname "$0")/../lib.sh"
 
-mkdir -p "$T/www" "$T/small"
+mkdir -p "$T/www"
 "$TOOLS/gentree" "$T/www" 6 1000000 1000000 9 > "$T/files.tsv"
-if ! mount -t tmpfs -o size=3m tmpfs "$T/small" 2>/dev/null; then
-    not_ok "disk full: cannot mount a tmpfs here (needs root)"
-    finish
-fi
-on_exit "umount -l '$T/small' 2>/dev/null"
+small_fs "$T/small" 3m
 start_faultd "$T/www"
 tree_urls "$FAULT_URL" "$T/files.tsv" | sed 's/$/?rate=3000000/' > "$T/list.txt"
 # The session lives elsewhere: this tmpfs is meant to fill up with the downloads alone.
@@ -26,13 +22,9 @@ check "no failed events at all" not grep -q '"event":"failed"' "$T/ev.jsonl"
 
 # Many small files at -j 8: they arrive whole faster than the writer reports the disk full, so
 # each retry used to start a fresh burst of requests whose bodies were all thrown away.
-mkdir -p "$T/www2" "$T/small2"
+mkdir -p "$T/www2"
 "$TOOLS/gentree" "$T/www2" 60 256K 256K 3 > "$T/files2.tsv"
-if ! mount -t tmpfs -o size=2m tmpfs "$T/small2" 2>/dev/null; then
-    not_ok "disk full, small files: cannot mount a tmpfs here"
-    finish
-fi
-on_exit "umount -l '$T/small2' 2>/dev/null"
+small_fs "$T/small2" 2m
 start_faultd "$T/www2"
 tree_urls "$FAULT_URL" "$T/files2.tsv" > "$T/list2.txt"
 sluice_bg -i "$T/list2.txt" -d "$T/small2/out" -j 8 --headless --log "$T/ev2.jsonl" \

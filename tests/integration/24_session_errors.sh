@@ -5,13 +5,9 @@
 # run says what was not saved and exits 4, never 0.
 source "$(dirname "$0")/../lib.sh"
 
-mkdir -p "$T/www" "$T/sess"
+mkdir -p "$T/www"
 "$TOOLS/gentree" "$T/www" 200 8K 64K 24 > "$T/files.tsv"
-if ! mount -t tmpfs -o size=4m tmpfs "$T/sess" 2>/dev/null; then
-    not_ok "session errors: cannot mount a tmpfs here (needs root)"
-    finish
-fi
-on_exit "umount -l '$T/sess' 2>/dev/null"
+small_fs "$T/sess" 4m
 start_faultd "$T/www"
 # About 5 s at -j 4: long enough to fill the disk half-way through.
 tree_urls "$FAULT_URL" "$T/files.tsv" | sed 's/$/?delay_ms=100/' > "$T/list.txt"
