@@ -20,6 +20,20 @@ int64_t cap_share(int64_t rate, int running, int64_t host_rate, int host_running
  * beyond the cap is bounded by the sum of these windows. share 0 = no limit (returns 0). */
 int64_t cap_window(int64_t share, int64_t rtt_us);
 
+/* The SO_RCVBUF value (what setsockopt is given; the kernel doubles it for its bookkeeping) that
+ * lets the kernel hold a window of this many bytes in all: data received and not read yet plus
+ * what the peer may still send. Since Linux 6.5 the kernel offers as window the free part of the
+ * doubled buffer times the payload/truesize ratio it sees in its own packets (0.62 for 1500-byte
+ * frames on a TUN device); before, half of it (tcp_adv_win_scale 1). ratio_pm is that ratio in
+ * thousandths (cap_ratio), 500 for older kernels, 0 when not measured yet: then 1000, the smallest
+ * buffer, grown once the ratio is measured (growing is safe; shrinking under queued data is not). */
+int64_t cap_rcvbuf(int64_t window, int ratio_pm);
+
+/* The payload/truesize ratio, in thousandths, from the bytes queued unread on a socket (FIONREAD)
+ * and the memory they take (SO_MEMINFO's rmem_alloc); 0 when too little is queued to tell. */
+#define CAP_RATIO_MIN_BYTES 4096
+int cap_ratio(int64_t queued, int64_t rmem);
+
 /* Whether a window in force should be replaced by a wanted one: not for changes under an eighth,
  * so a round trip that wobbles does not cost a system call per transfer per tick. */
 bool cap_window_stale(int64_t in_force, int64_t wanted);

@@ -55,6 +55,34 @@ int64_t cap_window(int64_t share, int64_t rtt_us)
     return w;
 }
 
+/* Ratios outside this range are not packets (a measurement taken while the queue changed). */
+#define RATIO_MIN 250
+#define RATIO_MAX 1000
+
+int64_t cap_rcvbuf(int64_t window, int ratio_pm)
+{
+    if (window <= 0)
+        return 0;
+    if (ratio_pm <= 0)
+        ratio_pm = RATIO_MAX;
+    if (ratio_pm < RATIO_MIN)
+        ratio_pm = RATIO_MIN;
+    if (ratio_pm > RATIO_MAX)
+        ratio_pm = RATIO_MAX;
+    /* window <= 64 MiB (cap_window): the product stays far inside int64_t. */
+    return (window * 1000 + 2 * ratio_pm - 1) / (2 * ratio_pm);
+}
+
+int cap_ratio(int64_t queued, int64_t rmem)
+{
+    int64_t r;
+
+    if (queued < CAP_RATIO_MIN_BYTES || rmem <= 0)
+        return 0;
+    r = queued * 1000 / rmem;
+    return r < RATIO_MIN ? RATIO_MIN : (r > RATIO_MAX ? RATIO_MAX : (int)r);
+}
+
 bool cap_window_stale(int64_t in_force, int64_t wanted)
 {
     int64_t d = in_force > wanted ? in_force - wanted : wanted - in_force;

@@ -6,9 +6,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 
 struct sockent {
     int fd;
@@ -21,11 +23,45 @@ struct sockent {
 struct socktab {
     struct sockent *v;
     size_t n, cap;
+    bool by_truesize;           /* the kernel offers buffer x payload/truesize (Linux 6.5 on) */
+    int ratio;
 };
+
+/* Linux 6.5 replaced tcp_adv_win_scale's fixed half by the ratio of payload to truesize of the
+ * packets a socket receives (docs/design.md#receive-windows-the-cap-on-the-wire-at-any-round-trip). */
+static bool windows_by_truesize(void)
+{
+    struct utsname u;
+    int major = 0, minor = 0;
+
+    if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+        return true;     /* measured then: the ratio found is right on any kernel that has it */
+    return major > 6 || (major == 6 && minor >= 5);
+}
 
 struct socktab *socktab_new(void)
 {
-    return xcalloc(1, sizeof(struct socktab));
+    struct socktab *t = xcalloc(1, sizeof(struct socktab));
+
+    t->by_truesize = windows_by_truesize();
+    t->ratio = t->by_truesize ? 0 : 500;
+    return t;
+}
+
+int socktab_ratio(const struct socktab *t)
+{
+    return t->ratio;
+}
+
+bool socktab_ratio_measured(const struct socktab *t)
+{
+    return t->by_truesize;
+}
+
+void socktab_learn_ratio(struct socktab *t, int ratio_pm)
+{
+    if (t->by_truesize && ratio_pm > 0)
+        t->ratio = ratio_pm;
 }
 
 void socktab_free(struct socktab *t)

@@ -10,6 +10,8 @@
 #include "writer.h"
 
 #include <errno.h>
+#include <linux/sock_diag.h>
+#include <sys/ioctl.h>
 #include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -45,6 +47,9 @@ struct xfer {
     int64_t rtt_us;              /* the connection's round trip when the window was last set */
     int fd;                      /* its connection's socket (socktab), -1 before the request */
     int64_t held_at;             /* x->got when the clamp was last checked */
+    int64_t rcvbuf;              /* SO_RCVBUF given for the window (cap_rcvbuf), 0 none */
+    int ratio;                   /* payload/truesize it was sized for; 0 = not measured then */
+    int64_t sampled_at;          /* x->got when the socket's queue was last measured */
     bool autotuned;              /* the buffer could not be made big enough: the kernel grows it */
     struct item *it;
     CURL *easy;
@@ -133,7 +138,7 @@ static int64_t socket_rtt_us(curl_socket_t fd)
     return rtt;
 }
 
-/* Sizes the socket's buffer for a window. SO_RCVBUF fixes the buffer (and stops the kernel's
+/* Sizes the socket's buffer (want: the SO_RCVBUF value, cap_rcvbuf). SO_RCVBUF fixes the buffer (and stops the kernel's
  * autotuning, which would otherwise raise the clamp behind our back as it grows the buffer);
  * it is bounded by net.core.rmem_max, and SO_RCVBUFFORCE goes past that when we have
  * CAP_NET_ADMIN. Without it a window beyond rmem_max is left to autotuning (SO_BUF_LOCK, Linux
@@ -141,9 +146,9 @@ static int64_t socket_rtt_us(curl_socket_t fd)
  * (at_request) nothing is queued and the buffer may shrink to the window: a buffer much larger
  * than its clamp measured half the cap on loopback. During a transfer it only grows: data
  * already queued would be pruned. Returns true when the buffer is fixed. */
-static bool make_room(int fd, int64_t window, bool at_request)
+static bool make_room(int fd, int64_t want, bool at_request)
 {
-    int cur = 0, v = (int)window, unlock = 0;
+    int cur = 0, v = (int)want, unlock = 0;
     socklen_t len = sizeof cur;
 
     if (!at_request && getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cur, &len) == 0 && cur / 2 > v)
@@ -151,7 +156,7 @@ static bool make_room(int fd, int64_t window, bool at_request)
     /* Set even when the buffer is big enough already: setting it is what stops autotuning. */
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
     len = sizeof cur;
-    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cur, &len) == 0 && cur / 2 >= window)
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cur, &len) == 0 && cur / 2 >= want)
         return true;
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) == 0)
         return true;
@@ -194,10 +199,45 @@ static void apply_window(struct xfer *x, curl_socket_t fd)
         k = -1;
     if (!cap_window_stale(x->window, want) && !cap_window_stale(k, want))
         return;
-    x->autotuned = !make_room(fd, want, x->window < 0);
+    x->ratio = socktab_ratio(x->env->socks);
+    x->rcvbuf = cap_rcvbuf(want, x->ratio);
+    x->autotuned = !make_room(fd, x->rcvbuf, x->window < 0);
     v = (int)want;
     if (setsockopt(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, sizeof v) == 0)
         x->window = want;
+}
+
+/* The buffer holds the window only if it was sized for the ratio of payload to memory of the
+ * packets this path brings (cap_rcvbuf): measured from what waits unread on the socket, at the
+ * first chance and then every eighth of a window. A buffer found too small grows at once (the
+ * window could not carry the share); one too large stays until the next request, when nothing
+ * is queued: shrinking it under queued data makes the kernel drop packets it has already let
+ * the peer send. */
+static void measure_ratio(struct xfer *x)
+{
+    int queued = 0;
+    unsigned mem[SK_MEMINFO_VARS];
+    socklen_t len = sizeof mem;
+    int r;
+    int64_t v;
+
+    x->sampled_at = x->got;
+    if (ioctl(x->fd, FIONREAD, &queued) != 0 ||
+        getsockopt(x->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) != 0 ||
+        len < sizeof mem[0] * (SK_MEMINFO_RMEM_ALLOC + 1))
+        return;
+    r = cap_ratio(queued, (int64_t)mem[SK_MEMINFO_RMEM_ALLOC]);
+    if (r == 0)
+        return;
+    socktab_learn_ratio(x->env->socks, r);
+    v = cap_rcvbuf(x->window, r);
+    if (x->ratio == 0 || v > x->rcvbuf + x->rcvbuf / 16) {
+        x->ratio = r;
+        if (v > x->rcvbuf) {
+            x->rcvbuf = v;
+            x->autotuned = !make_room(x->fd, v, false);
+        }
+    }
 }
 
 /* The kernel's autotuning raises the clamp as it grows the buffer, which it does while we read:
@@ -277,6 +317,9 @@ static int on_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip, 
         socktab_release(x->env->socks, x->fd, &x->fd);
     x->window = -1;          /* unknown on this connection: set it */
     x->autotuned = false;
+    x->rcvbuf = 0;
+    x->ratio = 0;
+    x->sampled_at = x->got;
     if (socktab_find(x->env->socks, conn_local_port, conn_primary_ip, conn_primary_port, &x->fd) >= 0)
         apply_window(x, x->fd);
     return CURL_PREREQFUNC_OK;
@@ -459,6 +502,9 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
     x->got += (int64_t)n;
     if (x->autotuned && x->window > 0 && x->fd >= 0 && x->got - x->held_at >= x->window / 8)
         hold_window(x);
+    if (x->window > 0 && x->fd >= 0 && !x->autotuned && socktab_ratio_measured(x->env->socks) &&
+        (x->ratio == 0 || x->got - x->sampled_at >= x->window / 8))
+        measure_ratio(x);
     if (x->env->received != NULL)
         x->env->received(x->env->arg, x, n);
     return n;
