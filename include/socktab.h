@@ -29,6 +29,8 @@ int socktab_ratio(const struct socktab *t);
 /* Whether measuring is worth it: the kernel sizes windows by the packets' truesize (6.5 on). */
 bool socktab_ratio_measured(const struct socktab *t);
 void socktab_learn_ratio(struct socktab *t, int ratio_pm);
+/* Whether an earlier request used this socket too (a kept-alive connection). */
+bool socktab_reused(const struct socktab *t, int fd);
 /* How many sockets are open (for tests and the status). */
 int socktab_count(const struct socktab *t);
 

@@ -33,6 +33,15 @@ int64_t cap_share(int64_t rate, int running, int64_t host_rate, int host_running
     return share > 0 || (rate <= 0 && host_rate <= 0) ? share : 1;
 }
 
+int cap_ways(int running, int receiving)
+{
+    int floor = (running * 2 + 2) / 3;
+
+    if (receiving > running)
+        receiving = running;
+    return receiving > floor ? receiving : (floor > 0 ? floor : 1);
+}
+
 int64_t cap_window(int64_t share, int64_t rtt_us)
 {
     int64_t us, w;

@@ -16,6 +16,7 @@ struct sockent {
     int fd;
     int *owner;                 /* where a transfer keeps this descriptor, or NULL */
     bool resolved;              /* ports and peer read (after connect) */
+    unsigned requests;          /* requests that found it: more than one, the connection is reused */
     int lport, pport;
     char pip[46];
 };
@@ -140,6 +141,7 @@ int socktab_find(struct socktab *t, int local_port, const char *peer_ip, int pee
             *owner_fd = s->fd;
             s->owner = owner_fd;
         }
+        s->requests++;
         return s->fd;
     }
     return -1;
@@ -155,6 +157,14 @@ void socktab_release(struct socktab *t, int fd, int *owner_fd)
     }
     if (owner_fd != NULL)
         *owner_fd = -1;
+}
+
+bool socktab_reused(const struct socktab *t, int fd)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->v[i].fd == fd)
+            return t->v[i].requests > 1;
+    return false;
 }
 
 int socktab_count(const struct socktab *t)

@@ -262,6 +262,11 @@ void xfer_tune_window(struct xfer *x, int64_t share)
         apply_window(x, x->fd);
 }
 
+bool xfer_between_files(const struct xfer *x)
+{
+    return x->fd >= 0 && x->r.status == 0 && socktab_reused(x->env->socks, x->fd);
+}
+
 int64_t xfer_window(const struct xfer *x, int64_t *rtt_us)
 {
     if (rtt_us != NULL)

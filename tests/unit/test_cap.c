@@ -193,6 +193,19 @@ static void test_ratio(void **state)
     assert_int_equal(cap_ratio(2 * MiB, 1 * MiB), 1000);
 }
 
+static void test_ways(void **state)
+{
+    (void)state;
+    assert_int_equal(cap_ways(16, 16), 16);
+    assert_int_equal(cap_ways(16, 12), 12);          /* four between two files */
+    assert_int_equal(cap_ways(16, 3), 11);           /* never under two thirds of those running */
+    assert_int_equal(cap_ways(15, 0), 10);
+    assert_int_equal(cap_ways(2, 1), 2);
+    assert_int_equal(cap_ways(1, 0), 1);             /* one alone: the whole cap */
+    assert_int_equal(cap_ways(0, 0), 1);
+    assert_int_equal(cap_ways(4, 9), 4);             /* a stale count never splits finer */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +216,7 @@ int main(void)
         cmocka_unit_test(test_window_values),
         cmocka_unit_test(test_window_stale),
         cmocka_unit_test(test_rcvbuf),
+        cmocka_unit_test(test_ways),
         cmocka_unit_test(test_ratio),
         cmocka_unit_test(test_may_receive_and_charge),
         cmocka_unit_test(test_stale_now_is_harmless),
