@@ -44,6 +44,14 @@ int64_t cap_rcvbuf(int64_t window, int ratio_pm);
 #define CAP_RATIO_MIN_BYTES 4096
 int cap_ratio(int64_t queued, int64_t rmem);
 
+/* After the cap falls, a buffer sized for the old window holds up to that much unread, and a
+ * sender that pauses (a loss, a busy origin) then refills it past the new cap. The buffer can
+ * only be shrunk once what is queued plus what the peer may still send fits the new window, so
+ * the clamp is first held at cap_drain_clamp: the window less what waits unread, but at least
+ * half of it so the transfer never stops; cap_drain_done says when the buffer may be cut. */
+int64_t cap_drain_clamp(int64_t window, int64_t queued);
+bool cap_drain_done(int64_t window, int64_t queued, int64_t clamp);
+
 /* Whether a window in force should be replaced by a wanted one: not for changes under an eighth,
  * so a round trip that wobbles does not cost a system call per transfer per tick. */
 bool cap_window_stale(int64_t in_force, int64_t wanted);

@@ -92,6 +92,18 @@ int cap_ratio(int64_t queued, int64_t rmem)
     return r < RATIO_MIN ? RATIO_MIN : (r > RATIO_MAX ? RATIO_MAX : (int)r);
 }
 
+int64_t cap_drain_clamp(int64_t window, int64_t queued)
+{
+    int64_t c = window - (queued > 0 ? queued : 0);
+
+    return c > window / 2 ? c : window / 2;
+}
+
+bool cap_drain_done(int64_t window, int64_t queued, int64_t clamp)
+{
+    return queued + clamp <= window;
+}
+
 bool cap_window_stale(int64_t in_force, int64_t wanted)
 {
     int64_t d = in_force > wanted ? in_force - wanted : wanted - in_force;

@@ -50,6 +50,7 @@ struct xfer {
     int64_t rcvbuf;              /* SO_RCVBUF given for the window (cap_rcvbuf), 0 none */
     int ratio;                   /* payload/truesize it was sized for; 0 = not measured then */
     int64_t sampled_at;          /* x->got when the socket's queue was last measured */
+    int64_t drain_ms;            /* the buffer is too large for the window since then, 0 = not */
     bool autotuned;              /* the buffer could not be made big enough: the kernel grows it */
     struct item *it;
     CURL *easy;
@@ -174,7 +175,7 @@ static bool make_room(int fd, int64_t want, bool at_request)
  * clamp as it grows the buffer, so the one in force is read back and pulled down again. */
 static void apply_window(struct xfer *x, curl_socket_t fd)
 {
-    int64_t want;
+    int64_t want, rcvbuf;
     int v, k = -1;
     socklen_t len = sizeof k;
 
@@ -197,11 +198,15 @@ static void apply_window(struct xfer *x, curl_socket_t fd)
     want = cap_window(x->share, x->rtt_us);
     if (getsockopt(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &k, &len) != 0)
         k = -1;
-    if (!cap_window_stale(x->window, want) && !cap_window_stale(k, want))
+    /* While drain_buffer holds the clamp lower on purpose, only a new window counts. */
+    if (!cap_window_stale(x->window, want) && (x->drain_ms != 0 || !cap_window_stale(k, want)))
         return;
     x->ratio = socktab_ratio(x->env->socks);
-    x->rcvbuf = cap_rcvbuf(want, x->ratio);
-    x->autotuned = !make_room(fd, x->rcvbuf, x->window < 0);
+    rcvbuf = cap_rcvbuf(want, x->ratio);
+    x->autotuned = !make_room(fd, rcvbuf, x->window < 0);
+    /* During a transfer make_room only grows the buffer: drain_buffer cuts it when it may. */
+    if (x->window < 0 || rcvbuf > x->rcvbuf)
+        x->rcvbuf = rcvbuf;
     v = (int)want;
     if (setsockopt(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, sizeof v) == 0)
         x->window = want;
@@ -255,11 +260,46 @@ static void hold_window(struct xfer *x)
     }
 }
 
+/* The cap fell and the buffer still holds the old window (cap_drain_clamp): the clamp keeps
+ * what the peer may send to the new window less what waits unread, and once a round trip has
+ * passed (what was promised under the old clamp has come) and the two fit the window, the buffer
+ * is cut to the window's size and the clamp given back. Checked every tick. */
+static void drain_buffer(struct xfer *x)
+{
+    int64_t target, now, clamp;
+    int queued = 0, v;
+
+    if (x->window <= 0 || x->autotuned || x->ratio == 0)
+        return;
+    target = cap_rcvbuf(x->window, x->ratio);
+    if (x->rcvbuf <= target + target / 4) {
+        x->drain_ms = 0;
+        return;
+    }
+    if (ioctl(x->fd, FIONREAD, &queued) != 0)
+        return;
+    now = mono_ms();
+    clamp = cap_drain_clamp(x->window, queued);
+    if (x->drain_ms == 0)
+        x->drain_ms = now;
+    else if (now - x->drain_ms >= x->rtt_us / 1000 + 50 && cap_drain_done(x->window, queued, clamp)) {
+        v = (int)target;
+        if (setsockopt(x->fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v) == 0)
+            x->rcvbuf = target;
+        x->drain_ms = 0;
+        clamp = x->window;
+    }
+    v = (int)clamp;
+    setsockopt(x->fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, sizeof v);
+}
+
 void xfer_tune_window(struct xfer *x, int64_t share)
 {
     x->share = share;
-    if (x->fd >= 0)
+    if (x->fd >= 0) {
         apply_window(x, x->fd);
+        drain_buffer(x);
+    }
 }
 
 bool xfer_between_files(const struct xfer *x)
@@ -325,6 +365,7 @@ static int on_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip, 
     x->rcvbuf = 0;
     x->ratio = 0;
     x->sampled_at = x->got;
+    x->drain_ms = 0;
     if (socktab_find(x->env->socks, conn_local_port, conn_primary_ip, conn_primary_port, &x->fd) >= 0)
         apply_window(x, x->fd);
     return CURL_PREREQFUNC_OK;
