@@ -14,12 +14,11 @@ struct bucket;
 int64_t cap_share(int64_t rate, int running, int64_t host_rate, int host_running);
 
 /* How many ways the cap is split: the transfers running less those between two files (request
- * out on a kept-alive connection, no answer yet), but never fewer than two thirds of those
- * running. A transfer between two files cannot use a share for a round trip; on a long path with
- * small files that is a third of the time, and the cap split over every transfer ran at 0.73 of
+ * out on a kept-alive connection, no answer yet), but never fewer than half of those running.
+ * A transfer between two files cannot use a share for a round trip; on a long path with small
+ * files that is a third of the time, and the cap split over every transfer ran at 0.73 of
  * itself at 250 ms (256 KiB files, -j 16). The floor bounds how far the receiving ones' windows
- * grow, and so what they take in ahead of the cap when the others' answers come: at half, the
- * mean reached 0.93-1.0 but single seconds 1.08-1.19x; at two thirds 0.87-0.90 and under 1.0x
+ * grow, and so what they take in ahead of the cap when the others' answers come
  * (docs/design.md#receive-windows-the-cap-on-the-wire-at-any-round-trip). */
 int cap_ways(int running, int receiving);
 

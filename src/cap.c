@@ -35,7 +35,7 @@ int64_t cap_share(int64_t rate, int running, int64_t host_rate, int host_running
 
 int cap_ways(int running, int receiving)
 {
-    int floor = (running * 2 + 2) / 3;
+    int floor = (running + 1) / 2;
 
     if (receiving > running)
         receiving = running;
