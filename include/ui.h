@@ -15,6 +15,9 @@ struct ui *ui_new(struct loop *loop, struct engine *e, struct queue *q, const st
                   char *err);
 /* The operator asked to quit (and confirmed while transfers run). */
 bool ui_wants_quit(const struct ui *u);
+/* The terminal went away without a SIGHUP (read errors, endless empty reads): main lets go of
+ * the UI and the run goes on headless. */
+bool ui_terminal_gone(const struct ui *u);
 /* SIGWINCH arrived (main owns the signal descriptor). */
 void ui_resize(struct ui *u);
 /* Restores the terminal. Safe to call on every exit path. */

@@ -55,6 +55,8 @@ struct run {
     int log_failed;              /* the log could not be written: 1 mid-run, 2 before anything */
     int sigfd;
     int interrupted;
+    bool detach_asked;           /* SIGHUP or the terminal gone while the TUI ran */
+    bool detached;               /* the TUI let go of the terminal; the run goes on headless */
     bool session_failed;         /* a session write failed for good: exit 4 */
     bool has_live_rate;          /* a live cap of the pass being resumed */
     int64_t live_rate, live_burst;
@@ -71,7 +73,9 @@ static void on_signal(int fd, unsigned events, void *arg)
     struct signalfd_siginfo si;
 
     while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP)
+        if (si.ssi_signo == SIGHUP && (r->ui != NULL || r->detached))
+            r->detach_asked = true;  /* the link dropped: the sync goes on without the terminal */
+        else if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP)
             r->interrupted = (int)si.ssi_signo;
         else if (si.ssi_signo == SIGWINCH && r->ui != NULL)
             ui_resize(r->ui);
@@ -466,6 +470,36 @@ static int start_front_end(struct run *r)
     return 0;
 }
 
+/* The terminal is gone (SIGHUP, or reads that fail): the UI gives it back as far as it still can,
+ * standard input and output are pointed at /dev/null (a write to a hung-up terminal fails, one to
+ * a terminal someone else now owns would be worse), and the run goes on as a headless one would,
+ * without progress lines: the log (--log) and the session get its outcome
+ * (docs/design.md#detach-and-attach). Later SIGHUPs find nothing to let go of. */
+static void detach(struct run *r)
+{
+    const char *dir = r->s.dir != NULL && *r->s.dir != '\0' ? r->s.dir : ".";
+    int null;
+
+    r->detach_asked = false;
+    if (r->detached)
+        return;
+    ui_free(r->ui);
+    r->ui = NULL;
+    r->detached = true;
+    /* Best effort: on a terminal that is still there (kill -HUP by hand) the operator learns
+     * where the run went; on a dead one the write fails and nothing waits. */
+    fprintf(stderr, "sluice: detached; the sync goes on (pid %ld); sluice ctl -d %s status\n",
+            (long)getpid(), dir);
+    fflush(stderr);
+    null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+        close(null);
+    }
+}
+
 /* Headless ends when the work is done; the TUI stays until the operator quits. The intake writer
  * may still queue items (new ones, or finished ones whose files are gone): headless runs until it
  * is done too. */
@@ -473,6 +507,8 @@ static bool keep_running(struct run *r)
 {
     if (r->interrupted)
         return false;
+    if (r->detach_asked || ui_terminal_gone(r->ui))
+        detach(r);
     if (r->ui != NULL)
         return !ui_wants_quit(r->ui);
     return !engine_idle(r->engine) || (r->in != NULL && intake_status(r->in, NULL) == 1);
@@ -526,6 +562,22 @@ static void print_session_stats(struct queue *q)
             (unsigned long long)dbs.busy);
 }
 
+/* Where a run nobody watches leaves its outcome (docs/design.md#detach-and-attach): an "end" line
+ * in the log, and in the session last_exit (the exit status, before a session failure can raise it
+ * to 4), last_end_ms (wall clock) and last_detached (1 when the TUI had let go of the terminal). */
+static void record_end(struct run *r, int status, const char *how)
+{
+    struct engine_stats st;
+    char text[48];
+
+    engine_stats(r->engine, &st);
+    snprintf(text, sizeof text, "%s%s", how, r->detached ? ", detached" : "");
+    evlog_end(r->log, status, text, &st);
+    (void)queue_setting_set(r->q, "last_exit", status);
+    (void)queue_setting_set(r->q, "last_end_ms", wall_ms());
+    (void)queue_setting_set(r->q, "last_detached", r->detached ? 1 : 0);
+}
+
 /* The end of a run that started: transfers parked when interrupted, the summary, the exit
  * status, and whether the next run starts a new pass. A run that ends with items paused or not
  * finished exits 3 and keeps its pass open, like an interrupted one: the same command continues
@@ -558,6 +610,7 @@ static int finish(struct run *r)
         status = EXIT_INTERRUPTED;
     else
         status = queue_count(r->q, ITEM_FAILED) > 0 || r->log_failed ? EXIT_FAILED_ITEMS : EXIT_DONE;
+    record_end(r, status, r->interrupted ? "interrupted" : left > 0 ? "stopped" : "finished");
     if (status != EXIT_INTERRUPTED)
         (void)queue_setting_set(r->q, "finished", 1);     /* retried by queue_close */
     return status;

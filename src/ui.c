@@ -103,7 +103,7 @@ static void on_draw(void *arg)
 {
     struct ui *u = arg;
 
-    if (u->dirty == 0 || u->quit)
+    if (u->dirty == 0 || u->quit || u->gone)
         return;
     idle_check(u);
     if (u->dirty & UI_CLEAR)
@@ -193,10 +193,10 @@ static void on_event(const struct engine_event *ev, void *arg)
 static void terminal_gone(struct ui *u)
 {
     /* Lost SSH usually arrives as SIGHUP first; this covers a terminal that closed without one.
-     * Quitting saves the session like an interrupt. */
+     * main lets go of the UI and the run goes on headless (docs/design.md#detach-and-attach). */
     loop_unwatch(u->loop, u->infd);
     term_taken = 0;
-    u->quit = true;
+    u->gone = true;
 }
 
 static void on_input(int fd, unsigned events, void *arg)
@@ -206,7 +206,7 @@ static void on_input(int fd, unsigned events, void *arg)
     int keys = 0, r;
     wint_t ch;
 
-    while (!u->quit && (r = wget_wch(stdscr, &ch)) != ERR) {
+    while (!u->quit && !u->gone && (r = wget_wch(stdscr, &ch)) != ERR) {
         keys++;
         if (r == KEY_CODE_YES && ch == KEY_RESIZE)
             continue;           /* resizes come through ui_resize */
@@ -363,6 +363,11 @@ struct ui *ui_new(struct loop *loop, struct engine *e, struct queue *q, const st
 bool ui_wants_quit(const struct ui *u)
 {
     return u != NULL && u->quit;
+}
+
+bool ui_terminal_gone(const struct ui *u)
+{
+    return u != NULL && u->gone;
 }
 
 void ui_free(struct ui *u)

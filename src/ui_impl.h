@@ -67,6 +67,7 @@ struct ui {
     int64_t idle_since_ms;         /* when the run went idle (the clock stops), or -1 */
     int64_t frozen_elapsed_ms;
     bool quit;
+    bool gone;                     /* the terminal went away: main detaches */
 
     /* what is shown */
     enum ui_tab tab;
