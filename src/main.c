@@ -11,6 +11,7 @@
 #include "queue.h"
 #include "theme.h"
 #include "ui.h"
+#include "uisrc.h"
 #include "units.h"
 #include "util.h"
 
@@ -47,6 +48,7 @@ struct run {
     struct intake *in;
     struct loop *loop;
     struct ui *ui;
+    struct uisrc *uisrc;         /* what the TUI reads: this process's engine and queue */
     struct headless *hl;
     struct ctl *ctl;
     struct engine *engine;
@@ -459,7 +461,11 @@ static int start_front_end(struct run *r)
 
     if (r->s.mode == UI_TUI ||
         (r->s.mode == UI_AUTO && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO))) {
-        r->ui = ui_new(r->loop, r->engine, r->q, &r->s, err);
+        struct uisrc_info info = { .retries = r->s.retries, .segments = r->s.segments,
+                                   .burst = r->s.burst };
+
+        r->uisrc = uisrc_local_new(r->loop, r->engine, r->q, &info);
+        r->ui = ui_new(r->loop, r->uisrc, &r->s, err);
         if (r->ui == NULL) {
             fprintf(stderr, "%s\n", err);
             return -1;
@@ -624,6 +630,7 @@ static void teardown(struct run *r, int *status)
     intake_free(r->in);
     ctl_free(r->ctl);
     ui_free(r->ui);
+    uisrc_free(r->uisrc);
     headless_free(r->hl);
     engine_free(r->engine);
     evlog_close(r->log);

@@ -6,7 +6,6 @@
 #include "engine.h"
 #include "loop.h"
 #include "opts.h"
-#include "queue.h"
 #include "units.h"
 
 #include <errno.h>
@@ -85,13 +84,13 @@ static void idle_check(struct ui *u)
 {
     struct engine_stats st;
 
-    if (!engine_idle(u->e)) {
+    if (!uisrc_idle(u->src)) {
         u->idle_since_ms = -1;
         return;
     }
     if (u->idle_since_ms >= 0)
         return;
-    engine_stats(u->e, &st);
+    uisrc_stats(u->src, &st);
     u->idle_since_ms = loop_now(u->loop);
     u->frozen_elapsed_ms = st.elapsed_ms;
     if (st.total > 0)
@@ -135,7 +134,7 @@ static void on_live(void *arg)
     loop_timer_arm(u->live_timer, LIVE_MS);
     idle_check(u);
     if (u->idle_since_ms >= 0) {
-        engine_rate_series(u->e, series, (int)ARRAY_LEN(series));
+        uisrc_rate_series(u->src, series, (int)ARRAY_LEN(series));
         for (size_t i = 0; i < ARRAY_LEN(series) && !moving; i++)
             moving = series[i] > 0;
     } else {
@@ -282,8 +281,7 @@ static void setup_colors(struct ui *u)
     }
 }
 
-struct ui *ui_new(struct loop *loop, struct engine *e, struct queue *q, const struct settings *s,
-                  char *err)
+struct ui *ui_new(struct loop *loop, struct uisrc *src, const struct settings *s, char *err)
 {
     struct ui *u;
     struct theme theme;
@@ -316,8 +314,8 @@ struct ui *ui_new(struct loop *loop, struct engine *e, struct queue *q, const st
 
     u = xcalloc(1, sizeof *u);
     u->loop = loop;
-    u->e = e;
-    u->q = q;
+    u->src = src;
+    uisrc_info(src, &u->info);
     u->s = s;
     u->theme = theme;
     u->tty_in = tty_in;
@@ -354,7 +352,7 @@ struct ui *ui_new(struct loop *loop, struct engine *e, struct queue *q, const st
     u->live_timer = loop_timer_new(loop, on_live, u);
     loop_timer_arm(u->live_timer, LIVE_MS);
     loop_watch(loop, u->infd, LOOP_READ, on_input, u);
-    engine_add_listener(e, on_event, NULL);
+    uisrc_listen(src, on_event, NULL);
     ui_message(u, false, "? shows the keys");
     ui_mark(u, UI_DIRTY | UI_CLEAR);
     return u;

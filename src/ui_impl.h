@@ -14,6 +14,7 @@
 #include "item.h"
 #include "theme.h"
 #include "ui_prompt.h"
+#include "uisrc.h"
 #include "util.h"
 
 struct loop;
@@ -47,9 +48,9 @@ struct ui_hist {
 
 struct ui {
     struct loop *loop;
-    struct engine *e;
-    struct queue *q;
-    const struct settings *s;
+    struct uisrc *src;             /* what is shown and where commands go (include/uisrc.h) */
+    struct uisrc_info info;        /* the run's settings the UI shows */
+    const struct settings *s;      /* this process's: the theme */
 
     /* the terminal */
     SCREEN *scr;
