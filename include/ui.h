@@ -14,6 +14,10 @@ struct ui;
 struct ui *ui_new(struct loop *loop, struct uisrc *src, const struct settings *s, char *err);
 /* The operator asked to quit (and confirmed while transfers run). */
 bool ui_wants_quit(const struct ui *u);
+/* The operator asked to detach (D): the UI goes, the sync goes on. */
+bool ui_wants_detach(const struct ui *u);
+/* Frames drawn so far. */
+unsigned long ui_frames(const struct ui *u);
 /* The terminal went away without a SIGHUP (read errors, endless empty reads): main lets go of
  * the UI and the run goes on headless. */
 bool ui_terminal_gone(const struct ui *u);

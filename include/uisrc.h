@@ -56,6 +56,9 @@ struct uisrc_ops {
     /* Makes what the UI changed durable before it quits (local: queue_flush; remote: the engine
      * flushes on its own). -1 when it could not. */
     int (*flush)(void *impl);
+    /* The operator chose to stop the sync (q, then y). Local: nothing to do, main stops the run
+     * when the UI quits; remote: the running sluice is asked to stop as on SIGTERM. */
+    int (*stop)(void *impl, char *err);
     /* Engine events reach cb (one listener). Remote: as the source learns of them. */
     void (*listen)(void *impl, engine_listener cb, void *arg);
     /* The source failed for good (remote: the sluice went away); a message, or NULL. */
@@ -97,6 +100,7 @@ long uisrc_requeue_failed(struct uisrc *s, char *err);
 int uisrc_remove(struct uisrc *s, uint64_t id, char *err);
 int uisrc_add_url(struct uisrc *s, const char *url, uint64_t *id, char *err);
 int uisrc_flush(struct uisrc *s);
+int uisrc_stop(struct uisrc *s, char *err);
 void uisrc_listen(struct uisrc *s, engine_listener cb, void *arg);
 const char *uisrc_lost(struct uisrc *s);
 

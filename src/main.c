@@ -1,4 +1,5 @@
 /* sluice: parse, plan, run the loop until the work is done or the operator stops it. */
+#include "attach.h"
 #include "cli.h"
 #include "ctl.h"
 #include "engine.h"
@@ -454,13 +455,41 @@ static void open_control_socket(struct run *r)
     free(path);
 }
 
+static bool wants_tui(const struct run *r)
+{
+    return r->s.mode == UI_TUI ||
+           (r->s.mode == UI_AUTO && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO));
+}
+
+/* A sluice already runs on this output root (its control socket answers): the TUI attaches to
+ * it instead of being refused by the session's lock; headless says so (exit 2), since a second
+ * run could not do anything the first is not doing (docs/design.md#detach-and-attach). Returns
+ * -1 when nothing runs there, or the exit status. */
+static int already_running(struct run *r)
+{
+    const char *dir = r->s.dir != NULL && *r->s.dir != '\0' ? r->s.dir : ".";
+    char *path = ctl_default_path(dir);
+    int rc = -1;
+
+    if (ctl_running(path)) {
+        if (wants_tui(r)) {
+            rc = attach_run(path, dir, r->s.theme);
+        } else {
+            fprintf(stderr, "sluice: a sluice is already running on %s; `sluice attach -d %s` "
+                    "opens its UI, `sluice ctl -d %s status` says how it goes\n", dir, dir, dir);
+            rc = EXIT_USAGE;
+        }
+    }
+    free(path);
+    return rc;
+}
+
 /* The TUI when asked for or when both ends are a terminal; headless otherwise. */
 static int start_front_end(struct run *r)
 {
     char err[ERRLEN];
 
-    if (r->s.mode == UI_TUI ||
-        (r->s.mode == UI_AUTO && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO))) {
+    if (wants_tui(r)) {
         struct uisrc_info info = { .retries = r->s.retries, .segments = r->s.segments,
                                    .burst = r->s.burst };
 
@@ -513,7 +542,7 @@ static bool keep_running(struct run *r)
 {
     if (r->interrupted)
         return false;
-    if (r->detach_asked || ui_terminal_gone(r->ui))
+    if (r->detach_asked || ui_terminal_gone(r->ui) || ui_wants_detach(r->ui))
         detach(r);
     if (r->ui != NULL)
         return !ui_wants_quit(r->ui);
@@ -671,9 +700,17 @@ int main(int argc, char **argv)
     case CLI_CTL:
         settings_free(&r.s);
         return ctl_client_main(argc, argv);
+    case CLI_ATTACH:
+        settings_free(&r.s);
+        return attach_main(argc, argv);
     case CLI_RUN:
         break;
     }
+    if ((status = already_running(&r)) >= 0) {
+        settings_free(&r.s);
+        return status;
+    }
+    status = EXIT_USAGE;
     if (prepare(&r) == 0 && plan(&r) == 0 && start_engine(&r) == 0 && start_intake(&r) == 0) {
         open_control_socket(&r);
         if (start_front_end(&r) == 0) {

@@ -102,7 +102,7 @@ static void on_draw(void *arg)
 {
     struct ui *u = arg;
 
-    if (u->dirty == 0 || u->quit || u->gone)
+    if (u->dirty == 0 || u->quit || u->gone || u->detach)
         return;
     idle_check(u);
     if (u->dirty & UI_CLEAR)
@@ -110,6 +110,7 @@ static void on_draw(void *arg)
     u->dirty = 0;
     u->last_draw_ms = loop_now(u->loop);
     ui_draw(u);
+    u->frames++;
 }
 
 void ui_mark(struct ui *u, unsigned bits)
@@ -361,6 +362,16 @@ struct ui *ui_new(struct loop *loop, struct uisrc *src, const struct settings *s
 bool ui_wants_quit(const struct ui *u)
 {
     return u != NULL && u->quit;
+}
+
+bool ui_wants_detach(const struct ui *u)
+{
+    return u != NULL && u->detach;
+}
+
+unsigned long ui_frames(const struct ui *u)
+{
+    return u != NULL ? u->frames : 0;
 }
 
 bool ui_terminal_gone(const struct ui *u)

@@ -69,6 +69,8 @@ struct ui {
     int64_t frozen_elapsed_ms;
     bool quit;
     bool gone;                     /* the terminal went away: main detaches */
+    bool detach;                   /* D, or D at the quit question: the sync goes on */
+    unsigned long frames;          /* drawn so far (bench/attach.sh: the first screen) */
 
     /* what is shown */
     enum ui_tab tab;

@@ -379,12 +379,20 @@ static unsigned confirm_key(struct ui *u, bool keycode, wint_t ch)
     char err[ERRLEN];
 
     u->confirm = CONFIRM_NONE;
+    if (what == CONFIRM_QUIT && !keycode && ch == 'D') {
+        u->detach = true;
+        return 0;
+    }
     if (keycode || (ch != 'y' && ch != 'Y')) {
         ui_message(u, false, what == CONFIRM_QUIT ? "still running" : "nothing removed");
         return UI_DIRTY;
     }
     if (what == CONFIRM_QUIT) {
         uisrc_flush(u->src);
+        if (uisrc_stop(u->src, err) < 0) {
+            ui_message(u, true, "stop: %s", err);
+            return UI_DIRTY;
+        }
         u->quit = true;
     } else if (uisrc_remove(u->src, u->confirm_id, err) < 0) {
         ui_message(u, true, "remove: %s", err);
@@ -416,6 +424,13 @@ static unsigned quit(struct ui *u, int arg, int code)
     }
     u->confirm = CONFIRM_QUIT;
     return UI_DIRTY;
+}
+
+/* D: the UI goes, the sync goes on (docs/design.md#detach-and-attach). */
+static unsigned detach_key(struct ui *u, int arg, int code)
+{
+    u->detach = true;
+    return 0;
 }
 
 static unsigned help(struct ui *u, int arg, int code)
@@ -472,7 +487,8 @@ static const struct key keys[] = {
     { { CTRL('l') }, redraw, 0, { "Ctrl-L", "repaint the screen", NULL, NULL, 0 } },
     { { ESC }, escape, 0, { "Esc", "back; clear the filter", NULL, NULL, 0 } },
     { { '?', 'h', KC | KEY_F(1) }, help, 0, { "? h F1", "this help", "help", "?", 2 } },
-    { { 'q', 'Q' }, quit, 0, { "q", "quit (asks while work is left; the session is saved)", "quit", "q", 1 } },
+    { { 'D' }, detach_key, 0, { "D", "detach: the UI goes, the sync goes on (sluice attach)", NULL, NULL, 0 } },
+    { { 'q', 'Q' }, quit, 0, { "q", "quit (while work is left: stop the sync, or D to detach)", "quit", "q", 1 } },
 };
 
 size_t ui_keys_docs(const struct ui_key_doc **docs)

@@ -27,6 +27,7 @@ int uisrc_requeue(struct uisrc *s, uint64_t id, char *err) { return s->ops->requ
 long uisrc_requeue_failed(struct uisrc *s, char *err) { return s->ops->requeue_failed(s->impl, err); }
 int uisrc_remove(struct uisrc *s, uint64_t id, char *err) { return s->ops->remove(s->impl, id, err); }
 int uisrc_flush(struct uisrc *s) { return s->ops->flush(s->impl); }
+int uisrc_stop(struct uisrc *s, char *err) { return s->ops->stop(s->impl, err); }
 void uisrc_listen(struct uisrc *s, engine_listener cb, void *arg) { s->ops->listen(s->impl, cb, arg); }
 const char *uisrc_lost(struct uisrc *s) { return s->ops->lost(s->impl); }
 

@@ -147,6 +147,11 @@ static int l_flush(void *impl)
     return queue_flush(((struct local *)impl)->q);
 }
 
+static int l_stop(void *impl, char *err)
+{
+    return 0;
+}
+
 static void l_event(const struct engine_event *ev, void *arg)
 {
     struct local *l = arg;
@@ -182,7 +187,7 @@ static const struct uisrc_ops local_ops = {
     .scan = l_scan, .states = l_states, .set_rate = l_set_rate, .set_concurrency = l_set_conc,
     .pause = l_pause, .pause_all = l_pause_all, .requeue = l_requeue,
     .requeue_failed = l_requeue_failed, .remove = l_remove, .add_url = l_add, .flush = l_flush,
-    .listen = l_listen, .lost = l_lost, .free = l_free,
+    .stop = l_stop, .listen = l_listen, .lost = l_lost, .free = l_free,
 };
 
 struct uisrc *uisrc_local_new(struct loop *loop, struct engine *e, struct queue *q,

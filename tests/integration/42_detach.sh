@@ -33,6 +33,24 @@ check "the terminal is gone, the process is still there" kill -0 "$pid"
 before=$(done_count)
 check "files keep arriving after the terminal went away" wait_until 30 more_done "$before"
 check "the control socket answers the detached run" "$SLUICE" ctl -d "$T/out" status
+tui att 100 30 LC_ALL=C.UTF-8 -- attach -d "$T/out"
+wait_screen 20 att 'f[0-9]\.bin +active' "sluice attach shows the detached run"
+keys att b
+check "attach: b opens the cap prompt" wait_until 10 line_has att 30 '^cap \('
+keys att 1 0 k Enter
+check "attach: the cap typed there is the engine's" \
+    wait_until 10 test "$("$SLUICE" ctl -d "$T/out" rate)" = 10240
+check "attach: the engine logged it" wait_until 10 grep -q '"event":"rate","rate":10240' "$T/ev.jsonl"
+keys att D
+check "D: the client exits 0" wait_until 10 grep -qx 0 "$T/att.exit"
+check "D: the detached run goes on" kill -0 "$pid"
+check_eq "the cap holds after the client left" 10240 "$("$SLUICE" ctl -d "$T/out" rate)"
+tui att2 100 30 LC_ALL=C.UTF-8 -- attach -d "$T/out"
+wait_screen 20 att2 'cap 10\.0 KiB/s' "a second attach works (and shows the cap)"
+keys att2 b C-u o f f Enter
+check "the second client lifts the cap" wait_until 10 test "$("$SLUICE" ctl -d "$T/out" rate)" = 0
+keys att2 D
+check "D again: the client exits 0" wait_until 10 grep -qx 0 "$T/att2.exit"
 check "the detached run ends on its own when the work is done" wait_until 60 gone "$pid"
 check "every file arrived" same_tree "$T/www" "$T/out"
 check "the log ends with the outcome: status 0, detached" \
