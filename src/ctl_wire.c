@@ -212,7 +212,7 @@ int ctl_wire_item_parse(char *line, int64_t now, struct item *it, struct engine_
 
     memset(it, 0, sizeof *it);
     *has_x = false;
-    if (n < NITEM_FIXED + 1 || nums(f, 1, v, 1, INT64_MAX) < 0 ||
+    if (n < NITEM_FIXED + 1 || n > NITEM_FIXED + CTL_WIRE_URLS_MAX || nums(f, 1, v, 1, INT64_MAX) < 0 ||
         nums(f + 1, 1, v + 1, 0, ITEM_STATE_COUNT - 1) < 0 || nums(f + 2, 1, v + 2, 0, INT_MAX) < 0 ||
         nums(f + 3, 1, v + 3, INT64_MIN / 4, INT64_MAX / 4) < 0 ||
         nums(f + 4, 1, v + 4, 0, 999) < 0 || nums(f + 5, 3, v + 5, -1, INT64_MAX) < 0)
