@@ -18,6 +18,8 @@
 
 enum { ATTACH_OK = 0, ATTACH_LOST = 1, ATTACH_USAGE = 2 };
 
+#define ATTACH_SETTLE_MS 2000       /* SLUICE_ATTACH_STATS: the steady figures start here */
+
 struct attach {
     struct loop *loop;
     struct ui *ui;
@@ -58,7 +60,8 @@ int attach_run(const char *path, const char *dir, const char *theme)
     char err[ERRLEN];
     sigset_t set;
     int rc = ATTACH_USAGE;
-    int64_t t0 = mono_ms(), first = -1;
+    int64_t t0 = mono_ms(), first = -1, snap_ms = -1;
+    uint64_t snap_in = 0, snap_out = 0;
 
     settings_init(&s);
     if (theme != NULL) {
@@ -92,6 +95,11 @@ int attach_run(const char *path, const char *dir, const char *theme)
             break;
         if (first < 0 && ui_frames(a.ui) > 0)
             first = mono_ms() - t0;
+        /* The steady cost leaves out the start (the names of the rows on screen). */
+        if (snap_ms < 0 && mono_ms() - t0 >= ATTACH_SETTLE_MS) {
+            snap_ms = mono_ms();
+            ctl_remote_traffic(src, &snap_in, &snap_out);
+        }
     }
     ui_free(a.ui);
     a.ui = NULL;
@@ -107,6 +115,10 @@ int attach_run(const char *path, const char *dir, const char *theme)
         fprintf(stderr, "sluice attach: first screen %lld ms; %llu bytes received, %llu sent in "
                 "%lld ms\n", (long long)first, (unsigned long long)in, (unsigned long long)out,
                 (long long)(mono_ms() - t0));
+        if (snap_ms >= 0 && mono_ms() > snap_ms)
+            fprintf(stderr, "sluice attach: steady: %llu bytes received, %llu sent in %lld ms\n",
+                    (unsigned long long)(in - snap_in), (unsigned long long)(out - snap_out),
+                    (long long)(mono_ms() - snap_ms));
     }
 out:
     ui_free(a.ui);

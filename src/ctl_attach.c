@@ -99,6 +99,15 @@ static void put_item(struct ctl_attach *a, struct sbuf *b, struct item *it)
     util_strv_free(urls, it->nurls);
 }
 
+static void put_row(struct ctl_attach *a, struct sbuf *b, struct item *it)
+{
+    struct engine_xfer_view x;
+    bool live = it->state == ITEM_ACTIVE && uisrc_xfer_view(a->src, it->id, &x);
+
+    ctl_wire_row(b, it, loop_now(a->loop), live ? &x : NULL);
+    sbuf_addstr(b, "\n");
+}
+
 static int num(const char *w, int64_t lo, int64_t hi, int64_t *v, const char *what, char *err)
 {
     if (ctl_wire_i64(w, v) < 0 || *v < lo || *v > hi)
@@ -107,6 +116,7 @@ static int num(const char *w, int64_t lo, int64_t hi, int64_t *v, const char *wh
     return 0;
 }
 
+/* page: item records; rows: row records (what changes; the client keeps the rest). */
 static int req_page(struct ctl_attach *a, int argc, char **argv, struct sbuf *b, char *err)
 {
     int64_t st, off, n;
@@ -116,10 +126,36 @@ static int req_page(struct ctl_attach *a, int argc, char **argv, struct sbuf *b,
     if (argc != 4 || num(argv[1], -1, ITEM_STATE_COUNT - 1, &st, "state", err) < 0 ||
         num(argv[2], 0, INT64_MAX, &off, "offset", err) < 0 ||
         num(argv[3], 0, CTL_WIRE_PAGE_MAX, &n, "rows", err) < 0)
-        return argc != 4 ? errf(err, "usage: page STATE OFFSET ROWS") : -1;
+        return argc != 4 ? errf(err, "usage: %s STATE OFFSET ROWS", argv[0]) : -1;
     got = uisrc_page(a->src, (int)st, (size_t)off, (size_t)n, rows);
-    for (size_t i = 0; i < got; i++)
-        put_item(a, b, rows[i]);
+    for (size_t i = 0; i < got; i++) {
+        if (argv[0][0] == 'r')
+            put_row(a, b, rows[i]);
+        else
+            put_item(a, b, rows[i]);
+    }
+    return 0;
+}
+
+/* items ID,ID,...: the item records of those that exist, in that order. */
+static int req_items(struct ctl_attach *a, int argc, char **argv, struct sbuf *b, char *err)
+{
+    char *p, *save = NULL;
+    int n = 0;
+
+    if (argc != 2)
+        return errf(err, "usage: items ID,ID,...");
+    for (p = strtok_r(argv[1], ",", &save); p != NULL; p = strtok_r(NULL, ",", &save)) {
+        int64_t id;
+        struct item *it;
+
+        if (num(p, 1, INT64_MAX, &id, "id", err) < 0)
+            return -1;
+        if (++n > CTL_WIRE_PAGE_MAX)
+            return errf(err, "items: at most %d ids", CTL_WIRE_PAGE_MAX);
+        if ((it = uisrc_get(a->src, (uint64_t)id)) != NULL)
+            put_item(a, b, it);
+    }
     return 0;
 }
 
@@ -222,8 +258,10 @@ static int attach_req(struct ctl_attach *a, int argc, char **argv, struct sbuf *
         sbuf_addstr(b, "\n");
         return 0;
     }
-    if (strcmp(w, "page") == 0)
+    if (strcmp(w, "page") == 0 || strcmp(w, "rows") == 0)
         return req_page(a, argc, argv, b, err);
+    if (strcmp(w, "items") == 0)
+        return req_items(a, argc, argv, b, err);
     if (strcmp(w, "get") == 0 && argc == 2) {
         struct item *it;
 

@@ -27,6 +27,15 @@
 #define REMOTE_POLL_MS 200          /* events: at the UI's frame rate (docs/tui.md#over-ssh) */
 #define REMOTE_ANSWER_MAX (16 * 1024 * 1024)
 #define REMOTE_XFER 256             /* transfer views kept from the last pages */
+#define REMOTE_STATIC 4096          /* items whose path, host and URLs are kept (direct-mapped) */
+
+/* What never changes of an item: rows bring the rest (ctl_wire_row). */
+struct fixed {
+    uint64_t id;                    /* 0: empty */
+    char *path, *host;
+    char **urls;
+    size_t nurls;
+};
 
 struct xv {
     uint64_t id;
@@ -51,7 +60,10 @@ struct remote {
     int nseries;
     int64_t series[CTL_WIRE_SERIES_MAX];
     struct item **arena;
+    bool *full;                     /* arena[i] came whole (get, items), not built from a row */
     size_t narena, carena;
+    int64_t series_sec;             /* the sparkline moves once a second: asked once a second */
+    struct fixed fixed[REMOTE_STATIC];
     struct xv xv[REMOTE_XFER];
     size_t nxv;
 
@@ -67,7 +79,6 @@ static void forget_turn(void *arg)
     r->have_stats = false;
     free(r->session_error);
     r->session_error = NULL;
-    r->nseries = 0;
     for (size_t i = 0; i < r->narena; i++)
         item_free(r->arena[i]);
     r->narena = 0;
@@ -308,7 +319,7 @@ static void r_series(void *impl, int64_t *out, int n)
 
     if (n > CTL_WIRE_SERIES_MAX)
         n = CTL_WIRE_SERIES_MAX;
-    if (r->nseries < n) {
+    if (r->nseries < n || r->series_sec != mono_ms() / 1000) {
         char *p, *save = NULL;
         int k = 0;
 
@@ -320,13 +331,13 @@ static void r_series(void *impl, int64_t *out, int n)
                     protocol_error(r, "rate series");
         }
         r->nseries = n;
-        turn_used(r);
+        r->series_sec = mono_ms() / 1000;
     }
     /* The newest n of what was fetched. */
     memcpy(out, r->series + (r->nseries - n), (size_t)n * sizeof *out);
 }
 
-static struct item *keep(struct remote *r, struct item *it)
+static struct item *keep(struct remote *r, struct item *it, bool full)
 {
     struct item *copy = xmalloc(sizeof *copy);
 
@@ -334,10 +345,41 @@ static struct item *keep(struct remote *r, struct item *it)
     if (r->narena == r->carena) {
         r->carena = r->carena ? r->carena * 2 : 64;
         r->arena = xrealloc(r->arena, r->carena * sizeof *r->arena);
+        r->full = xrealloc(r->full, r->carena * sizeof *r->full);
     }
+    r->full[r->narena] = full;
     r->arena[r->narena++] = copy;
     turn_used(r);
     return copy;
+}
+
+static void fixed_clear(struct fixed *f)
+{
+    free(f->path);
+    free(f->host);
+    util_strv_free(f->urls, f->nurls);
+    memset(f, 0, sizeof *f);
+}
+
+static struct fixed *fixed_of(struct remote *r, uint64_t id)
+{
+    struct fixed *f = &r->fixed[id % REMOTE_STATIC];
+
+    return f->id == id ? f : NULL;
+}
+
+static void fixed_put(struct remote *r, const struct item *it)
+{
+    struct fixed *f = &r->fixed[it->id % REMOTE_STATIC];
+
+    fixed_clear(f);
+    f->id = it->id;
+    f->path = xstrdup(it->path);
+    f->host = it->host != NULL ? xstrdup(it->host) : NULL;
+    f->nurls = it->nurls;
+    f->urls = xcalloc(it->nurls + 1, sizeof *f->urls);
+    for (size_t i = 0; i < it->nurls; i++)
+        f->urls[i] = xstrdup(it->urls[i]);
 }
 
 /* Item lines of r->body into out (at most n); their transfer views are kept for r_xfer. */
@@ -355,7 +397,8 @@ static size_t items(struct remote *r, struct item **out, size_t n)
             protocol_error(r, "row");
             break;
         }
-        out[k++] = keep(r, &it);
+        fixed_put(r, &it);
+        out[k++] = keep(r, &it, true);
         if (has_x && r->nxv < REMOTE_XFER)
             r->xv[r->nxv++] = (struct xv){ it.id, x };
     }
@@ -408,19 +451,85 @@ static size_t r_count(void *impl, enum item_state s)
     }
 }
 
+/* The path, host and URLs of the ids that lack them, in one request. */
+static void fetch_fixed(struct remote *r, const struct item *rows, size_t n)
+{
+    struct sbuf q = { 0 };
+    char err[ERRLEN];
+    size_t missing = 0, pos = 0;
+    char *l;
+
+    sbuf_addstr(&q, "items ");
+    for (size_t i = 0; i < n; i++) {
+        if (fixed_of(r, rows[i].id) == NULL) {
+            sbuf_printf(&q, "%s%llu", missing ? "," : "", (unsigned long long)rows[i].id);
+            missing++;
+        }
+    }
+    if (missing > 0 && ask_line(r, err, q.s) == 0) {
+        while ((l = next_line(r, &pos)) != NULL) {
+            struct item it;
+            struct engine_xfer_view x;
+            bool has_x;
+
+            if (ctl_wire_item_parse(l, loop_now(r->loop), &it, &x, &has_x) < 0) {
+                protocol_error(r, "row");
+                break;
+            }
+            fixed_put(r, &it);
+            util_strv_free(it.urls, it.nurls);
+            free(it.path);
+            free(it.host);
+            free(it.error);
+            free(it.etag);
+            free(it.last_modified);
+        }
+    }
+    sbuf_free(&q);
+}
+
+/* Rows (what changes) with what never changes from the cache: a frame of 16 running transfers
+ * costs their numbers, not their names (docs/ctl.md#attach-mode). */
 static size_t r_page(void *impl, int st, size_t off, size_t n, struct item **out)
 {
     struct remote *r = impl;
     char err[ERRLEN];
     size_t k = 0;
 
-    while (k < n) {
-        size_t want = n - k > CTL_WIRE_PAGE_MAX ? CTL_WIRE_PAGE_MAX : n - k, got;
+    while (k < n && r->lost == NULL) {
+        size_t want = n - k > CTL_WIRE_PAGE_MAX ? CTL_WIRE_PAGE_MAX : n - k, got = 0, pos = 0;
+        struct item rows[CTL_WIRE_PAGE_MAX];
+        struct engine_xfer_view xs[CTL_WIRE_PAGE_MAX];
+        bool has_x[CTL_WIRE_PAGE_MAX];
+        char *l;
 
-        if (ask(r, err, "page %d %zu %zu", st, off + k, want) < 0)
+        if (ask(r, err, "rows %d %zu %zu", st, off + k, want) < 0)
             break;
-        got = items(r, out + k, want);
-        k += got;
+        while (got < want && (l = next_line(r, &pos)) != NULL) {
+            if (ctl_wire_row_parse(l, loop_now(r->loop), &rows[got], &xs[got], &has_x[got]) < 0) {
+                protocol_error(r, "row");
+                break;
+            }
+            got++;
+        }
+        fetch_fixed(r, rows, got);
+        for (size_t i = 0; i < got; i++) {
+            struct fixed *f = fixed_of(r, rows[i].id);
+
+            if (f == NULL) {        /* removed between the two requests */
+                free(rows[i].error);
+                continue;
+            }
+            rows[i].path = xstrdup(f->path);
+            rows[i].host = f->host != NULL ? xstrdup(f->host) : NULL;
+            rows[i].nurls = f->nurls;
+            rows[i].urls = xcalloc(f->nurls + 1, sizeof *rows[i].urls);
+            for (size_t j = 0; j < f->nurls; j++)
+                rows[i].urls[j] = xstrdup(f->urls[j]);
+            out[k++] = keep(r, &rows[i], false);
+            if (has_x[i] && r->nxv < REMOTE_XFER)
+                r->xv[r->nxv++] = (struct xv){ rows[i].id, xs[i] };
+        }
         if (got < want)
             break;
     }
@@ -434,7 +543,7 @@ static struct item *r_get(void *impl, uint64_t id)
     struct item *it;
 
     for (size_t i = 0; i < r->narena; i++)
-        if (r->arena[i]->id == id)
+        if (r->arena[i]->id == id && r->full[i])
             return r->arena[i];
     if (ask(r, err, "get %llu", (unsigned long long)id) < 0 || items(r, &it, 1) != 1)
         return NULL;
@@ -683,6 +792,9 @@ static void r_free(void *impl)
 
     forget_turn(r);
     free(r->arena);
+    free(r->full);
+    for (size_t i = 0; i < REMOTE_STATIC; i++)
+        fixed_clear(&r->fixed[i]);
     loop_timer_free(r->turn);
     loop_timer_free(r->poll);
     if (r->fd >= 0)

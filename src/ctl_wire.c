@@ -271,6 +271,70 @@ fail:
     return -1;
 }
 
+void ctl_wire_row(struct sbuf *out, const struct item *it, int64_t now,
+                  const struct engine_xfer_view *x)
+{
+    int64_t left = it->state == ITEM_RETRY ? it->next_try_ms - now : 0;
+
+    sbuf_printf(out, "%llu %d %d %lld %d %lld %lld %lld ", (unsigned long long)it->id,
+                (int)it->state, it->attempts, (long long)left, it->http_status,
+                (long long)it->size, (long long)it->received, (long long)it->duration_ms);
+    if (x != NULL)
+        sbuf_printf(out, "%lld %lld %lld %d ", (long long)x->bytes, (long long)x->size,
+                    (long long)x->rate, x->throttled);
+    else
+        sbuf_addstr(out, "- - - - ");
+    ctl_wire_str(out, it->error);
+}
+
+/* The fields a row and an item share: id .. duration_ms, then the transfer's view at f[8..11]. */
+static int dynamic_parse(char **f, int64_t now, struct item *it, struct engine_xfer_view *x,
+                         bool *has_x)
+{
+    int64_t v[8], xv[4];
+
+    if (nums(f, 1, v, 1, INT64_MAX) < 0 || nums(f + 1, 1, v + 1, 0, ITEM_STATE_COUNT - 1) < 0 ||
+        nums(f + 2, 1, v + 2, 0, INT_MAX) < 0 ||
+        nums(f + 3, 1, v + 3, INT64_MIN / 4, INT64_MAX / 4) < 0 ||
+        nums(f + 4, 1, v + 4, 0, 999) < 0 || nums(f + 5, 3, v + 5, -1, INT64_MAX) < 0)
+        return -1;
+    it->id = (uint64_t)v[0];
+    it->state = (enum item_state)v[1];
+    it->attempts = (int)v[2];
+    it->next_try_ms = now + v[3];
+    it->http_status = (int)v[4];
+    it->size = v[5];
+    it->received = v[6];
+    it->duration_ms = v[7];
+    *has_x = false;
+    if (strcmp(f[8], "-") != 0) {
+        if (nums(f + 8, 3, xv, -1, INT64_MAX) < 0 || nums(f + 11, 1, xv + 3, 0, 1) < 0)
+            return -1;
+        x->bytes = xv[0];
+        x->size = xv[1];
+        x->rate = xv[2];
+        x->throttled = xv[3] != 0;
+        *has_x = true;
+    } else if (strcmp(f[9], "-") != 0 || strcmp(f[10], "-") != 0 || strcmp(f[11], "-") != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+int ctl_wire_row_parse(char *line, int64_t now, struct item *it, struct engine_xfer_view *x,
+                       bool *has_x)
+{
+    char *f[MAX_FIELDS];
+
+    memset(it, 0, sizeof *it);
+    if (split(line, f, MAX_FIELDS) != 13 || dynamic_parse(f, now, it, x, has_x) < 0 ||
+        str_parse(f[12], &it->error) < 0) {
+        memset(it, 0, sizeof *it);
+        return -1;
+    }
+    return 0;
+}
+
 void ctl_wire_event(struct sbuf *out, const struct engine_event *ev)
 {
     sbuf_printf(out, "%d %llu %d %d %lld %lld %lld ", (int)ev->kind,

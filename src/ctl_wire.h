@@ -26,6 +26,11 @@ void ctl_wire_stats(struct sbuf *out, const struct engine_stats *st, bool idle);
 void ctl_wire_item(struct sbuf *out, const struct item *it, int64_t now,
                    const struct engine_xfer_view *x);
 void ctl_wire_event(struct sbuf *out, const struct engine_event *ev);
+/* A row: what changes of an item (its path, host and URLs never do, and a client keeps them):
+ * "id state attempts retry_in_ms http_status size received duration_ms x_bytes x_size x_rate
+ * x_throttled error". */
+void ctl_wire_row(struct sbuf *out, const struct item *it, int64_t now,
+                  const struct engine_xfer_view *x);
 
 /* Decoding works on one line (no newline) in place: the line is cut into its fields. */
 int ctl_wire_stats_parse(char *line, struct engine_stats *st, bool *idle, char **session_error);
@@ -33,6 +38,9 @@ int ctl_wire_stats_parse(char *line, struct engine_stats *st, bool *idle, char *
  * it carries. *has_x tells whether x was filled. */
 int ctl_wire_item_parse(char *line, int64_t now, struct item *it, struct engine_xfer_view *x,
                         bool *has_x);
+/* Fills the fields a row carries (error allocated); the others are left zero. */
+int ctl_wire_row_parse(char *line, int64_t now, struct item *it, struct engine_xfer_view *x,
+                       bool *has_x);
 /* ev->item points at it (only its id is set); ev->error at an allocated string in *text. */
 int ctl_wire_event_parse(char *line, struct engine_event *ev, struct item *it, char **text);
 /* Numbers as the wire has them. */

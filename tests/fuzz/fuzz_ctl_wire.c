@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     line = malloc(size);
     memcpy(line, data + 1, size - 1);
     line[size - 1] = '\0';
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
     case 0:
         if (ctl_wire_stats_parse(line, &st, &idle, &text) == 0 && st.session_error != text)
             abort();
@@ -75,6 +75,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 1:
         item_case(line);
         break;
+    case 3: {
+        struct engine_xfer_view x;
+        bool has_x;
+
+        if (ctl_wire_row_parse(line, 0, &it, &x, &has_x) == 0)
+            free(it.error);
+        break;
+    }
     default:
         if (ctl_wire_event_parse(line, &ev, &it, &text) == 0 && ev.error != text)
             abort();

@@ -94,6 +94,34 @@ static void test_item_round_trip(void **state)
     sbuf_free(&b);
 }
 
+static void test_row_round_trip(void **state)
+{
+    struct item it = { .id = 9, .state = ITEM_ACTIVE, .attempts = 1, .size = 8000000,
+                       .received = 4096, .error = "a b", .path = "never sent" };
+    struct engine_xfer_view x = { .bytes = 4096, .size = 8000000, .rate = 20480 }, gx;
+    struct item got;
+    struct sbuf b = { 0 };
+    bool has_x;
+
+    ctl_wire_row(&b, &it, 0, &x);
+    assert_null(strstr(b.s, "never sent"));     /* what never changes stays at the client */
+    assert_int_equal(ctl_wire_row_parse(line_of(&b), 0, &got, &gx, &has_x), 0);
+    assert_int_equal(got.id, 9);
+    assert_int_equal(got.state, ITEM_ACTIVE);
+    assert_int_equal(got.size, 8000000);
+    assert_string_equal(got.error, "a b");
+    assert_null(got.path);
+    assert_true(has_x);
+    assert_int_equal(gx.rate, 20480);
+    free(got.error);
+    sbuf_free(&b);
+    {
+        char bad[] = "9 1 1 0 0 8000000 4096 0 - - - - =a extra";
+
+        assert_int_equal(ctl_wire_row_parse(bad, 0, &got, &gx, &has_x), -1);
+    }
+}
+
 static void test_event_round_trip(void **state)
 {
     struct item it = { .id = 7 }, got_it;
@@ -151,6 +179,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stats_round_trip),
         cmocka_unit_test(test_item_round_trip),
+        cmocka_unit_test(test_row_round_trip),
         cmocka_unit_test(test_event_round_trip),
         cmocka_unit_test(test_refused),
     };
