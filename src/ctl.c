@@ -163,6 +163,8 @@ static int attach_serve(struct ctl_conn *k)
            (nl = memchr(k->in, '\n', k->inlen)) != NULL) {
         size_t len = (size_t)(nl - k->in);
 
+        if (k->outoff == k->out.len)
+            k->last_out_ms = loop_now(k->c->loop);  /* the stall clock starts with this answer */
         ctl_attach_exec(k->att, k->in, len, &k->out);
         memmove(k->in, nl + 1, k->inlen - len - 1);
         k->inlen -= len + 1;

@@ -520,11 +520,13 @@ static void detach(struct run *r)
         return;
     ui_free(r->ui);
     r->ui = NULL;
+    uisrc_free(r->uisrc);
+    r->uisrc = NULL;
     r->detached = true;
     /* Best effort: on a terminal that is still there (kill -HUP by hand) the operator learns
      * where the run went; on a dead one the write fails and nothing waits. */
-    fprintf(stderr, "sluice: detached; the sync goes on (pid %ld); sluice ctl -d %s status\n",
-            (long)getpid(), dir);
+    fprintf(stderr, "sluice: detached; the sync goes on (pid %ld); sluice attach -d %s opens it "
+            "again\n", (long)getpid(), dir);
     fflush(stderr);
     null = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null >= 0) {

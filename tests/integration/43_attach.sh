@@ -26,6 +26,23 @@ check "the headless engine runs in a session of its own" \
     wait_until 5 test "$(ps -o sid= -p "$pid" | tr -d ' ')" = "$pid"
 check "its control socket answers" wait_until 10 "$SLUICE" ctl -d "$OUT" status
 
+# ---- access: only our user ----
+
+check_eq "the socket is 0600" 600 "$(stat -c %a "$OUT/.sluice/ctl")"
+check_eq "its folder is 0700" 700 "$(stat -c %a "$OUT/.sluice")"
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
+    # Everything above .sluice open to all, so that only the socket's own modes stand in the way.
+    chmod 755 "$T" "$OUT"
+    RC=0
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$SLUICE" attach -d "$OUT" \
+        < /dev/null > "$T/other.out" 2> "$T/other.err" || RC=$?
+    check_eq "another user cannot attach: exit 2" 2 "$RC"
+    check "another user cannot attach: permission denied" grep -q 'Permission denied' "$T/other.err"
+    chmod 700 "$T"
+else
+    echo "# SKIP another user cannot attach (needs root and setpriv)"
+fi
+
 # ---- the same command again ----
 
 run_sluice -i "$T/list.txt" -d "$OUT" -j 2 --headless
