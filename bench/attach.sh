@@ -8,7 +8,11 @@
 #   bytes   bytes/s received by an attached client (the All tab, then the Active tab: 16 active
 #           rows on screen) over BENCH_WINDOW seconds
 #   cpu     the engine's CPU (utime + stime from /proc) over BENCH_WINDOW-second windows, with no
-#           client and with one client attached, alternated BENCH_RUNS times
+#           client and with one client attached, alternated BENCH_RUNS times (an engine this idle
+#           is near the resolution of the clock ticks: the next figure is the one that tells)
+#   busy    a busy sync: BENCH_BUSY (2,000) files of 50 KB from the same nginx, -j 16, no cap;
+#           the engine's user+sys CPU for the whole run, --headless alone and with one client
+#           attached from its start (Active tab), alternated BENCH_RUNS times; medians
 # Prints the figures and writes them as key=value lines to build/bench-attach.txt.
 #
 # Environment: BENCH_N=1000000, BENCH_WINDOW=10, BENCH_RUNS=3, BENCH_ATTACHES=3, KEEP=1 keeps the
@@ -21,13 +25,15 @@ N=${BENCH_N:-1000000}
 WINDOW=${BENCH_WINDOW:-10}
 RUNS=${BENCH_RUNS:-3}
 ATTACHES=${BENCH_ATTACHES:-3}
+BUSY=${BENCH_BUSY:-2000}
 RESULTS="$ROOT/build/bench-attach.txt"
 PATH="$PATH:/usr/sbin:/sbin"
 unset http_proxy https_proxy all_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY
 export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
 
 die() { echo "bench/attach: $*" >&2; exit 2; }
-for v in N WINDOW RUNS ATTACHES; do
+[ -x /usr/bin/time ] || die "/usr/bin/time is missing: apt-get install -y time"
+for v in N WINDOW RUNS ATTACHES BUSY; do
     [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer"
 done
 [ -x "$ROOT/sluice" ] || die "./sluice is missing (make sluice)"
@@ -55,6 +61,7 @@ trap 'exit 130' INT TERM
 # ---- the origin ----
 mkdir -p "$W/www" "$W/nginx/tmp"
 head -c 8000000 /dev/zero > "$W/www/one.bin"
+head -c 50000 /dev/urandom > "$W/www/mid.bin"
 PORT=$("$ROOT/build/tools/freeport") || die "freeport failed"
 cat > "$W/nginx/nginx.conf" <<CONF
 daemon off;
@@ -75,6 +82,7 @@ http {
         listen 127.0.0.1:$PORT;
         root $W/www;
         location = /__ready { return 204; }
+        location /b/ { try_files /mid.bin =404; }
         location / { limit_rate 20k; try_files /one.bin =404; }
     }
 }
@@ -167,6 +175,40 @@ CPU_H=$(median < "$W/cpu-h.txt")
 CPU_A=$(median < "$W/cpu-a.txt")
 echo "bench/attach: engine CPU (% of one core, ${WINDOW} s windows): headless $(tr '\n' ' ' < "$W/cpu-h.txt")(median $CPU_H), one client attached $(tr '\n' ' ' < "$W/cpu-a.txt")(median $CPU_A)"
 kill -0 "$SLUICE_PID" 2> /dev/null || echo "bench/attach: the engine is gone: $(tail -n 3 "$W/engine.err")"
+kill -TERM "$SLUICE_PID" 2> /dev/null
+for _ in $(seq 1 100); do kill -0 "$SLUICE_PID" 2> /dev/null || break; sleep 0.1; done
+SLUICE_PID=""
+
+# ---- a busy sync, with and without a client ----
+seq -f "http://127.0.0.1:$PORT/b/%05g.bin" 1 "$BUSY" > "$W/busy.txt"
+# busy_run MODE RUN: h (headless alone) or a (a client attached from the start).
+busy_run() {
+    local mode=$1 r=$2 pid
+    rm -rf "$W/out-b"
+    /usr/bin/time -f '%e %U %S' -o "$W/b-$mode-$r.time" "$ROOT/sluice" -i "$W/busy.txt" \
+        -d "$W/out-b" -j 16 --headless < /dev/null > /dev/null 2> "$W/b-$mode-$r.err" &
+    pid=$!
+    if [ "$mode" = a ]; then
+        for _ in $(seq 1 100); do
+            "$ROOT/sluice" ctl -d "$W/out-b" status > /dev/null 2>&1 && break
+            sleep 0.05
+        done
+        TM new-session -d -s "b$r" -x 120 -y 40 \
+            "env LC_ALL=C.UTF-8 $ROOT/sluice attach -d $W/out-b 2> $W/b$r.err; sleep 600"
+        sleep 0.3
+        TM send-keys -t "b$r" 2
+    fi
+    wait "$pid" || echo "bench/attach: busy run $mode $r exited $?"
+    [ "$mode" = a ] && TM kill-session -t "b$r" 2> /dev/null
+}
+for ((r = 1; r <= RUNS; r++)); do
+    busy_run h "$r"
+    busy_run a "$r"
+done
+busy_cpu() { for f in "$W"/b-"$1"-*.time; do tail -n 1 "$f"; done | awk '{ printf "%.2f\n", $2 + $3 }'; }
+BUSY_H=$(busy_cpu h | median)
+BUSY_A=$(busy_cpu a | median)
+echo "bench/attach: a busy sync ($BUSY x 50 KB, -j 16): engine CPU s headless $(busy_cpu h | tr '\n' ' ')(median $BUSY_H), with a client $(busy_cpu a | tr '\n' ' ')(median $BUSY_A); $(awk -v h="$BUSY_H" -v a="$BUSY_A" 'BEGIN { printf "%+.1f %%", (a - h) * 100 / h }')"
 mkdir -p "$ROOT/build"
 {
     echo "items=$N"
@@ -175,4 +217,6 @@ mkdir -p "$ROOT/build"
     echo "client_bytes_per_s_active=$B_ACT"
     echo "engine_cpu_pct_headless=$CPU_H"
     echo "engine_cpu_pct_attached=$CPU_A"
+    echo "busy_engine_cpu_s_headless=$BUSY_H"
+    echo "busy_engine_cpu_s_attached=$BUSY_A"
 } > "$RESULTS"
