@@ -3,7 +3,8 @@
 /* What the files of the terminal UI share (ui.c loop glue, ui_keys.c key table, ui_list.c tabs
  * and pages, ui_draw.c and ui_view.c drawing). Nothing outside src/ui*.c includes it.
  * The model never draws: keys and events only set dirty bits; one throttled draw reads the
- * engine and the queue and paints. */
+ * source (include/uisrc.h: this process's engine and queue, or a running sluice's socket) and
+ * paints. */
 #include <curses.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -127,7 +128,7 @@ struct ui_key_doc {
 };
 size_t ui_keys_docs(const struct ui_key_doc **docs);
 
-/* ui_list.c: tabs and pages of items through queue_page, with the filter applied. */
+/* ui_list.c: tabs and pages of items through uisrc_page, with the filter applied. */
 const char *ui_list_tab_name(enum ui_tab t);
 size_t ui_list_count(struct ui *u, enum ui_tab t);
 /* Resolves the selection (following the selected item when it moved) and fills page with the
