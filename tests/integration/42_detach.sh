@@ -20,9 +20,15 @@ session_value() {   # session_value DB KEY
 }
 gone() { ! kill -0 "$1" 2> /dev/null; }
 
+# A detached run's stderr is /dev/null: under the sanitizers, reports go to files instead.
+SANLOG=()
+[ -n "${ASAN_OPTIONS:-}" ] && SANLOG=("ASAN_OPTIONS=$ASAN_OPTIONS:log_path=$T/san"
+                                    "UBSAN_OPTIONS=${UBSAN_OPTIONS:-}:log_path=$T/san")
+no_san_files() { ! compgen -G "$T/san.*" > /dev/null; }
+
 # ---- kill the tmux session under a running TUI ----
 
-tui main 100 30 LC_ALL=C.UTF-8 -- -i "$T/list.txt" -d "$T/out" -j 2 --log "$T/ev.jsonl"
+tui main 100 30 LC_ALL=C.UTF-8 ${SANLOG[@]+"${SANLOG[@]}"} -- -i "$T/list.txt" -d "$T/out" -j 2 --log "$T/ev.jsonl"
 wait_screen 20 main 'f[0-9]\.bin +active' "the TUI runs"
 pid=$(sluice_pid main)
 check "the sluice under the TUI is found" test -n "$pid"
@@ -62,7 +68,7 @@ check_eq "the session says the run was detached" 1 \
 # ---- SIGHUP by hand: the terminal is given back, the run goes on ----
 
 rm -f "$T/ev.jsonl"
-tui hup 100 30 LC_ALL=C.UTF-8 -- -i "$T/list.txt" -d "$T/out2" -j 1 --log "$T/ev.jsonl"
+tui hup 100 30 LC_ALL=C.UTF-8 ${SANLOG[@]+"${SANLOG[@]}"} -- -i "$T/list.txt" -d "$T/out2" -j 1 --log "$T/ev.jsonl"
 wait_screen 20 hup 'f[0-9]\.bin +active' "the second TUI runs"
 pid=$(sluice_pid hup)
 _PIDS+=("$pid")
@@ -79,4 +85,6 @@ check "the terminal was given back in cooked mode" wait_until 10 grep -Eq '(^| )
 check "the log says it was interrupted while detached (exit 3)" \
     grep -q '"event":"end","status":3,"how":"interrupted, detached"' "$T/ev.jsonl"
 check_eq "the session has exit 3" 3 "$(session_value "$T/out2/.sluice/session.db" last_exit)"
+check "no sanitizer report from the detached runs" no_san_files
+check "no sanitizer report from the clients" no_sanitizer_report "$T/att.err"
 finish
