@@ -497,9 +497,8 @@ static void confirm_line(struct ui *u, int y)
 
     if (u->confirm == CONFIRM_QUIT) {
         uisrc_stats(u->src, &st);
-        snprintf(q, sizeof q, "Stop the sync? %d running, %zu queued, %zu retrying: y stops them "
-                 "(.part kept, the same command resumes), D detaches (it goes on), N stays ",
-                 st.transfers, st.queued, st.retrying);
+        snprintf(q, sizeof q, "Stop the sync? %d running, %zu queued, %zu retrying: y stops it "
+                 "(resumable), D detaches, N stays ", st.transfers, st.queued, st.retrying);
     } else {
         it = uisrc_get(u->src, u->confirm_id);
         snprintf(q, sizeof q, "Remove %s from this run (its .part is deleted)?  y/N ",
