@@ -90,7 +90,10 @@ int attach_run(const char *path, const char *dir, const char *theme)
         goto out;
     }
     rc = ATTACH_OK;
-    while (!a.signo && !ui_wants_quit(a.ui) && !ui_wants_detach(a.ui) && uisrc_lost(src) == NULL) {
+    /* A client whose terminal went away (without a SIGHUP) goes too: it would hold a
+     * connection of the run for nothing. */
+    while (!a.signo && !ui_wants_quit(a.ui) && !ui_wants_detach(a.ui) &&
+           !ui_terminal_gone(a.ui) && uisrc_lost(src) == NULL) {
         if (loop_run_once(a.loop, 1000) < 0 && errno != EINTR)
             break;
         if (first < 0 && ui_frames(a.ui) > 0)

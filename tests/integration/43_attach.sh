@@ -92,6 +92,15 @@ check "after kill -9 of a client the engine runs on" kill -0 "$pid"
 check "after kill -9 of a client the socket answers" "$SLUICE" ctl -d "$OUT" status
 wait_screen 10 a1 'conns [0-9]+/2' "after kill -9 of a client the other one still follows"
 
+# ---- a client whose terminal goes away goes too ----
+
+tui a5 100 30 LC_ALL=C.UTF-8 -- attach -d "$OUT"
+wait_screen 20 a5 '^ sluice ' "a third client is up"
+a5pid=$(sluice_pid a5)
+TM kill-session -t a5
+check "its tmux session killed, the client exits" wait_until 10 gone "$a5pid"
+check "and the engine runs on" kill -0 "$pid"
+
 # ---- D detaches ----
 
 keys a1 D
