@@ -43,6 +43,16 @@ else
     echo "# SKIP another user cannot attach (needs root and setpriv)"
 fi
 
+# ---- a client that asks and never reads ----
+
+python3 "$ROOT/tests/tools/attach_hog.py" "$OUT/.sluice/ctl" 60 > "$T/hog.out" 2>&1 &
+hog=$!
+check "a client asks without reading" wait_until 10 grep -q 'requests in' "$T/hog.out"
+check "meanwhile sluice ctl status is answered" "$SLUICE" ctl -d "$OUT" status
+wait "$hog"
+check_eq "the client that stopped reading is dropped" dropped "$(tail -n 1 "$T/hog.out")"
+check "the engine runs on" kill -0 "$pid"
+
 # ---- the same command again ----
 
 run_sluice -i "$T/list.txt" -d "$OUT" -j 2 --headless
