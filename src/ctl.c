@@ -54,6 +54,7 @@ struct ctl_conn {
     size_t outoff;
     struct loop_timer *timer;
     struct ctl_attach *att;         /* attach mode, or NULL */
+    bool eof;                       /* attach mode: the client sent all it will; answer, close */
     int64_t last_req_ms, last_out_ms;
     struct ctl_conn *prev, *next;
 };
@@ -148,7 +149,7 @@ static int attach_flush(struct ctl_conn *k)
     /* Read only while little waits to be written: a client that asks without reading is not
      * read any more (and dropped after ATTACH_STALL_MS by the timer). */
     loop_watch(k->c->loop, k->fd,
-               (k->out.len - k->outoff < ATTACH_OUT_HIGH ? LOOP_READ : 0) |
+               (!k->eof && k->out.len - k->outoff < ATTACH_OUT_HIGH ? LOOP_READ : 0) |
                (k->outoff < k->out.len ? LOOP_WRITE : 0), on_conn, k);
     return 0;
 }
@@ -170,7 +171,15 @@ static int attach_serve(struct ctl_conn *k)
         k->inlen -= len + 1;
         k->last_req_ms = loop_now(k->c->loop);
     }
-    return attach_flush(k);
+    if (attach_flush(k) < 0)
+        return -1;
+    /* A client that closed its side once its requests were sent (a script, socat) gets every
+     * answer, then the connection closes; a last line without its newline is not a request. */
+    if (k->eof && k->outoff == k->out.len && memchr(k->in, '\n', k->inlen) == NULL) {
+        conn_close(k);
+        return -1;
+    }
+    return 0;
 }
 
 /* "attach VERSION": the connection stays, with the bytes after the line as its first requests. */
@@ -258,12 +267,15 @@ static void on_conn(int fd, unsigned events, void *arg)
         return;
     }
     if (k->att != NULL) {
-        if ((events & LOOP_WRITE) && attach_flush(k) < 0)
-            return;
-        if (!(events & (LOOP_READ | LOOP_ERROR))) {
-            (void)attach_serve(k);
+        if (events & LOOP_ERROR) {
+            conn_close(k);
             return;
         }
+        /* Room to write: the answers move on, and the lines held back meanwhile are served. */
+        if ((events & LOOP_WRITE) && attach_serve(k) < 0)
+            return;
+        if (!(events & LOOP_READ) || k->eof)
+            return;
     }
     for (;;) {
         size_t room = sizeof k->in - k->inlen;
@@ -299,7 +311,10 @@ static void on_conn(int fd, unsigned events, void *arg)
                 return;
             }
         } else if (n == 0 && k->att != NULL) {
-            conn_close(k);         /* the client went away (or was killed) */
+            /* The client closed its side, or went away (killed): what it asked is answered
+             * while it still reads; a dead one fails the next write and is closed. */
+            k->eof = true;
+            (void)attach_serve(k);
             return;
         } else if (n == 0) {
             if (k->inlen > 0)

@@ -736,6 +736,18 @@ static void test_server_attach(void **state)
     free(ans);
     close(fd);
 
+    /* Requests, then the client closes its side: every answer, then the server closes. */
+    fd = connect_to(sv.path);
+    {
+        const char *req = "attach 1\ninfo\nconcurrency\npartial";
+
+        send_str(fd, req, strlen(req));
+    }
+    shutdown(fd, SHUT_WR);
+    ans = collect(sv.loop, fd);
+    assert_string_equal(ans, "ok attach 1\nok 8\n1 0 0 0\nok 2\n8\n");
+    free(ans);
+
     fd = connect_to(sv.path);
     send_str(fd, "attach 2\n", 9);
     ans = collect(sv.loop, fd);
