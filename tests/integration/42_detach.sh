@@ -72,6 +72,15 @@ tui hup 100 30 LC_ALL=C.UTF-8 ${SANLOG[@]+"${SANLOG[@]}"} -- -i "$T/list.txt" -d
 wait_screen 20 hup 'f[0-9]\.bin +active' "the second TUI runs"
 pid=$(sluice_pid hup)
 _PIDS+=("$pid")
+# A client attached while the run's own TUI is still in its terminal: both act on one run.
+tui both 100 30 LC_ALL=C.UTF-8 -- attach -d "$T/out2"
+wait_screen 20 both 'conns [0-9]+/1' "a client attaches to a run whose TUI is on screen"
+keys both +
+wait_screen 10 hup 'conns [0-9]+/2' "+ in the client shows in the run's own TUI"
+keys hup +
+wait_screen 10 both 'conns [0-9]+/3' "+ in the run's own TUI shows in the client"
+keys both D
+check "the client detaches (exit 0)" wait_until 10 grep -qx 0 "$T/both.exit"
 kill -HUP "$pid"
 check "after SIGHUP the UI says where the run went" wait_until 10 grep -q 'sluice: detached; the sync goes on' "$T/hup.err"
 check "after SIGHUP the TUI is off the screen" wait_until 10 not has hup 'f[0-9]\.bin +active'
