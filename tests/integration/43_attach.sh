@@ -45,7 +45,8 @@ fi
 
 # ---- a client that asks and never reads ----
 
-python3 "$ROOT/tests/tools/attach_hog.py" "$OUT/.sluice/ctl" 60 > "$T/hog.out" 2>&1 &
+_need_tool attach_hog
+"$TOOLS/attach_hog" "$OUT/.sluice/ctl" 60 > "$T/hog.out" 2>&1 &
 hog=$!
 check "a client asks without reading" wait_until 10 grep -q 'requests in' "$T/hog.out"
 check "meanwhile sluice ctl status is answered" "$SLUICE" ctl -d "$OUT" status
