@@ -33,7 +33,7 @@ _sluice_ctl()
         if [[ $cur == -* ]]; then
             COMPREPLY=($(compgen -W "-d --dir --socket -h --help" -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "rate concurrency pause resume requeue add remove status metrics" -- "$cur"))
+            COMPREPLY=($(compgen -W "rate concurrency pause resume requeue add remove schedule status metrics" -- "$cur"))
         fi
         return
     fi

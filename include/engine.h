@@ -30,6 +30,23 @@ struct engine_event {
 
 typedef void (*engine_listener)(const struct engine_event *ev, void *arg);
 
+/* Where the cap in force comes from (docs/design.md#live-changes-and-the-schedule): the command
+ * line or the config, the schedule's step, or a live change (the TUI, ctl, a resumed pass). */
+enum engine_cap_source { CAP_FROM_SETTINGS, CAP_FROM_SCHEDULE, CAP_FROM_LIVE };
+
+/* The cap's source and the schedule's steps, as plain data for the header, ctl status and the
+ * metrics. */
+struct engine_sched_view {
+    enum engine_cap_source source;
+    size_t nsteps;               /* 0 = no schedule */
+    int step, next;              /* indexes of the step in force and the next one, -1 none */
+    struct sched_point cur, nxt; /* those steps (zero when -1) */
+    int64_t next_in_s;           /* seconds until the next step begins, -1 none */
+    int64_t next_at_ms;          /* wall clock ms of it, 0 none */
+    int64_t then_rate;           /* the cap after that (bytes/s, 0 off); -1 when the cap in force
+                                  * holds to the end of the pass */
+};
+
 struct engine_stats {
     size_t total, queued, active, retrying, paused, done, unchanged, failed;
     int concurrency;             /* the limit */
@@ -51,6 +68,7 @@ struct engine_stats {
     bool disk_full;
     bool paused_all;
     const char *session_error;   /* the session cannot be written (retried each tick), or NULL */
+    struct engine_sched_view sched;
 };
 
 /* Borrows loop, settings and queue; the settings must outlive the engine. */
@@ -77,6 +95,11 @@ void engine_stats(struct engine *e, struct engine_stats *st);
  * holds until the next step of the schedule. */
 void engine_set_rate(struct engine *e, int64_t rate, int64_t burst);
 int64_t engine_rate(const struct engine *e);
+/* The schedule in force (the engine's own copy; n = 0 when none). Replacing it drops a live
+ * change's hold and puts the new step's rate in force at once; it lasts for this run (the
+ * session keeps no schedule). The points are copied. */
+const struct sched_point *engine_schedule(const struct engine *e, size_t *n);
+void engine_set_schedule(struct engine *e, const struct sched_point *p, size_t n);
 /* Lowering parks the newest transfers (stopped, .part kept, resumed by Range later);
  * raising starts queued items at once. */
 void engine_set_concurrency(struct engine *e, int n);

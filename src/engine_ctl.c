@@ -31,6 +31,7 @@ void engine_stats(struct engine *e, struct engine_stats *st)
     int64_t now = mono_ms();
 
     memset(st, 0, sizeof *st);
+    engine_sched_view(e, &st->sched);
     st->total = queue_total(e->q);
     st->queued = queue_count(e->q, ITEM_QUEUED);
     st->active = queue_count(e->q, ITEM_ACTIVE);
@@ -87,15 +88,16 @@ void engine_set_rate(struct engine *e, int64_t rate, int64_t burst)
 
     if (rate < 0)
         rate = 0;
-    if (e->s->nschedule > 0) {
-        int sod = engine_cap_local_second_of_day();
-        int next = sched_secs_to_next(e->s->schedule, e->s->nschedule, sod);
+    if (e->nsched > 0) {
+        int sow = engine_cap_local_second_of_week();
+        int next = sched_secs_to_next(e->sched_pts, e->nsched, sow);
 
-        sched_override(&e->sched, e->s->schedule, e->s->nschedule, sod, rate);
+        sched_override(&e->sched, e->sched_pts, e->nsched, sow, rate);
         if (next > 0)
             until = wall_ms() + (int64_t)next * 1000;
     }
-    engine_cap_apply_rate(e, rate, burst);
+    e->rate_live = true;
+    engine_cap_apply_rate(e, rate, burst, NULL);
     queue_setting_set(e->q, "rate", rate);
     queue_setting_set(e->q, "burst", burst);
     queue_setting_set(e->q, "rate_until", until);

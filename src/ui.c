@@ -177,7 +177,11 @@ static void on_event(const struct engine_event *ev, void *arg)
         break;
     case EV_RATE:
         /* The schedule moves the cap too; a key's own message replaces this one. */
-        ui_message(u, false, "cap now %s", units_fmt_cap(ev->value, buf, sizeof buf));
+        if (ev->error != NULL)      /* a schedule's step: which one */
+            ui_message(u, false, "cap now %s (%s)", units_fmt_cap(ev->value, buf, sizeof buf),
+                       ev->error);
+        else
+            ui_message(u, false, "cap now %s", units_fmt_cap(ev->value, buf, sizeof buf));
         break;
     case EV_PAUSED:
     case EV_RESUMED:

@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAXW 1024                  /* widest line drawn; wider terminals get blank space */
 
@@ -89,9 +90,31 @@ static void bar(struct ui *u, int y, int x, int w, double frac, enum theme_elem 
         mvaddwstr(y, x + i, u->utf8 ? L"\u00b7" : L".");
 }
 
+/* "(live until 18:30, then 10M)" from the engine's view of the cap (docs/tui.md#the-screen). */
+static const char *cap_note(const struct engine_stats *st, char *buf, size_t len)
+{
+    const struct engine_sched_view *v = &st->sched;
+    int wday = -1, minute = -1;
+    char note[64];
+
+    if (v->nsteps > 0 && v->next >= 0) {
+        time_t now = time(NULL), at = (time_t)(v->next_at_ms / 1000);
+        struct tm tn, ta;
+
+        localtime_r(&now, &tn);
+        localtime_r(&at, &ta);
+        minute = ta.tm_hour * 60 + ta.tm_min;
+        if (ta.tm_yday != tn.tm_yday || ta.tm_year != tn.tm_year)
+            wday = ta.tm_wday;
+    }
+    ui_text_cap_note((int)v->source, wday, minute, v->then_rate, note, sizeof note);
+    snprintf(buf, len, " (%s)", note);
+    return buf;
+}
+
 static void header(struct ui *u, const struct engine_stats *st)
 {
-    char a[48], b[48], right[96];
+    char a[48], b[48], right[96], note[80];
     int64_t series[59], peak = 0, scale;
     int x, w = COLS, sw, rw;
     bool idle = u->idle_since_ms >= 0;
@@ -102,6 +125,7 @@ static void header(struct ui *u, const struct engine_stats *st)
     x = pair(u, 0, x, w, "rate ", units_fmt_rate(st->rate, a, sizeof a), TH_VALUE);
     x = pair(u, 0, x, w, "  cap ", units_fmt_cap(st->cap, b, sizeof b),
              st->cap > 0 ? TH_VALUE : TH_LABEL);
+    x += ui_put(u, 0, x, w - x, TH_LABEL, cap_note(st, note, sizeof note), false, false);
     snprintf(right, sizeof right, "elapsed %s  ETA %s",
              units_fmt_duration(idle ? u->frozen_elapsed_ms : st->elapsed_ms, a, sizeof a),
              idle && st->total > 0 ? "done" : units_fmt_duration(st->eta_ms, b, sizeof b));

@@ -35,7 +35,7 @@ struct settings;
 enum ui_tab { TAB_ALL, TAB_ACTIVE, TAB_QUEUED, TAB_RETRY, TAB_FAILED, TAB_DONE, TAB_COUNT };
 enum ui_view { VIEW_LIST, VIEW_DETAILS, VIEW_HELP };
 enum ui_confirm { CONFIRM_NONE, CONFIRM_QUIT, CONFIRM_REMOVE };
-enum ui_prompt_kind { ASK_CAP, ASK_CONCURRENCY, ASK_ADD, ASK_FILTER };
+enum ui_prompt_kind { ASK_CAP, ASK_CONCURRENCY, ASK_ADD, ASK_FILTER, ASK_SCHEDULE };
 
 struct ui_hist {
     uint64_t id;

@@ -267,9 +267,23 @@ static unsigned ask(struct ui *u, int kind, int code)
         [ASK_CONCURRENCY] = "concurrency (1..1024): ",
         [ASK_ADD] = "add URL: ",
         [ASK_FILTER] = "filter (part of a path or host; empty clears): ",
+        [ASK_SCHEDULE] = "schedule (mon-fri 08:00,2M 18:30,off; none): ",
     };
+    struct sbuf cur = { 0 };
+    const char *init = kind == ASK_FILTER ? u->filter : NULL;
 
-    ui_prompt_open(&u->prompt, kind, labels[kind], kind == ASK_FILTER ? u->filter : NULL);
+    /* The schedule in force, to edit rather than retype. */
+    if (kind == ASK_SCHEDULE) {
+        size_t n;
+        const struct sched_point *p = engine_schedule(u->e, &n);
+
+        if (n > 0) {
+            opts_format_schedule(p, n, &cur);
+            init = cur.s;
+        }
+    }
+    ui_prompt_open(&u->prompt, kind, labels[kind], init);
+    sbuf_free(&cur);
     u->prompt.url = kind == ASK_ADD;
     u->prompting = true;
     return UI_DIRTY;
@@ -308,6 +322,23 @@ static bool answer(struct ui *u, int kind, const char *text)
                 return false;
             }
             ui_message(u, false, "added item %llu", (unsigned long long)id);
+        }
+        return true;
+    case ASK_SCHEDULE:
+        {
+            struct sched_point *p;
+            size_t np;
+            struct sbuf b = { 0 };
+
+            if (opts_parse_schedule(text, &p, &np, err) < 0) {
+                ui_message(u, true, "schedule unchanged: %s", err);
+                return false;
+            }
+            engine_set_schedule(u->e, p, np);
+            free(p);
+            opts_format_schedule(engine_schedule(u->e, &np), np, &b);
+            ui_message(u, false, "schedule %s", b.s);
+            sbuf_free(&b);
         }
         return true;
     case ASK_FILTER:
@@ -466,6 +497,7 @@ static const struct key keys[] = {
     { { ']' }, cap_step, 1, { "]", "cap up a step", NULL, NULL, 0 } },
     { { '[' }, cap_step, -1, { "[", "cap down a step", NULL, NULL, 0 } },
     { { 'b' }, ask, ASK_CAP, { "b", "set the cap (50M, 400Mbit, off)", "cap", "b [ ]", 5 } },
+    { { 'S' }, ask, ASK_SCHEDULE, { "S", "show and replace the schedule (for this run)", NULL, NULL, 0 } },
     { { 'a' }, ask, ASK_ADD, { "a", "add a URL", NULL, NULL, 0 } },
     { { 'd', KC | KEY_DC }, remove_one, 0, { "d Del", "remove the selected item", NULL, NULL, 0 } },
     { { '/' }, ask, ASK_FILTER, { "/", "filter by path or host (Escape clears)", "filter", "/", 9 } },

@@ -166,6 +166,28 @@ const char *ui_text_rate(int64_t bps, char *buf, size_t len)
     return buf;
 }
 
+const char *ui_text_cap_note(int source, int until_wday, int until_minute, int64_t then_rate,
+                             char *buf, size_t len)
+{
+    static const char *const days[7] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+    const char *who = source == 2 ? "live" : source == 1 ? "schedule" : "settings";
+    char r[16];
+
+    if (until_minute < 0 || until_minute > 1439) {
+        /* No schedule: a live cap holds for the pass, the settings' for the run. */
+        snprintf(buf, len, "%s", source == 2 ? "live, this pass" : who);
+        return buf;
+    }
+    if (then_rate > 0)
+        ui_text_size(then_rate, r, sizeof r);
+    else
+        snprintf(r, sizeof r, "off");
+    snprintf(buf, len, "%s until %s%s%02d:%02d, then %s", who,
+             until_wday >= 0 && until_wday < 7 ? days[until_wday] : "",
+             until_wday >= 0 && until_wday < 7 ? " " : "", until_minute / 60, until_minute % 60, r);
+    return buf;
+}
+
 int ui_text_bar(double frac, int width, bool utf8, wchar_t *out)
 {
     static const wchar_t eighths[] = L" \u258f\u258e\u258d\u258c\u258b\u258a\u2589";

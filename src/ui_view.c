@@ -209,7 +209,7 @@ void ui_view_help(struct ui *u, int y0, int y1)
 {
     const struct ui_key_doc *docs;
     size_t n = ui_keys_docs(&docs);
-    int ncol = COLS >= 160 ? 2 : 1, colw = (COLS - 1) / ncol, rows = y1 - y0 - 1, per;
+    int ncol = COLS >= 160 ? 2 : 1, colw = (COLS - 1) / ncol, rows = y1 - y0 - 2, per;
     char foot[ERRLEN];
 
     ui_fill(u, y0, 0, COLS, TH_COLUMNS);
@@ -220,13 +220,13 @@ void ui_view_help(struct ui *u, int y0, int y1)
     if (rows < 2)
         return;
     per = (int)((n + (size_t)ncol - 1) / (size_t)ncol);
-    /* The last row is the footer. */
+    /* The last two rows are the footer: the schedule, the theme. */
     if (u->help_top > (per > rows - 1 ? per - (rows - 1) : 0))
         u->help_top = per > rows - 1 ? per - (rows - 1) : 0;
     for (int k = 0; k < per; k++) {
         int y = y0 + 1 + k - u->help_top;
 
-        if (y <= y0 || y >= y1 - 1)
+        if (y <= y0 || y >= y1 - 2)
             continue;
         for (int cidx = 0; cidx < ncol; cidx++) {
             size_t i = (size_t)(cidx * per + k);
@@ -237,6 +237,27 @@ void ui_view_help(struct ui *u, int y0, int y1)
             ui_put(u, y, x, 12, TH_DETAIL_LABEL, docs[i].keys, false, false);
             ui_put(u, y, x + 12, colw - 13, TH_ROW, docs[i].help, false, false);
         }
+    }
+    {
+        struct engine_stats st;
+        struct sbuf b = { 0 };
+
+        /* The schedule's step in force and the next one (docs/tui.md#the-screen). */
+        engine_stats(u->e, &st);
+        if (st.sched.nsteps > 0 && st.sched.step >= 0) {
+            char d[32];
+
+            sbuf_addstr(&b, "schedule now ");
+            opts_format_step(&st.sched.cur, &b);
+            sbuf_addstr(&b, ", next ");
+            opts_format_step(&st.sched.nxt, &b);
+            sbuf_printf(&b, " in %s (S changes it)",
+                        units_fmt_duration(st.sched.next_in_s * 1000, d, sizeof d));
+        } else {
+            sbuf_addstr(&b, "no schedule (S sets one)");
+        }
+        ui_put(u, y1 - 2, 1, COLS - 2, TH_LABEL, b.s, false, false);
+        sbuf_free(&b);
     }
     snprintf(foot, sizeof foot, "theme: %s; %s; %s", u->theme.source,
              u->color ? "colours" : "no colours (NO_COLOR or a colourless terminal)",
