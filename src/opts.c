@@ -473,11 +473,17 @@ int opts_parse_schedule(const char *spec, struct sched_point **out, size_t *n, c
                 errf(err, "days with no TIME,RATE step after them");
                 goto fail;
             }
-            /* Each day list's steps stay together, sorted by time, in the order written. */
-            if (np > group)
-                qsort(pts + group, np - group, sizeof *pts, point_cmp);
-            group = np;
-            days = m == 0x7f ? 0 : m;
+            /* Each day list's steps stay together, sorted by time, in the order written; the
+             * same days again go on with the same list (the config's form names them for every
+             * step). */
+            if (m == 0x7f)
+                m = 0;
+            if (m != days) {
+                if (np > group)
+                    qsort(pts + group, np - group, sizeof *pts, point_cmp);
+                group = np;
+                days = m;
+            }
             pending = true;
         } else {
             if (parse_point(tok, (size_t)(p - tok), &pt, err) < 0)
