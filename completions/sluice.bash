@@ -59,6 +59,14 @@ _sluice()
         _sluice_ctl "$cur" "$prev"
         return
     fi
+    if [ "$COMP_CWORD" -ge 2 ] && [ "${COMP_WORDS[1]}" = report ]; then
+        case $prev in
+        -d | --dir) COMPREPLY=($(compgen -d -- "$cur")) ;;
+        --session) COMPREPLY=($(compgen -f -- "$cur")) ;;
+        *) COMPREPLY=($(compgen -W "-d --dir --session --failed --all --json -h --help" -- "$cur")) ;;
+        esac
+        return
+    fi
     case $prev in
     -i | --input | -c | --config | --session | --log | --ca-file)
         COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -83,7 +91,7 @@ _sluice()
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
     elif [ "$COMP_CWORD" -eq 1 ]; then
-        COMPREPLY=($(compgen -W "ctl" -- "$cur"))
+        COMPREPLY=($(compgen -W "ctl report" -- "$cur"))
     fi
 }
 complete -o default -o bashdefault -F _sluice sluice

@@ -116,6 +116,9 @@ int engine_requeue(struct engine *e, uint64_t id, char *err);   /* failed → qu
 /* Every failed item back to the queue: how many, or -1 with err when the session cannot be
  * written. */
 long engine_requeue_failed(struct engine *e, char *err);
+/* The same for the failed items whose last HTTP status is status (0: any) and whose host is host
+ * (any case; NULL: any). */
+long engine_requeue_failed_where(struct engine *e, int status, const char *host, char *err);
 /* Removes an item from the run and the session (an active transfer is stopped and its .part
  * deleted; a finished file stays on disk). */
 int engine_remove(struct engine *e, uint64_t id, char *err);

@@ -332,13 +332,49 @@ static int cmd_resume(struct engine *e, const struct settings *s, int argc, char
     return rc == 1 ? 0 : rc;
 }
 
+/* "status=503" and "host=img.example.com" after requeue failed: which failed items. */
+static int parse_where(int argc, char **argv, int *status, const char **host, char *err)
+{
+    char q[64];
+
+    *status = 0;
+    *host = NULL;
+    for (int i = 2; i < argc; i++) {
+        long v;
+
+        if (strncmp(argv[i], "status=", 7) == 0 && *status == 0) {
+            if (units_parse_int(argv[i] + 7, 100, 599, &v, err) < 0)
+                return errf(err, "requeue: status=%s is not an HTTP status (100..599)",
+                            units_quote(argv[i] + 7, q, sizeof q));
+            *status = (int)v;
+        } else if (strncmp(argv[i], "host=", 5) == 0 && *host == NULL && argv[i][5] != '\0') {
+            *host = argv[i] + 5;
+        } else {
+            return errf(err, "requeue failed: expected status=CODE or host=HOST (once each), "
+                        "got '%s'", units_quote(argv[i], q, sizeof q));
+        }
+    }
+    return 0;
+}
+
 static int cmd_requeue(struct engine *e, const struct settings *s, int argc, char **argv,
                        struct sbuf *out, char *err)
 {
-    int rc = on_target(e, argv, "failed", engine_requeue, err);
+    int status = 0;
+    const char *host = NULL;
+    bool all;
+    uint64_t id = 0;
+    int rc;
 
+    if (parse_target(argv[0], "failed", argv[1], &all, &id, err) < 0)
+        return -1;
+    if (!all && argc > 2)
+        return errf(err, "requeue: status= and host= go with 'failed', not an item id");
+    if (all && parse_where(argc, argv, &status, &host, err) < 0)
+        return -1;
+    rc = all ? 1 : engine_requeue(e, id, err);
     if (rc == 1) {
-        long n = engine_requeue_failed(e, err);
+        long n = engine_requeue_failed_where(e, status, host, err);
 
         if (n < 0)
             return -1;
@@ -458,8 +494,9 @@ const struct ctl_cmd ctl_cmd_table[] = {
       cmd_concurrency },
     { "pause", 1, 1, "pause all|ID", "pause everything, or one item", cmd_pause },
     { "resume", 1, 1, "resume all|ID", "resume everything, or one item", cmd_resume },
-    { "requeue", 1, 1, "requeue failed|ID",
-      "retry the failed items (prints how many), or one item", cmd_requeue },
+    { "requeue", 1, 3, "requeue failed [status=CODE] [host=HOST]|ID",
+      "retry the failed items, or those with that last HTTP status and host (prints how many), "
+      "or one item", cmd_requeue },
     { "add", 1, 2, "add URL [out=PATH]", "add a URL to the run; prints its id", cmd_add },
     { "remove", 1, 1, "remove ID",
       "remove one item from the run and the session (its .part is deleted)", cmd_remove },

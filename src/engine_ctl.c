@@ -319,7 +319,21 @@ int engine_requeue(struct engine *e, uint64_t id, char *err)
 
 long engine_requeue_failed(struct engine *e, char *err)
 {
-    long n = queue_requeue_failed(e->q);
+    return engine_requeue_failed_where(e, 0, NULL, err);
+}
+
+long engine_requeue_failed_where(struct engine *e, int status, const char *host, char *err)
+{
+    char *lower = host != NULL ? xstrdup(host) : NULL;
+    long n;
+
+    /* Hosts are kept lower-cased (item.h). */
+    for (char *p = lower; p != NULL && *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    n = status == 0 && lower == NULL ? queue_requeue_failed(e->q)
+                                     : queue_requeue_failed_where(e->q, status, lower);
+    free(lower);
 
     if (n < 0) {
         const char *why = queue_error(e->q);

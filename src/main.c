@@ -1,6 +1,7 @@
 /* sluice: parse, plan, run the loop until the work is done or the operator stops it. */
 #include "cli.h"
 #include "ctl.h"
+#include "report.h"
 #include "engine.h"
 #include "evlog.h"
 #include "fsout.h"
@@ -611,6 +612,9 @@ int main(int argc, char **argv)
     case CLI_CTL:
         settings_free(&r.s);
         return ctl_client_main(argc, argv);
+    case CLI_REPORT:
+        settings_free(&r.s);
+        return report_main(argc, argv);
     case CLI_RUN:
         break;
     }

@@ -576,6 +576,11 @@ long queue_requeue_failed(struct queue *q)
     return queue_write_requeue(q, ITEM_FAILED);
 }
 
+long queue_requeue_failed_where(struct queue *q, int status, const char *host)
+{
+    return queue_write_requeue_failed_where(q, status, host);
+}
+
 long queue_resume_paused(struct queue *q)
 {
     return queue_write_requeue(q, ITEM_PAUSED);

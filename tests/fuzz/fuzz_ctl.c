@@ -88,6 +88,11 @@ long engine_requeue_failed(struct engine *e, char *err)
     return 3;
 }
 
+long engine_requeue_failed_where(struct engine *e, int status, const char *host, char *err)
+{
+    return 2;
+}
+
 int engine_remove(struct engine *e, uint64_t id, char *err)
 {
     return fake_item(id, err);

@@ -43,6 +43,8 @@ static struct {
     struct sched_point sched[8];
     size_t nsched;
     int sched_set;
+    int where_status;
+    char where_host[64];
 } fk;
 
 static void fake_reset(void)
@@ -140,6 +142,13 @@ int engine_remove(struct engine *e, uint64_t id, char *err)
 {
     fk.calls++;
     return fake_item(id, err);
+}
+
+long engine_requeue_failed_where(struct engine *e, int status, const char *host, char *err)
+{
+    fk.where_status = status;
+    snprintf(fk.where_host, sizeof fk.where_host, "%s", host != NULL ? host : "");
+    return engine_requeue_failed(e, err);
 }
 
 long engine_requeue_failed(struct engine *e, char *err)
@@ -371,6 +380,24 @@ static void test_targets(void **state)
     expect_refused("pause -1", "neither all nor an item id");
     expect_refused("pause everything", "'everything' is neither all");
     expect_refused("resume 1.5", "neither all");
+    /* Failed items by last HTTP status and host. */
+    fk.failed = 2;
+    expect_ok("requeue failed status=503 host=IMG.example.com", "ok\n2\n");
+    assert_int_equal(fk.where_status, 503);
+    assert_string_equal(fk.where_host, "IMG.example.com");
+    expect_ok("requeue failed host=a.example", "ok\n0\n");
+    assert_int_equal(fk.where_status, 0);
+    assert_string_equal(fk.where_host, "a.example");
+    expect_ok("requeue failed status=429", "ok\n0\n");
+    assert_int_equal(fk.where_status, 429);
+    assert_string_equal(fk.where_host, "");
+    expect_refused("requeue failed status=5xx", "status=5xx is not an HTTP status");
+    expect_refused("requeue failed status=99", "not an HTTP status");
+    expect_refused("requeue failed status=503 status=404", "once each");
+    expect_refused("requeue failed host=", "expected status=CODE or host=HOST");
+    expect_refused("requeue failed reason=x", "got 'reason=x'");
+    expect_refused("requeue 5 status=503", "go with 'failed'");
+    expect_refused("requeue failed a b c", "usage: requeue");
     expect_refused("requeue all", "neither failed nor an item id");
     expect_refused("requeue 99999999999999999999999", "neither failed");
     expect_refused("pause", "usage: pause all|ID");
