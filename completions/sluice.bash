@@ -51,7 +51,7 @@ _sluice()
     local opts="-i --input -d --dir --layout --overwrite --session --no-session
         -j --concurrency --per-host -r --rate --burst --schedule --retries --retry-wait
         --connect-timeout --stall --min-rate --max-size --segments --min-segment -H --header --user-agent --proxy
-        --ca-file --insecure --headless --tui --theme --log -c --config -h --help -V --version"
+        --ca-file --insecure --headless --tui --theme --log --no-bell --on-finish -c --config -h --help -V --version"
     local IFS=$' \t\n'
 
     COMPREPLY=()
@@ -85,7 +85,7 @@ _sluice()
         COMPREPLY=($(compgen -W "off" -- "$cur")); return ;;
     -j | --concurrency | --per-host | --burst | --schedule | --retries | --retry-wait | \
         --connect-timeout | --stall | --min-rate | --max-size | --segments | --min-segment | -H | --header | \
-        --user-agent | --proxy)
+        --user-agent | --proxy | --on-finish)
         return ;;
     esac
     if [[ $cur == -* ]]; then

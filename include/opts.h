@@ -48,6 +48,8 @@ struct settings {
     char *config;                /* the file that was loaded, or NULL */
     char *theme;
     char *log;
+    bool no_bell;                /* no terminal bell when the run finishes (TUI) */
+    char *on_finish;             /* command run when the run finishes, NULL = none */
     char **headers;              /* "K: V" */
     size_t nheaders;
     char *user_agent;

@@ -17,6 +17,8 @@ struct ui *ui_new(struct loop *loop, struct engine *e, struct queue *q, const st
 bool ui_wants_quit(const struct ui *u);
 /* SIGWINCH arrived (main owns the signal descriptor). */
 void ui_resize(struct ui *u);
+/* The run has finished: the terminal bell, unless --no-bell. */
+void ui_bell(struct ui *u);
 /* Restores the terminal. Safe to call on every exit path. */
 void ui_free(struct ui *u);
 

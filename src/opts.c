@@ -87,6 +87,11 @@ const struct opt opts_table[] = {
       .off = F(theme), .help = "colour theme name or file" },
     { .name = "log", .type = OPT_STRING, .arg = "FILE", .key = "log", .off = F(log),
       .help = "JSON Lines event log" },
+    { .name = "no-bell", .type = OPT_BOOL, .def = "false", .key = "no_bell", .off = F(no_bell),
+      .help = "no terminal bell when the run finishes (TUI)" },
+    { .name = "on-finish", .type = OPT_STRING, .arg = "CMD", .key = "on_finish",
+      .off = F(on_finish),
+      .help = "run CMD (sh -c) when the run finishes; counts in SLUICE_* variables" },
     { .name = "config", .short_name = 'c', .type = OPT_STRING, .arg = "FILE", .cli_only = true,
       .off = F(config),
       .help = "libconfig file, see sample.conf" },
@@ -617,6 +622,7 @@ void settings_free(struct settings *s)
     free(s->config);
     free(s->theme);
     free(s->log);
+    free(s->on_finish);
     util_strv_free(s->headers, s->nheaders);
     free(s->user_agent);
     free(s->proxy);

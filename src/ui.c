@@ -113,6 +113,12 @@ static void on_draw(void *arg)
     ui_draw(u);
 }
 
+void ui_bell(struct ui *u)
+{
+    if (!u->s->no_bell)
+        beep();
+}
+
 void ui_mark(struct ui *u, unsigned bits)
 {
     int64_t wait;
