@@ -182,6 +182,7 @@ static void pause_active(struct engine *e, struct active *a, bool by_all)
     if (it == NULL)
         return;
     it->attempts++;
+    it->attempt_parked = true;
     queue_touch(e->q, it);
     paused_note(e, id, by_all, true);
 }
@@ -193,6 +194,7 @@ static void unpause(struct engine *e, struct item *it)
         it->attempts--;
         queue_touch(e->q, it);
     }
+    it->attempt_parked = false;
     queue_set_state(e->q, it, ITEM_QUEUED);
 }
 
@@ -205,6 +207,7 @@ void engine_ctl_release_paused(struct engine *e)
             continue;
         if (it->state == ITEM_PAUSED && it->attempts > 0) {
             it->attempts--;
+            it->attempt_parked = false;
             queue_touch(e->q, it);
         }
     }

@@ -196,6 +196,9 @@ static long requeue(struct queue *q, enum item_state from, bool where, int statu
                       (host != NULL && (e->it->host == NULL || strcmp(e->it->host, host) != 0))))
             continue;
         e->it->state = ITEM_QUEUED;
+        if (from == ITEM_PAUSED && e->it->attempt_parked && e->it->attempts > 0)
+            e->it->attempts--;      /* as the statement did */
+        e->it->attempt_parked = false;
         if (from != ITEM_PAUSED) {
             e->it->attempts = 0;
             item_set_error(e->it, NULL);
