@@ -135,6 +135,29 @@ struct engine_xfer_view {
 };
 bool engine_xfer_view(struct engine *e, uint64_t id, struct engine_xfer_view *v);
 
+/* Why an item moves no bytes (wait.h): the facts the engine knows of it and its host now, for
+ * wait_decide. The item as the UI read it (queue_page); now is mono_ms(). */
+struct wait_facts;
+void engine_item_wait(struct engine *e, const struct item *it, struct wait_facts *f);
+
+/* One row of the Hosts tab: a host with transfers, a lowered limit, or anything counted in this
+ * run (docs/tui.md#the-screen). Plain data: the UI never reads the host table. */
+struct engine_host_view {
+    char name[128];
+    int active;                  /* transfers on the wire to it */
+    int limit;                   /* its connection limit in force, 0 = none */
+    bool lowered;                /* the limit is lowered after a 429/503 ... */
+    int slow_status;             /* ... the status that lowered it last (429, 503) ... */
+    int64_t hold_until_ms;       /* ... not raised before this (monotonic ms; 0 none) */
+    long n429, n503;             /* such answers in this run */
+    long done, failed;           /* items finished in this run */
+    int64_t rate;                /* bytes/s of its transfers now */
+    size_t queued;               /* queued items held in memory for it */
+    bool queued_more;            /* ... and the session holds more */
+};
+/* Up to max hosts, busiest first (rate, then transfers, then name); returns how many. */
+size_t engine_hosts_view(struct engine *e, struct engine_host_view *out, size_t max);
+
 /* The received-rate history for the sparkline: n (<= 59) whole seconds, oldest first. */
 void engine_rate_series(struct engine *e, int64_t *out, int n);
 

@@ -100,6 +100,10 @@ long queue_resume_paused(struct queue *q);
  * queued again with attempts reset; their validators stay, so unchanged files cost a 304. */
 long queue_new_pass(struct queue *q);
 
+/* Queued items of a host held in memory (its window, at most QUEUE_WINDOW_MAX), and whether the
+ * session may hold more of them (*more). No query: for a view refreshed every second. */
+size_t queue_host_pending(const struct queue *q, const char *host, bool *more);
+
 /* Counts by state, kept in memory (no query). Items the intake has announced but not yet stored
  * count as queued. */
 size_t queue_count(const struct queue *q, enum item_state st);

@@ -56,6 +56,7 @@ void engine_emit_item(struct engine *e, enum engine_event_kind kind, const struc
         e->fin_items++;
         e->fin_bytes += it->size >= 0 ? it->size : it->received;
     }
+    engine_hosts_event(e, &ev);
     emit(e, &ev);
 }
 
@@ -477,6 +478,7 @@ void engine_free(struct engine *e)
     loop_timer_free(e->refill_timer);
     hosts_free(e->hosts);
     engine_sched_free(e);
+    engine_hosts_free(e);
     free(e->listeners);
     free(e->pausedv);
     free(e);

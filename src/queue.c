@@ -706,3 +706,11 @@ int queue_setting_del(struct queue *q, const char *key)
     }
     return 0;
 }
+
+size_t queue_host_pending(const struct queue *q, const char *host, bool *more)
+{
+    const struct queue_host *h = queue_host_find(&q->hosts, host);
+
+    *more = h != NULL && h->db_more;
+    return h != NULL ? h->nwin : 0;
+}

@@ -6,6 +6,7 @@
 #include "queue.h"
 #include "ui_text.h"
 #include "units.h"
+#include "wait.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -225,14 +226,16 @@ static void tabs(struct ui *u, const struct engine_stats *st)
     }
     ui_fill(u, 3, 0, COLS, TH_TAB);
     for (int t = 0; t < TAB_COUNT; t++)
-        x += ui_put(u, 3, x, COLS - x, t == (int)u->tab ? TH_TAB_ACTIVE : TH_TAB, label[t], false,
-                    false);
+        x += ui_put(u, 3, x, COLS - x, t == (int)u->tab && u->view != VIEW_HOSTS ? TH_TAB_ACTIVE :
+                    TH_TAB, label[t], false, false);
+    ui_put(u, 3, x, COLS - x, u->view == VIEW_HOSTS ? TH_TAB_ACTIVE : TH_TAB, " 7 Hosts ", false,
+           false);
 }
 
 /* ---- the list ---- */
 
 enum col { C_NAME, C_STATE, C_SIZE, C_PROG, C_PCT, C_SPEED, C_ETA, C_TRY, C_NEXT, C_HTTP, C_TIME,
-           C_ERROR, C_END };
+           C_ERROR, C_WAIT, C_HOST, C_END };
 
 static const struct {
     const char *title;
@@ -244,20 +247,22 @@ static const struct {
     [C_PCT] = { "%", 4, true }, [C_SPEED] = { "SPEED", 8, true }, [C_ETA] = { "ETA", 6, true },
     [C_TRY] = { "TRY", 3, true }, [C_NEXT] = { "NEXT", 6, true }, [C_HTTP] = { "HTTP", 4, true },
     [C_TIME] = { "TIME", 6, true }, [C_ERROR] = { "REASON", 0, false },
+    [C_WAIT] = { "WAITING", 13, false }, [C_HOST] = { "HOST", 18, false },
 };
 
 static const enum col tab_cols[TAB_COUNT][10] = {
     [TAB_ALL] = { C_NAME, C_STATE, C_SIZE, C_PROG, C_PCT, C_SPEED, C_ETA, C_TRY, C_END },
-    [TAB_ACTIVE] = { C_NAME, C_STATE, C_SIZE, C_PROG, C_PCT, C_SPEED, C_ETA, C_TRY, C_END },
-    [TAB_QUEUED] = { C_NAME, C_SIZE, C_PROG, C_PCT, C_TRY, C_END },
+    [TAB_ACTIVE] = { C_NAME, C_STATE, C_SIZE, C_PROG, C_PCT, C_SPEED, C_WAIT, C_TRY, C_END },
+    [TAB_QUEUED] = { C_NAME, C_SIZE, C_PROG, C_PCT, C_WAIT, C_TRY, C_END },
     [TAB_RETRY] = { C_NAME, C_NEXT, C_TRY, C_HTTP, C_ERROR, C_END },
-    [TAB_FAILED] = { C_NAME, C_TRY, C_HTTP, C_ERROR, C_END },
+    [TAB_FAILED] = { C_NAME, C_HOST, C_TRY, C_HTTP, C_ERROR, C_END },
     [TAB_DONE] = { C_NAME, C_STATE, C_SIZE, C_TIME, C_SPEED, C_TRY, C_END },
 };
 
 struct rowv {
     int64_t size, bytes, rate, eta_ms;
     int pct;                       /* -1 unknown */
+    char why[32];                  /* why it moves no bytes (wait.h), "" when nothing holds it */
 };
 
 static const char *state_word(const struct item *it)
@@ -300,6 +305,17 @@ static void row_values(struct ui *u, const struct item *it, struct rowv *r)
         r->pct = 100;
     if (r->rate > 0 && r->size > r->bytes)
         r->eta_ms = (r->size - r->bytes) * 1000 / r->rate;
+    r->why[0] = '\0';
+    if (it->state == ITEM_ACTIVE || it->state == ITEM_QUEUED || it->state == ITEM_RETRY ||
+        it->state == ITEM_PAUSED) {
+        struct wait_facts f;
+        struct wait_answer a;
+        int64_t now = mono_ms();
+
+        engine_item_wait(u->e, it, &f);
+        wait_decide(&f, now, UI_STALL_SHOW_MS, &a);
+        wait_short(&a, &f, now, r->why, sizeof r->why);
+    }
 }
 
 static void cell(struct ui *u, const struct item *it, const struct rowv *r, enum col c, int y,
@@ -335,7 +351,9 @@ static void cell(struct ui *u, const struct item *it, const struct rowv *r, enum
         s = r->pct >= 0 ? buf : "";
         break;
     case C_SPEED:
-        if (it->state == ITEM_ACTIVE)
+        if (it->state == ITEM_ACTIVE && r->why[0] != '\0' && r->rate <= 0)
+            s = r->why;             /* 0 B/s says why: "cap", "stall 9s", "disk" */
+        else if (it->state == ITEM_ACTIVE)
             s = ui_text_rate(r->rate, buf, sizeof buf);
         else if (it->state == ITEM_DONE && it->duration_ms > 0)
             s = ui_text_rate(it->received * 1000 / it->duration_ms, buf, sizeof buf);
@@ -368,7 +386,13 @@ static void cell(struct ui *u, const struct item *it, const struct rowv *r, enum
         break;
     case C_ERROR:
         ui_put(u, y, x, w, sel ? e : (it->state == ITEM_FAILED ? TH_ST_FAILED : TH_ROW),
-               it->error != NULL ? it->error : "", false, true);
+               ui_text_reason(it->error, it->http_status, buf, sizeof buf), false, true);
+        return;
+    case C_WAIT:
+        ui_put(u, y, x, w, e, r->why, false, true);
+        return;
+    case C_HOST:
+        ui_put(u, y, x, w, e, it->host != NULL ? it->host : "", false, true);
         return;
     case C_END:
         return;
@@ -419,6 +443,10 @@ static void list(struct ui *u, int y0, int y1)
     }
     if (u->view == VIEW_HELP) {
         ui_view_help(u, y0 - 1, y1);
+        return;
+    }
+    if (u->view == VIEW_HOSTS) {
+        ui_view_hosts(u, y0 - 1, y1);
         return;
     }
     ui_fill(u, y0 - 1, 0, COLS, TH_COLUMNS);

@@ -27,13 +27,14 @@ struct settings;
 #define UI_HEADER_ROWS 5           /* rate, sparkline, counts, tabs, column titles */
 #define UI_FOOTER_ROWS 2           /* status, hints or prompt */
 #define UI_HIST 1024               /* errors remembered for the details view */
+#define UI_STALL_SHOW_MS 3000      /* a transfer silent this long says "stall" on its row */
 
 /* Dirty bits: what a key handler or an event changed. */
 #define UI_DIRTY 1u                /* draw again (ncurses sends only the cells that changed) */
 #define UI_CLEAR 2u                /* repaint every cell: the screen may hold garbage */
 
 enum ui_tab { TAB_ALL, TAB_ACTIVE, TAB_QUEUED, TAB_RETRY, TAB_FAILED, TAB_DONE, TAB_COUNT };
-enum ui_view { VIEW_LIST, VIEW_DETAILS, VIEW_HELP };
+enum ui_view { VIEW_LIST, VIEW_DETAILS, VIEW_HELP, VIEW_HOSTS };
 enum ui_confirm { CONFIRM_NONE, CONFIRM_QUIT, CONFIRM_REMOVE };
 enum ui_prompt_kind { ASK_CAP, ASK_CONCURRENCY, ASK_ADD, ASK_FILTER, ASK_SCHEDULE };
 
@@ -151,5 +152,7 @@ void ui_fill(struct ui *u, int y, int x, int w, enum theme_elem e);
 /* ui_view.c: the details of the selected item and the key help, in rows y0..y1-1. */
 void ui_view_details(struct ui *u, int y0, int y1);
 void ui_view_help(struct ui *u, int y0, int y1);
+/* Tab 7: a row per host (engine_hosts_view). */
+void ui_view_hosts(struct ui *u, int y0, int y1);
 
 #endif

@@ -18,7 +18,7 @@
 typedef unsigned (*key_fn)(struct ui *u, int arg, int code);
 
 struct key {
-    int codes[6];              /* 0 ends the list */
+    int codes[8];              /* 0 ends the list */
     key_fn fn;
     int arg;
     struct ui_key_doc doc;
@@ -88,6 +88,10 @@ static unsigned tab_set(struct ui *u, int tab)
 
 static unsigned tab_digit(struct ui *u, int arg, int code)
 {
+    if (code == '7') {              /* Hosts: a view of its own, not a list of items */
+        u->view = u->view == VIEW_HOSTS ? VIEW_LIST : VIEW_HOSTS;
+        return UI_DIRTY;
+    }
     return tab_set(u, code - '1');
 }
 
@@ -482,8 +486,8 @@ static const struct key keys[] = {
     { { KC | KEY_NPAGE, CTRL('f'), ' ' }, move_by, 0, { "PgDn Space", "page down", NULL, NULL, 0 } },
     { { KC | KEY_HOME, 'g' }, move_to, 0, { "Home g", "first item", NULL, NULL, 0 } },
     { { KC | KEY_END, 'G' }, move_to, -1, { "End G", "last item", NULL, NULL, 0 } },
-    { { '1', '2', '3', '4', '5', '6' }, tab_digit, 0,
-      { "1-6", "tabs: All Active Queued Retry Failed Done", "tabs", "1-6", 7 } },
+    { { '1', '2', '3', '4', '5', '6', '7' }, tab_digit, 0,
+      { "1-7", "tabs: All Active Queued Retry Failed Done, Hosts", "tabs", "1-7", 7 } },
     { { '\t', KC | KEY_RIGHT }, tab_step, 1, { "Tab Right", "next tab", NULL, NULL, 0 } },
     { { KC | KEY_BTAB, KC | KEY_LEFT }, tab_step, -1, { "S-Tab Left", "previous tab", NULL, NULL, 0 } },
     { { '\r', '\n', KC | KEY_ENTER }, details, 0, { "Enter", "details of the item (again: back)", "details", "Enter", 8 } },

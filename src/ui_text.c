@@ -188,6 +188,42 @@ const char *ui_text_cap_note(int source, int until_wday, int until_minute, int64
     return buf;
 }
 
+static const char *status_meaning(int code)
+{
+    static const struct { int code; const char *text; } m[] = {
+        { 400, "bad request" }, { 401, "unauthorized" }, { 403, "forbidden" },
+        { 404, "not found" }, { 405, "method not allowed" }, { 408, "request timeout" },
+        { 410, "gone" }, { 416, "range not satisfiable" }, { 425, "too early" },
+        { 429, "too many requests" }, { 451, "unavailable for legal reasons" },
+        { 500, "server error" }, { 502, "bad gateway" }, { 503, "unavailable" },
+        { 504, "gateway timeout" },
+    };
+
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        if (m[i].code == code)
+            return m[i].text;
+    return NULL;
+}
+
+const char *ui_text_reason(const char *error, int http_status, char *buf, size_t len)
+{
+    char only[16];
+    const char *meaning = status_meaning(http_status);
+
+    snprintf(only, sizeof only, "HTTP %d", http_status);
+    if (error == NULL || *error == '\0') {
+        if (http_status <= 0)
+            return "";
+        snprintf(buf, len, "%s%s%s", only, meaning != NULL ? " " : "", meaning != NULL ? meaning : "");
+        return buf;
+    }
+    if (meaning != NULL && strcmp(error, only) == 0) {
+        snprintf(buf, len, "%s %s", only, meaning);
+        return buf;
+    }
+    return error;
+}
+
 int ui_text_bar(double frac, int width, bool utf8, wchar_t *out)
 {
     static const wchar_t eighths[] = L" \u258f\u258e\u258d\u258c\u258b\u258a\u2589";

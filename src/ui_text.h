@@ -34,6 +34,10 @@ const char *ui_text_rate(int64_t bps, char *buf, size_t len);
 const char *ui_text_cap_note(int source, int until_wday, int until_minute, int64_t then_rate,
                              char *buf, size_t len);
 
+/* The REASON column: the error as recorded, with the HTTP status's meaning when the error is only
+ * "HTTP 404" ("HTTP 404 not found"); "HTTP 503" when there is no error text but a status. */
+const char *ui_text_reason(const char *error, int http_status, char *buf, size_t len);
+
 /* A bar of width cells for frac (clamped to 0..1) in out (width + 1): full cells, then one
  * partial cell in eighths (UTF-8) or '#' cells (ASCII), then spaces. Returns the cells that show
  * something. */

@@ -296,6 +296,22 @@ static void test_cap_note(void **state)
     assert_string_equal(ui_text_cap_note(2, -1, 60, 0, b, 5), "live");
 }
 
+/* The REASON column says what the status means when the error is only the status. */
+static void test_reason(void **state)
+{
+    char b[64];
+
+    (void)state;
+    assert_string_equal(ui_text_reason("HTTP 404", 404, b, sizeof b), "HTTP 404 not found");
+    assert_string_equal(ui_text_reason("HTTP 503", 503, b, sizeof b), "HTTP 503 unavailable");
+    assert_string_equal(ui_text_reason(NULL, 429, b, sizeof b), "HTTP 429 too many requests");
+    assert_string_equal(ui_text_reason(NULL, 299, b, sizeof b), "HTTP 299");
+    assert_string_equal(ui_text_reason(NULL, 0, b, sizeof b), "");
+    assert_string_equal(ui_text_reason("stalled: nothing received for 30s", 200, b, sizeof b),
+                        "stalled: nothing received for 30s");
+    assert_string_equal(ui_text_reason("HTTP 418", 418, b, sizeof b), "HTTP 418");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_prompt_secret),
         cmocka_unit_test(test_prompt_hostile),
         cmocka_unit_test(test_cap_note),
+        cmocka_unit_test(test_reason),
     };
 
     return cmocka_run_group_tests(tests, utf8_locale, NULL);
