@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <wchar.h>
 
+#include "filter.h"
 #include "item.h"
 #include "theme.h"
 #include "ui_prompt.h"
@@ -93,6 +94,8 @@ struct ui {
      * number of items per frame (ids and paths never change), and the matches of the current tab,
      * rebuilt at most once a second */
     char *filter;
+    struct filter filt;            /* filter parsed (filter.h): the scan keeps the ids that match
+                                    * its fixed half, the view checks the live half each time */
     uint64_t *fids;
     size_t nfids, fcap;
     uint64_t fscan_id;             /* next id to look at */
@@ -130,7 +133,11 @@ size_t ui_list_count(struct ui *u, enum ui_tab t);
 /* Resolves the selection (following the selected item when it moved) and fills page with the
  * rows to show, at most rows of them; returns how many. */
 size_t ui_list_view(struct ui *u, size_t rows, struct item **page);
-void ui_list_set_filter(struct ui *u, const char *filter);
+/* 0, or -1 with err (ERRLEN) when the filter's words are wrong (the old filter stays). */
+int ui_list_set_filter(struct ui *u, const char *filter, char *err);
+/* The items the filter shows now (every tab): ids in *ids (allocated), how many; done: the
+ * scan has looked at every item. */
+size_t ui_list_matches(struct ui *u, uint64_t **ids, bool *done);
 /* Something changed that the filtered view must show before its next second. */
 void ui_list_stale(struct ui *u);
 /* 0..100 while the filter is still looking at items, -1 when it is done (or none is set). */

@@ -166,10 +166,36 @@ static unsigned requeue_one(struct ui *u, int arg, int code)
     return UI_DIRTY;
 }
 
+/* R with a filter: the failed items it shows, one by one (the filter's own words decide). */
+static unsigned requeue_filtered(struct ui *u)
+{
+    char err[ERRLEN];
+    uint64_t *ids;
+    bool done;
+    size_t n = ui_list_matches(u, &ids, &done);
+    long k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        struct item *it = queue_get(u->q, ids[i]);
+
+        if (it != NULL && it->state == ITEM_FAILED && engine_requeue(u->e, ids[i], err) == 0)
+            k++;
+    }
+    free(ids);
+    ui_message(u, false, "requeued %ld failed item%s that match '%s'%s", k, k == 1 ? "" : "s",
+               u->filter, done ? "" : " (the filter is still looking: R again for the rest)");
+    ui_list_stale(u);
+    return UI_DIRTY;
+}
+
 static unsigned requeue_all(struct ui *u, int arg, int code)
 {
     char err[ERRLEN];
-    long n = engine_requeue_failed(u->e, err);
+    long n;
+
+    if (u->filter != NULL)
+        return requeue_filtered(u);
+    n = engine_requeue_failed(u->e, err);
 
     if (n < 0)
         ui_message(u, true, "%s", err);
@@ -270,7 +296,7 @@ static unsigned ask(struct ui *u, int kind, int code)
         [ASK_CAP] = "cap (50M, 400Mbit, off): ",
         [ASK_CONCURRENCY] = "concurrency (1..1024): ",
         [ASK_ADD] = "add URL: ",
-        [ASK_FILTER] = "filter (part of a path or host; empty clears): ",
+        [ASK_FILTER] = "filter (text, status:503 host:H state:failed reason:R; empty clears): ",
         [ASK_SCHEDULE] = "schedule (mon-fri 08:00,2M 18:30,off; none): ",
     };
     struct sbuf cur = { 0 };
@@ -346,7 +372,10 @@ static bool answer(struct ui *u, int kind, const char *text)
         }
         return true;
     case ASK_FILTER:
-        ui_list_set_filter(u, text);
+        if (ui_list_set_filter(u, text, err) < 0) {
+            ui_message(u, true, "filter unchanged: %s", err);
+            return false;
+        }
         u->sel = u->top = 0;
         u->sel_id = 0;
         if (u->filter == NULL)
@@ -463,10 +492,12 @@ static unsigned help(struct ui *u, int arg, int code)
 
 static unsigned escape(struct ui *u, int arg, int code)
 {
+    char err[ERRLEN];
+
     if (u->view != VIEW_LIST) {
         u->view = VIEW_LIST;
     } else if (u->filter != NULL) {
-        ui_list_set_filter(u, NULL);
+        ui_list_set_filter(u, NULL, err);
         u->sel = u->top = 0;
         u->sel_id = 0;
         ui_message(u, false, "filter cleared");
@@ -494,7 +525,7 @@ static const struct key keys[] = {
     { { 'p' }, pause_one, 0, { "p", "pause or resume the selected item", "pause", "p", 3 } },
     { { 'P' }, pause_all, 0, { "P", "pause or resume everything", NULL, NULL, 0 } },
     { { 'r' }, requeue_one, 0, { "r", "requeue the selected item", NULL, NULL, 0 } },
-    { { 'R' }, requeue_all, 0, { "R", "requeue every failed item", "requeue", "r R", 6 } },
+    { { 'R' }, requeue_all, 0, { "R", "requeue every failed item (with a filter: those it shows)", "requeue", "r R", 6 } },
     { { '+', '=' }, conc_step, 1, { "+", "one more transfer at once", NULL, NULL, 0 } },
     { { '-', '_' }, conc_step, -1, { "-", "one transfer less", "conns", "+ -", 4 } },
     { { 'c' }, ask, ASK_CONCURRENCY, { "c", "set the concurrency", NULL, NULL, 0 } },

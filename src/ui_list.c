@@ -40,10 +40,7 @@ static void push(uint64_t **v, size_t *n, size_t *cap, uint64_t id)
     (*v)[(*n)++] = id;
 }
 
-static bool matches(const struct item *it, const char *f)
-{
-    return strcasestr(it->path, f) != NULL || (it->host != NULL && strcasestr(it->host, f) != NULL);
-}
+#include "filter.h"
 
 /* Looks at the next slice of ids. Ids may have gaps (removed items), so the scan is done when it
  * has seen as many items as the queue holds; items added later are picked up the same way. */
@@ -58,7 +55,7 @@ static void filter_scan(struct ui *u)
         if (it == NULL)
             continue;
         u->fscan_seen++;
-        if (matches(it, u->filter))
+        if (filter_match_fixed(&u->filt, it))
             push(&u->fids, &u->nfids, &u->fcap, it->id);
         u->fview_stale = true;
     }
@@ -99,7 +96,7 @@ static void filter_view(struct ui *u)
     for (size_t k = 0; k < u->nfids; k++) {
         struct item *it = queue_get(u->q, u->fids[k]);
 
-        if (it == NULL)
+        if (it == NULL || !filter_match_live(&u->filt, it))
             continue;
         for (int tab = 0; tab < TAB_COUNT; tab++) {
             for (int i = 0; i < tabs[tab].nstates; i++) {
@@ -120,18 +117,47 @@ static void filter_view(struct ui *u)
     free(second);
 }
 
-void ui_list_set_filter(struct ui *u, const char *filter)
+int ui_list_set_filter(struct ui *u, const char *filter, char *err)
 {
+    struct filter f;
+
+    if (filter != NULL && *filter != '\0' && filter_parse(filter, &f, err) < 0)
+        return -1;
+    filter_free(&u->filt);
+    if (filter != NULL && *filter != '\0')
+        u->filt = f;
     free(u->filter);
     u->filter = filter != NULL && *filter != '\0' ? xstrdup(filter) : NULL;
     u->nfids = u->nfview = 0;
     u->fscan_id = 1;
     u->fscan_seen = 0;
     u->fview_stale = true;
+    return 0;
+}
+
+size_t ui_list_matches(struct ui *u, uint64_t **ids, bool *done)
+{
+    size_t n = 0;
+
+    *ids = NULL;
+    *done = true;
+    if (u->filter == NULL)
+        return 0;
+    filter_scan(u);
+    *done = u->fscan_seen >= queue_total(u->q);
+    *ids = xcalloc(u->nfids + 1, sizeof **ids);
+    for (size_t k = 0; k < u->nfids; k++) {
+        struct item *it = queue_get(u->q, u->fids[k]);
+
+        if (it != NULL && filter_match_live(&u->filt, it))
+            (*ids)[n++] = u->fids[k];
+    }
+    return n;
 }
 
 void ui_list_free(struct ui *u)
 {
+    filter_free(&u->filt);
     free(u->filter);
     free(u->fids);
     free(u->fview);
