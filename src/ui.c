@@ -77,6 +77,7 @@ void ui_message(struct ui *u, bool error, const char *fmt, ...)
     vsnprintf(u->msg, sizeof u->msg, fmt, ap);
     va_end(ap);
     u->msg_error = error;
+    u->msg_ms = loop_now(u->loop);
     ui_mark(u, UI_DIRTY);
 }
 

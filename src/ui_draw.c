@@ -250,6 +250,16 @@ static const struct {
     [C_WAIT] = { "WAITING", 13, false }, [C_HOST] = { "HOST", 18, false },
 };
 
+/* The compact layout's columns: the name keeps room on 60 columns. */
+static const enum col tab_cols_compact[TAB_COUNT][10] = {
+    [TAB_ALL] = { C_NAME, C_STATE, C_PCT, C_SPEED, C_TRY, C_END },
+    [TAB_ACTIVE] = { C_NAME, C_PCT, C_SPEED, C_WAIT, C_END },
+    [TAB_QUEUED] = { C_NAME, C_WAIT, C_TRY, C_END },
+    [TAB_RETRY] = { C_NAME, C_NEXT, C_TRY, C_HTTP, C_END },
+    [TAB_FAILED] = { C_NAME, C_TRY, C_HTTP, C_ERROR, C_END },
+    [TAB_DONE] = { C_NAME, C_STATE, C_SIZE, C_TRY, C_END },
+};
+
 static const enum col tab_cols[TAB_COUNT][10] = {
     [TAB_ALL] = { C_NAME, C_STATE, C_SIZE, C_PROG, C_PCT, C_SPEED, C_ETA, C_TRY, C_END },
     [TAB_ACTIVE] = { C_NAME, C_STATE, C_SIZE, C_PROG, C_PCT, C_SPEED, C_WAIT, C_TRY, C_END },
@@ -402,17 +412,28 @@ static void cell(struct ui *u, const struct item *it, const struct rowv *r, enum
 
 /* Column widths for this tab and terminal: fixed ones first, the rest shared by the flexible
  * ones (the name gets 45% when there is a reason to show too). */
+static bool compact(void)
+{
+    return COLS < UI_FULL_COLS || LINES < UI_FULL_ROWS;
+}
+
+static const enum col *columns_of(enum ui_tab t)
+{
+    return compact() ? tab_cols_compact[t] : tab_cols[t];
+}
+
 static int layout(enum ui_tab t, int *width)
 {
+    const enum col *tc = columns_of(t);
     int fixed = 0, nflex = 0, n = 0, left;
 
-    for (; tab_cols[t][n] != C_END; n++) {
-        fixed += cols[tab_cols[t][n]].width + 1;
-        nflex += cols[tab_cols[t][n]].width == 0;
+    for (; tc[n] != C_END; n++) {
+        fixed += cols[tc[n]].width + 1;
+        nflex += cols[tc[n]].width == 0;
     }
     left = COLS - 1 - fixed;
     for (int i = 0; i < n; i++) {
-        enum col c = tab_cols[t][i];
+        enum col c = tc[i];
 
         if (cols[c].width > 0)
             width[i] = cols[c].width;
@@ -452,7 +473,7 @@ static void list(struct ui *u, int y0, int y1)
     ui_fill(u, y0 - 1, 0, COLS, TH_COLUMNS);
     x = 1;
     for (int i = 0; i < n; i++) {
-        enum col c = tab_cols[u->tab][i];
+        enum col c = columns_of(u->tab)[i];
         const char *title = c == C_ERROR && u->tab == TAB_RETRY ? "LAST ERROR" : cols[c].title;
 
         if (cols[c].right)
@@ -477,7 +498,7 @@ static void list(struct ui *u, int y0, int y1)
         row_values(u, page[r], &v);
         x = 1;
         for (int i = 0; i < n; i++) {
-            cell(u, page[r], &v, tab_cols[u->tab][i], y, x, width[i], sel);
+            cell(u, page[r], &v, columns_of(u->tab)[i], y, x, width[i], sel);
             x += width[i] + 1;
         }
     }
@@ -604,7 +625,78 @@ static void bottom_line(struct ui *u, int y)
         hints(u, y);
 }
 
-/* Below 80x24 the layout cannot hold: say so plainly instead of drawing garbage. */
+/* Compact: every counter on one line, in the order an operator looks for them; what does not fit
+ * is left out from the end (the ETA first), never cut in the middle. */
+static void compact_header(struct ui *u, const struct engine_stats *st)
+{
+    char part[4][96], a[32], b[32];
+    int n = 0, x = 0;
+
+    /* The counters first: they are what the full header would have lost. */
+    snprintf(part[n], sizeof part[0], "done %zu act %zu que %zu ret %zu fail %zu",
+             st->done + st->unchanged, st->active, st->queued, st->retrying, st->failed);
+    if (st->paused > 0)
+        snprintf(part[n] + strlen(part[n]), sizeof part[0] - strlen(part[n]), " pau %zu",
+                 st->paused);
+    n++;
+    snprintf(part[n++], sizeof part[0], "%s cap %s", ui_text_rate(st->rate, a, sizeof a),
+             st->cap > 0 ? ui_text_size(st->cap, b, sizeof b) : "off");
+    snprintf(part[n++], sizeof part[0], "conns %d/%d", st->transfers, st->concurrency);
+    snprintf(part[n++], sizeof part[0], "ETA %s", u->idle_since_ms >= 0 && st->total > 0 ? "done" :
+             units_fmt_duration(st->eta_ms, a, sizeof a));
+    ui_fill(u, 0, 0, COLS, TH_HEADER);
+    if (COLS >= 70)
+        x = ui_put(u, 0, 0, COLS, TH_TITLE, " sluice ", false, false);
+    x++;
+    for (int i = 0; i < n; i++) {
+        int w = width_of(u, part[i], COLS);
+
+        if (x + w + (i > 0 ? 2 : 0) > COLS)
+            break;
+        if (i > 0)
+            x += ui_put(u, 0, x, COLS - x, TH_LABEL, "  ", false, false);
+        x += ui_put(u, 0, x, COLS - x, i == 0 && st->failed > 0 ? TH_ST_FAILED : TH_VALUE, part[i],
+                    false, false);
+    }
+    if (st->session_error != NULL || st->disk_full || st->paused_all) {
+        const char *alert = st->session_error != NULL ? " SESSION NOT SAVED " :
+                            st->disk_full ? " DISK FULL " : " ALL PAUSED ";
+        int w = width_of(u, alert, COLS);
+
+        ui_put(u, 0, COLS - w, w, TH_ALERT, alert, false, false);
+    }
+}
+
+/* Compact tabs: numbers and short names, the counts are in the header. */
+static void compact_tabs(struct ui *u)
+{
+    static const char *const names[TAB_COUNT] = { "All", "Act", "Que", "Ret", "Fail", "Done" };
+    char label[16];
+    int x = 0;
+
+    ui_fill(u, 1, 0, COLS, TH_TAB);
+    for (int t = 0; t < TAB_COUNT; t++) {
+        snprintf(label, sizeof label, " %d %s ", t + 1, names[t]);
+        x += ui_put(u, 1, x, COLS - x, t == (int)u->tab && u->view != VIEW_HOSTS ? TH_TAB_ACTIVE :
+                    TH_TAB, label, false, false);
+    }
+    ui_put(u, 1, x, COLS - x, u->view == VIEW_HOSTS ? TH_TAB_ACTIVE : TH_TAB, " 7 Hosts ", false,
+           false);
+}
+
+/* Compact: the key line shows a fresh message for a while, then the key hints again. */
+static void compact_bottom(struct ui *u, int y)
+{
+    if (!u->prompting && u->confirm == CONFIRM_NONE && u->msg[0] != '\0' &&
+        loop_now(u->loop) - u->msg_ms < UI_COMPACT_MSG_MS) {
+        ui_fill(u, y, 0, COLS, TH_STATUS);
+        ui_put(u, y, 1, COLS - 2, u->msg_error ? TH_ERROR : TH_STATUS, u->msg, false, false);
+        return;
+    }
+    bottom_line(u, y);
+}
+
+/* Below 40x10 not even the compact layout holds: say so plainly instead of drawing garbage. */
 static void too_small(struct ui *u)
 {
     char a[96], b[96];
@@ -633,6 +725,12 @@ void ui_draw(struct ui *u)
     curs_set(0);
     if (COLS < UI_MIN_COLS || LINES < UI_MIN_ROWS) {
         too_small(u);
+    } else if (compact()) {
+        engine_stats(u->e, &st);
+        compact_header(u, &st);
+        compact_tabs(u);
+        list(u, 3, LINES - 1);
+        compact_bottom(u, LINES - 1);
     } else {
         engine_stats(u->e, &st);
         header(u, &st);

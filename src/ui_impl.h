@@ -23,8 +23,13 @@ struct engine;
 struct queue;
 struct settings;
 
-#define UI_MIN_COLS 80
-#define UI_MIN_ROWS 24
+#define UI_MIN_COLS 40             /* below this even the compact layout cannot hold */
+#define UI_MIN_ROWS 10
+/* Below this the compact layout (docs/tui.md#over-ssh): one header line with every counter, the
+ * tab line, the list and the key line; 80x24 and 60x20 use it. */
+#define UI_FULL_COLS 90
+#define UI_FULL_ROWS 26
+#define UI_COMPACT_MSG_MS 5000     /* compact: a new message takes the key line this long */
 #define UI_HEADER_ROWS 5           /* rate, sparkline, counts, tabs, column titles */
 #define UI_FOOTER_ROWS 2           /* status, hints or prompt */
 #define UI_HIST 1024               /* errors remembered for the details view */
@@ -89,6 +94,7 @@ struct ui {
     /* status line */
     char msg[ERRLEN];
     bool msg_error;
+    int64_t msg_ms;                /* when it was said (loop time) */
 
     /* filter: the ids whose path or host contain it, found by a scan that looks at a bounded
      * number of items per frame (ids and paths never change), and the matches of the current tab,
