@@ -3,7 +3,8 @@
 # would have in the run that set it (docs/design.md#live-changes-and-the-schedule). The schedule
 # is built around the clock: this minute 1M, the next minute 2M; a live 512K is set, the run is
 # interrupted and resumed, and the resumed cap gives way to the 2M step when that minute begins
-# (a bounded wait of at most ~80 s; nothing is timed).
+# (a bounded wait of at most ~80 s; nothing is timed); the rate event (the TUI's status line,
+# the log) names the step.
 source "$(dirname "$0")/../lib.sh"
 
 mkdir -p "$T/www"
@@ -42,7 +43,7 @@ kill -TERM "$SLUICE_PID"
 wait_sluice 30
 check_eq "run 1: interrupted (exit 3)" 3 "$RC"
 
-sluice_bg -d "$OUT" --headless --schedule "$SCHED" "$URL"
+sluice_bg -d "$OUT" --headless --schedule "$SCHED" --log "$T/ev2.jsonl" "$URL"
 check "run 2: the resumed pass keeps the live cap (512K)" wait_until 30 field_is cap 524288
 check_eq "run 2: ... as a live cap" live "$(field cap_source)"
 check "run 2: stderr says it holds until the next step" \
@@ -51,6 +52,8 @@ check "run 2: stderr says it holds until the next step" \
 check_eq "run 2: the next step is the 2M one" "$next,2M" "$(field schedule_next)"
 check "run 2: at $next the schedule's 2M takes over" wait_until 90 field_is cap 2097152
 check_eq "run 2: ... from the schedule" schedule "$(field cap_source)"
+check "run 2: the log's rate event names the step that changed the cap" \
+    grep -q "\"event\":\"rate\".*\"rate\":2097152,\"message\":\"schedule: $next,2M\"" "$T/ev2.jsonl"
 kill -TERM "$SLUICE_PID"
 wait_sluice 30
 finish

@@ -82,7 +82,8 @@ void engine_set_schedule(struct engine *e, const struct sched_point *p, size_t n
     fk.calls++;
     fk.sched_set++;
     fk.nsched = n < 8 ? n : 8;
-    memcpy(fk.sched, p, fk.nsched * sizeof *p);
+    if (fk.nsched > 0)
+        memcpy(fk.sched, p, fk.nsched * sizeof *p);
 }
 
 void engine_set_concurrency(struct engine *e, int n)
