@@ -35,6 +35,10 @@ struct item {
     unsigned char digest[32];
     enum item_state state;
     int attempts;                /* attempts made so far */
+    /* Paused while its attempt ran: that attempt is in `attempts` while paused and given back on
+     * resume; the session marks it (next_try = -1) so that the next run gives it back even after
+     * a kill -9 (docs/design.md#live-changes-and-the-schedule). */
+    bool attempt_parked;
     int64_t next_try_ms;         /* monotonic, for ITEM_RETRY */
     int http_status;             /* of the last response */
     char *error;                 /* last error, NULL when none */

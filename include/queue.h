@@ -92,10 +92,17 @@ int64_t queue_next_due(const struct queue *q);
  * or -1 when the session could not be written (queue_error says why).
  * Prefer these to paging through a state and moving items one by one. */
 long queue_requeue_failed(struct queue *q);
+/* Only the failed items whose last HTTP status is status (0: any) and whose host is host (lower
+ * case; NULL: any). */
+long queue_requeue_failed_where(struct queue *q, int status, const char *host);
 long queue_resume_paused(struct queue *q);
 /* A new pass over a session whose last run finished: done, unchanged and failed items become
  * queued again with attempts reset; their validators stay, so unchanged files cost a 304. */
 long queue_new_pass(struct queue *q);
+
+/* Queued items of a host held in memory (its window, at most QUEUE_WINDOW_MAX), and whether the
+ * session may hold more of them (*more). No query: for a view refreshed every second. */
+size_t queue_host_pending(const struct queue *q, const char *host, bool *more);
 
 /* Counts by state, kept in memory (no query). Items the intake has announced but not yet stored
  * count as queued. */

@@ -15,6 +15,8 @@
 
 #include "engine.h"
 #include "item.h"
+#include "util.h"
+#include "wait.h"
 
 struct uisrc;
 struct loop;
@@ -37,13 +39,24 @@ struct uisrc_ops {
     size_t (*count)(void *impl, enum item_state st);
     size_t (*page)(void *impl, int st, size_t off, size_t n, struct item **out);
     struct item *(*get)(void *impl, uint64_t id);
-    /* Filter: from id *next on, looks at up to max items and puts the ids whose path or host
-     * contain f (any case) in out (room for max); moves *next past them and adds to *seen the
-     * items that exist. Returns how many matched. */
+    /* Filter: from id *next on, looks at up to max items and puts the ids that meet the fixed
+     * half of f, the UI's filter text (filter_match_fixed: text in the path or host, host:), in
+     * out (room for max); moves *next past them and adds to *seen the items that exist. Returns
+     * how many matched (none for a filter that does not parse). */
     size_t (*scan)(void *impl, const char *f, uint64_t *next, size_t max, size_t *seen,
                    uint64_t *out);
-    /* The state of each id (ITEM_STATE_COUNT when it is gone). */
-    void (*states)(void *impl, const uint64_t *ids, size_t n, unsigned char *out);
+    /* The state of each id (ITEM_STATE_COUNT when it is gone, or when filter, the UI's filter
+     * text or NULL, is not met by what the run changes: status:, state:, reason:). */
+    void (*states)(void *impl, const uint64_t *ids, size_t n, const char *filter,
+                   unsigned char *out);
+    /* Why an item moves no bytes: the engine's facts (wait.h). false when the source cannot
+     * tell (remote: not carried by the attach protocol yet). */
+    bool (*wait)(void *impl, const struct item *it, struct wait_facts *f);
+    /* The Hosts tab's rows; -1 when the source cannot tell (remote: not carried yet). */
+    long (*hosts)(void *impl, struct engine_host_view *out, size_t max);
+    /* The run's schedule, formatted as --schedule takes it ("none" for none), into out; with
+     * spec non-NULL it is replaced first. 0, or -1 with err. */
+    int (*schedule)(void *impl, const char *spec, struct sbuf *out, char *err);
     /* Commands: 0, or -1 with err. */
     void (*set_rate)(void *impl, int64_t rate, int64_t burst);
     void (*set_concurrency)(void *impl, int n);
@@ -88,7 +101,11 @@ size_t uisrc_page(struct uisrc *s, int st, size_t off, size_t n, struct item **o
 struct item *uisrc_get(struct uisrc *s, uint64_t id);
 size_t uisrc_scan(struct uisrc *s, const char *f, uint64_t *next, size_t max, size_t *seen,
                   uint64_t *out);
-void uisrc_states(struct uisrc *s, const uint64_t *ids, size_t n, unsigned char *out);
+void uisrc_states(struct uisrc *s, const uint64_t *ids, size_t n, const char *filter,
+                  unsigned char *out);
+bool uisrc_wait(struct uisrc *s, const struct item *it, struct wait_facts *f);
+long uisrc_hosts(struct uisrc *s, struct engine_host_view *out, size_t max);
+int uisrc_schedule(struct uisrc *s, const char *spec, struct sbuf *out, char *err);
 void uisrc_set_rate(struct uisrc *s, int64_t rate, int64_t burst);
 int64_t uisrc_rate(struct uisrc *s);
 void uisrc_set_concurrency(struct uisrc *s, int n);
@@ -103,8 +120,5 @@ int uisrc_flush(struct uisrc *s);
 int uisrc_stop(struct uisrc *s, char *err);
 void uisrc_listen(struct uisrc *s, engine_listener cb, void *arg);
 const char *uisrc_lost(struct uisrc *s);
-
-/* The filter's test, shared by both sides. */
-bool uisrc_matches(const struct item *it, const char *f);
 
 #endif

@@ -185,13 +185,15 @@ static int req_scan(struct ctl_attach *a, int argc, char **argv, struct sbuf *b,
     return 0;
 }
 
-/* states ID,ID,...: one digit per id (ITEM_STATE_COUNT when it is gone). */
+/* states ID,ID,... [FILTER]: one digit per id (ITEM_STATE_COUNT when it is gone, or when the
+ * live half of FILTER, the UI's filter text, is not met). */
 static int req_states(struct ctl_attach *a, int argc, char **argv, struct sbuf *b, char *err)
 {
     char *p, *save = NULL;
+    const char *filter = argc == 3 ? argv[2] : NULL;
 
-    if (argc != 2)
-        return errf(err, "usage: states ID,ID,...");
+    if (argc != 2 && argc != 3)
+        return errf(err, "usage: states ID,ID,... [FILTER]");
     for (p = strtok_r(argv[1], ",", &save); p != NULL; p = strtok_r(NULL, ",", &save)) {
         int64_t id;
         unsigned char st;
@@ -200,7 +202,7 @@ static int req_states(struct ctl_attach *a, int argc, char **argv, struct sbuf *
         if (num(p, 1, INT64_MAX, &id, "id", err) < 0)
             return -1;
         uid = (uint64_t)id;
-        uisrc_states(a->src, &uid, 1, &st);
+        uisrc_states(a->src, &uid, 1, filter, &st);
         sbuf_printf(b, "%d", st);
     }
     sbuf_addstr(b, "\n");

@@ -589,20 +589,36 @@ static size_t r_scan(void *impl, const char *f, uint64_t *next, size_t max, size
     return k;
 }
 
-static void r_states(void *impl, const uint64_t *ids, size_t n, unsigned char *out)
+static void r_states(void *impl, const uint64_t *ids, size_t n, const char *filter,
+                     unsigned char *out)
 {
     struct remote *r = impl;
-    size_t i = 0;
+    size_t i = 0, room = CTL_LINE_MAX - 64;
 
     memset(out, ITEM_STATE_COUNT, n);
+    if (filter != NULL) {
+        if (strlen(filter) + 128 > CTL_LINE_MAX)
+            return;                /* a filter the line cannot carry shows nothing */
+        room -= strlen(filter) * 2 + 4;   /* quoted, every character possibly escaped */
+    }
     while (i < n) {
         struct sbuf q = { 0 };
         size_t from = i;
         char err[ERRLEN];
 
         sbuf_addstr(&q, "states ");
-        while (i < n && q.len < CTL_LINE_MAX - 64)
+        while (i < n && q.len < room)
             sbuf_printf(&q, "%s%llu", i > from ? "," : "", (unsigned long long)ids[i]), i++;
+        if (filter != NULL) {
+            /* The server's words may be quoted, with \" and \\ inside (docs/ctl.md). */
+            sbuf_addstr(&q, " \"");
+            for (const char *c = filter; *c != '\0'; c++) {
+                if (*c == '"' || *c == '\\')
+                    sbuf_addstr(&q, "\\");
+                sbuf_add(&q, c, 1);
+            }
+            sbuf_addstr(&q, "\"");
+        }
         if (ask_line(r, err, q.s) < 0) {
             sbuf_free(&q);
             return;
@@ -625,6 +641,42 @@ static void r_states(void *impl, const uint64_t *ids, size_t n, unsigned char *o
 static void changed(struct remote *r)
 {
     forget_turn(r);                /* the next frame shows the change */
+}
+
+/* Not carried by the attach protocol yet: the UI says so where it would show them. */
+static bool r_wait(void *impl, const struct item *it, struct wait_facts *f)
+{
+    (void)impl;
+    (void)it;
+    memset(f, 0, sizeof *f);
+    return false;
+}
+
+static long r_hosts(void *impl, struct engine_host_view *out, size_t max)
+{
+    (void)impl;
+    (void)out;
+    (void)max;
+    return -1;
+}
+
+/* ctl's schedule command through the same connection: its first line is "schedule SPEC". */
+static int r_schedule(void *impl, const char *spec, struct sbuf *out, char *err)
+{
+    struct remote *r = impl;
+    char *l;
+    int rc = spec != NULL ? ask(r, err, "schedule %s", spec) : ask(r, err, "schedule");
+
+    if (spec != NULL)
+        changed(r);
+    if (rc < 0)
+        return -1;
+    l = r->body.s;
+    l[strcspn(l, "\n")] = '\0';
+    if (strncmp(l, "schedule ", 9) != 0)
+        return errf(err, "unexpected answer");
+    sbuf_addstr(out, l + 9);
+    return 0;
 }
 
 static void r_set_rate(void *impl, int64_t rate, int64_t burst)
@@ -809,7 +861,8 @@ static void r_free(void *impl)
 static const struct uisrc_ops remote_ops = {
     .info = r_info, .stats = r_stats, .idle = r_idle, .rate_series = r_series,
     .xfer_view = r_xfer, .total = r_total, .count = r_count, .page = r_page, .get = r_get,
-    .scan = r_scan, .states = r_states, .set_rate = r_set_rate, .set_concurrency = r_set_conc,
+    .scan = r_scan, .states = r_states, .wait = r_wait, .hosts = r_hosts,
+    .schedule = r_schedule, .set_rate = r_set_rate, .set_concurrency = r_set_conc,
     .pause = r_pause, .pause_all = r_pause_all, .requeue = r_requeue,
     .requeue_failed = r_requeue_failed, .remove = r_remove, .add_url = r_add, .flush = r_flush,
     .stop = r_stop, .listen = r_listen, .lost = r_lost, .free = r_free,

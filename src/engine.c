@@ -56,6 +56,7 @@ void engine_emit_item(struct engine *e, enum engine_event_kind kind, const struc
         e->fin_items++;
         e->fin_bytes += it->size >= 0 ? it->size : it->received;
     }
+    engine_hosts_event(e, &ev);
     emit(e, &ev);
 }
 
@@ -239,10 +240,7 @@ static void on_tick(void *arg)
         queue_flush(e->q);
         session_health(e);
     }
-    if (e->s->nschedule > 0)
-        engine_cap_apply_rate(e, sched_eval(&e->sched, e->s->schedule, e->s->nschedule,
-                                            engine_cap_local_second_of_day(), e->s->rate),
-                              e->s->burst);
+    engine_sched_tick(e);
     engine_cap_retune(e);
     if (e->disk_full_until != 0 && now >= e->disk_full_until)
         engine_transfer_disk_recheck(e);
@@ -408,12 +406,7 @@ struct engine *engine_new(struct loop *loop, const struct settings *s, struct qu
     e->writer = writer_new(loop, e->syncer, 2, engine_cap_on_disk_ready, e);
     e->env.writer = e->writer;
 
-    if (s->nschedule > 0)
-        engine_cap_apply_rate(e, sched_eval(&e->sched, s->schedule, s->nschedule,
-                                            engine_cap_local_second_of_day(), s->rate),
-                              s->burst);
-    else
-        engine_cap_apply_rate(e, s->rate, s->burst);
+    engine_sched_init(e);
     return e;
 }
 
@@ -484,6 +477,8 @@ void engine_free(struct engine *e)
     loop_timer_free(e->due_timer);
     loop_timer_free(e->refill_timer);
     hosts_free(e->hosts);
+    engine_sched_free(e);
+    engine_hosts_free(e);
     free(e->listeners);
     free(e->pausedv);
     free(e);

@@ -13,6 +13,7 @@
 #include "engine_impl.h"
 #include "bucket.h"
 #include "cap.h"
+#include "sched.h"
 #include "hosts.h"
 #include "loop.h"
 #include "meter.h"
@@ -244,16 +245,16 @@ void engine_cap_retune(struct engine *e)
         xfer_tune_window(a->x, share_of(e, a->host, ways, 0));
 }
 
-int engine_cap_local_second_of_day(void)
+int engine_cap_local_second_of_week(void)
 {
     time_t t = time(NULL);
     struct tm tm;
 
     localtime_r(&t, &tm);
-    return tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+    return sched_sow(&tm);
 }
 
-void engine_cap_apply_rate(struct engine *e, int64_t rate, int64_t burst)
+void engine_cap_apply_rate(struct engine *e, int64_t rate, int64_t burst, const char *why)
 {
     int64_t now = loop_now(e->loop);
 
@@ -275,5 +276,5 @@ void engine_cap_apply_rate(struct engine *e, int64_t rate, int64_t burst)
         /* Nothing holds them back any more. */
         loop_timer_arm(e->refill_timer, 0);
     }
-    engine_emit_value(e, EV_RATE, rate, NULL);
+    engine_emit_value(e, EV_RATE, rate, why);
 }

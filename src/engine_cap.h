@@ -24,9 +24,10 @@ void engine_cap_diskwait_remove(struct engine *e, struct active *a);
 int64_t engine_cap_share(const struct engine *e, const struct host *h);
 /* Resizes every running transfer's receive window to its share and round trip now. */
 void engine_cap_retune(struct engine *e);
-/* Puts a rate (0 = off) and burst in force, and tells the listeners. */
-void engine_cap_apply_rate(struct engine *e, int64_t rate, int64_t burst);
-/* Local time of day in seconds, for the rate schedule. */
-int engine_cap_local_second_of_day(void);
+/* Puts a rate (0 = off) and burst in force, and tells the listeners (EV_RATE, with `why` as its
+ * text: the schedule's step that made the change, or NULL). */
+void engine_cap_apply_rate(struct engine *e, int64_t rate, int64_t burst, const char *why);
+/* Local time in seconds since Sunday 00:00, for the rate schedule (sched.h). */
+int engine_cap_local_second_of_week(void);
 
 #endif

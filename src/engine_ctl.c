@@ -31,6 +31,7 @@ void engine_stats(struct engine *e, struct engine_stats *st)
     int64_t now = mono_ms();
 
     memset(st, 0, sizeof *st);
+    engine_sched_view(e, &st->sched);
     st->total = queue_total(e->q);
     st->queued = queue_count(e->q, ITEM_QUEUED);
     st->active = queue_count(e->q, ITEM_ACTIVE);
@@ -87,15 +88,16 @@ void engine_set_rate(struct engine *e, int64_t rate, int64_t burst)
 
     if (rate < 0)
         rate = 0;
-    if (e->s->nschedule > 0) {
-        int sod = engine_cap_local_second_of_day();
-        int next = sched_secs_to_next(e->s->schedule, e->s->nschedule, sod);
+    if (e->nsched > 0) {
+        int sow = engine_cap_local_second_of_week();
+        int next = sched_secs_to_next(e->sched_pts, e->nsched, sow);
 
-        sched_override(&e->sched, e->s->schedule, e->s->nschedule, sod, rate);
+        sched_override(&e->sched, e->sched_pts, e->nsched, sow, rate);
         if (next > 0)
             until = wall_ms() + (int64_t)next * 1000;
     }
-    engine_cap_apply_rate(e, rate, burst);
+    e->rate_live = true;
+    engine_cap_apply_rate(e, rate, burst, NULL);
     queue_setting_set(e->q, "rate", rate);
     queue_setting_set(e->q, "burst", burst);
     queue_setting_set(e->q, "rate_until", until);
@@ -180,6 +182,7 @@ static void pause_active(struct engine *e, struct active *a, bool by_all)
     if (it == NULL)
         return;
     it->attempts++;
+    it->attempt_parked = true;
     queue_touch(e->q, it);
     paused_note(e, id, by_all, true);
 }
@@ -191,6 +194,7 @@ static void unpause(struct engine *e, struct item *it)
         it->attempts--;
         queue_touch(e->q, it);
     }
+    it->attempt_parked = false;
     queue_set_state(e->q, it, ITEM_QUEUED);
 }
 
@@ -203,6 +207,7 @@ void engine_ctl_release_paused(struct engine *e)
             continue;
         if (it->state == ITEM_PAUSED && it->attempts > 0) {
             it->attempts--;
+            it->attempt_parked = false;
             queue_touch(e->q, it);
         }
     }
@@ -317,7 +322,21 @@ int engine_requeue(struct engine *e, uint64_t id, char *err)
 
 long engine_requeue_failed(struct engine *e, char *err)
 {
-    long n = queue_requeue_failed(e->q);
+    return engine_requeue_failed_where(e, 0, NULL, err);
+}
+
+long engine_requeue_failed_where(struct engine *e, int status, const char *host, char *err)
+{
+    char *lower = host != NULL ? xstrdup(host) : NULL;
+    long n;
+
+    /* Hosts are kept lower-cased (item.h). */
+    for (char *p = lower; p != NULL && *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    n = status == 0 && lower == NULL ? queue_requeue_failed(e->q)
+                                     : queue_requeue_failed_where(e->q, status, lower);
+    free(lower);
 
     if (n < 0) {
         const char *why = queue_error(e->q);

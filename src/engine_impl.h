@@ -15,6 +15,7 @@
 #include "sched.h"
 #include "xfer.h"
 
+struct engine_htab;
 struct host;
 struct hosts;
 struct loop_timer;
@@ -74,6 +75,10 @@ struct engine {
     struct bucket bucket;
     int64_t rate, burst;             /* in force */
     struct sched_state sched;
+    struct engine_htab *htab;        /* what each host did in this run (engine_hosts.c) */
+    struct sched_point *sched_pts;   /* the schedule (engine_sched.c), from the settings or ctl */
+    size_t nsched;
+    bool rate_live;                  /* engine_set_rate was called (no schedule: for the pass) */
     CURL **pool;
     size_t npool;
     struct meter meter;
@@ -105,6 +110,17 @@ struct engine {
     struct { engine_listener cb; void *arg; } *listeners;
     int nlisteners;
 };
+
+/* engine_hosts.c: what each host did in this run (429/503, done, failed), counted from the
+ * events, and the views of hosts and of why an item waits. */
+void engine_hosts_event(struct engine *e, const struct engine_event *ev);
+void engine_hosts_free(struct engine *e);
+
+/* engine_sched.c: the schedule's copy, its evaluation each tick, and the view of it. */
+void engine_sched_init(struct engine *e);
+void engine_sched_free(struct engine *e);
+void engine_sched_tick(struct engine *e);
+void engine_sched_view(struct engine *e, struct engine_sched_view *v);
 
 /* engine_ctl.c: at the end of a run, paused items give back the attempt they were parked in
  * (the next run queues them again and counts a new one). */

@@ -576,6 +576,11 @@ long queue_requeue_failed(struct queue *q)
     return queue_write_requeue(q, ITEM_FAILED);
 }
 
+long queue_requeue_failed_where(struct queue *q, int status, const char *host)
+{
+    return queue_write_requeue_failed_where(q, status, host);
+}
+
 long queue_resume_paused(struct queue *q)
 {
     return queue_write_requeue(q, ITEM_PAUSED);
@@ -700,4 +705,12 @@ int queue_setting_del(struct queue *q, const char *key)
         return -1;
     }
     return 0;
+}
+
+size_t queue_host_pending(const struct queue *q, const char *host, bool *more)
+{
+    const struct queue_host *h = queue_host_find(&q->hosts, host);
+
+    *more = h != NULL && h->db_more;
+    return h != NULL ? h->nwin : 0;
 }

@@ -69,7 +69,12 @@ static const char *const stmt_sql[S_COUNT] = {
                   "AND (next_try > ?1 OR (next_try = ?1 AND id > ?2))",
     [S_REQUEUE_FAILED] = "UPDATE items SET state = 0, attempts = 0, error = NULL, next_try = 0, "
                          "updated = ?1 WHERE state = 6",
-    [S_RESUME_PAUSED] = "UPDATE items SET state = 0, updated = ?1 WHERE state = 3",
+    [S_REQUEUE_FAILED_WHERE] = "UPDATE items SET state = 0, attempts = 0, error = NULL, next_try = 0, "
+                               "updated = ?1 WHERE state = 6 AND (?2 = 0 OR http_status = ?2) "
+                               "AND (?3 IS NULL OR host = ?3)",
+    /* An attempt parked by a pause (next_try = -1) is given back: starting counts it again. */
+    [S_RESUME_PAUSED] = "UPDATE items SET state = 0, attempts = attempts - (next_try = -1 AND "
+                        "attempts > 0), next_try = 0, updated = ?1 WHERE state = 3",
     [S_REQUEUE_FINISHED] = "UPDATE items SET state = 0, attempts = 0, error = NULL, next_try = 0, "
                            "updated = ?1 WHERE state = ?2",
     [S_PAGE_STATE] = "SELECT id FROM items INDEXED BY items_state WHERE state = ?1 AND id >= ?4 "

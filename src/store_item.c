@@ -92,6 +92,7 @@ struct item *store_item_row(sqlite3_stmt *s, int64_t wall_off)
         it->state = ITEM_FAILED;
     it->attempts = sqlite3_column_int(s, 9);
     it->next_try_ms = sqlite3_column_int64(s, 10) - wall_off;
+    it->attempt_parked = it->state == ITEM_PAUSED && sqlite3_column_int64(s, 10) == -1;
     it->http_status = sqlite3_column_int(s, 11);
     it->error = store_col_dup(s, 12);
     it->size = sqlite3_column_int64(s, 13);
@@ -134,7 +135,8 @@ static void bind_dynamic(sqlite3_stmt *s, const struct item *it, int64_t wall_of
      * duration_ms, in this order from `first` on. */
     sqlite3_bind_int(s, first, (int)it->state);
     sqlite3_bind_int(s, first + 1, it->attempts);
-    sqlite3_bind_int64(s, first + 2, it->state == ITEM_RETRY ? it->next_try_ms + wall_off : 0);
+    sqlite3_bind_int64(s, first + 2, it->state == ITEM_RETRY ? it->next_try_ms + wall_off :
+                                     it->state == ITEM_PAUSED && it->attempt_parked ? -1 : 0);
     sqlite3_bind_int(s, first + 3, it->http_status);
     store_bind_text(s, first + 4, it->error);
     sqlite3_bind_int64(s, first + 5, it->size);

@@ -47,9 +47,25 @@ size_t uisrc_scan(struct uisrc *s, const char *f, uint64_t *next, size_t max, si
     return s->ops->scan(s->impl, f, next, max, seen, out);
 }
 
-void uisrc_states(struct uisrc *s, const uint64_t *ids, size_t n, unsigned char *out)
+void uisrc_states(struct uisrc *s, const uint64_t *ids, size_t n, const char *filter,
+                  unsigned char *out)
 {
-    s->ops->states(s->impl, ids, n, out);
+    s->ops->states(s->impl, ids, n, filter, out);
+}
+
+bool uisrc_wait(struct uisrc *s, const struct item *it, struct wait_facts *f)
+{
+    return s->ops->wait(s->impl, it, f);
+}
+
+long uisrc_hosts(struct uisrc *s, struct engine_host_view *out, size_t max)
+{
+    return s->ops->hosts(s->impl, out, max);
+}
+
+int uisrc_schedule(struct uisrc *s, const char *spec, struct sbuf *out, char *err)
+{
+    return s->ops->schedule(s->impl, spec, out, err);
 }
 
 int64_t uisrc_rate(struct uisrc *s)
@@ -78,7 +94,3 @@ int uisrc_add_url(struct uisrc *s, const char *url, uint64_t *id, char *err)
     return s->ops->add_url(s->impl, url, id, err);
 }
 
-bool uisrc_matches(const struct item *it, const char *f)
-{
-    return strcasestr(it->path, f) != NULL || (it->host != NULL && strcasestr(it->host, f) != NULL);
-}

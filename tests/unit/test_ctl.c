@@ -41,6 +41,11 @@ static struct {
     size_t failed;
     char added_out;
     struct engine_stats st;
+    struct sched_point sched[8];
+    size_t nsched;
+    int sched_set;
+    int where_status;
+    char where_host[64];
 } fk;
 
 static void fake_reset(void)
@@ -65,6 +70,21 @@ void engine_set_rate(struct engine *e, int64_t rate, int64_t burst)
 int64_t engine_rate(const struct engine *e)
 {
     return fk.rate;
+}
+
+const struct sched_point *engine_schedule(const struct engine *e, size_t *n)
+{
+    *n = fk.nsched;
+    return fk.sched;
+}
+
+void engine_set_schedule(struct engine *e, const struct sched_point *p, size_t n)
+{
+    fk.calls++;
+    fk.sched_set++;
+    fk.nsched = n < 8 ? n : 8;
+    if (fk.nsched > 0)
+        memcpy(fk.sched, p, fk.nsched * sizeof *p);
 }
 
 void engine_set_concurrency(struct engine *e, int n)
@@ -124,6 +144,13 @@ int engine_remove(struct engine *e, uint64_t id, char *err)
 {
     fk.calls++;
     return fake_item(id, err);
+}
+
+long engine_requeue_failed_where(struct engine *e, int status, const char *host, char *err)
+{
+    fk.where_status = status;
+    snprintf(fk.where_host, sizeof fk.where_host, "%s", host != NULL ? host : "");
+    return engine_requeue_failed(e, err);
 }
 
 long engine_requeue_failed(struct engine *e, char *err)
@@ -367,6 +394,24 @@ static void test_targets(void **state)
     expect_refused("pause -1", "neither all nor an item id");
     expect_refused("pause everything", "'everything' is neither all");
     expect_refused("resume 1.5", "neither all");
+    /* Failed items by last HTTP status and host. */
+    fk.failed = 2;
+    expect_ok("requeue failed status=503 host=IMG.example.com", "ok\n2\n");
+    assert_int_equal(fk.where_status, 503);
+    assert_string_equal(fk.where_host, "IMG.example.com");
+    expect_ok("requeue failed host=a.example", "ok\n0\n");
+    assert_int_equal(fk.where_status, 0);
+    assert_string_equal(fk.where_host, "a.example");
+    expect_ok("requeue failed status=429", "ok\n0\n");
+    assert_int_equal(fk.where_status, 429);
+    assert_string_equal(fk.where_host, "");
+    expect_refused("requeue failed status=5xx", "status=5xx is not an HTTP status");
+    expect_refused("requeue failed status=99", "not an HTTP status");
+    expect_refused("requeue failed status=503 status=404", "once each");
+    expect_refused("requeue failed host=", "expected status=CODE or host=HOST");
+    expect_refused("requeue failed reason=x", "got 'reason=x'");
+    expect_refused("requeue 5 status=503", "go with 'failed'");
+    expect_refused("requeue failed a b c", "usage: requeue");
     expect_refused("requeue all", "neither failed nor an item id");
     expect_refused("requeue 99999999999999999999999", "neither failed");
     expect_refused("pause", "usage: pause all|ID");
@@ -445,6 +490,44 @@ static void test_add(void **state)
     assert_int_equal(fk.calls, 0);
 }
 
+/* schedule shows the timetable in the spelling --schedule reads, and replaces it for the run. */
+static void test_schedule(void **state)
+{
+    int rc;
+    const char *got;
+
+    fake_reset();
+    expect_ok("schedule", "ok\nschedule none\ncap 0 settings\n");
+    assert_int_equal(fk.sched_set, 0);
+    got = run("schedule mon-fri 08:00,2M 18:30,off sat,sun 00:00,off", &rc);
+    assert_int_equal(rc, 0);
+    {
+        const char *want = "ok\nschedule mon-fri 08:00,2M 18:30,off sat,sun 00:00,off\n";
+
+        assert_true(strncmp(got, want, strlen(want)) == 0);
+    }
+    assert_int_equal(fk.sched_set, 1);
+    assert_int_equal(fk.nsched, 3);
+    assert_int_equal(fk.sched[0].minute, 8 * 60);
+    assert_int_equal(fk.sched[0].rate, 2 * 1048576);
+    assert_int_equal(fk.sched[0].days, 0x3e);
+    assert_int_equal(fk.sched[2].days, 0x41);
+    /* One quoted word reads the same. */
+    got = run("schedule \"08:00,10M 18:30,off\"", &rc);
+    assert_int_equal(rc, 0);
+    assert_true(strncmp(got, "ok\nschedule 08:00,10M 18:30,off\n",
+                        strlen("ok\nschedule 08:00,10M 18:30,off\n")) == 0);
+    assert_int_equal(fk.nsched, 2);
+    assert_int_equal(fk.sched[0].days, 0);
+    expect_ok("schedule none", "ok\nschedule none\ncap 0 settings\n");
+    assert_int_equal(fk.nsched, 0);
+    /* A bad spec changes nothing. */
+    expect_refused("schedule 25:00,1M", "schedule: '25:00,1M': bad time");
+    expect_refused("schedule mon-fry 08:00,1M", "schedule: 'mon-fry'");
+    expect_refused("schedule mon-fri", "days with no TIME,RATE step");
+    assert_int_equal(fk.sched_set, 3);
+}
+
 /* ---- renderings ---- */
 
 static const struct engine_stats sample = {
@@ -466,8 +549,42 @@ static void test_status_json(void **state)
         "{\"total\":10,\"queued\":3,\"active\":2,\"retrying\":1,\"paused\":0,\"done\":2,"
         "\"unchanged\":1,\"failed\":1,\"transfers\":2,\"finishing\":0,\"concurrency\":4,"
         "\"rate\":1500000,\"cap\":1048576,\"bytes\":123456789,\"elapsed_ms\":61005,"
-        "\"eta_ms\":-1,\"disk_full\":false,\"paused_all\":true}\n");
+        "\"eta_ms\":-1,\"disk_full\":false,\"paused_all\":true,\"cap_source\":\"settings\","
+        "\"schedule_step\":null,\"schedule_next\":null,\"schedule_next_in_s\":-1,"
+        "\"cap_then\":-1}\n");
     sbuf_free(&b);
+
+    /* Under a schedule: the step in force, the next one, and a live cap until then. */
+    {
+        struct engine_stats st = sample;
+
+        st.sched.source = CAP_FROM_LIVE;
+        st.sched.nsteps = 3;
+        st.sched.step = 0;
+        st.sched.next = 1;
+        st.sched.cur = (struct sched_point){ 8 * 60, 2 * 1048576, 0x3e };
+        st.sched.nxt = (struct sched_point){ 18 * 60 + 30, 0, 0x3e };
+        st.sched.next_in_s = 3600;
+        st.sched.then_rate = 0;
+        b = (struct sbuf){ 0 };
+        ctl_cmd_status_json(&st, &b);
+        sbuf_add(&b, "", 1);
+        assert_non_null(strstr(b.s, "\"paused_all\":true,\"cap_source\":\"live\","
+                                    "\"schedule_step\":\"mon-fri 08:00,2M\","
+                                    "\"schedule_next\":\"mon-fri 18:30,off\","
+                                    "\"schedule_next_in_s\":3600,\"cap_then\":0}\n"));
+        sbuf_free(&b);
+        b = (struct sbuf){ 0 };
+        ctl_cmd_metrics(&st, &b);
+        sbuf_add(&b, "", 1);
+        assert_non_null(strstr(b.s, "\nsluice_cap_source{source=\"live\"} 1\n"));
+        assert_non_null(strstr(b.s, "\nsluice_cap_source{source=\"schedule\"} 0\n"));
+        assert_non_null(strstr(b.s, "\nsluice_schedule_step_info{step=\"mon-fri 08:00,2M\","
+                                    "next=\"mon-fri 18:30,off\"} 1\n"));
+        assert_non_null(strstr(b.s, "\nsluice_schedule_next_step_seconds 3600\n"));
+        assert_non_null(strstr(b.s, "\nsluice_schedule_next_cap_bytes_per_second 0\n"));
+        sbuf_free(&b);
+    }
 
     fake_reset();
     fk.st = sample;
@@ -528,7 +645,7 @@ static void test_metrics(void **state)
         assert_true(*p != '\0' && strspn(p, "-0123456789.") == strlen(p));
         samples++;
     }
-    assert_int_equal(samples, 7 + 10);
+    assert_int_equal(samples, 7 + 10 + 3);
     free(text);
     sbuf_free(&b);
 }
@@ -1155,6 +1272,7 @@ int main(void)
         cmocka_unit_test(test_targets),
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_add),
+        cmocka_unit_test(test_schedule),
         cmocka_unit_test(test_status_json),
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_server_basics),
