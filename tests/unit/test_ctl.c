@@ -26,6 +26,7 @@
 #include "../../src/ctl_client.h"
 #include "../../src/ctl_cmd.h"
 #include "engine.h"
+#include "wait.h"
 #include "loop.h"
 #include "queue.h"
 #include "util.h"
@@ -184,6 +185,12 @@ void engine_rate_series(struct engine *e, int64_t *out, int n) { memset(out, 0, 
 bool engine_xfer_view(struct engine *e, uint64_t id, struct engine_xfer_view *v) { return false; }
 void engine_add_listener(struct engine *e, engine_listener cb, void *arg) { }
 void engine_remove_listener(struct engine *e, engine_listener cb, void *arg) { }
+void engine_item_wait(struct engine *e, const struct item *it, struct wait_facts *f)
+{
+    memset(f, 0, sizeof *f);
+    f->state = it->state;
+}
+size_t engine_hosts_view(struct engine *e, struct engine_host_view *out, size_t max) { return 0; }
 size_t queue_total(const struct queue *q) { return 0; }
 size_t queue_count(const struct queue *q, enum item_state st) { return 0; }
 size_t queue_page(struct queue *q, int st, size_t off, size_t n, struct item **out) { return 0; }
