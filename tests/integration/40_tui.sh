@@ -6,6 +6,9 @@
 source "$(dirname "$0")/../lib.sh"
 
 source "$(dirname "$0")/../tui_lib.sh"
+# The $'\u...' strings below (and grep's patterns) are UTF-8 only in a UTF-8 locale; a fresh
+# machine's root shell may have none set, and then they stay literal backslash-u text.
+export LC_ALL=C.UTF-8
 
 # ---- the origin ----
 
