@@ -152,9 +152,10 @@ static void on_prepared(struct syncer_job *job, void *arg)
     struct engine *e = arg;
 
     e->preparing--;
-    if (job->result_ptr != NULL)
+    if (job->result_ptr != NULL) {
         xfer_attach_hash(it, job->result_ptr);
-    else
+        it->received = digest_bytes(job->result_ptr);  /* more than recorded: a trusted tail */
+    } else
         it->received = 0;        /* the .part cannot be trusted: start over */
     if (e->stopping || e->paused_all || e->disk_full_until != 0) {
         probe_inconclusive(e, it);
@@ -166,7 +167,8 @@ static void on_prepared(struct syncer_job *job, void *arg)
 
 static void hash_work(struct syncer_job *job)
 {
-    job->result_ptr = digest_of_part(job->dirfd, job->base, job->bytes, (enum checksum_algo)job->algo);
+    job->result_ptr = digest_of_part(job->dirfd, job->base, job->bytes, job->limit,
+                                     (enum checksum_algo)job->algo);
 }
 
 void engine_transfer_start(struct engine *e, struct item *it)
@@ -191,6 +193,7 @@ void engine_transfer_start(struct engine *e, struct item *it)
             job->fd = -1;
             job->base = xstrdup(base);
             job->bytes = it->received;
+            job->limit = it->size > 0 ? it->size : INT64_MAX;
             job->algo = it->algo;
             job->arg = it;
             e->preparing++;

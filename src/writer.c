@@ -47,6 +47,8 @@ struct wstream {
     int rootfd;
     char *path;                      /* relative to the root */
     bool truncate, opened;
+    bool tagged;                     /* the .part carries this boot's tag (fsout_tag_part) */
+    int64_t total;                   /* the file's size when known, else -1 (writer_expect) */
     int64_t offset;                  /* what the .part must hold when opened (the digest's length) */
     int dirfd, fd;
     int64_t wpos;                    /* where the next write lands */
@@ -242,6 +244,18 @@ static struct wchunk *write_chunks(struct wstream *s, struct wchunk *list)
 
     if (!s->opened)
         open_part(s);
+    if (!s->tagged && s->fd >= 0 && atomic_load(&s->err) == 0) {
+        int64_t end = s->wpos;
+
+        for (struct wchunk *c = list; c != NULL; c = c->next)
+            end += (int64_t)c->len;
+        /* Before any byte past the record: a kill after this write may resume from the .part's
+         * end (docs/design.md#resume-and-incremental-sync). A file written whole in one go is
+         * not tagged (one syscall less per small file); a kill before its commit refetches it. */
+        if (s->total < 0 || end < s->total)
+            fsout_tag_part(s->fd);
+        s->tagged = true;
+    }
     for (struct wchunk *c = list; c != NULL; c = next) {
         next = c->next;
         c->next = NULL;
@@ -528,6 +542,7 @@ struct wstream *writer_open(struct writer *w, int rootfd, const char *path, bool
     s->offset = offset;
     s->wpos = s->wb_from = offset;
     s->dirfd = s->fd = -1;
+    s->total = -1;
     s->d = d;
     for (int i = 0; i < 2; i++) {
         s->t[i].s = s;
@@ -540,6 +555,11 @@ struct wstream *writer_open(struct writer *w, int rootfd, const char *path, bool
     atomic_init(&s->waiting, false);
     /* Opened with the first chunk (or the end): a small file then costs one wakeup, not two. */
     return s;
+}
+
+void writer_expect(struct wstream *s, int64_t total)
+{
+    s->total = total;
 }
 
 void writer_write(struct wstream *s, struct wchunk *c)

@@ -300,6 +300,7 @@ static void open_output(struct xfer *x, bool truncate)
     x->stream = writer_open(x->env->writer, x->env->rootfd, x->it->path, truncate, x->offset,
                             item_digest(x->it));
     x->it->hash_state = NULL;
+    writer_expect(x->stream, x->it->size);
 }
 
 /* A failure of the writer becomes this attempt's. */
