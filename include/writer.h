@@ -77,5 +77,8 @@ int writer_close(struct wstream *s, struct digest **d, int64_t *written, char *m
  * syncer. The caller has counted the job with
  * syncer_expect(). The stream is freed by the worker. */
 void writer_commit(struct wstream *s, struct syncer_job *job);
+/* writer_commit with the stream's last chunk (ownership passes; NULL for none) queued in the
+ * same step: a small file whose body fits one chunk costs one wakeup of a worker, not two. */
+void writer_finish(struct wstream *s, struct wchunk *last, struct syncer_job *job);
 
 #endif

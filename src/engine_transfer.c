@@ -334,9 +334,10 @@ void engine_transfer_finished(struct engine *e, struct active *a, CURLcode rc)
     case XFER_DONE: {
         struct syncer_job *job = xcalloc(1, sizeof *job);
         struct wstream *stream;
+        struct wchunk *last;
 
         job->kind = SYNCER_COMMIT;
-        xfer_take_output(x, &stream, &job->mtime);
+        xfer_take_output(x, &stream, &last, &job->mtime);
         job->fd = job->dirfd = -1;
         job->algo = (int)it->algo;
         memcpy(job->expect, it->digest, sizeof job->expect);
@@ -348,7 +349,7 @@ void engine_transfer_finished(struct engine *e, struct active *a, CURLcode rc)
         /* The writer verifies and hands it to the syncer; the result comes to on_worker_done,
          * which counts the attempt. */
         syncer_expect(e->syncer);
-        writer_commit(stream, job);
+        writer_finish(stream, last, job);
         return;
     }
     case XFER_UNCHANGED:

@@ -658,15 +658,27 @@ int writer_close(struct wstream *s, struct digest **d, int64_t *written, char *m
     return err;
 }
 
-void writer_commit(struct wstream *s, struct syncer_job *job)
+void writer_finish(struct wstream *s, struct wchunk *last, struct syncer_job *job)
 {
     struct writer *w = s->w;
 
+    if (last != NULL) {
+        last->next = NULL;
+        atomic_fetch_add(&w->backlog, (int64_t)last->len);
+        atomic_fetch_add(&s->backlog, (int64_t)last->len);
+    }
     pthread_mutex_lock(&w->mu);
+    append(&s->wq, &s->wq_tail, last);
     s->commit = job;
-    /* The WRITE stage ends the stream once everything is through, even with nothing to write. */
-    if (!s->t[ST_WRITE].running && !s->t[ST_HASH].running && !s->t[ST_HASH].queued)
+    /* The WRITE stage ends the stream once everything is through, even with nothing to write;
+     * with a chunk to write it is queued in any case (a no-op when it is queued or running). */
+    if (last != NULL || (!s->t[ST_WRITE].running && !s->t[ST_HASH].running && !s->t[ST_HASH].queued))
         enqueue_locked(w, &s->t[ST_WRITE]);
     /* else whichever stage finishes last takes the commit */
     pthread_mutex_unlock(&w->mu);
+}
+
+void writer_commit(struct wstream *s, struct syncer_job *job)
+{
+    writer_finish(s, NULL, job);
 }
