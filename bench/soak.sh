@@ -17,8 +17,13 @@
 #                  receive queues of the tool's (delivered, not read yet).
 #   wire: delivered / data   (served - origin send queues) / data: what crossed to the client.
 #                  The rest of the excess is what the tool read and did not keep (sluice
-#                  resumes from the progress its session recorded, every 250 ms; aria2c from
-#                  its control file) plus the receive queues.
+#                  resumes from the end of a .part written in this boot, else from the progress
+#                  its session recorded, every 250 ms; aria2c from its control file) plus the
+#                  receive queues.
+#   per kill       (sluice; build/bench-soak-kills.txt) what the killed run delivered, what was
+#                  in the receive queues, the bytes in .part files on disk, what the session
+#                  had recorded of them, and the Range starts the next run asked for (a .part
+#                  the next run does not reach before its own kill counts there as 0)
 #   fetched again  a file counts when, after the kill where it was first seen done, the origin
 #                  served body bytes for it again (in later killed runs or the finishing run):
 #                  "full" when those bytes add up to the whole file, "any" for one byte or more.
