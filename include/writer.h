@@ -53,9 +53,10 @@ void writer_chunk_free(struct writer *w, struct wchunk *c);
  * covers. A failure to open shows as the stream's error. */
 struct wstream *writer_open(struct writer *w, int rootfd, const char *path, bool truncate,
                             int64_t offset, struct digest *d);
-/* The file's whole size, when the response told it; before the first writer_write. A stream
- * that will not be written whole by its first batch has its .part tagged for this boot. */
-void writer_expect(struct wstream *s, int64_t total);
+/* The file's whole size, when the response told it (else -1), and the response's validator
+ * (fsout_tag_part; NULL for none); before the first writer_write. A stream that will not be
+ * written whole by its first batch has its .part tagged for this boot. */
+void writer_expect(struct wstream *s, int64_t total, const char *validator);
 /* Queues c (ownership passes) to be written and hashed after what is already queued. */
 void writer_write(struct wstream *s, struct wchunk *c);
 /* Too much waits to be written (in all, or for s when not NULL): pause. `ready` will be called. */

@@ -85,7 +85,7 @@ bool digest_final(struct digest *d, unsigned char *sha256, unsigned char *md5)
 }
 
 struct digest *digest_of_part(int dirfd, const char *base, int64_t bytes, int64_t max,
-                              enum checksum_algo algo)
+                              enum checksum_algo algo, char *validator, size_t cap)
 {
     struct digest *d;
     char name[4096];
@@ -102,7 +102,7 @@ struct digest *digest_of_part(int dirfd, const char *base, int64_t bytes, int64_
     }
     if (fd < 0)
         return NULL;
-    left = max > bytes && fsout_part_tagged(fd) ? max : bytes;
+    left = max > bytes && fsout_part_tag(fd, validator, cap) ? max : bytes;
     d = digest_new(algo);
     buf = xmalloc(1 << 20);
     while (left > 0) {

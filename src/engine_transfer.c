@@ -153,8 +153,21 @@ static void on_prepared(struct syncer_job *job, void *arg)
 
     e->preparing--;
     if (job->result_ptr != NULL) {
+        int64_t had = it->received;
+
         xfer_attach_hash(it, job->result_ptr);
         it->received = digest_bytes(job->result_ptr);  /* more than recorded: a trusted tail */
+        /* The tail came with the tag's validator, the one its bytes were sent under: If-Range
+         * carries that (docs/design.md#resume-and-incremental-sync). */
+        if (it->received > had && (job->msg[0] == 'E' || job->msg[0] == 'L')) {
+            char **keep = job->msg[0] == 'E' ? &it->etag : &it->last_modified;
+            char **drop = job->msg[0] == 'E' ? &it->last_modified : &it->etag;
+
+            free(*keep);
+            *keep = xstrdup(job->msg + 1);
+            free(*drop);
+            *drop = NULL;
+        }
     } else
         it->received = 0;        /* the .part cannot be trusted: start over */
     if (e->stopping || e->paused_all || e->disk_full_until != 0) {
@@ -167,8 +180,10 @@ static void on_prepared(struct syncer_job *job, void *arg)
 
 static void hash_work(struct syncer_job *job)
 {
+    /* msg, unused by a work job, brings back the validator of the .part's tag. */
+    job->msg[0] = '\0';
     job->result_ptr = digest_of_part(job->dirfd, job->base, job->bytes, job->limit,
-                                     (enum checksum_algo)job->algo);
+                                     (enum checksum_algo)job->algo, job->msg, sizeof job->msg);
 }
 
 void engine_transfer_start(struct engine *e, struct item *it)
@@ -178,8 +193,12 @@ void engine_transfer_start(struct engine *e, struct item *it)
     queue_set_state(e->q, it, ITEM_ACTIVE);
     queue_touch(e->q, it);
     /* A .part from an earlier run (or a parked transfer whose digest was dropped) resumes only
-     * after its digest is rebuilt, off the loop: the SHA-256 must cover the whole file. */
-    if (it->hash_state == NULL && it->received > 0 && (it->etag != NULL || it->last_modified != NULL)) {
+     * after its digest is rebuilt, off the loop: the SHA-256 must cover the whole file. One that
+     * was being fetched when the run before was cut short is looked at even without a recorded
+     * progress: its tag may vouch for it (docs/design.md#resume-and-incremental-sync). */
+    if (it->hash_state == NULL &&
+        ((it->received > 0 && (it->etag != NULL || it->last_modified != NULL)) ||
+         queue_was_active(e->q, it->id))) {
         int dirfd, errnum;
         const char *base;
         char err[ERRLEN];

@@ -245,23 +245,44 @@ static void read_boot(void)
     boot[n > 0 ? n : 0] = '\0';
 }
 
-void fsout_tag_part(int fd)
-{
-    pthread_once(&boot_once, read_boot);
-    if (boot[0] != '\0')
-        (void)fsetxattr(fd, PART_TAG, boot, strlen(boot), 0);     /* ENOTSUP: never trusted */
-}
+/* The value: the boot id, then optionally a newline and the validator of the response the
+ * bytes came from. */
+#define TAG_MAX 1024
 
-bool fsout_part_tagged(int fd)
+void fsout_tag_part(int fd, const char *validator)
 {
-    char v[64];
-    ssize_t n;
+    char v[TAG_MAX];
+    int n;
 
     pthread_once(&boot_once, read_boot);
     if (boot[0] == '\0')
+        return;
+    n = validator != NULL && validator[0] != '\0' ?
+        snprintf(v, sizeof v, "%s\n%s", boot, validator) : snprintf(v, sizeof v, "%s", boot);
+    if (n >= (int)sizeof v)      /* a validator this long: tag the boot alone */
+        n = snprintf(v, sizeof v, "%s", boot);
+    (void)fsetxattr(fd, PART_TAG, v, (size_t)n, 0);     /* ENOTSUP: never trusted */
+}
+
+bool fsout_part_tag(int fd, char *validator, size_t cap)
+{
+    char v[TAG_MAX];
+    size_t b;
+    ssize_t n;
+
+    if (validator != NULL && cap > 0)
+        validator[0] = '\0';
+    pthread_once(&boot_once, read_boot);
+    if (boot[0] == '\0')
         return false;
-    n = fgetxattr(fd, PART_TAG, v, sizeof v);
-    return n == (ssize_t)strlen(boot) && memcmp(v, boot, (size_t)n) == 0;
+    b = strlen(boot);
+    n = fgetxattr(fd, PART_TAG, v, sizeof v - 1);
+    if (n < (ssize_t)b || memcmp(v, boot, b) != 0 || (n > (ssize_t)b && v[b] != '\n'))
+        return false;
+    v[n] = '\0';
+    if (validator != NULL && cap > 0 && n > (ssize_t)b + 1)
+        snprintf(validator, cap, "%s", v + b + 1);
+    return true;
 }
 
 int64_t fsout_part_size(int dirfd, const char *base)

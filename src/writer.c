@@ -49,6 +49,7 @@ struct wstream {
     bool truncate, opened;
     bool tagged;                     /* the .part carries this boot's tag (fsout_tag_part) */
     int64_t total;                   /* the file's size when known, else -1 (writer_expect) */
+    char *validator;                 /* of the response, for the tag (writer_expect) */
     int64_t offset;                  /* what the .part must hold when opened (the digest's length) */
     int dirfd, fd;
     int64_t wpos;                    /* where the next write lands */
@@ -253,7 +254,7 @@ static struct wchunk *write_chunks(struct wstream *s, struct wchunk *list)
          * end (docs/design.md#resume-and-incremental-sync). A file written whole in one go is
          * not tagged (one syscall less per small file); a kill before its commit refetches it. */
         if (s->total < 0 || end < s->total)
-            fsout_tag_part(s->fd);
+            fsout_tag_part(s->fd, s->validator);
         s->tagged = true;
     }
     for (struct wchunk *c = list; c != NULL; c = next) {
@@ -324,6 +325,7 @@ static void stream_free(struct wstream *s)
     if (s->dirfd >= 0)
         close(s->dirfd);
     free(s->path);
+    free(s->validator);
     free(s);
 }
 
@@ -557,9 +559,11 @@ struct wstream *writer_open(struct writer *w, int rootfd, const char *path, bool
     return s;
 }
 
-void writer_expect(struct wstream *s, int64_t total)
+void writer_expect(struct wstream *s, int64_t total, const char *validator)
 {
     s->total = total;
+    free(s->validator);
+    s->validator = validator != NULL ? xstrdup(validator) : NULL;
 }
 
 void writer_write(struct wstream *s, struct wchunk *c)

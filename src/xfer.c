@@ -300,7 +300,14 @@ static void open_output(struct xfer *x, bool truncate)
     x->stream = writer_open(x->env->writer, x->env->rootfd, x->it->path, truncate, x->offset,
                             item_digest(x->it));
     x->it->hash_state = NULL;
-    writer_expect(x->stream, x->it->size);
+    {
+        /* What If-Range will carry when a later run resumes from this .part's tag. */
+        char *v = strong_etag(x->r.etag) ? xasprintf("E%s", x->r.etag) :
+                  x->r.last_modified != NULL ? xasprintf("L%s", x->r.last_modified) : NULL;
+
+        writer_expect(x->stream, x->it->size, v);
+        free(v);
+    }
 }
 
 /* A failure of the writer becomes this attempt's. */

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # After a kill -9 (same boot), the next run resumes from the end of the .part, not from the last
 # progress the session recorded: every byte in a .part tagged with this boot's id is what a
-# write() of sluice put there. A .part tagged by another boot (as after a power cut) is trusted
+# write() of sluice put there; the tag also names the validator of the response the bytes came
+# with, so a .part resumes even when the kill came before any progress was recorded. A .part
+# tagged by another boot (as after a power cut) is trusted
 # only up to the session's record; the rest is cut back and fetched again. Byte-exact either way,
 # with the SHA-256 the session records equal to the file's
 # (docs/design.md#resume-and-incremental-sync).
@@ -51,7 +53,7 @@ kill_until_ahead "$T/o1"
 p1=$P r1=$R
 echo "# after the kill: .part $p1 bytes, session recorded $r1"
 check "the .part carries this boot's tag" \
-    test "$(getfattr --only-values -n user.sluice.boot "$T/o1/big.bin.part" 2>/dev/null)" = "$(cat /proc/sys/kernel/random/boot_id)"
+    test "$(getfattr --only-values -n user.sluice.boot "$T/o1/big.bin.part" 2>/dev/null | head -n 1)" = "$(cat /proc/sys/kernel/random/boot_id)"
 check "the .part holds more than the session recorded" test "$p1" -gt "$r1"
 run_sluice "$url" -d "$T/o1" --headless
 check_eq "same boot: exit 0" 0 "$RC"
@@ -74,4 +76,27 @@ check_eq "other boot: resumed from the session's record" "$r2" "$(last_range_sta
 check "other boot: byte-exact (the garbage tail was fetched again)" cmp "$T/www/big.bin" "$T/o2/big.bin"
 check_eq "other boot: the session's SHA-256 is the file's" "$(sha256sum < "$T/www/big.bin" | cut -c1-64)" \
     "$(sq "$T/o2" 'SELECT lower(hex(sha256)) FROM items')"
+# --- no record at all: the kill came before the first progress was recorded ---
+# The session only says the item was being fetched (state 1, as the loop writes it when the
+# transfer starts); the validator comes from the .part's tag.
+kill_until_ahead "$T/o3"
+p3=$P
+sq "$T/o3" 'UPDATE items SET state = 1, received = 0, etag = NULL, last_modified = NULL'
+check "no record: the tag holds the validator" \
+    grep -q . <(getfattr --only-values -n user.sluice.boot "$T/o3/big.bin.part" 2>/dev/null | sed -n 2p)
+run_sluice "$url" -d "$T/o3" --headless
+check_eq "no record: exit 0" 0 "$RC"
+check_eq "no record: resumed from the .part's end" "$p3" "$(last_range_start)"
+check "no record: byte-exact" cmp "$T/www/big.bin" "$T/o3/big.bin"
+check_eq "no record: the session's SHA-256 is the file's" "$(sha256sum < "$T/www/big.bin" | cut -c1-64)" \
+    "$(sq "$T/o3" 'SELECT lower(hex(sha256)) FROM items')"
+
+# --- no record, and the tag is another boot's: fetched from zero ---
+kill_until_ahead "$T/o4"
+sq "$T/o4" 'UPDATE items SET state = 1, received = 0, etag = NULL, last_modified = NULL'
+setfattr -n user.sluice.boot -v 00000000-0000-0000-0000-000000000000 "$T/o4/big.bin.part"
+run_sluice "$url" -d "$T/o4" --headless
+check_eq "no record, other boot: exit 0" 0 "$RC"
+check_eq "no record, other boot: fetched from zero" 0 "$(last_range_start)"
+check "no record, other boot: byte-exact" cmp "$T/www/big.bin" "$T/o4/big.bin"
 finish
