@@ -401,7 +401,7 @@ END {
             fps[k] = files[wl] / md[k]
             cpk = mc[k] / files[wl] * 1000; cpg = mc[k] / bytes[wl] * 1073741824
             rng = sprintf("%.2f (%.2f-%.2f)", mw[k], minof(wall[k]), maxof(wall[k]))
-            printf "%-16s %-7s %-20s %-9.2f %-8.2f %-6.2f %-7.1f %-8.0f %-9.0f %-8s %-7.2f  %d/%d%s\n", label[wl], tool, rng, ms[k], md[k], mc[k], mr / 1024, mbpsd[k], fps[k], wl == "big" ? "-" : sprintf("%.3f", cpk), cpg, nok[k], nrun[k], nbad[k] ? "  INVALID runs!" : ""
+            printf "%-16s %-7s %-20s %-9.2f %-8.2f %-6.2f %-7.1f %-8.0f %-9s %-8s %-7.2f  %d/%d%s\n", label[wl], tool, rng, ms[k], md[k], mc[k], mr / 1024, mbpsd[k], wl == "big" ? "-" : sprintf("%.0f", fps[k]), wl == "big" ? "-" : sprintf("%.3f", cpk), cpg, nok[k], nrun[k], nbad[k] ? "  INVALID runs!" : ""
             print p "valid=" valid[k] >> kv
             printf "%swall_median=%.3f\n%swall_min=%.3f\n%swall_max=%.3f\n", p, mw[k], p, minof(wall[k]), p, maxof(wall[k]) >> kv
             printf "%swall_sync_median=%.3f\n%sdurable_median=%.3f\n%scpu_median=%.3f\n%srss_kib_median=%d\n%srss_kib_max=%d\n", p, ms[k], p, md[k], p, mc[k], p, mr, p, maxof(rss[k]) >> kv
