@@ -241,10 +241,17 @@ static int cmp_id(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-bool queue_was_active(const struct queue *q, uint64_t id)
+bool queue_was_active(struct queue *q, uint64_t id)
 {
-    return q->nwas_active > 0 &&
-           bsearch(&id, q->was_active, q->nwas_active, sizeof id, cmp_id) != NULL;
+    uint64_t *at = q->nwas_active > 0 ?
+                   bsearch(&id, q->was_active, q->nwas_active, sizeof id, cmp_id) : NULL;
+
+    if (at == NULL)
+        return false;
+    /* Once: a later attempt of this run (after a checksum mismatch, say) starts as usual. */
+    memmove(at, at + 1, (size_t)(q->was_active + q->nwas_active - (at + 1)) * sizeof *at);
+    q->nwas_active--;
+    return true;
 }
 
 bool queue_created(const struct queue *q)
