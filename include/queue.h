@@ -39,6 +39,9 @@ void queue_free(struct queue *q);
 struct store *queue_store(struct queue *q);
 /* True when the session file was created by this run (nothing to resume). */
 bool queue_created(const struct queue *q);
+/* True when the run before this one was cut short while item id was transferring; says so once
+ * per item (the first start of this run). */
+bool queue_was_active(struct queue *q, uint64_t id);
 
 /* Lets completions be written on the next loop turn and lets another thread's inserts wake the loop
  * (wake, e.g. engine_kick, runs on the loop after queued rows were committed). Detach before the

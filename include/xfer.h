@@ -15,6 +15,7 @@
 struct xfer;
 struct writer;
 struct wstream;
+struct wchunk;
 
 /* What the engine lends every transfer. */
 struct xfer_env {
@@ -66,7 +67,8 @@ bool xfer_checkpoint(struct xfer *x);
 
 /* After XFER_DONE: hands over the .part's stream (the caller commits it with writer_commit);
  * *mtime is the Last-Modified time or -1. */
-void xfer_take_output(struct xfer *x, struct wstream **stream, int64_t *mtime);
+void xfer_take_output(struct xfer *x, struct wstream **stream, struct wchunk **last,
+                      int64_t *mtime);
 
 int64_t xfer_started_ms(const struct xfer *x);
 int64_t xfer_last_rx_ms(const struct xfer *x);

@@ -152,9 +152,23 @@ static void on_prepared(struct syncer_job *job, void *arg)
     struct engine *e = arg;
 
     e->preparing--;
-    if (job->result_ptr != NULL)
+    if (job->result_ptr != NULL) {
+        int64_t had = it->received;
+
         xfer_attach_hash(it, job->result_ptr);
-    else
+        it->received = digest_bytes(job->result_ptr);  /* more than recorded: a trusted tail */
+        /* The tail came with the tag's validator, the one its bytes were sent under: If-Range
+         * carries that (docs/design.md#resume-and-incremental-sync). */
+        if (it->received > had && (job->msg[0] == 'E' || job->msg[0] == 'L')) {
+            char **keep = job->msg[0] == 'E' ? &it->etag : &it->last_modified;
+            char **drop = job->msg[0] == 'E' ? &it->last_modified : &it->etag;
+
+            free(*keep);
+            *keep = xstrdup(job->msg + 1);
+            free(*drop);
+            *drop = NULL;
+        }
+    } else
         it->received = 0;        /* the .part cannot be trusted: start over */
     if (e->stopping || e->paused_all || e->disk_full_until != 0) {
         probe_inconclusive(e, it);
@@ -166,7 +180,10 @@ static void on_prepared(struct syncer_job *job, void *arg)
 
 static void hash_work(struct syncer_job *job)
 {
-    job->result_ptr = digest_of_part(job->dirfd, job->base, job->bytes, (enum checksum_algo)job->algo);
+    /* msg, unused by a work job, brings back the validator of the .part's tag. */
+    job->msg[0] = '\0';
+    job->result_ptr = digest_of_part(job->dirfd, job->base, job->bytes, job->limit,
+                                     (enum checksum_algo)job->algo, job->msg, sizeof job->msg);
 }
 
 void engine_transfer_start(struct engine *e, struct item *it)
@@ -176,8 +193,12 @@ void engine_transfer_start(struct engine *e, struct item *it)
     queue_set_state(e->q, it, ITEM_ACTIVE);
     queue_touch(e->q, it);
     /* A .part from an earlier run (or a parked transfer whose digest was dropped) resumes only
-     * after its digest is rebuilt, off the loop: the SHA-256 must cover the whole file. */
-    if (it->hash_state == NULL && it->received > 0 && (it->etag != NULL || it->last_modified != NULL)) {
+     * after its digest is rebuilt, off the loop: the SHA-256 must cover the whole file. One that
+     * was being fetched when the run before was cut short is looked at even without a recorded
+     * progress: its tag may vouch for it (docs/design.md#resume-and-incremental-sync). */
+    if (it->hash_state == NULL &&
+        ((it->received > 0 && (it->etag != NULL || it->last_modified != NULL)) ||
+         queue_was_active(e->q, it->id))) {
         int dirfd, errnum;
         const char *base;
         char err[ERRLEN];
@@ -191,6 +212,7 @@ void engine_transfer_start(struct engine *e, struct item *it)
             job->fd = -1;
             job->base = xstrdup(base);
             job->bytes = it->received;
+            job->limit = it->size > 0 ? it->size : INT64_MAX;
             job->algo = it->algo;
             job->arg = it;
             e->preparing++;
@@ -331,9 +353,10 @@ void engine_transfer_finished(struct engine *e, struct active *a, CURLcode rc)
     case XFER_DONE: {
         struct syncer_job *job = xcalloc(1, sizeof *job);
         struct wstream *stream;
+        struct wchunk *last;
 
         job->kind = SYNCER_COMMIT;
-        xfer_take_output(x, &stream, &job->mtime);
+        xfer_take_output(x, &stream, &last, &job->mtime);
         job->fd = job->dirfd = -1;
         job->algo = (int)it->algo;
         memcpy(job->expect, it->digest, sizeof job->expect);
@@ -345,7 +368,7 @@ void engine_transfer_finished(struct engine *e, struct active *a, CURLcode rc)
         /* The writer verifies and hands it to the syncer; the result comes to on_worker_done,
          * which counts the attempt. */
         syncer_expect(e->syncer);
-        writer_commit(stream, job);
+        writer_finish(stream, last, job);
         return;
     }
     case XFER_UNCHANGED:

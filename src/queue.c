@@ -110,9 +110,10 @@ static struct queue *queue_make(struct store *st, char *err)
     q->discover = true;
     /* A run that ended without saying so (kill -9, power loss) left its transfers ACTIVE; their
      * .part files and recorded validators let the engine resume them. */
-    if (store_requeue_active(st, err) < 0 || store_counts(st, q->counts, &max_id, err) < 0 ||
+    if (store_requeue_active(st, &q->was_active, &q->nwas_active, err) < 0 || store_counts(st, q->counts, &max_id, err) < 0 ||
         (rc = store_queue_min_due(st, INT64_MIN, 0, &due, err)) < 0) {
         store_close(st);
+        free(q->was_active);
         free(q);
         return NULL;
     }
@@ -215,6 +216,7 @@ int queue_close(struct queue *q, char *err)
     free(q->discover_after);
     free(q->heap.v);
     free(q->dirty);
+    free(q->was_active);
     while (q->pending != NULL) {
         struct setting *s = q->pending;
 
@@ -230,6 +232,26 @@ int queue_close(struct queue *q, char *err)
 struct store *queue_store(struct queue *q)
 {
     return q->st;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+bool queue_was_active(struct queue *q, uint64_t id)
+{
+    uint64_t *at = q->nwas_active > 0 ?
+                   bsearch(&id, q->was_active, q->nwas_active, sizeof id, cmp_id) : NULL;
+
+    if (at == NULL)
+        return false;
+    /* Once: a later attempt of this run (after a checksum mismatch, say) starts as usual. */
+    memmove(at, at + 1, (size_t)(q->was_active + q->nwas_active - (at + 1)) * sizeof *at);
+    q->nwas_active--;
+    return true;
 }
 
 bool queue_created(const struct queue *q)

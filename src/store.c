@@ -651,8 +651,32 @@ int store_counts(struct store *st, size_t *counts, uint64_t *max_id, char *err)
     return 0;
 }
 
-int store_requeue_active(struct store *st, char *err)
+int store_requeue_active(struct store *st, uint64_t **ids, size_t *n, char *err)
 {
+    sqlite3_stmt *s;
+    size_t cap = 0;
+    int rc;
+
+    *ids = NULL;
+    *n = 0;
+    /* Only the transfers of the run that was cut short: a handful, at most a few times -j. */
+    if (sqlite3_prepare_v2(st->db, "SELECT id FROM items WHERE state = 1 ORDER BY id", -1, &s,
+                           NULL) != SQLITE_OK)
+        return store_dberr(st, err, "active");
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            *ids = xrealloc(*ids, cap * sizeof **ids);
+        }
+        (*ids)[(*n)++] = (uint64_t)sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        free(*ids);
+        *ids = NULL;
+        *n = 0;
+        return store_dberr(st, err, "active");
+    }
     if (store_exec(st, "UPDATE items SET state = 0 WHERE state = 1", err) < 0)
         return -1;
     return sqlite3_changes(st->db);

@@ -389,6 +389,14 @@ static void open_output(struct xfer *x, bool truncate)
     x->stream = writer_open(x->env->writer, x->env->rootfd, x->it->path, truncate, x->offset,
                             item_digest(x->it));
     x->it->hash_state = NULL;
+    {
+        /* What If-Range will carry when a later run resumes from this .part's tag. */
+        char *v = strong_etag(x->r.etag) ? xasprintf("E%s", x->r.etag) :
+                  x->r.last_modified != NULL ? xasprintf("L%s", x->r.last_modified) : NULL;
+
+        writer_expect(x->stream, x->it->size, v);
+        free(v);
+    }
 }
 
 /* A failure of the writer becomes this attempt's. */
@@ -500,6 +508,8 @@ static void end_stream(struct xfer *x)
     adopt_failure(x, err, kind, msg);
 }
 
+static int64_t promised(const struct xfer *x);
+
 static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct xfer *x = ud;
@@ -542,8 +552,11 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
     memcpy(x->chunk->data + x->chunk->len, ptr, n);
     x->chunk->len += n;
     /* A slow transfer hands over what it has every CHUNK_AGE_MS too: the session records only
-     * what the writer has put on disk, and a kill -9 re-fetches whatever was not recorded. */
-    if (x->chunk->len == x->chunk->cap || x->last_rx_ms - x->chunk_ms >= CHUNK_AGE_MS)
+     * what the writer has put on disk, and a kill -9 re-fetches whatever was not recorded. The
+     * chunk that ends the body waits for the end of the transfer (the same loop turn, as a
+     * rule) and goes with the commit: one hand-off, one wakeup of a writer per small file. */
+    if ((x->chunk->len == x->chunk->cap || x->last_rx_ms - x->chunk_ms >= CHUNK_AGE_MS) &&
+        x->got + (int64_t)n != promised(x))
         flush(x);
     x->got += (int64_t)n;
     if (x->autotuned && x->window > 0 && x->fd >= 0 && x->got - x->held_at >= x->window / 8)
@@ -868,9 +881,13 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, char *msg, struct re
     return XFER_FAILED;
 }
 
-void xfer_take_output(struct xfer *x, struct wstream **stream, int64_t *mtime)
+void xfer_take_output(struct xfer *x, struct wstream **stream, struct wchunk **last,
+                      int64_t *mtime)
 {
-    flush(x);
+    *last = x->chunk != NULL && x->chunk->len > 0 ? x->chunk : NULL;
+    if (*last == NULL)
+        writer_chunk_free(x->env->writer, x->chunk);
+    x->chunk = NULL;
     *stream = x->stream;
     *mtime = -1;
     if (x->it->last_modified != NULL) {

@@ -174,6 +174,55 @@ static void commit_is_in_order_and_hashed(void **state)
     free(data);
 }
 
+/* writer_finish: the last chunk goes with the commit, whether the stream is idle (a small file
+ * in one chunk) or still writing earlier chunks; the file holds every byte in order. */
+static void finish_with_last_chunk(void **state)
+{
+    struct env *e = *state;
+
+    for (int n = 0; n <= 40; n += 40) {
+        char rel[32];
+        struct wstream *s;
+        struct syncer_job *job = xcalloc(1, sizeof *job);
+        size_t total = 0, got;
+        unsigned char *data = NULL, *disk, *all;
+        unsigned char want[32];
+        struct wchunk *last;
+        size_t len;
+
+        snprintf(rel, sizeof rel, "fin%d.bin", n);
+        s = writer_open(e->writer, e->rootfd, rel, true, 0, digest_new(CHECKSUM_SHA256));
+        if (n > 0)
+            data = write_stream(e, s, n, &total);
+        last = writer_chunk(e->writer, 65536);
+        len = fill(last, n);
+        all = xmalloc(total + len);
+        if (total > 0)
+            memcpy(all, data, total);
+        memcpy(all + total, last->data, len);
+        total += len;
+        sha256_of(all, total, want);
+        job->kind = SYNCER_COMMIT;
+        job->fd = job->dirfd = -1;
+        job->mtime = -1;
+        job->algo = CHECKSUM_SHA256;
+        memcpy(job->expect, want, 32);
+        syncer_expect(e->syncer);
+        writer_finish(s, last, job);
+        wait_done(e, n == 0 ? 1 : 2);
+        assert_int_equal(e->done->result, 0);
+        assert_int_equal(e->done->bytes, (int64_t)total);
+        assert_memory_equal(e->done->sha256, want, 32);
+        disk = read_file(e, rel, &got);
+        assert_non_null(disk);
+        assert_int_equal(got, total);
+        assert_memory_equal(disk, all, total);
+        free(disk);
+        free(all);
+        free(data);
+    }
+}
+
 static void commit_with_wrong_checksum_is_refused(void **state)
 {
     struct env *e = *state;
@@ -312,6 +361,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(commit_is_in_order_and_hashed, setup, teardown),
+        cmocka_unit_test_setup_teardown(finish_with_last_chunk, setup, teardown),
         cmocka_unit_test_setup_teardown(commit_with_wrong_checksum_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(close_returns_the_digest_of_what_is_on_disk, setup, teardown),
         cmocka_unit_test_setup_teardown(resume_cuts_back_and_appends, setup, teardown),
