@@ -47,6 +47,7 @@ struct wstream {
     int rootfd;
     char *path;                      /* relative to the root */
     bool truncate, opened;
+    bool at;                         /* writer_open_at: a range written at offset, no digest */
     int64_t offset;                  /* what the .part must hold when opened (the digest's length) */
     int dirfd, fd;
     int64_t wpos;                    /* where the next write lands */
@@ -181,6 +182,13 @@ static void open_part(struct wstream *s)
         fail_as(s, errnum, path_kind(errnum), msg);
         return;
     }
+    if (s->at) {
+        /* A range of a segmented download: its own descriptor, positioned at its start; the
+         * other ranges are written beside it through theirs. */
+        if (lseek(s->fd, s->offset, SEEK_SET) < 0)
+            fail(s, errno);
+        return;
+    }
     if (size != s->offset &&
         (size < s->offset || ftruncate(s->fd, s->offset) < 0 || lseek(s->fd, s->offset, SEEK_SET) < 0))
         fail_as(s, EIO, WRITER_FAIL_RESTART, "the .part is shorter than recorded");
@@ -257,8 +265,9 @@ static struct wchunk *write_chunks(struct wstream *s, struct wchunk *list)
                     dropped += (int64_t)(c->len - put);
                     c->len = put;
                     rc = 0;
-                } else if ((rc == ENOSPC || rc == EDQUOT) && s->wpos == 0) {
-                    /* Nothing of this file fitted: leave no empty .part behind. */
+                } else if ((rc == ENOSPC || rc == EDQUOT) && s->wpos == 0 && !s->at) {
+                    /* Nothing of this file fitted: leave no empty .part behind (a range's
+                     * .part holds the other ranges too). */
                     (void)fsout_unlink_part(s->rootfd, s->path);
                 }
             }
@@ -293,7 +302,8 @@ static void hash_chunks(struct wstream *s, struct wchunk *list)
     int64_t n = 0;
 
     for (struct wchunk *c = list; c != NULL; c = c->next) {
-        digest_update(s->d, c->data, c->len);
+        if (s->d != NULL)
+            digest_update(s->d, c->data, c->len);
         n += (int64_t)c->len;
         atomic_fetch_add(&s->hashed, (int64_t)c->len);
     }
@@ -534,11 +544,19 @@ struct wstream *writer_open(struct writer *w, int rootfd, const char *path, bool
         s->t[i].stage = i;
     }
     /* The digest already covers what an earlier attempt wrote. */
-    atomic_init(&s->hashed, digest_bytes(d));
+    atomic_init(&s->hashed, d != NULL ? digest_bytes(d) : 0);
     atomic_init(&s->err, 0);
     atomic_init(&s->backlog, 0);
     atomic_init(&s->waiting, false);
     /* Opened with the first chunk (or the end): a small file then costs one wakeup, not two. */
+    return s;
+}
+
+struct wstream *writer_open_at(struct writer *w, int rootfd, const char *path, int64_t offset)
+{
+    struct wstream *s = writer_open(w, rootfd, path, false, offset, NULL);
+
+    s->at = true;
     return s;
 }
 
