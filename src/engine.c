@@ -9,6 +9,7 @@
 #include "engine.h"
 #include "engine_cap.h"
 #include "engine_impl.h"
+#include "engine_seg.h"
 #include "engine_transfer.h"
 #include "hosts.h"
 #include "loop.h"
@@ -233,9 +234,14 @@ static void on_tick(void *arg)
         e->last_flush_ms = now;
         /* Progress of running transfers reaches the session too: after a kill -9 the .part
          * resumes from what was recorded (anything beyond it is cut back and fetched again). */
-        for (a = e->actives; a != NULL; a = a->next)
-            if (xfer_checkpoint(a->x))
+        for (a = e->actives; a != NULL; a = a->next) {
+            if (!xfer_checkpoint(a->x))
+                continue;
+            if (xfer_is_range(a->x))
+                engine_seg_checkpoint(e, a);
+            else
                 queue_touch(e->q, xfer_item(a->x));
+        }
         queue_flush(e->q);
         session_health(e);
     }
@@ -288,7 +294,10 @@ static void on_tick(void *arg)
                     a->win_bytes = b;
                 }
             }
-            if (msg[0] != '\0') {
+            if (msg[0] != '\0' && xfer_is_range(x)) {
+                /* The range alone is fetched again; its siblings go on. */
+                engine_seg_finished(e, a, CURLE_OPERATION_TIMEDOUT, msg);
+            } else if (msg[0] != '\0') {
                 char vmsg[ERRLEN];
                 struct retry_facts f;
 
@@ -321,7 +330,14 @@ void engine_kick(struct engine *e)
 {
     struct item *it;
     int64_t budget = -1;
+    bool drained = false;
 
+    /* Idle ranges of the files already running take free slots before new files. */
+    if (!e->in_kick && e->nsegitems > 0) {
+        e->in_kick = true;
+        engine_seg_fill(e, false);
+        e->in_kick = false;
+    }
     if (!e->stopping && !e->in_kick && e->disk_full_until == 0 && !e->paused_all &&
         !(e->disk_probing && e->probe_id != 0)) {
         e->in_kick = true;
@@ -330,8 +346,10 @@ void engine_kick(struct engine *e)
              * no transfer starts that the free space cannot begin to hold. */
             if (budget < 0 && (budget = engine_transfer_disk_budget(e)) <= 0)
                 break;   /* full (it waits), or the free space is spoken for until the next look */
-            if ((it = queue_next(e->q, host_ok, e)) == NULL)
+            if ((it = queue_next(e->q, host_ok, e)) == NULL) {
+                drained = true;
                 break;
+            }
             budget -= engine_transfer_disk_estimate(e, it);
             if (budget <= 0)
                 budget = 0;
@@ -343,6 +361,10 @@ void engine_kick(struct engine *e)
             if (budget == 0)
                 break;
         }
+        /* Nothing else can start: the slots left over go to the running segmented files,
+         * whose largest ranges are cut for them (work stealing). */
+        if (drained && e->nsegitems > 0)
+            engine_seg_fill(e, true);
         e->in_kick = false;
     }
     /* Shares follow the number of transfers running: theirs shrink to make room for new ones,
@@ -394,6 +416,7 @@ struct engine *engine_new(struct loop *loop, const struct settings *s, struct qu
     e->env.rootfd = rootfd;
     e->env.may_receive = engine_cap_may_receive;
     e->env.received = engine_cap_received;
+    e->env.segmented = engine_seg_on_lead;
     e->env.arg = e;
     e->env.curl_share = e->share;
     e->socks = socktab_new();
@@ -486,6 +509,7 @@ void engine_free(struct engine *e)
     hosts_free(e->hosts);
     free(e->listeners);
     free(e->pausedv);
+    free(e->segitems);
     free(e);
 }
 

@@ -3,6 +3,7 @@
 #include "engine.h"
 #include "engine_cap.h"
 #include "engine_impl.h"
+#include "engine_seg.h"
 #include "engine_transfer.h"
 #include "fsout.h"
 #include "intake.h"
@@ -383,6 +384,14 @@ bool engine_xfer_view(struct engine *e, uint64_t id, struct engine_xfer_view *v)
 
     if (a == NULL)
         return false;
+    if (xfer_item(a->x)->segs != NULL) {
+        int conns;
+
+        engine_seg_progress(e, xfer_item(a->x), &v->bytes, &v->rate, &conns);
+        v->size = xfer_item(a->x)->size;
+        v->throttled = a->throttled;
+        return true;
+    }
     v->bytes = xfer_offset(a->x) + xfer_bytes(a->x);
     v->size = xfer_item(a->x)->size;
     v->rate = a->rate;

@@ -2,7 +2,7 @@
 #define SLUICE_ENGINE_IMPL_H
 /* What the files of the download engine share: engine.c (lifecycle, libcurl glue, timers,
  * listeners), engine_transfer.c (a transfer from start to its verdict and commit), engine_cap.c
- * (the cap and the disk-wait list) and engine_ctl.c (the live controls of engine.h). Nothing
+ * (the cap and the disk-wait list), engine_seg.c (segmented downloads) and engine_ctl.c (the live controls of engine.h). Nothing
  * outside src/engine*.c includes it: front ends see only the opaque engine of engine.h. */
 #include <stdbool.h>
 #include <stddef.h>
@@ -101,6 +101,11 @@ struct engine {
     bool session_gone;               /* told them that the session file is gone and not back yet */
     struct paused *pausedv;          /* what this run paused, for resume all and the attempts */
     size_t npaused, pausedcap;
+    /* Segmented downloads running (engine_seg.c): their items, and when stealing was last
+     * looked at. */
+    struct item **segitems;
+    size_t nsegitems, segcap;
+    int64_t last_steal_ms;
     struct { engine_listener cb; void *arg; } *listeners;
     int nlisteners;
 };
