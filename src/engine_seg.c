@@ -376,7 +376,7 @@ void engine_seg_fill(struct engine *e, bool steal)
         if (it->segs == NULL)
             plan(e, it, NULL);
     }
-    if (e->stopping || e->paused_all || e->disk_full_until != 0 || e->disk_probing)
+    if (e->stopping || e->paused_all || e->disk_full_until != 0)
         return;
     if (steal && (e->s->segments <= 1 || now - e->last_steal_ms < STEAL_EVERY_MS))
         steal = false;
@@ -384,6 +384,9 @@ void engine_seg_fill(struct engine *e, bool steal)
         struct item *it = e->segitems[j];
         int i;
 
+        /* While a full disk is probed, only the probe's file goes on (it must be able to end). */
+        if (e->disk_probing && e->probe_id != it->id)
+            continue;
         while (e->transfers + e->preparing < e->concurrency &&
                hosts_ok(e->hosts, e->s, it->host, mono_ms()) &&
                (i = next_range(e, it, steal)) >= 0)
@@ -446,6 +449,30 @@ void engine_seg_checkpoint(struct engine *e, struct active *a)
         it->segs[i].done = from + xfer_range_written(a->x) - it->segs[i].start;
         plan_changed(e, it);
     }
+}
+
+int engine_seg_ranges(struct engine *e, const struct item *it, struct engine_range_view *out,
+                      int max)
+{
+    int n = (int)it->nsegs < max ? (int)it->nsegs : max;
+
+    for (int i = 0; i < n; i++) {
+        out[i].start = it->segs[i].start;
+        out[i].end = it->segs[i].end;
+        out[i].done = it->segs[i].done;
+        out[i].busy = it->segs[i].busy;
+        out[i].rate = 0;
+    }
+    for (struct active *a = e->actives; a != NULL; a = a->next) {
+        int i;
+
+        if (xfer_item(a->x) != it || (i = range_at(it, xfer_offset(a->x))) < 0 || i >= n)
+            continue;
+        out[i].rate += a->rate;
+        if (xfer_offset(a->x) + xfer_bytes(a->x) - out[i].start > out[i].done)
+            out[i].done = xfer_offset(a->x) + xfer_bytes(a->x) - out[i].start;
+    }
+    return (int)it->nsegs;
 }
 
 void engine_seg_progress(struct engine *e, const struct item *it, int64_t *bytes, int64_t *rate,

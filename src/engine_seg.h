@@ -37,4 +37,9 @@ void engine_seg_forget(struct item *it);
 void engine_seg_progress(struct engine *e, const struct item *it, int64_t *bytes, int64_t *rate,
                          int *conns);
 
+/* engine_ranges_view for a segmented item. */
+struct engine_range_view;
+int engine_seg_ranges(struct engine *e, const struct item *it, struct engine_range_view *out,
+                      int max);
+
 #endif
