@@ -56,6 +56,7 @@ struct item {
     bool segs_dirty;
     bool no_segments;            /* this run: ranges failed for it, one connection */
     int seg_fails;               /* ranges failed since one last made progress */
+    int seg_cause, seg_curl, seg_err;    /* the last one's (retry_cause, CURLcode, errno) */
     /* Owned by the queue: links of its per-host FIFO and the index in its retry heap. */
     struct item *qnext, *qprev;
     size_t heap_idx;

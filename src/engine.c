@@ -32,6 +32,10 @@
 #include <unistd.h>
 
 #define TICK_MS 250
+/* While segmented downloads run, their ranges are recorded this often: a kill -9 re-fetches what
+ * each connection received since the last record, and a file in ranges has many connections
+ * (docs/design.md#segmented-downloads). A few rows per file: a commit costs microseconds. */
+#define SEG_CKPT_MS 25
 
 /* ---- events ---- */
 
@@ -197,6 +201,19 @@ static void session_health(struct engine *e)
     }
 }
 
+static void on_seg_ckpt(void *arg)
+{
+    struct engine *e = arg;
+
+    if (e->nsegitems == 0)
+        return;          /* armed again when a segmented download starts (engine_kick) */
+    loop_timer_arm(e->seg_timer, SEG_CKPT_MS);
+    for (struct active *a = e->actives; a != NULL; a = a->next)
+        if (xfer_is_range(a->x) && xfer_checkpoint(a->x))
+            engine_seg_checkpoint(e, a);
+    queue_flush(e->q);
+}
+
 static void on_due(void *arg)
 {
     struct engine *e = arg;
@@ -332,6 +349,26 @@ void engine_kick(struct engine *e)
     int64_t budget = -1;
     bool drained = false;
 
+    /* Transfers whose unpause failed (engine_cap.c): libcurl will not report them. */
+    while (e->nstuck > 0) {
+        struct active *a = e->actives;
+
+        while (a != NULL && a->stuck == CURLE_OK)
+            a = a->next;
+        if (a == NULL) {
+            e->nstuck = 0;
+            break;
+        }
+        {
+            CURLcode rc = a->stuck;
+
+            a->stuck = CURLE_OK;
+            e->nstuck--;
+            engine_transfer_finished(e, a, rc);
+        }
+    }
+    if (e->nsegitems > 0 && !loop_timer_armed(e->seg_timer))
+        loop_timer_arm(e->seg_timer, SEG_CKPT_MS);
     /* Idle ranges of the files already running take free slots before new files. */
     if (!e->in_kick && e->nsegitems > 0) {
         e->in_kick = true;
@@ -426,6 +463,7 @@ struct engine *engine_new(struct loop *loop, const struct settings *s, struct qu
     e->tick_timer = loop_timer_new(loop, on_tick, e);
     e->due_timer = loop_timer_new(loop, on_due, e);
     e->refill_timer = loop_timer_new(loop, engine_cap_on_refill, e);
+    e->seg_timer = loop_timer_new(loop, on_seg_ckpt, e);
     loop_timer_arm(e->tick_timer, TICK_MS);
     e->syncer = syncer_new(loop, 2, engine_transfer_on_worker_done, e);
     e->writer = writer_new(loop, e->syncer, 2, engine_cap_on_disk_ready, e);
@@ -506,6 +544,7 @@ void engine_free(struct engine *e)
     loop_timer_free(e->tick_timer);
     loop_timer_free(e->due_timer);
     loop_timer_free(e->refill_timer);
+    loop_timer_free(e->seg_timer);
     hosts_free(e->hosts);
     free(e->listeners);
     free(e->pausedv);

@@ -37,6 +37,7 @@ struct active {
     int64_t rate;                /* bytes/s, smoothed over ticks */
     int64_t win_start_ms;        /* --min-rate: this window began (0 = none yet) */
     int64_t win_bytes;           /* xfer_bytes at its start */
+    CURLcode stuck;              /* its unpause failed: to be finished by engine_kick */
 };
 
 /* An item the operator paused in this run (docs/design.md#live-changes-and-the-schedule): by
@@ -57,6 +58,7 @@ struct engine {
     CURLSH *share;
     struct xfer_env env;
     struct loop_timer *curl_timer, *tick_timer, *due_timer, *refill_timer;
+    struct loop_timer *seg_timer;    /* records the ranges of segmented downloads */
     struct syncer *syncer;
     struct writer *writer;
     struct hosts *hosts;
@@ -68,6 +70,7 @@ struct engine {
     uint64_t next_seq;
     int tuned_for;                   /* transfers running when the windows were last sized */
     int finishing;
+    int nstuck;                      /* transfers whose unpause failed (struct active, stuck) */
     int preparing;                   /* digests of .part files being rebuilt by the worker */
     int concurrency;
     struct bucket bucket;

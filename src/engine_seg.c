@@ -19,6 +19,7 @@
 #include "writer.h"
 #include "xfer.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,11 +341,12 @@ static void fall_back(struct engine *e, struct item *it)
     queue_set_state(e->q, it, ITEM_QUEUED);
 }
 
-/* Too many ranges failed in a row: the file's attempt fails, judged as one. */
+/* Too many ranges failed in a row: the file's attempt fails, judged as one on the last one's
+ * facts (a 404 fails it, a 503 or a reset waits for a retry; its ranges are kept). */
 static void give_up(struct engine *e, struct item *it)
 {
-    struct retry_facts f = { .cause = RETRY_CAUSE_RESPONSE, .status = it->http_status,
-                             .curl = CURLE_RECV_ERROR, .err = 0 };
+    struct retry_facts f = { .cause = (enum retry_cause)it->seg_cause, .status = it->http_status,
+                             .curl = (CURLcode)it->seg_curl, .err = it->seg_err };
     char msg[ERRLEN];
 
     snprintf(msg, sizeof msg, "%s", it->error != NULL ? it->error : "ranges failed");
@@ -417,11 +419,18 @@ void engine_seg_finished(struct engine *e, struct active *a, CURLcode rc, const 
     } else if (v != XFER_RANGE_DONE) {
         /* Fetched again alone, from where its bytes on disk end. */
         it->seg_fails = written > 0 ? 1 : it->seg_fails + 1;
+        it->seg_cause = (int)f.cause;
+        it->seg_curl = (int)f.curl;
+        it->seg_err = f.err;
+        /* A full disk stops everything at once (retry_decide: wait for space). */
+        if (f.err == ENOSPC || f.err == EDQUOT)
+            it->seg_fails = SEG_FAILS_MAX + 1;
         item_set_error(it, why != NULL && f.err == 0 ? why : msg);
     } else {
         it->seg_fails = 0;
     }
     engine_transfer_release(e, a);
+    it->nsegs = segplan_compact(it->segs, it->nsegs);
     plan_changed(e, it);
     e->last_steal_ms = 0;            /* a slot is free: look at stealing now */
     if (!it->no_segments && segplan_whole(it->segs, it->nsegs) &&

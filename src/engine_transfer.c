@@ -133,6 +133,10 @@ static void start_xfer(struct engine *e, struct item *it, const struct xfer_rang
         fatal("curl_easy_init failed");
     a = xcalloc(1, sizeof *a);
     a->seq = ++e->next_seq;
+    /* A range has its file's age for the cap's turns (engine_cap.c, throttle_push). */
+    for (struct active *o = e->actives; rg != NULL && o != NULL; o = o->next)
+        if (xfer_item(o->x) == it && o->seq < a->seq)
+            a->seq = o->seq;
     a->host = hosts_get(e->hosts, e->s, it->host, mono_ms());
     a->x = xfer_new_range(&e->env, it, easy, loop_now(e->loop), a, rg);
     xfer_set_share(a->x, engine_cap_share(e, a->host));
@@ -224,6 +228,8 @@ void engine_transfer_release(struct engine *e, struct active *a)
 
     if (!a->committing)
         probe_inconclusive(e, xfer_item(a->x));
+    if (a->stuck != CURLE_OK)
+        e->nstuck--;
     engine_cap_throttle_remove(e, a);
     engine_cap_diskwait_remove(e, a);
     curl_multi_remove_handle(e->multi, xfer_easy(a->x));
