@@ -417,7 +417,19 @@ void engine_seg_finished(struct engine *e, struct active *a, CURLcode rc, const 
         it->no_segments = true;      /* carried out by engine_seg_fill, on this turn */
         item_set_error(it, msg);
     } else if (v != XFER_RANGE_DONE) {
-        /* Fetched again alone, from where its bytes on disk end. */
+        struct retry_policy p = { e->s->retries, e->s->retry_min_ms, e->s->retry_max_ms };
+        struct retry_decision d;
+
+        /* A 429 or 503 on a range lowers the host's limit like any (f.retry_after lives until
+         * the release below); the range itself is fetched again alone, from where its bytes on
+         * disk end, within that limit. */
+        retry_decide(&f, it->attempts + 1, &p, loop_now(e->loop), wall_ms(), 0, &d);
+        if (d.slow_down) {
+            char slow[ERRLEN];
+
+            if (hosts_slow_down(e->s, it->host, a->host, d.hold_ms, loop_now(e->loop), slow))
+                engine_emit_value(e, EV_MESSAGE, a->host->limit, slow);
+        }
         it->seg_fails = written > 0 ? 1 : it->seg_fails + 1;
         it->seg_cause = (int)f.cause;
         it->seg_curl = (int)f.curl;
