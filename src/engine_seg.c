@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Ranges that failed without a byte of progress in between: then the file's attempt fails as a
  * whole (retry_decide: backoff, or failed), its ranges kept for the next one. */
@@ -242,6 +243,29 @@ bool engine_seg_on_worker_done(struct engine *e, struct syncer_job *job)
     return true;
 }
 
+/* The .part must reach as far as the recorded ranges say (err: why not). */
+static bool part_short(struct engine *e, const struct item *it, char *err)
+{
+    int64_t need = 0, have = -1;
+    int dirfd, errnum;
+    const char *base;
+
+    for (size_t i = 0; i < it->nsegs; i++)
+        if (it->segs[i].done > 0 && it->segs[i].start + it->segs[i].done > need)
+            need = it->segs[i].start + it->segs[i].done;
+    if (need == 0)
+        return false;
+    if (fsout_open_dir(e->rootfd, it->path, &dirfd, &base, &errnum, err) == 0) {
+        have = fsout_part_size(dirfd, base);
+        close(dirfd);
+    }
+    if (have >= need)
+        return false;
+    errf(err, "the .part holds %lld bytes, its ranges reach %lld", (long long)(have < 0 ? 0 : have),
+         (long long)need);
+    return true;
+}
+
 bool engine_seg_resume(struct engine *e, struct item *it)
 {
     char err[ERRLEN], m[ERRLEN + 128];
@@ -262,6 +286,14 @@ bool engine_seg_resume(struct engine *e, struct item *it)
     if (segplan_check(it->segs, it->nsegs, it->size, err) < 0) {
         snprintf(m, sizeof m, "%s: the recorded ranges do not hold (%s): starting over from zero",
                  it->path, err);
+        engine_emit_value(e, EV_MESSAGE, 0, m);
+        engine_seg_forget(it);
+        it->received = 0;
+        return false;
+    }
+    if (part_short(e, it, err)) {
+        /* Deleted or cut back since: ranges written at their offsets would leave holes. */
+        snprintf(m, sizeof m, "%s: %s: starting over from zero", it->path, err);
         engine_emit_value(e, EV_MESSAGE, 0, m);
         engine_seg_forget(it);
         it->received = 0;

@@ -9,7 +9,7 @@ source "$(dirname "$0")/../lib.sh"
 
 MIB=1048576
 mkdir -p "$T/www"
-for f in a b c d e f g h; do head -c $((16 * MIB)) /dev/urandom > "$T/www/$f.bin"; done
+for f in a b c d e f g h p; do head -c $((16 * MIB)) /dev/urandom > "$T/www/$f.bin"; done
 head -c $((24 * MIB)) /dev/urandom > "$T/www/k.bin"
 start_faultd "$T/www"
 seg=(--segments 4 -j 4 --min-segment 1M --retry-wait 50ms,200ms --headless)
@@ -141,5 +141,17 @@ check_eq "kill -9: one whole-file request only (the rest resumed in ranges)" 1 "
 echo "# kill -9: wire bytes $(wire k.bin) for $((24 * MIB))"
 check "kill -9: wire bytes within size + 4 kills x 4 connections x 256 KiB in flight" \
     test "$(wire k.bin)" -le $((24 * MIB + 4 * MIB))
+
+# --- a .part cut back while sluice was not running: its ranges cannot be trusted ---
+sluice_bg "$FAULT_URL/p.bin?rate=1000000" -d "$T/o10" "${seg[@]}"
+wait_until 30 sh -c "test \$(( \$(stat -c '%b * %B' '$T/o10/p.bin.part' 2>/dev/null || echo 0) )) -ge $((3 * MIB))"
+kill -9 "$SLUICE_PID"
+wait "$SLUICE_PID" 2>/dev/null
+check "cut back: ranges were recorded" test "$(sq "$T/o10" "SELECT count(*) FROM segments")" -ge 2
+truncate -s $((2 * MIB)) "$T/o10/p.bin.part"
+run_sluice "$FAULT_URL/p.bin?rate=1000000" -d "$T/o10" "${seg[@]}"
+check_eq "cut back: exit 0" 0 "$RC"
+check "cut back: byte-exact" cmp "$T/www/p.bin" "$T/o10/p.bin"
+check "cut back: said so, and started over" grep -q 'p.bin: the .part holds 2097152 bytes, its ranges reach [0-9]*: starting over from zero' "$T/stderr"
 
 finish
