@@ -396,11 +396,11 @@ END {
 STATUS=$?
 
 # The other figures of the issues: cap accuracy at the origin, wire bytes across kill -9s, the
-# 1,000,000-URL session, and the TUI's cost. Each prints its own block; BENCH_ONLY_MAIN=1 skips them.
+# 1,000,000-URL session, the TUI's cost and sluice attach's. Each prints its own block; BENCH_ONLY_MAIN=1 skips them.
 # BENCH_WAN=1 adds bench/wan.sh (the cap and throughput over a delayed path; root, ~8 minutes),
 # BENCH_SOAK=1 bench/soak.sh (50 kill -9 in a capped sync against aria2c; ~7.5 minutes).
 if [ "${BENCH_ONLY_MAIN:-0}" != 1 ]; then
-    parts="cap kill9 session tui"
+    parts="cap kill9 session tui attach"
     [ "${BENCH_WAN:-0}" = 1 ] && parts="$parts wan"
     [ "${BENCH_SOAK:-0}" = 1 ] && parts="$parts soak"
     for part in $parts; do

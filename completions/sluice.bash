@@ -83,7 +83,7 @@ _sluice()
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
     elif [ "$COMP_CWORD" -eq 1 ]; then
-        COMPREPLY=($(compgen -W "ctl" -- "$cur"))
+        COMPREPLY=($(compgen -W "ctl attach" -- "$cur"))
     fi
 }
 complete -o default -o bashdefault -F _sluice sluice

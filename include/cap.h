@@ -13,12 +13,43 @@ struct bucket;
  * its own, that split over the host's transfers, whichever is smaller. 0 = nothing caps it. */
 int64_t cap_share(int64_t rate, int running, int64_t host_rate, int host_running);
 
+/* How many ways the cap is split: the transfers running less those between two files (request
+ * out on a kept-alive connection, no answer yet), but never fewer than half of those running.
+ * A transfer between two files cannot use a share for a round trip; on a long path with small
+ * files that is a third of the time, and the cap split over every transfer ran at 0.73 of
+ * itself at 250 ms (256 KiB files, -j 16). The floor bounds how far the receiving ones' windows
+ * grow, and so what they take in ahead of the cap when the others' answers come
+ * (docs/design.md#receive-windows-the-cap-on-the-wire-at-any-round-trip). */
+int cap_ways(int running, int receiving);
+
 /* The TCP receive window a transfer should be allowed, in bytes, for a share (bytes/s) over a
  * path with the given round trip (microseconds; 0 or less = not measured yet). TCP delivers at
  * most one window per round trip, so the window must cover share x RTT; the rest is headroom for
  * the time a transfer's data waits for its turn under the bucket. Everything the kernel takes in
  * beyond the cap is bounded by the sum of these windows. share 0 = no limit (returns 0). */
 int64_t cap_window(int64_t share, int64_t rtt_us);
+
+/* The SO_RCVBUF value (what setsockopt is given; the kernel doubles it for its bookkeeping) that
+ * lets the kernel hold a window of this many bytes in all: data received and not read yet plus
+ * what the peer may still send. Since Linux 6.5 the kernel offers as window the free part of the
+ * doubled buffer times the payload/truesize ratio it sees in its own packets (0.62 for 1500-byte
+ * frames on a TUN device); before, half of it (tcp_adv_win_scale 1). ratio_pm is that ratio in
+ * thousandths (cap_ratio), 500 for older kernels, 0 when not measured yet: then 1000, the smallest
+ * buffer, grown once the ratio is measured (growing is safe; shrinking under queued data is not). */
+int64_t cap_rcvbuf(int64_t window, int ratio_pm);
+
+/* The payload/truesize ratio, in thousandths, from the bytes queued unread on a socket (FIONREAD)
+ * and the memory they take (SO_MEMINFO's rmem_alloc); 0 when too little is queued to tell. */
+#define CAP_RATIO_MIN_BYTES 4096
+int cap_ratio(int64_t queued, int64_t rmem);
+
+/* After the cap falls, a buffer sized for the old window holds up to that much unread, and a
+ * sender that pauses (a loss, a busy origin) then refills it past the new cap. The buffer can
+ * only be shrunk once what is queued plus what the peer may still send fits the new window, so
+ * the clamp is first held at cap_drain_clamp: the window less what waits unread, but at least
+ * half of it so the transfer never stops; cap_drain_done says when the buffer may be cut. */
+int64_t cap_drain_clamp(int64_t window, int64_t queued);
+bool cap_drain_done(int64_t window, int64_t queued, int64_t clamp);
 
 /* Whether a window in force should be replaced by a wanted one: not for changes under an eighth,
  * so a round trip that wobbles does not cost a system call per transfer per tick. */

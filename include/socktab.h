@@ -21,6 +21,16 @@ void socktab_remove(struct socktab *t, int fd);
 int socktab_find(struct socktab *t, int local_port, const char *peer_ip, int peer_port, int *owner_fd);
 /* The user lets go of the socket (a transfer ends; the connection may stay in libcurl's cache). */
 void socktab_release(struct socktab *t, int fd, int *owner_fd);
+/* What the kernel's receive buffers hold of a window: the payload/truesize ratio in thousandths
+ * that cap_rcvbuf takes (include/cap.h). 500 on kernels before 6.5, which offer half the buffer
+ * whatever the packets; on later ones the last ratio measured on any of our sockets (packets
+ * come through the same interfaces), 0 until one is. */
+int socktab_ratio(const struct socktab *t);
+/* Whether measuring is worth it: the kernel sizes windows by the packets' truesize (6.5 on). */
+bool socktab_ratio_measured(const struct socktab *t);
+void socktab_learn_ratio(struct socktab *t, int ratio_pm);
+/* Whether an earlier request used this socket too (a kept-alive connection). */
+bool socktab_reused(const struct socktab *t, int fd);
 /* How many sockets are open (for tests and the status). */
 int socktab_count(const struct socktab *t);
 

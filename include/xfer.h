@@ -110,6 +110,9 @@ void xfer_hash_free(void *state);
 /* A running transfer's share changed (or its round trip may have): its TCP window follows
  * (cap_window). Cheap when nothing changed: one getsockopt. */
 void xfer_tune_window(struct xfer *x, int64_t share);
+/* Its request went out on a connection that carried an earlier response, and no answer has come
+ * yet: a round trip in which it cannot receive (cap_ways). */
+bool xfer_between_files(const struct xfer *x);
 /* The window clamp in force on its connection (0 = none) and the round trip it was sized for. */
 int64_t xfer_window(const struct xfer *x, int64_t *rtt_us);
 

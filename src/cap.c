@@ -33,6 +33,15 @@ int64_t cap_share(int64_t rate, int running, int64_t host_rate, int host_running
     return share > 0 || (rate <= 0 && host_rate <= 0) ? share : 1;
 }
 
+int cap_ways(int running, int receiving)
+{
+    int floor = (running + 1) / 2;
+
+    if (receiving > running)
+        receiving = running;
+    return receiving > floor ? receiving : (floor > 0 ? floor : 1);
+}
+
 int64_t cap_window(int64_t share, int64_t rtt_us)
 {
     int64_t us, w;
@@ -53,6 +62,46 @@ int64_t cap_window(int64_t share, int64_t rtt_us)
     if (w > WINDOW_MAX)
         w = WINDOW_MAX;
     return w;
+}
+
+/* Ratios outside this range are not packets (a measurement taken while the queue changed). */
+#define RATIO_MIN 250
+#define RATIO_MAX 1000
+
+int64_t cap_rcvbuf(int64_t window, int ratio_pm)
+{
+    if (window <= 0)
+        return 0;
+    if (ratio_pm <= 0)
+        ratio_pm = RATIO_MAX;
+    if (ratio_pm < RATIO_MIN)
+        ratio_pm = RATIO_MIN;
+    if (ratio_pm > RATIO_MAX)
+        ratio_pm = RATIO_MAX;
+    /* window <= 64 MiB (cap_window): the product stays far inside int64_t. */
+    return (window * 1000 + 2 * ratio_pm - 1) / (2 * ratio_pm);
+}
+
+int cap_ratio(int64_t queued, int64_t rmem)
+{
+    int64_t r;
+
+    if (queued < CAP_RATIO_MIN_BYTES || rmem <= 0)
+        return 0;
+    r = queued * 1000 / rmem;
+    return r < RATIO_MIN ? RATIO_MIN : (r > RATIO_MAX ? RATIO_MAX : (int)r);
+}
+
+int64_t cap_drain_clamp(int64_t window, int64_t queued)
+{
+    int64_t c = window - (queued > 0 ? queued : 0);
+
+    return c > window / 2 ? c : window / 2;
+}
+
+bool cap_drain_done(int64_t window, int64_t queued, int64_t clamp)
+{
+    return queued + clamp <= window;
 }
 
 bool cap_window_stale(int64_t in_force, int64_t wanted)

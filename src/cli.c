@@ -136,6 +136,8 @@ enum cli_result cli_parse(int argc, char **argv, struct settings *s, FILE *out_f
 
     if (argc > 1 && strcmp(argv[1], "ctl") == 0)
         return CLI_CTL;
+    if (argc > 1 && strcmp(argv[1], "attach") == 0)
+        return CLI_ATTACH;
     tables_build(&t);
 
     /* First pass: only what decides whether and which config to read. Errors wait for the second. */

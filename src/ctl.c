@@ -11,8 +11,16 @@
  * Everything runs on the event loop and nothing may block it: the sockets are non-blocking, each
  * connection reads into a fixed buffer, an answer that does not fit the socket buffer is written
  * as the peer drains it, and a connection that has not finished within CTL_TIMEOUT_MS is dropped.
- * At most CTL_MAX_CONNS connections are open; more are told so and closed. */
+ * At most CTL_MAX_CONNS connections are open; more are told so and closed.
+ *
+ * A first line "attach VERSION" turns the connection into a long-lived one (docs/ctl.md#attach-mode,
+ * ctl_attach.c): request lines answered in order, "ok LEN\n" + LEN bytes or "error: MESSAGE\n".
+ * It is bounded like the rest: lines are read only while less than ATTACH_OUT_HIGH bytes of
+ * answers wait to be written, so a client that asks without reading stops being read; one whose
+ * answers do not move for ATTACH_STALL_MS, or that asks nothing for ATTACH_IDLE_MS, is dropped. The
+ * engine never waits on it. */
 #include "ctl.h"
+#include "ctl_attach.h"
 #include "ctl_cmd.h"
 #include "loop.h"
 #include "util.h"
@@ -31,6 +39,10 @@
 #define CTL_MAX_CONNS 32
 #define CTL_ACCEPT_BURST 64         /* per wakeup, so a flood cannot hold the loop */
 #define CTL_RETRY_ACCEPT_MS 1000    /* after EMFILE and the like */
+#define ATTACH_OUT_HIGH (256 * 1024)
+#define ATTACH_STALL_MS 10000
+#define ATTACH_IDLE_MS 30000        /* the client polls at least once a second */
+#define ATTACH_CHECK_MS 1000
 
 struct ctl_conn {
     struct ctl *c;
@@ -41,6 +53,9 @@ struct ctl_conn {
     struct sbuf out;
     size_t outoff;
     struct loop_timer *timer;
+    struct ctl_attach *att;         /* attach mode, or NULL */
+    bool eof;                       /* attach mode: the client sent all it will; answer, close */
+    int64_t last_req_ms, last_out_ms;
     struct ctl_conn *prev, *next;
 };
 
@@ -78,15 +93,132 @@ static void conn_close(struct ctl_conn *k)
         k->next->prev = k->prev;
     c->nconns--;
     sbuf_free(&k->out);
+    ctl_attach_free(k->att);
     free(k);
 }
 
+static void on_conn(int fd, unsigned events, void *arg);
+static int attach_serve(struct ctl_conn *k);
+static void conn_flush(struct ctl_conn *k);
+
 static void conn_timeout(void *arg)
 {
-    conn_close(arg);
+    struct ctl_conn *k = arg;
+    int64_t now;
+
+    if (k->att == NULL) {
+        conn_close(k);
+        return;
+    }
+    now = loop_now(k->c->loop);
+    if ((k->outoff < k->out.len && now - k->last_out_ms >= ATTACH_STALL_MS) ||
+        now - k->last_req_ms >= ATTACH_IDLE_MS) {
+        conn_close(k);
+        return;
+    }
+    loop_timer_arm(k->timer, ATTACH_CHECK_MS);
 }
 
-static void on_conn(int fd, unsigned events, void *arg);
+/* Attach mode: writes what the socket takes and keeps the connection. 0, or -1 when it was
+ * closed (the peer is gone). */
+static int attach_flush(struct ctl_conn *k)
+{
+    while (k->outoff < k->out.len) {
+        ssize_t n = send(k->fd, k->out.s + k->outoff, k->out.len - k->outoff,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+
+        if (n > 0) {
+            k->outoff += (size_t)n;
+            k->last_out_ms = loop_now(k->c->loop);
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            break;
+        } else {
+            conn_close(k);
+            return -1;
+        }
+    }
+    if (k->outoff == k->out.len) {
+        k->out.len = k->outoff = 0;
+    } else if (k->outoff > ATTACH_OUT_HIGH) {
+        memmove(k->out.s, k->out.s + k->outoff, k->out.len - k->outoff);
+        k->out.len -= k->outoff;
+        k->outoff = 0;
+    }
+    /* Read only while little waits to be written: a client that asks without reading is not
+     * read any more (and dropped after ATTACH_STALL_MS by the timer). */
+    loop_watch(k->c->loop, k->fd,
+               (!k->eof && k->out.len - k->outoff < ATTACH_OUT_HIGH ? LOOP_READ : 0) |
+               (k->outoff < k->out.len ? LOOP_WRITE : 0), on_conn, k);
+    return 0;
+}
+
+/* Answers the whole lines in k->in while little waits to be written. -1 when the connection
+ * was closed. */
+static int attach_serve(struct ctl_conn *k)
+{
+    char *nl;
+
+    while (k->out.len - k->outoff < ATTACH_OUT_HIGH &&
+           (nl = memchr(k->in, '\n', k->inlen)) != NULL) {
+        size_t len = (size_t)(nl - k->in);
+
+        if (k->outoff == k->out.len)
+            k->last_out_ms = loop_now(k->c->loop);  /* the stall clock starts with this answer */
+        ctl_attach_exec(k->att, k->in, len, &k->out);
+        memmove(k->in, nl + 1, k->inlen - len - 1);
+        k->inlen -= len + 1;
+        k->last_req_ms = loop_now(k->c->loop);
+    }
+    if (attach_flush(k) < 0)
+        return -1;
+    /* A client that closed its side once its requests were sent (a script, socat) gets every
+     * answer, then the connection closes; a last line without its newline is not a request. */
+    if (k->eof && k->outoff == k->out.len && memchr(k->in, '\n', k->inlen) == NULL) {
+        conn_close(k);
+        return -1;
+    }
+    return 0;
+}
+
+/* "attach VERSION": the connection stays, with the bytes after the line as its first requests. */
+static void attach_start(struct ctl_conn *k, size_t len)
+{
+    char err[ERRLEN], **argv = NULL;
+    int argc;
+    char *end;
+    long v = -1;
+
+    if (ctl_cmd_split(k->in, len, &argc, &argv, err) == 0 && argc == 2) {
+        v = strtol(argv[1], &end, 10);
+        if (*end != '\0' || end == argv[1])
+            v = -1;
+    }
+    ctl_cmd_argv_free(argv);
+    if (v != CTL_ATTACH_VERSION) {
+        char msg[96];
+
+        snprintf(msg, sizeof msg, "usage: attach VERSION (this sluice speaks attach %d)",
+                 CTL_ATTACH_VERSION);
+        k->answered = true;
+        ctl_cmd_error(&k->out, msg);
+        conn_flush(k);
+        return;
+    }
+    k->att = ctl_attach_new(k->c->loop, k->c->e, k->c->q, k->c->s);
+    memmove(k->in, k->in + len + 1, k->inlen - len - 1);
+    k->inlen -= len + 1;
+    k->last_req_ms = k->last_out_ms = loop_now(k->c->loop);
+    sbuf_printf(&k->out, "ok attach %d\n", CTL_ATTACH_VERSION);
+    loop_timer_arm(k->timer, ATTACH_CHECK_MS);
+    (void)attach_serve(k);
+}
+
+static bool is_attach(const char *line, size_t len)
+{
+    return len >= 6 && memcmp(line, "attach", 6) == 0 && (len == 6 || line[6] == ' ');
+}
 
 /* Writes what the socket takes; closes once everything is out or the peer is gone. */
 static void conn_flush(struct ctl_conn *k)
@@ -134,11 +266,26 @@ static void on_conn(int fd, unsigned events, void *arg)
             conn_flush(k);
         return;
     }
+    if (k->att != NULL) {
+        if (events & LOOP_ERROR) {
+            conn_close(k);
+            return;
+        }
+        /* Room to write: the answers move on, and the lines held back meanwhile are served. */
+        if ((events & LOOP_WRITE) && attach_serve(k) < 0)
+            return;
+        if (!(events & LOOP_READ) || k->eof)
+            return;
+    }
     for (;;) {
         size_t room = sizeof k->in - k->inlen;
         ssize_t n;
         char *nl;
 
+        if (room == 0 && k->att != NULL && memchr(k->in, '\n', k->inlen) != NULL) {
+            (void)attach_serve(k); /* answers wait to be written: read more later */
+            return;
+        }
         if (room == 0) {
             char msg[96];
 
@@ -147,13 +294,28 @@ static void on_conn(int fd, unsigned events, void *arg)
             return;
         }
         n = read(fd, k->in + k->inlen, room);
-        if (n > 0) {
+        if (n > 0 && k->att != NULL) {
+            k->inlen += (size_t)n;
+            if (attach_serve(k) < 0 || k->out.len - k->outoff >= ATTACH_OUT_HIGH)
+                return;
+            continue;
+        } else if (n > 0) {
             nl = memchr(k->in + k->inlen, '\n', (size_t)n);
             k->inlen += (size_t)n;
+            if (nl != NULL && is_attach(k->in, (size_t)(nl - k->in))) {
+                attach_start(k, (size_t)(nl - k->in));
+                return;
+            }
             if (nl != NULL) {
                 conn_answer(k, (size_t)(nl - k->in));
                 return;
             }
+        } else if (n == 0 && k->att != NULL) {
+            /* The client closed its side, or went away (killed): what it asked is answered
+             * while it still reads; a dead one fails the next write and is closed. */
+            k->eof = true;
+            (void)attach_serve(k);
+            return;
         } else if (n == 0) {
             if (k->inlen > 0)
                 conn_answer(k, k->inlen);
@@ -268,6 +430,17 @@ static int probe(const struct sockaddr_un *sa, const char *path, char *err)
         rc = errf(err, "cannot check %s: %s", path, strerror(errno));
     close(fd);
     return rc;
+}
+
+bool ctl_running(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    char err[ERRLEN];
+
+    if (strlen(path) >= sizeof sa.sun_path)
+        return false;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    return probe(&sa, path, err) == 1;
 }
 
 struct ctl *ctl_new(struct loop *loop, struct engine *e, struct queue *q, const struct settings *s,

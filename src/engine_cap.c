@@ -150,6 +150,12 @@ void engine_cap_received(void *arg, struct xfer *x, size_t n)
 
     e->bytes += (int64_t)n;
     meter_add(&e->meter, (int64_t)n, now);
+    if (!a->receiving) {
+        /* No longer between two files: the others' windows shrink as this one's grows. */
+        a->receiving = true;
+        if (capped(e))
+            engine_cap_retune(e);
+    }
     /* Charged after the fact, so the balance can dip below zero by one chunk (debt). */
     cap_charge(global_bucket(e), host_bucket(a), (int64_t)n, now);
 }
@@ -221,26 +227,43 @@ void engine_cap_diskwait_remove(struct engine *e, struct active *a)
     a->dnext = NULL;
 }
 
-/* A transfer's share of what may flow: the global cap split over the transfers running now, or
+/* A transfer's share of what may flow: the global cap split over the transfers receiving now
+ * (cap_ways), or
  * its host's cap split over that host's transfers, whichever is smaller; 0 when nothing caps it.
  * A transfer about to start counts itself (extra = 1). */
-static int64_t share_of(const struct engine *e, const struct host *h, int extra)
+static int64_t share_of(const struct engine *e, const struct host *h, int ways, int extra)
 {
-    return cap_share(e->rate, e->transfers + extra, h->capped ? h->bucket.rate : 0,
-                     h->active + extra);
+    return cap_share(e->rate, ways, h->capped ? h->bucket.rate : 0, h->active + extra);
+}
+
+/* The ways the cap splits (cap_ways): the transfers running, less those between two files on a
+ * kept-alive connection. A transfer waiting for its first response on a new connection counts:
+ * at the start every transfer waits, and all of them then receive at once. */
+static int ways_now(const struct engine *e, int extra)
+{
+    int between = 0;
+
+    if (e->rate <= 0)
+        return 1;
+    for (const struct active *a = e->actives; a != NULL; a = a->next)
+        if (!a->receiving && xfer_between_files(a->x))
+            between++;
+    return cap_ways(e->transfers + extra, e->transfers + extra - between);
 }
 
 int64_t engine_cap_share(const struct engine *e, const struct host *h)
 {
-    return share_of(e, h, 1);
+    return share_of(e, h, ways_now(e, 1), 1);
 }
 
 /* Every running transfer's window follows its share now (the number of transfers and the caps
  * change) and the round trip its connection measures. */
 void engine_cap_retune(struct engine *e)
 {
+    int ways = ways_now(e, 0);
+
     for (struct active *a = e->actives; a != NULL; a = a->next)
-        xfer_tune_window(a->x, share_of(e, a->host, 0));
+        xfer_tune_window(a->x, share_of(e, a->host, ways, 0));
 }
 
 int engine_cap_local_second_of_day(void)

@@ -31,6 +31,7 @@ struct active {
     bool throttled;
     bool diskwait;
     bool unpausing;
+    bool receiving;              /* its response's body has begun: not between files (cap_ways) */
     uint64_t seq;                /* admission order: the throttled list is oldest first */
     bool committing;             /* released to be committed: a probe goes on until the commit */
     int64_t last_bytes;

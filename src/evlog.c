@@ -160,6 +160,27 @@ void evlog_listener(const struct engine_event *ev, void *arg)
     sbuf_free(&b);
 }
 
+void evlog_end(struct evlog *l, int status, const char *how, const struct engine_stats *st)
+{
+    struct sbuf b = { 0 };
+    char ts[32];
+    int rc;
+
+    if (l == NULL)
+        return;
+    rfc3339_utc(wall_ms(), ts);
+    sbuf_printf(&b, "{\"ts\":\"%s\",\"event\":\"end\",\"status\":%d,\"how\":", ts, status);
+    sbuf_json_str(&b, how);
+    sbuf_printf(&b, ",\"total\":%zu,\"done\":%zu,\"unchanged\":%zu,\"failed\":%zu,"
+                "\"left\":%zu,\"bytes\":%lld,\"elapsed_ms\":%lld}\n", st->total, st->done,
+                st->unchanged, st->failed, st->total - st->done - st->unchanged - st->failed,
+                (long long)st->bytes, (long long)st->elapsed_ms);
+    rc = write_all(l->fd, b.s, b.len);
+    if (rc != 0 && l->err == 0)
+        l->err = rc;
+    sbuf_free(&b);
+}
+
 int evlog_error(const struct evlog *l)
 {
     return l != NULL ? l->err : 0;

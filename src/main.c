@@ -1,4 +1,5 @@
 /* sluice: parse, plan, run the loop until the work is done or the operator stops it. */
+#include "attach.h"
 #include "cli.h"
 #include "ctl.h"
 #include "engine.h"
@@ -11,6 +12,7 @@
 #include "queue.h"
 #include "theme.h"
 #include "ui.h"
+#include "uisrc.h"
 #include "units.h"
 #include "util.h"
 
@@ -47,6 +49,7 @@ struct run {
     struct intake *in;
     struct loop *loop;
     struct ui *ui;
+    struct uisrc *uisrc;         /* what the TUI reads: this process's engine and queue */
     struct headless *hl;
     struct ctl *ctl;
     struct engine *engine;
@@ -55,6 +58,8 @@ struct run {
     int log_failed;              /* the log could not be written: 1 mid-run, 2 before anything */
     int sigfd;
     int interrupted;
+    bool detach_asked;           /* SIGHUP or the terminal gone while the TUI ran */
+    bool detached;               /* the TUI let go of the terminal; the run goes on headless */
     bool session_failed;         /* a session write failed for good: exit 4 */
     bool has_live_rate;          /* a live cap of the pass being resumed */
     int64_t live_rate, live_burst;
@@ -71,7 +76,9 @@ static void on_signal(int fd, unsigned events, void *arg)
     struct signalfd_siginfo si;
 
     while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP)
+        if (si.ssi_signo == SIGHUP && (r->ui != NULL || r->detached))
+            r->detach_asked = true;  /* the link dropped: the sync goes on without the terminal */
+        else if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP)
             r->interrupted = (int)si.ssi_signo;
         else if (si.ssi_signo == SIGWINCH && r->ui != NULL)
             ui_resize(r->ui);
@@ -445,14 +452,46 @@ static void open_control_socket(struct run *r)
     free(path);
 }
 
+static bool wants_tui(const struct run *r)
+{
+    return r->s.mode == UI_TUI ||
+           (r->s.mode == UI_AUTO && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO));
+}
+
+/* A sluice already runs on this output root (its control socket answers): the TUI attaches to
+ * it instead of being refused by the session's lock; headless says so (exit 2), since a second
+ * run could not do anything the first is not doing (docs/design.md#detach-and-attach). Returns
+ * -1 when nothing runs there, or the exit status. */
+static int already_running(struct run *r)
+{
+    const char *dir = r->s.dir != NULL && *r->s.dir != '\0' ? r->s.dir : ".";
+    char *path = ctl_default_path(dir);
+    int rc = -1;
+
+    if (ctl_running(path)) {
+        if (wants_tui(r)) {
+            rc = attach_run(path, dir, r->s.theme);
+        } else {
+            fprintf(stderr, "sluice: a sluice is already running on %s; `sluice attach -d %s` "
+                    "opens its UI, `sluice ctl -d %s status` says how it goes\n", dir, dir, dir);
+            rc = EXIT_USAGE;
+        }
+    }
+    free(path);
+    return rc;
+}
+
 /* The TUI when asked for or when both ends are a terminal; headless otherwise. */
 static int start_front_end(struct run *r)
 {
     char err[ERRLEN];
 
-    if (r->s.mode == UI_TUI ||
-        (r->s.mode == UI_AUTO && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO))) {
-        r->ui = ui_new(r->loop, r->engine, r->q, &r->s, err);
+    if (wants_tui(r)) {
+        struct uisrc_info info = { .retries = r->s.retries, .segments = r->s.segments,
+                                   .burst = r->s.burst };
+
+        r->uisrc = uisrc_local_new(r->loop, r->engine, r->q, &info);
+        r->ui = ui_new(r->loop, r->uisrc, &r->s, err);
         if (r->ui == NULL) {
             fprintf(stderr, "%s\n", err);
             return -1;
@@ -463,6 +502,38 @@ static int start_front_end(struct run *r)
     return 0;
 }
 
+/* The terminal is gone (SIGHUP, or reads that fail): the UI gives it back as far as it still can,
+ * standard input and output are pointed at /dev/null (a write to a hung-up terminal fails, one to
+ * a terminal someone else now owns would be worse), and the run goes on as a headless one would,
+ * without progress lines: the log (--log) and the session get its outcome
+ * (docs/design.md#detach-and-attach). Later SIGHUPs find nothing to let go of. */
+static void detach(struct run *r)
+{
+    const char *dir = r->s.dir != NULL && *r->s.dir != '\0' ? r->s.dir : ".";
+    int null;
+
+    r->detach_asked = false;
+    if (r->detached)
+        return;
+    ui_free(r->ui);
+    r->ui = NULL;
+    uisrc_free(r->uisrc);
+    r->uisrc = NULL;
+    r->detached = true;
+    /* Best effort: on a terminal that is still there (kill -HUP by hand) the operator learns
+     * where the run went; on a dead one the write fails and nothing waits. */
+    fprintf(stderr, "sluice: detached; the sync goes on (pid %ld); sluice attach -d %s opens it "
+            "again\n", (long)getpid(), dir);
+    fflush(stderr);
+    null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+        close(null);
+    }
+}
+
 /* Headless ends when the work is done; the TUI stays until the operator quits. The intake writer
  * may still queue items (new ones, or finished ones whose files are gone): headless runs until it
  * is done too. */
@@ -470,6 +541,8 @@ static bool keep_running(struct run *r)
 {
     if (r->interrupted)
         return false;
+    if (r->detach_asked || ui_terminal_gone(r->ui) || ui_wants_detach(r->ui))
+        detach(r);
     if (r->ui != NULL)
         return !ui_wants_quit(r->ui);
     return !engine_idle(r->engine) || (r->in != NULL && intake_status(r->in, NULL) == 1);
@@ -523,6 +596,22 @@ static void print_session_stats(struct queue *q)
             (unsigned long long)dbs.busy);
 }
 
+/* Where a run nobody watches leaves its outcome (docs/design.md#detach-and-attach): an "end" line
+ * in the log, and in the session last_exit (the exit status, before a session failure can raise it
+ * to 4), last_end_ms (wall clock) and last_detached (1 when the TUI had let go of the terminal). */
+static void record_end(struct run *r, int status, const char *how)
+{
+    struct engine_stats st;
+    char text[48];
+
+    engine_stats(r->engine, &st);
+    snprintf(text, sizeof text, "%s%s", how, r->detached ? ", detached" : "");
+    evlog_end(r->log, status, text, &st);
+    (void)queue_setting_set(r->q, "last_exit", status);
+    (void)queue_setting_set(r->q, "last_end_ms", wall_ms());
+    (void)queue_setting_set(r->q, "last_detached", r->detached ? 1 : 0);
+}
+
 /* The end of a run that started: transfers parked when interrupted, the summary, the exit
  * status, and whether the next run starts a new pass. A run that ends with items paused or not
  * finished exits 3 and keeps its pass open, like an interrupted one: the same command continues
@@ -555,6 +644,7 @@ static int finish(struct run *r)
         status = EXIT_INTERRUPTED;
     else
         status = queue_count(r->q, ITEM_FAILED) > 0 || r->log_failed ? EXIT_FAILED_ITEMS : EXIT_DONE;
+    record_end(r, status, r->interrupted ? "interrupted" : left > 0 ? "stopped" : "finished");
     if (status != EXIT_INTERRUPTED)
         (void)queue_setting_set(r->q, "finished", 1);     /* retried by queue_close */
     return status;
@@ -568,6 +658,7 @@ static void teardown(struct run *r, int *status)
     intake_free(r->in);
     ctl_free(r->ctl);
     ui_free(r->ui);
+    uisrc_free(r->uisrc);
     headless_free(r->hl);
     engine_free(r->engine);
     evlog_close(r->log);
@@ -608,9 +699,17 @@ int main(int argc, char **argv)
     case CLI_CTL:
         settings_free(&r.s);
         return ctl_client_main(argc, argv);
+    case CLI_ATTACH:
+        settings_free(&r.s);
+        return attach_main(argc, argv);
     case CLI_RUN:
         break;
     }
+    if ((status = already_running(&r)) >= 0) {
+        settings_free(&r.s);
+        return status;
+    }
+    status = EXIT_USAGE;
     if (prepare(&r) == 0 && plan(&r) == 0 && start_engine(&r) == 0 && start_intake(&r) == 0) {
         open_control_socket(&r);
         if (start_front_end(&r) == 0) {

@@ -501,6 +501,7 @@ void opts_print_help(FILE *fp)
 
     fputs("Usage: sluice [OPTIONS] [URL...]\n"
           "       sluice ctl [-d DIR | --socket PATH] COMMAND [ARGS...]\n"
+          "       sluice attach [-d DIR | --socket PATH] [--theme NAME|FILE]\n"
           "\n"
           "Downloads URLs (given here or with --input) into DIR under a global rate cap,\n"
           "resuming where it left off when run again.\n", fp);

@@ -6,14 +6,17 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 
 struct sockent {
     int fd;
     int *owner;                 /* where a transfer keeps this descriptor, or NULL */
     bool resolved;              /* ports and peer read (after connect) */
+    unsigned requests;          /* requests that found it: more than one, the connection is reused */
     int lport, pport;
     char pip[46];
 };
@@ -21,11 +24,45 @@ struct sockent {
 struct socktab {
     struct sockent *v;
     size_t n, cap;
+    bool by_truesize;           /* the kernel offers buffer x payload/truesize (Linux 6.5 on) */
+    int ratio;
 };
+
+/* Linux 6.5 replaced tcp_adv_win_scale's fixed half by the ratio of payload to truesize of the
+ * packets a socket receives (docs/design.md#receive-windows-the-cap-on-the-wire-at-any-round-trip). */
+static bool windows_by_truesize(void)
+{
+    struct utsname u;
+    int major = 0, minor = 0;
+
+    if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+        return true;     /* measured then: the ratio found is right on any kernel that has it */
+    return major > 6 || (major == 6 && minor >= 5);
+}
 
 struct socktab *socktab_new(void)
 {
-    return xcalloc(1, sizeof(struct socktab));
+    struct socktab *t = xcalloc(1, sizeof(struct socktab));
+
+    t->by_truesize = windows_by_truesize();
+    t->ratio = t->by_truesize ? 0 : 500;
+    return t;
+}
+
+int socktab_ratio(const struct socktab *t)
+{
+    return t->ratio;
+}
+
+bool socktab_ratio_measured(const struct socktab *t)
+{
+    return t->by_truesize;
+}
+
+void socktab_learn_ratio(struct socktab *t, int ratio_pm)
+{
+    if (t->by_truesize && ratio_pm > 0)
+        t->ratio = ratio_pm;
 }
 
 void socktab_free(struct socktab *t)
@@ -104,6 +141,7 @@ int socktab_find(struct socktab *t, int local_port, const char *peer_ip, int pee
             *owner_fd = s->fd;
             s->owner = owner_fd;
         }
+        s->requests++;
         return s->fd;
     }
     return -1;
@@ -119,6 +157,14 @@ void socktab_release(struct socktab *t, int fd, int *owner_fd)
     }
     if (owner_fd != NULL)
         *owner_fd = -1;
+}
+
+bool socktab_reused(const struct socktab *t, int fd)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->v[i].fd == fd)
+            return t->v[i].requests > 1;
+    return false;
 }
 
 int socktab_count(const struct socktab *t)

@@ -6,7 +6,6 @@
 #include "engine.h"
 #include "loop.h"
 #include "opts.h"
-#include "queue.h"
 #include "units.h"
 
 #include <errno.h>
@@ -85,13 +84,13 @@ static void idle_check(struct ui *u)
 {
     struct engine_stats st;
 
-    if (!engine_idle(u->e)) {
+    if (!uisrc_idle(u->src)) {
         u->idle_since_ms = -1;
         return;
     }
     if (u->idle_since_ms >= 0)
         return;
-    engine_stats(u->e, &st);
+    uisrc_stats(u->src, &st);
     u->idle_since_ms = loop_now(u->loop);
     u->frozen_elapsed_ms = st.elapsed_ms;
     if (st.total > 0)
@@ -103,7 +102,7 @@ static void on_draw(void *arg)
 {
     struct ui *u = arg;
 
-    if (u->dirty == 0 || u->quit)
+    if (u->dirty == 0 || u->quit || u->gone || u->detach)
         return;
     idle_check(u);
     if (u->dirty & UI_CLEAR)
@@ -111,6 +110,7 @@ static void on_draw(void *arg)
     u->dirty = 0;
     u->last_draw_ms = loop_now(u->loop);
     ui_draw(u);
+    u->frames++;
 }
 
 void ui_mark(struct ui *u, unsigned bits)
@@ -135,7 +135,7 @@ static void on_live(void *arg)
     loop_timer_arm(u->live_timer, LIVE_MS);
     idle_check(u);
     if (u->idle_since_ms >= 0) {
-        engine_rate_series(u->e, series, (int)ARRAY_LEN(series));
+        uisrc_rate_series(u->src, series, (int)ARRAY_LEN(series));
         for (size_t i = 0; i < ARRAY_LEN(series) && !moving; i++)
             moving = series[i] > 0;
     } else {
@@ -193,10 +193,10 @@ static void on_event(const struct engine_event *ev, void *arg)
 static void terminal_gone(struct ui *u)
 {
     /* Lost SSH usually arrives as SIGHUP first; this covers a terminal that closed without one.
-     * Quitting saves the session like an interrupt. */
+     * main lets go of the UI and the run goes on headless (docs/design.md#detach-and-attach). */
     loop_unwatch(u->loop, u->infd);
     term_taken = 0;
-    u->quit = true;
+    u->gone = true;
 }
 
 static void on_input(int fd, unsigned events, void *arg)
@@ -206,7 +206,7 @@ static void on_input(int fd, unsigned events, void *arg)
     int keys = 0, r;
     wint_t ch;
 
-    while (!u->quit && (r = wget_wch(stdscr, &ch)) != ERR) {
+    while (!u->quit && !u->gone && (r = wget_wch(stdscr, &ch)) != ERR) {
         keys++;
         if (r == KEY_CODE_YES && ch == KEY_RESIZE)
             continue;           /* resizes come through ui_resize */
@@ -282,8 +282,7 @@ static void setup_colors(struct ui *u)
     }
 }
 
-struct ui *ui_new(struct loop *loop, struct engine *e, struct queue *q, const struct settings *s,
-                  char *err)
+struct ui *ui_new(struct loop *loop, struct uisrc *src, const struct settings *s, char *err)
 {
     struct ui *u;
     struct theme theme;
@@ -316,8 +315,8 @@ struct ui *ui_new(struct loop *loop, struct engine *e, struct queue *q, const st
 
     u = xcalloc(1, sizeof *u);
     u->loop = loop;
-    u->e = e;
-    u->q = q;
+    u->src = src;
+    uisrc_info(src, &u->info);
     u->s = s;
     u->theme = theme;
     u->tty_in = tty_in;
@@ -354,7 +353,7 @@ struct ui *ui_new(struct loop *loop, struct engine *e, struct queue *q, const st
     u->live_timer = loop_timer_new(loop, on_live, u);
     loop_timer_arm(u->live_timer, LIVE_MS);
     loop_watch(loop, u->infd, LOOP_READ, on_input, u);
-    engine_add_listener(e, on_event, NULL);
+    uisrc_listen(src, on_event, NULL);
     ui_message(u, false, "? shows the keys");
     ui_mark(u, UI_DIRTY | UI_CLEAR);
     return u;
@@ -363,6 +362,21 @@ struct ui *ui_new(struct loop *loop, struct engine *e, struct queue *q, const st
 bool ui_wants_quit(const struct ui *u)
 {
     return u != NULL && u->quit;
+}
+
+bool ui_wants_detach(const struct ui *u)
+{
+    return u != NULL && u->detach;
+}
+
+unsigned long ui_frames(const struct ui *u)
+{
+    return u != NULL ? u->frames : 0;
+}
+
+bool ui_terminal_gone(const struct ui *u)
+{
+    return u != NULL && u->gone;
 }
 
 void ui_free(struct ui *u)

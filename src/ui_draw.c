@@ -3,7 +3,6 @@
 #include "ui_impl.h"
 #include "engine.h"
 #include "loop.h"
-#include "queue.h"
 #include "ui_text.h"
 #include "units.h"
 
@@ -128,7 +127,7 @@ static void header(struct ui *u, const struct engine_stats *st)
     if (sw > (int)ARRAY_LEN(series))
         sw = (int)ARRAY_LEN(series);
     if (sw > 0) {
-        engine_rate_series(u->e, series, sw);
+        uisrc_rate_series(u->src, series, sw);
         for (int i = 0; i < sw; i++)
             if (series[i] > peak)
                 peak = series[i];
@@ -263,7 +262,7 @@ static void row_values(struct ui *u, const struct item *it, struct rowv *r)
     r->rate = -1;
     r->eta_ms = -1;
     r->conns = 0;
-    if (it->state == ITEM_ACTIVE && engine_xfer_view(u->e, it->id, &v)) {
+    if (it->state == ITEM_ACTIVE && uisrc_xfer_view(u->src, it->id, &v)) {
         r->conns = v.conns;
         r->bytes = v.bytes;
         if (v.size >= 0)
@@ -504,12 +503,11 @@ static void confirm_line(struct ui *u, int y)
     struct item *it;
 
     if (u->confirm == CONFIRM_QUIT) {
-        engine_stats(u->e, &st);
-        snprintf(q, sizeof q, "Quit? %d running, %zu queued, %zu retrying: they stop, .part files "
-                 "are kept and the same command resumes.  y/N ", st.transfers, st.queued,
-                 st.retrying);
+        uisrc_stats(u->src, &st);
+        snprintf(q, sizeof q, "Stop the sync? %d running, %zu queued, %zu retrying: y stops it "
+                 "(resumable), D detaches, N stays ", st.transfers, st.queued, st.retrying);
     } else {
-        it = queue_get(u->q, u->confirm_id);
+        it = uisrc_get(u->src, u->confirm_id);
         snprintf(q, sizeof q, "Remove %s from this run (its .part is deleted)?  y/N ",
                  it != NULL ? it->path : "the item");
     }
@@ -589,7 +587,7 @@ void ui_draw(struct ui *u)
     if (COLS < UI_MIN_COLS || LINES < UI_MIN_ROWS) {
         too_small(u);
     } else {
-        engine_stats(u->e, &st);
+        uisrc_stats(u->src, &st);
         header(u, &st);
         tabs(u, &st);
         list(u, UI_HEADER_ROWS, LINES - UI_FOOTER_ROWS);

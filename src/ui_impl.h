@@ -3,7 +3,8 @@
 /* What the files of the terminal UI share (ui.c loop glue, ui_keys.c key table, ui_list.c tabs
  * and pages, ui_draw.c and ui_view.c drawing). Nothing outside src/ui*.c includes it.
  * The model never draws: keys and events only set dirty bits; one throttled draw reads the
- * engine and the queue and paints. */
+ * source (include/uisrc.h: this process's engine and queue, or a running sluice's socket) and
+ * paints. */
 #include <curses.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include "item.h"
 #include "theme.h"
 #include "ui_prompt.h"
+#include "uisrc.h"
 #include "util.h"
 
 struct loop;
@@ -47,9 +49,9 @@ struct ui_hist {
 
 struct ui {
     struct loop *loop;
-    struct engine *e;
-    struct queue *q;
-    const struct settings *s;
+    struct uisrc *src;             /* what is shown and where commands go (include/uisrc.h) */
+    struct uisrc_info info;        /* the run's settings the UI shows */
+    const struct settings *s;      /* this process's: the theme */
 
     /* the terminal */
     SCREEN *scr;
@@ -67,6 +69,9 @@ struct ui {
     int64_t idle_since_ms;         /* when the run went idle (the clock stops), or -1 */
     int64_t frozen_elapsed_ms;
     bool quit;
+    bool gone;                     /* the terminal went away: main detaches */
+    bool detach;                   /* D, or D at the quit question: the sync goes on */
+    unsigned long frames;          /* drawn so far (bench/attach.sh: the first screen) */
 
     /* what is shown */
     enum ui_tab tab;
@@ -123,7 +128,7 @@ struct ui_key_doc {
 };
 size_t ui_keys_docs(const struct ui_key_doc **docs);
 
-/* ui_list.c: tabs and pages of items through queue_page, with the filter applied. */
+/* ui_list.c: tabs and pages of items through uisrc_page, with the filter applied. */
 const char *ui_list_tab_name(enum ui_tab t);
 size_t ui_list_count(struct ui *u, enum ui_tab t);
 /* Resolves the selection (following the selected item when it moved) and fills page with the

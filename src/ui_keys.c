@@ -4,7 +4,6 @@
 #include "ui_impl.h"
 #include "engine.h"
 #include "opts.h"
-#include "queue.h"
 #include "units.h"
 #include "urlpath.h"
 
@@ -121,7 +120,7 @@ static unsigned pause_one(struct ui *u, int arg, int code)
         return UI_DIRTY;
     resume = it->state == ITEM_PAUSED;
     path = xstrdup(it->path);      /* the item may move while the engine acts on it */
-    if ((resume ? engine_resume(u->e, it->id, err) : engine_pause(u->e, it->id, err)) < 0)
+    if (uisrc_pause(u->src, it->id, resume, err) < 0)
         ui_message(u, true, "%s: %s", resume ? "resume" : "pause", err);
     else
         ui_message(u, false, "%s %s", resume ? "resumed" : "paused", path);
@@ -133,13 +132,13 @@ static unsigned pause_all(struct ui *u, int arg, int code)
 {
     struct engine_stats st;
 
-    engine_stats(u->e, &st);
+    uisrc_stats(u->src, &st);
     if (st.paused_all || st.disk_full) {
         /* After a full disk, the operator says there is room again. */
-        engine_resume_all(u->e);
+        uisrc_pause_all(u->src, true);
         ui_message(u, false, "all transfers resumed");
     } else {
-        engine_pause_all(u->e);
+        uisrc_pause_all(u->src, false);
         ui_message(u, false, "all transfers paused (P resumes); their .part files are kept");
     }
     return UI_DIRTY;
@@ -153,7 +152,7 @@ static unsigned requeue_one(struct ui *u, int arg, int code)
     if (it == NULL)
         return UI_DIRTY;
     path = xstrdup(it->path);
-    if (engine_requeue(u->e, it->id, err) < 0)
+    if (uisrc_requeue(u->src, it->id, err) < 0)
         ui_message(u, true, "requeue: %s (only failed and retrying items go back to the queue)",
                    err);
     else
@@ -165,7 +164,7 @@ static unsigned requeue_one(struct ui *u, int arg, int code)
 static unsigned requeue_all(struct ui *u, int arg, int code)
 {
     char err[ERRLEN];
-    long n = engine_requeue_failed(u->e, err);
+    long n = uisrc_requeue_failed(u->src, err);
 
     if (n < 0)
         ui_message(u, true, "%s", err);
@@ -191,19 +190,19 @@ static unsigned remove_one(struct ui *u, int arg, int code)
 
 static void set_concurrency(struct ui *u, long n)
 {
-    int was = engine_concurrency(u->e);
+    int was = uisrc_concurrency(u->src);
 
     if (n < 1 || n > 1024) {
         ui_message(u, true, "concurrency stays %d: it goes from 1 to 1024", was);
         return;
     }
-    engine_set_concurrency(u->e, (int)n);
-    ui_message(u, false, "concurrency %d (was %d)", engine_concurrency(u->e), was);
+    uisrc_set_concurrency(u->src, (int)n);
+    ui_message(u, false, "concurrency %d (was %d)", uisrc_concurrency(u->src), was);
 }
 
 static unsigned conc_step(struct ui *u, int arg, int code)
 {
-    set_concurrency(u, (long)engine_concurrency(u->e) + arg);
+    set_concurrency(u, (long)uisrc_concurrency(u->src) + arg);
     return UI_DIRTY;
 }
 
@@ -211,9 +210,9 @@ static void set_cap(struct ui *u, int64_t rate)
 {
     char was[32], now[32];
 
-    units_fmt_cap(engine_rate(u->e), was, sizeof was);
-    engine_set_rate(u->e, rate, u->s->burst);
-    ui_message(u, false, "cap %s (was %s)", units_fmt_cap(engine_rate(u->e), now, sizeof now), was);
+    units_fmt_cap(uisrc_rate(u->src), was, sizeof was);
+    uisrc_set_rate(u->src, rate, u->info.burst);
+    ui_message(u, false, "cap %s (was %s)", units_fmt_cap(uisrc_rate(u->src), now, sizeof now), was);
 }
 
 /* Steps of ] and [: round numbers an operator would pick (K, M, G as on the command line). */
@@ -225,7 +224,7 @@ static const int64_t cap_steps[] = {
 
 static unsigned cap_step(struct ui *u, int arg, int code)
 {
-    int64_t cur = engine_rate(u->e), pick = -1;
+    int64_t cur = uisrc_rate(u->src), pick = -1;
     char buf[32];
 
     if (arg > 0) {
@@ -243,7 +242,7 @@ static unsigned cap_step(struct ui *u, int arg, int code)
         struct engine_stats st;
 
         /* From no cap, the first step down is the one below what is flowing now. */
-        engine_stats(u->e, &st);
+        uisrc_stats(u->src, &st);
         cur = st.rate > cap_steps[0] ? st.rate : cap_steps[1];
     }
     for (size_t i = ARRAY_LEN(cap_steps); i-- > 0 && pick < 0;)
@@ -303,7 +302,7 @@ static bool answer(struct ui *u, int kind, const char *text)
         {
             uint64_t id;
 
-            if (engine_add_url(u->e, text, NULL, &id, err) < 0) {
+            if (uisrc_add_url(u->src, text, &id, err) < 0) {
                 ui_message(u, true, "cannot add: %s", err);
                 return false;
             }
@@ -380,14 +379,22 @@ static unsigned confirm_key(struct ui *u, bool keycode, wint_t ch)
     char err[ERRLEN];
 
     u->confirm = CONFIRM_NONE;
+    if (what == CONFIRM_QUIT && !keycode && ch == 'D') {
+        u->detach = true;
+        return 0;
+    }
     if (keycode || (ch != 'y' && ch != 'Y')) {
         ui_message(u, false, what == CONFIRM_QUIT ? "still running" : "nothing removed");
         return UI_DIRTY;
     }
     if (what == CONFIRM_QUIT) {
-        queue_flush(u->q);
+        uisrc_flush(u->src);
+        if (uisrc_stop(u->src, err) < 0) {
+            ui_message(u, true, "stop: %s", err);
+            return UI_DIRTY;
+        }
         u->quit = true;
-    } else if (engine_remove(u->e, u->confirm_id, err) < 0) {
+    } else if (uisrc_remove(u->src, u->confirm_id, err) < 0) {
         ui_message(u, true, "remove: %s", err);
     } else {
         ui_message(u, false, "removed item %llu", (unsigned long long)u->confirm_id);
@@ -397,7 +404,7 @@ static unsigned confirm_key(struct ui *u, bool keycode, wint_t ch)
 
 static unsigned save(struct ui *u, int arg, int code)
 {
-    if (queue_flush(u->q) < 0)
+    if (uisrc_flush(u->src) < 0)
         ui_message(u, true, "saving the session failed");
     else
         ui_message(u, false, "saved");
@@ -410,13 +417,20 @@ static unsigned quit(struct ui *u, int arg, int code)
         u->view = VIEW_LIST;
         return UI_DIRTY;
     }
-    if (engine_idle(u->e)) {
-        queue_flush(u->q);
+    if (uisrc_idle(u->src)) {
+        uisrc_flush(u->src);
         u->quit = true;
         return 0;
     }
     u->confirm = CONFIRM_QUIT;
     return UI_DIRTY;
+}
+
+/* D: the UI goes, the sync goes on (docs/design.md#detach-and-attach). */
+static unsigned detach_key(struct ui *u, int arg, int code)
+{
+    u->detach = true;
+    return 0;
 }
 
 static unsigned help(struct ui *u, int arg, int code)
@@ -473,7 +487,8 @@ static const struct key keys[] = {
     { { CTRL('l') }, redraw, 0, { "Ctrl-L", "repaint the screen", NULL, NULL, 0 } },
     { { ESC }, escape, 0, { "Esc", "back; clear the filter", NULL, NULL, 0 } },
     { { '?', 'h', KC | KEY_F(1) }, help, 0, { "? h F1", "this help", "help", "?", 2 } },
-    { { 'q', 'Q' }, quit, 0, { "q", "quit (asks while work is left; the session is saved)", "quit", "q", 1 } },
+    { { 'D' }, detach_key, 0, { "D", "detach: the UI goes, the sync goes on (sluice attach)", NULL, NULL, 0 } },
+    { { 'q', 'Q' }, quit, 0, { "q", "quit (while work is left: stop the sync, or D to detach)", "quit", "q", 1 } },
 };
 
 size_t ui_keys_docs(const struct ui_key_doc **docs)

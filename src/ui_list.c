@@ -1,10 +1,9 @@
-/* Tabs are views of the queue by state, read a page at a time through queue_page, so the list
+/* Tabs are views of the queue by state, read a page at a time through uisrc_page, so the list
  * costs the same for ten items or a million: only the rows on screen are ever fetched.
  * A filter has to look at every item once; it does so a bounded slice per frame, so the screen
  * keeps moving while it works through a long queue. */
 #include "ui_impl.h"
 #include "loop.h"
-#include "queue.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -40,35 +39,29 @@ static void push(uint64_t **v, size_t *n, size_t *cap, uint64_t id)
     (*v)[(*n)++] = id;
 }
 
-static bool matches(const struct item *it, const char *f)
-{
-    return strcasestr(it->path, f) != NULL || (it->host != NULL && strcasestr(it->host, f) != NULL);
-}
-
-/* Looks at the next slice of ids. Ids may have gaps (removed items), so the scan is done when it
- * has seen as many items as the queue holds; items added later are picked up the same way. */
+/* Looks at the next slice of ids, on the source's side (uisrc_scan): only the matches travel.
+ * Ids may have gaps (removed items), so the scan is done when it has seen as many items as the
+ * queue holds; items added later are picked up the same way. */
 static void filter_scan(struct ui *u)
 {
-    size_t total = queue_total(u->q);
+    size_t total = uisrc_total(u->src), n;
+    uint64_t *got;
 
-    for (int k = 0; k < FILTER_SLICE && u->fscan_seen < total; k++) {
-        struct item *it = queue_get(u->q, u->fscan_id);
-
-        u->fscan_id++;
-        if (it == NULL)
-            continue;
-        u->fscan_seen++;
-        if (matches(it, u->filter))
-            push(&u->fids, &u->nfids, &u->fcap, it->id);
-        u->fview_stale = true;
-    }
+    if (u->fscan_seen >= total)
+        return;
+    got = xmalloc(FILTER_SLICE * sizeof *got);
+    n = uisrc_scan(u->src, u->filter, &u->fscan_id, FILTER_SLICE, &u->fscan_seen, got);
+    for (size_t k = 0; k < n; k++)
+        push(&u->fids, &u->nfids, &u->fcap, got[k]);
+    free(got);
+    u->fview_stale = true;
     if (u->fscan_seen < total)
         ui_mark(u, UI_DIRTY);      /* more to look at on the next frame */
 }
 
 int ui_list_filter_progress(struct ui *u)
 {
-    size_t total = queue_total(u->q);
+    size_t total = uisrc_total(u->src);
 
     if (u->filter == NULL || u->fscan_seen >= total || total == 0)
         return -1;
@@ -87,6 +80,7 @@ static void filter_view(struct ui *u)
     enum ui_tab t = u->tab;
     uint64_t *second = NULL;
     size_t nsecond = 0, cap2 = 0;
+    unsigned char *states;
 
     filter_scan(u);
     if (!u->fview_stale && u->fview_tab == t && now - u->fview_ms < FILTER_VIEW_MS)
@@ -96,28 +90,29 @@ static void filter_view(struct ui *u)
     u->fview_ms = now;
     u->nfview = 0;
     memset(u->fcounts, 0, sizeof u->fcounts);
+    states = xmalloc(u->nfids + 1);
+    uisrc_states(u->src, u->fids, u->nfids, states);
     for (size_t k = 0; k < u->nfids; k++) {
-        struct item *it = queue_get(u->q, u->fids[k]);
-
-        if (it == NULL)
-            continue;
+        if (states[k] >= ITEM_STATE_COUNT)
+            continue;              /* removed */
         for (int tab = 0; tab < TAB_COUNT; tab++) {
             for (int i = 0; i < tabs[tab].nstates; i++) {
-                if (tabs[tab].states[i] >= 0 && tabs[tab].states[i] != (int)it->state)
+                if (tabs[tab].states[i] >= 0 && tabs[tab].states[i] != (int)states[k])
                     continue;
                 u->fcounts[tab]++;
                 if (tab != (int)t)
                     continue;
                 if (i == 0)
-                    push(&u->fview, &u->nfview, &u->fvcap, it->id);
+                    push(&u->fview, &u->nfview, &u->fvcap, u->fids[k]);
                 else
-                    push(&second, &nsecond, &cap2, it->id);
+                    push(&second, &nsecond, &cap2, u->fids[k]);
             }
         }
     }
     for (size_t k = 0; k < nsecond; k++)
         push(&u->fview, &u->nfview, &u->fvcap, second[k]);
     free(second);
+    free(states);
 }
 
 void ui_list_set_filter(struct ui *u, const char *filter)
@@ -149,9 +144,9 @@ size_t ui_list_count(struct ui *u, enum ui_tab t)
         return u->fcounts[t];
     }
     if (tabs[t].states[0] < 0)
-        return queue_total(u->q);
+        return uisrc_total(u->src);
     for (int i = 0; i < tabs[t].nstates; i++)
-        n += queue_count(u->q, (enum item_state)tabs[t].states[i]);
+        n += uisrc_count(u->src, (enum item_state)tabs[t].states[i]);
     return n;
 }
 
@@ -164,7 +159,7 @@ static size_t page(struct ui *u, size_t off, size_t n, struct item **out)
     if (u->filter != NULL) {
         filter_view(u);
         for (size_t i = off; i < u->nfview && k < n; i++) {
-            struct item *it = queue_get(u->q, u->fview[i]);
+            struct item *it = uisrc_get(u->src, u->fview[i]);
 
             if (it != NULL)
                 out[k++] = it;
@@ -173,13 +168,13 @@ static size_t page(struct ui *u, size_t off, size_t n, struct item **out)
     }
     for (int i = 0; i < tabs[t].nstates && k < n; i++) {
         int st = tabs[t].states[i];
-        size_t c = st < 0 ? queue_total(u->q) : queue_count(u->q, (enum item_state)st);
+        size_t c = st < 0 ? uisrc_total(u->src) : uisrc_count(u->src, (enum item_state)st);
 
         if (off >= c) {
             off -= c;
             continue;
         }
-        k += queue_page(u->q, st, off, n - k, out + k);
+        k += uisrc_page(u->src, st, off, n - k, out + k);
         off = 0;
     }
     return k;
@@ -240,5 +235,5 @@ struct item *ui_list_selected(struct ui *u)
     }
     id = u->view == VIEW_DETAILS ? u->detail_id : u->sel_id;
 
-    return id != 0 ? queue_get(u->q, id) : NULL;
+    return id != 0 ? uisrc_get(u->src, id) : NULL;
 }

@@ -3,7 +3,6 @@
 #include "engine.h"
 #include "loop.h"
 #include "opts.h"
-#include "queue.h"
 #include "ui_text.h"
 #include "units.h"
 #include "urlpath.h"
@@ -93,7 +92,7 @@ static void eta_line(struct lines *l)
     struct engine_stats st;
     char a[32], b[32], c[32], d[32], text[ERRLEN];
 
-    engine_stats(l->u->e, &st);
+    uisrc_stats(l->u->src, &st);
     if (st.eta_ms == 0) {
         line(l, "run ETA", "0s: nothing left to fetch", TH_VALUE, 1);
         return;
@@ -115,15 +114,21 @@ static void eta_line(struct lines *l)
 }
 
 /* A segmented download lists its ranges: where each one is, how far, how fast
- * (docs/design.md#segmented-downloads). */
+ * (docs/design.md#segmented-downloads). conns: -1 not running, 0 running but not told (a source
+ * that does not report connections: sluice attach). */
 static void segment_lines(struct ui *u, struct lines *l, const struct item *it, int conns)
 {
     struct engine_range_view r[32];
-    int n = engine_ranges_view(u->e, it->id, r, 32);
+    int n = conns > 0 ? uisrc_ranges_view(u->src, it->id, r, 32) : 0;
     char text[ERRLEN], a[32], b[32], c[32];
 
-    snprintf(text, sizeof text, "%d connection%s%s (--segments %d)", conns, conns == 1 ? "" : "s",
-             n > 0 ? (snprintf(a, sizeof a, ", %d ranges", n), a) : "", u->s->segments);
+    if (conns <= 0)
+        snprintf(text, sizeof text, "%s (--segments %d)", conns < 0 ? "none running" : "running",
+                 u->info.segments);
+    else
+        snprintf(text, sizeof text, "%d connection%s%s (--segments %d)", conns,
+                 conns == 1 ? "" : "s", n > 0 ? (snprintf(a, sizeof a, ", %d ranges", n), a) : "",
+                 u->info.segments);
     line(l, "segments", text, TH_VALUE, 1);
     for (int i = 0; i < n && i < 32; i++) {
         int64_t len = r[i].end - r[i].start;
@@ -138,7 +143,7 @@ static void segment_lines(struct ui *u, struct lines *l, const struct item *it, 
 
 void ui_view_details(struct ui *u, int y0, int y1)
 {
-    struct item *it = u->detail_id != 0 ? queue_get(u->q, u->detail_id) : NULL;
+    struct item *it = u->detail_id != 0 ? uisrc_get(u->src, u->detail_id) : NULL;
     struct lines l = { u, y0 + 1, y1 };
     struct engine_xfer_view v;
     bool live;
@@ -152,7 +157,7 @@ void ui_view_details(struct ui *u, int y0, int y1)
         return;
     }
     snprintf(text, sizeof text, "item %llu of %zu: %s", (unsigned long long)it->id,
-             queue_total(u->q), it->state == ITEM_UNCHANGED ? "unchanged" : item_state_name(it->state));
+             uisrc_total(u->src), it->state == ITEM_UNCHANGED ? "unchanged" : item_state_name(it->state));
     ui_put(u, y0, 1, COLS - 2, TH_COLUMNS, text, false, false);
     ui_put_right(u, y0, COLS - 24, 23, TH_COLUMNS, "Esc or Enter: back");
 
@@ -163,16 +168,16 @@ void ui_view_details(struct ui *u, int y0, int y1)
         free(url);
     }
     line(&l, "path", it->path, TH_VALUE, 2);
-    live = it->state == ITEM_ACTIVE && engine_xfer_view(u->e, it->id, &v);
+    live = it->state == ITEM_ACTIVE && uisrc_xfer_view(u->src, it->id, &v);
     switch (it->state) {
     case ITEM_RETRY:
         if (it->next_try_ms > loop_now(u->loop))
             snprintf(text, sizeof text, "retry in %s, attempt %d of %d",
                      units_fmt_duration(it->next_try_ms - loop_now(u->loop) + 999, a, sizeof a),
-                     it->attempts + 1, u->s->retries + 1);
+                     it->attempts + 1, u->info.retries + 1);
         else
             snprintf(text, sizeof text, "retry due, next for a slot of its host, attempt %d of %d",
-                     it->attempts + 1, u->s->retries + 1);
+                     it->attempts + 1, u->info.retries + 1);
         break;
     case ITEM_FAILED:
         snprintf(text, sizeof text, "failed after %d attempt%s", it->attempts,
@@ -182,7 +187,7 @@ void ui_view_details(struct ui *u, int y0, int y1)
         snprintf(text, sizeof text, "%s, %d attempt%s (at most %d)",
                  it->state == ITEM_UNCHANGED ? "unchanged" : item_state_name(it->state),
                  it->attempts + (it->state == ITEM_ACTIVE),
-                 it->attempts + (it->state == ITEM_ACTIVE) == 1 ? "" : "s", u->s->retries + 1);
+                 it->attempts + (it->state == ITEM_ACTIVE) == 1 ? "" : "s", u->info.retries + 1);
     }
     line(&l, "state", text, TH_VALUE, 1);
     if (it->http_status > 0)
@@ -217,7 +222,7 @@ void ui_view_details(struct ui *u, int y0, int y1)
             units_fmt_duration(it->duration_ms, a, sizeof a);
         line(&l, "last attempt", a, TH_VALUE, 1);
     }
-    segment_lines(u, &l, it, live ? v.conns : 0);
+    segment_lines(u, &l, it, live ? v.conns : -1);
     eta_line(&l);
     errors(&l, it);
     for (; l.y < y1; l.y++)

@@ -11,6 +11,8 @@
 #include "writer.h"
 
 #include <errno.h>
+#include <linux/sock_diag.h>
+#include <sys/ioctl.h>
 #include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -46,6 +48,10 @@ struct xfer {
     int64_t rtt_us;              /* the connection's round trip when the window was last set */
     int fd;                      /* its connection's socket (socktab), -1 before the request */
     int64_t held_at;             /* x->got when the clamp was last checked */
+    int64_t rcvbuf;              /* SO_RCVBUF given for the window (cap_rcvbuf), 0 none */
+    int ratio;                   /* payload/truesize it was sized for; 0 = not measured then */
+    int64_t sampled_at;          /* x->got when the socket's queue was last measured */
+    int64_t drain_ms;            /* the buffer is too large for the window since then, 0 = not */
     bool autotuned;              /* the buffer could not be made big enough: the kernel grows it */
     struct item *it;
     CURL *easy;
@@ -142,7 +148,7 @@ static int64_t socket_rtt_us(curl_socket_t fd)
     return rtt;
 }
 
-/* Sizes the socket's buffer for a window. SO_RCVBUF fixes the buffer (and stops the kernel's
+/* Sizes the socket's buffer (want: the SO_RCVBUF value, cap_rcvbuf). SO_RCVBUF fixes the buffer (and stops the kernel's
  * autotuning, which would otherwise raise the clamp behind our back as it grows the buffer);
  * it is bounded by net.core.rmem_max, and SO_RCVBUFFORCE goes past that when we have
  * CAP_NET_ADMIN. Without it a window beyond rmem_max is left to autotuning (SO_BUF_LOCK, Linux
@@ -150,9 +156,9 @@ static int64_t socket_rtt_us(curl_socket_t fd)
  * (at_request) nothing is queued and the buffer may shrink to the window: a buffer much larger
  * than its clamp measured half the cap on loopback. During a transfer it only grows: data
  * already queued would be pruned. Returns true when the buffer is fixed. */
-static bool make_room(int fd, int64_t window, bool at_request)
+static bool make_room(int fd, int64_t want, bool at_request)
 {
-    int cur = 0, v = (int)window, unlock = 0;
+    int cur = 0, v = (int)want, unlock = 0;
     socklen_t len = sizeof cur;
 
     if (!at_request && getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cur, &len) == 0 && cur / 2 > v)
@@ -160,7 +166,7 @@ static bool make_room(int fd, int64_t window, bool at_request)
     /* Set even when the buffer is big enough already: setting it is what stops autotuning. */
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
     len = sizeof cur;
-    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cur, &len) == 0 && cur / 2 >= window)
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cur, &len) == 0 && cur / 2 >= want)
         return true;
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) == 0)
         return true;
@@ -178,7 +184,7 @@ static bool make_room(int fd, int64_t window, bool at_request)
  * clamp as it grows the buffer, so the one in force is read back and pulled down again. */
 static void apply_window(struct xfer *x, curl_socket_t fd)
 {
-    int64_t want;
+    int64_t want, rcvbuf;
     int v, k = -1;
     socklen_t len = sizeof k;
 
@@ -201,12 +207,51 @@ static void apply_window(struct xfer *x, curl_socket_t fd)
     want = cap_window(x->share, x->rtt_us);
     if (getsockopt(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &k, &len) != 0)
         k = -1;
-    if (!cap_window_stale(x->window, want) && !cap_window_stale(k, want))
+    /* While drain_buffer holds the clamp lower on purpose, only a new window counts. */
+    if (!cap_window_stale(x->window, want) && (x->drain_ms != 0 || !cap_window_stale(k, want)))
         return;
-    x->autotuned = !make_room(fd, want, x->window < 0);
+    x->ratio = socktab_ratio(x->env->socks);
+    rcvbuf = cap_rcvbuf(want, x->ratio);
+    x->autotuned = !make_room(fd, rcvbuf, x->window < 0);
+    /* During a transfer make_room only grows the buffer: drain_buffer cuts it when it may. */
+    if (x->window < 0 || rcvbuf > x->rcvbuf)
+        x->rcvbuf = rcvbuf;
     v = (int)want;
     if (setsockopt(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, sizeof v) == 0)
         x->window = want;
+}
+
+/* The buffer holds the window only if it was sized for the ratio of payload to memory of the
+ * packets this path brings (cap_rcvbuf): measured from what waits unread on the socket, at the
+ * first chance and then every eighth of a window. A buffer found too small grows at once (the
+ * window could not carry the share); one too large stays until the next request, when nothing
+ * is queued: shrinking it under queued data makes the kernel drop packets it has already let
+ * the peer send. */
+static void measure_ratio(struct xfer *x)
+{
+    int queued = 0;
+    unsigned mem[SK_MEMINFO_VARS];
+    socklen_t len = sizeof mem;
+    int r;
+    int64_t v;
+
+    x->sampled_at = x->got;
+    if (ioctl(x->fd, FIONREAD, &queued) != 0 ||
+        getsockopt(x->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) != 0 ||
+        len < sizeof mem[0] * (SK_MEMINFO_RMEM_ALLOC + 1))
+        return;
+    r = cap_ratio(queued, (int64_t)mem[SK_MEMINFO_RMEM_ALLOC]);
+    if (r == 0)
+        return;
+    socktab_learn_ratio(x->env->socks, r);
+    v = cap_rcvbuf(x->window, r);
+    if (x->ratio == 0 || v > x->rcvbuf + x->rcvbuf / 16) {
+        x->ratio = r;
+        if (v > x->rcvbuf) {
+            x->rcvbuf = v;
+            x->autotuned = !make_room(x->fd, v, false);
+        }
+    }
 }
 
 /* The kernel's autotuning raises the clamp as it grows the buffer, which it does while we read:
@@ -224,11 +269,51 @@ static void hold_window(struct xfer *x)
     }
 }
 
+/* The cap fell and the buffer still holds the old window (cap_drain_clamp): the clamp keeps
+ * what the peer may send to the new window less what waits unread, and once a round trip has
+ * passed (what was promised under the old clamp has come) and the two fit the window, the buffer
+ * is cut to the window's size and the clamp given back. Checked every tick. */
+static void drain_buffer(struct xfer *x)
+{
+    int64_t target, now, clamp;
+    int queued = 0, v;
+
+    if (x->window <= 0 || x->autotuned || x->ratio == 0)
+        return;
+    target = cap_rcvbuf(x->window, x->ratio);
+    if (x->rcvbuf <= target + target / 4) {
+        x->drain_ms = 0;
+        return;
+    }
+    if (ioctl(x->fd, FIONREAD, &queued) != 0)
+        return;
+    now = mono_ms();
+    clamp = cap_drain_clamp(x->window, queued);
+    if (x->drain_ms == 0)
+        x->drain_ms = now;
+    else if (now - x->drain_ms >= x->rtt_us / 1000 + 50 && cap_drain_done(x->window, queued, clamp)) {
+        v = (int)target;
+        if (setsockopt(x->fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v) == 0)
+            x->rcvbuf = target;
+        x->drain_ms = 0;
+        clamp = x->window;
+    }
+    v = (int)clamp;
+    setsockopt(x->fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, sizeof v);
+}
+
 void xfer_tune_window(struct xfer *x, int64_t share)
 {
     x->share = share;
-    if (x->fd >= 0)
+    if (x->fd >= 0) {
         apply_window(x, x->fd);
+        drain_buffer(x);
+    }
+}
+
+bool xfer_between_files(const struct xfer *x)
+{
+    return x->fd >= 0 && x->r.status == 0 && socktab_reused(x->env->socks, x->fd);
 }
 
 int64_t xfer_window(const struct xfer *x, int64_t *rtt_us)
@@ -286,6 +371,10 @@ static int on_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip, 
         socktab_release(x->env->socks, x->fd, &x->fd);
     x->window = -1;          /* unknown on this connection: set it */
     x->autotuned = false;
+    x->rcvbuf = 0;
+    x->ratio = 0;
+    x->sampled_at = x->got;
+    x->drain_ms = 0;
     if (socktab_find(x->env->socks, conn_local_port, conn_primary_ip, conn_primary_port, &x->fd) >= 0)
         apply_window(x, x->fd);
     return CURL_PREREQFUNC_OK;
@@ -537,6 +626,9 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
     x->got += (int64_t)n;
     if (x->autotuned && x->window > 0 && x->fd >= 0 && x->got - x->held_at >= x->window / 8)
         hold_window(x);
+    if (x->window > 0 && x->fd >= 0 && !x->autotuned && socktab_ratio_measured(x->env->socks) &&
+        (x->ratio == 0 || x->got - x->sampled_at >= x->window / 8))
+        measure_ratio(x);
     if (x->env->received != NULL)
         x->env->received(x->env->arg, x, n);
     if (x->seg && x->offset + x->got >= x->seg_end)

@@ -169,9 +169,9 @@ check "no right-to-left override reaches the screen" not has main $'\u202e'
 keys main Escape
 wait_screen 10 main '^ 1 All 36 ' "Escape clears the filter"
 
-# q asks while work is left; y quits, saved, terminal restored.
+# q asks while work is left (stop or detach); y quits, saved, terminal restored.
 keys main q
-wait_screen 10 main 'Quit\? .* y/N' "q asks while transfers run"
+wait_screen 10 main 'Stop the sync\? .* y stops it .* D detaches' "q asks while transfers run"
 keys main y
 check "q y: sluice exited" wait_until 30 test -s "$T/main.exit"
 check_eq "q y: exit 3 (work left, state saved)" 3 "$(cat "$T/main.exit" 2> /dev/null)"

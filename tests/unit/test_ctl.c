@@ -27,6 +27,7 @@
 #include "../../src/ctl_cmd.h"
 #include "engine.h"
 #include "loop.h"
+#include "queue.h"
 #include "util.h"
 
 /* ---- a fake engine: the commands' only way out ---- */
@@ -149,6 +150,19 @@ int engine_add_url(struct engine *e, const char *url, const char *out, uint64_t 
     *id = 42;
     return 0;
 }
+
+/* What the attach mode reads besides (uisrc_local.c): an empty queue, no transfers. */
+bool engine_idle(const struct engine *e) { return false; }
+void engine_rate_series(struct engine *e, int64_t *out, int n) { memset(out, 0, (size_t)n * sizeof *out); }
+bool engine_xfer_view(struct engine *e, uint64_t id, struct engine_xfer_view *v) { return false; }
+int engine_ranges_view(struct engine *e, uint64_t id, struct engine_range_view *out, int max) { return 0; }
+void engine_add_listener(struct engine *e, engine_listener cb, void *arg) { }
+void engine_remove_listener(struct engine *e, engine_listener cb, void *arg) { }
+size_t queue_total(const struct queue *q) { return 0; }
+size_t queue_count(const struct queue *q, enum item_state st) { return 0; }
+size_t queue_page(struct queue *q, int st, size_t off, size_t n, struct item **out) { return 0; }
+struct item *queue_get(struct queue *q, uint64_t id) { return NULL; }
+int queue_flush(struct queue *q) { return 0; }
 
 /* ---- helpers ---- */
 
@@ -664,6 +678,116 @@ static void test_server_basics(void **state)
     assert_int_equal(lstat(sv.path, &sb) < 0 && errno == ENOENT, 1);  /* removed at the end */
 }
 
+/* Reads what the server wrote within a few turns, without closing. */
+static char *drain(struct loop *l, int fd, int turns)
+{
+    struct sbuf b = { 0 };
+    char buf[4096];
+
+    for (int i = 0; i < turns; i++) {
+        ssize_t n;
+
+        loop_run_once(l, 2);
+        while ((n = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+            sbuf_add(&b, buf, (size_t)n);
+    }
+    sbuf_add(&b, "", 1);
+    return b.s;
+}
+
+/* Attach mode (docs/ctl.md#attach-mode): framed answers in order on one connection, the ctl
+ * commands through it, hostile requests answered with an error and the connection kept, a
+ * version it does not speak refused, and a client that asks without reading stops being read
+ * (the loop goes on turning). */
+static void test_server_attach(void **state)
+{
+    struct server sv;
+    char *ans;
+    int fd;
+
+    fake_reset();
+    fk.st = sample;
+    server_start(&sv, "attach");
+    fd = connect_to(sv.path);
+    {
+        const char *req = "attach 1\ninfo\nrate 2M\nrate fast\nbogus\n\"open\npage 0 0 999\n"
+                          "states 1,x\nseries 3\nget 5\nevents\n";
+
+        send_str(fd, req, strlen(req));
+    }
+    ans = drain(sv.loop, fd, 20);
+    assert_string_equal(ans, "ok attach 1\n"
+                             "ok 8\n1 0 0 0\n"
+                             "ok 8\n2097152\n"
+                             "error: rate: 'fast' is not a rate (examples: 50M, 400Mbit, off)\n"
+                             "error: unknown command 'bogus'\n"
+                             "error: unterminated quote in the request\n"
+                             "error: rows: '999' is not a number in 0..256\n"
+                             "error: id: 'x' is not a number in 1..9223372036854775807\n"
+                             "ok 6\n0 0 0\n"
+                             "ok 0\n"
+                             "ok 4\n0 0\n");
+    assert_int_equal(fk.rate, 2097152);
+    free(ans);
+    /* The stats line: the sample's total first. */
+    send_str(fd, "stats\n", 6);
+    ans = drain(sv.loop, fd, 5);
+    assert_true(strncmp(ans, "ok ", 3) == 0);
+    assert_non_null(strstr(ans, "\n10 "));
+    free(ans);
+    close(fd);
+
+    /* Requests, then the client closes its side: every answer, then the server closes. */
+    fd = connect_to(sv.path);
+    {
+        const char *req = "attach 1\ninfo\nconcurrency\npartial";
+
+        send_str(fd, req, strlen(req));
+    }
+    shutdown(fd, SHUT_WR);
+    ans = collect(sv.loop, fd);
+    assert_string_equal(ans, "ok attach 1\nok 8\n1 0 0 0\nok 2\n8\n");
+    free(ans);
+
+    fd = connect_to(sv.path);
+    send_str(fd, "attach 2\n", 9);
+    ans = collect(sv.loop, fd);
+    assert_string_equal(ans, "error: usage: attach VERSION (this sluice speaks attach 1)\n");
+    free(ans);
+
+    /* Asks and asks, never reads: the server stops reading it; the loop keeps turning. */
+    fd = connect_to(sv.path);
+    send_str(fd, "attach 1\n", 9);
+    {
+        int rcvbuf = 4096;
+        char req[] = "series 59\nseries 59\nseries 59\nseries 59\n";
+        int sent = 0;
+
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+        for (int i = 0; i < 200000; i++) {
+            ssize_t n = send(fd, req, sizeof req - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+            if (n < 0)
+                break;
+            sent++;
+            if (i % 64 == 0)
+                spin(sv.loop, 1);
+        }
+        /* The server stopped reading, so our sends stopped: it did not buffer without end. */
+        assert_true(sent < 200000);
+        spin(sv.loop, 50);
+    }
+    close(fd);
+    spin(sv.loop, 5);
+    /* Others are still served. */
+    fd = connect_to(sv.path);
+    send_str(fd, "status\n", 7);
+    ans = collect(sv.loop, fd);
+    assert_true(strncmp(ans, "ok\n{", 4) == 0);
+    free(ans);
+    server_stop(&sv);
+}
+
 static void test_server_framing(void **state)
 {
     struct server sv;
@@ -1037,6 +1161,7 @@ int main(void)
         cmocka_unit_test(test_server_basics),
         cmocka_unit_test(test_server_framing),
         cmocka_unit_test(test_server_long_line),
+        cmocka_unit_test(test_server_attach),
         cmocka_unit_test(test_server_many_clients),
         cmocka_unit_test(test_server_socket_file),
         cmocka_unit_test(test_client_offline),

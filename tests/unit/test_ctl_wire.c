@@ -1,0 +1,188 @@
+/* ctl_wire: the attach mode's records (docs/ctl.md#attach-mode) round-trip, hostile strings
+ * (blanks, newlines, '%', controls, bytes that are not UTF-8) cross intact, and what is not a
+ * record is refused. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/ctl_wire.h"
+#include "item.h"
+#include "util.h"
+
+static char *line_of(struct sbuf *b)
+{
+    sbuf_add(b, "", 0);
+    return b->s;
+}
+
+static void test_stats_round_trip(void **state)
+{
+    struct engine_stats st = { .total = 1000000, .queued = 999000, .active = 16, .retrying = 3,
+                               .paused = 1, .done = 900, .unchanged = 70, .failed = 10,
+                               .concurrency = 16, .transfers = 16, .finishing = 2,
+                               .rate = 123456, .cap = 1048576, .bytes = 1LL << 40,
+                               .elapsed_ms = 3600000, .eta_ms = -1, .eta_mean = -1,
+                               .disk_full = true, .session_error = "disk full: /x y" };
+    struct engine_stats got;
+    struct sbuf b = { 0 };
+    char *err;
+    bool idle;
+
+    ctl_wire_stats(&b, &st, true);
+    assert_null(strchr(b.s, '\n'));
+    assert_int_equal(ctl_wire_stats_parse(line_of(&b), &got, &idle, &err), 0);
+    assert_true(idle);
+    assert_int_equal(got.total, 1000000);
+    assert_int_equal(got.active, 16);
+    assert_int_equal(got.failed, 10);
+    assert_int_equal(got.concurrency, 16);
+    assert_int_equal(got.bytes, 1LL << 40);
+    assert_int_equal(got.eta_ms, -1);
+    assert_true(got.disk_full);
+    assert_false(got.paused_all);
+    assert_string_equal(got.session_error, "disk full: /x y");
+    free(err);
+    sbuf_free(&b);
+}
+
+static void test_item_round_trip(void **state)
+{
+    char *urls[2] = { "http://***@h/a b", "http://m/%41\n" };
+    struct item it = { .id = 42, .urls = urls, .nurls = 2, .path = "dir/a b\t%\x01\xff.bin",
+                       .host = "h", .state = ITEM_RETRY, .attempts = 3, .next_try_ms = 10500,
+                       .http_status = 503, .error = "HTTP 503\nService", .size = -1,
+                       .received = 777, .etag = NULL, .last_modified = "-",
+                       .duration_ms = 12, .has_sha256 = true };
+    struct engine_xfer_view x = { .bytes = 5, .size = 10, .rate = 2, .throttled = true }, gx;
+    struct item got;
+    struct sbuf b = { 0 };
+    bool has_x;
+
+    for (int i = 0; i < 32; i++)
+        it.sha256[i] = (unsigned char)(i * 7);
+    ctl_wire_item(&b, &it, 10000, &x);
+    assert_null(strchr(b.s, '\n'));
+    /* The receiver's clock: a retry due in 500 ms stays due in 500 ms. */
+    assert_int_equal(ctl_wire_item_parse(line_of(&b), 20000, &got, &gx, &has_x), 0);
+    assert_int_equal(got.id, 42);
+    assert_int_equal(got.state, ITEM_RETRY);
+    assert_int_equal(got.next_try_ms, 20500);
+    assert_int_equal(got.attempts, 3);
+    assert_int_equal(got.size, -1);
+    assert_int_equal(got.received, 777);
+    assert_string_equal(got.path, "dir/a b\t%\x01\xff.bin");
+    assert_string_equal(got.error, "HTTP 503\nService");
+    assert_null(got.etag);
+    assert_string_equal(got.last_modified, "-");
+    assert_int_equal(got.nurls, 2);
+    assert_string_equal(got.urls[1], "http://m/%41\n");
+    assert_true(got.has_sha256);
+    assert_memory_equal(got.sha256, it.sha256, 32);
+    assert_true(has_x);
+    assert_int_equal(gx.bytes, 5);
+    assert_true(gx.throttled);
+    util_strv_free(got.urls, got.nurls);
+    free(got.path);
+    free(got.host);
+    free(got.error);
+    free(got.last_modified);
+    sbuf_free(&b);
+}
+
+static void test_row_round_trip(void **state)
+{
+    struct item it = { .id = 9, .state = ITEM_ACTIVE, .attempts = 1, .size = 8000000,
+                       .received = 4096, .error = "a b", .path = "never sent" };
+    struct engine_xfer_view x = { .bytes = 4096, .size = 8000000, .rate = 20480 }, gx;
+    struct item got;
+    struct sbuf b = { 0 };
+    bool has_x;
+
+    ctl_wire_row(&b, &it, 0, &x);
+    assert_null(strstr(b.s, "never sent"));     /* what never changes stays at the client */
+    assert_int_equal(ctl_wire_row_parse(line_of(&b), 0, &got, &gx, &has_x), 0);
+    assert_int_equal(got.id, 9);
+    assert_int_equal(got.state, ITEM_ACTIVE);
+    assert_int_equal(got.size, 8000000);
+    assert_string_equal(got.error, "a b");
+    assert_null(got.path);
+    assert_true(has_x);
+    assert_int_equal(gx.rate, 20480);
+    free(got.error);
+    sbuf_free(&b);
+    {
+        char bad[] = "9 1 1 0 0 8000000 4096 0 - - - - =a extra";
+
+        assert_int_equal(ctl_wire_row_parse(bad, 0, &got, &gx, &has_x), -1);
+    }
+}
+
+static void test_event_round_trip(void **state)
+{
+    struct item it = { .id = 7 }, got_it;
+    struct engine_event ev = { .kind = EV_FAILED, .item = &it, .http_status = 404,
+                               .retry_count = 2, .error = "not found: a\nb" }, got;
+    struct sbuf b = { 0 };
+    char *text;
+
+    ctl_wire_event(&b, &ev);
+    assert_int_equal(ctl_wire_event_parse(line_of(&b), &got, &got_it, &text), 0);
+    assert_int_equal(got.kind, EV_FAILED);
+    assert_ptr_equal(got.item, &got_it);
+    assert_int_equal(got_it.id, 7);
+    assert_int_equal(got.http_status, 404);
+    assert_string_equal(got.error, "not found: a\nb");
+    free(text);
+    sbuf_free(&b);
+}
+
+static void test_refused(void **state)
+{
+    static const char *const items[] = {
+        "",
+        "0 1 0 0 0 -1 0 0 - - - - - =a - - - - =u",             /* id 0 */
+        "1 7 0 0 0 -1 0 0 - - - - - =a - - - - =u",             /* no such state */
+        "1 1 0 0 0 -1 0 0 - - - - - =a - - - -",                /* no URL */
+        "1 1 0 0 0 -1 0 0 - - - - - - - - - - =u",              /* no path */
+        "1 1 0 0 0 -1 0 0 - - - - - =a%0 - - - - =u",           /* cut escape */
+        "1 1 0 0 0 -1 0 0 - - - - - =a%00 - - - - =u",          /* NUL */
+        "1 1 0 0 0 -1 0 0 abc - - - - =a - - - - =u",           /* short digest */
+        "1 1 0 0 0 -1 0 0 - 1 - - - =a - - - - =u",             /* half a view */
+        "1 1 0 0 0 -1 0 0 - - - - - a - - - - =u",              /* no '=' */
+        "1 1 x 0 0 -1 0 0 - - - - - =a - - - - =u",
+        "1 1 0 0 0 -1 0 99999999999999999999 - - - - - =a - - - - =u",
+    };
+    struct item it;
+    struct engine_xfer_view x;
+    struct engine_stats st;
+    struct engine_event ev;
+    char buf[256], *text;
+    bool has_x, idle;
+
+    for (size_t i = 0; i < ARRAY_LEN(items); i++) {
+        snprintf(buf, sizeof buf, "%s", items[i]);
+        assert_int_equal(ctl_wire_item_parse(buf, 0, &it, &x, &has_x), -1);
+    }
+    snprintf(buf, sizeof buf, "1 2 3");
+    assert_int_equal(ctl_wire_stats_parse(buf, &st, &idle, &text), -1);
+    snprintf(buf, sizeof buf, "99 1 0 0 0 0 0 -");
+    assert_int_equal(ctl_wire_event_parse(buf, &ev, &it, &text), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stats_round_trip),
+        cmocka_unit_test(test_item_round_trip),
+        cmocka_unit_test(test_row_round_trip),
+        cmocka_unit_test(test_event_round_trip),
+        cmocka_unit_test(test_refused),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
