@@ -33,6 +33,10 @@ int segplan_count(int64_t size, int n, int64_t min_segment);
  * aligned (SEGPLAN_ALIGN); out has room for SEGPLAN_MAX. Returns the number of ranges. */
 size_t segplan_split(int64_t size, int n, int64_t min_segment, struct seg *out);
 
+/* Where the first range of segplan_split ends: the first connection, which asked for the whole
+ * file, stops there even before the engine has planned the others. */
+int64_t segplan_first_end(int64_t size, int n, int64_t min_segment);
+
 /* Bytes of segment s still to fetch. */
 int64_t segplan_left(const struct seg *s);
 /* Bytes on disk in all. */

@@ -52,6 +52,21 @@ size_t segplan_split(int64_t size, int n, int64_t min_segment, struct seg *out)
     return m;
 }
 
+int64_t segplan_first_end(int64_t size, int n, int64_t min_segment)
+{
+    int k = segplan_count(size, n, min_segment);
+
+    if (size < 0)
+        size = 0;
+    for (int i = 0; i < k - 1; i++) {
+        int64_t end = align_cut(size / k * (i + 1) + size % k * (i + 1) / k, 0);
+
+        if (end > 0)
+            return end;
+    }
+    return size;
+}
+
 int64_t segplan_left(const struct seg *s)
 {
     return s->end - s->start - s->done;

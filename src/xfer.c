@@ -491,7 +491,11 @@ static int start_body(struct xfer *x)
          * one down (xfer_range_cut). The .part is not emptied: every byte of the file is written
          * by one range or another, and the commit cuts it to the file's size. */
         x->seg = x->seg_lead = true;
-        x->seg_end = x->seg_asked = x->r.content_length;
+        x->seg_asked = x->r.content_length;
+        /* Where the plan will end this range: one socket action can bring megabytes before the
+         * engine plans, and the bytes past it are the other ranges'. */
+        x->seg_end = segplan_first_end(x->r.content_length, x->env->settings->segments,
+                                       x->env->settings->min_segment);
         x->it->size = x->r.content_length;
         xfer_reset_hash(x->it);
         keep_validators(x);

@@ -85,6 +85,8 @@ static void test_split_odd(void **state)
             }
             if (sizes[s] >= 1024LL * 1024)
                 assert_true(hi - lo <= 2 * SEGPLAN_ALIGN);
+            /* The first connection stops where the plan will end its range. */
+            assert_int_equal(segplan_first_end(sizes[s], k, 1024), v[0].end);
         }
     }
 }
