@@ -132,6 +132,7 @@ struct engine_xfer_view {
     int64_t size;                /* expected, -1 unknown */
     int64_t rate;                /* bytes/s, last ~2 s */
     bool throttled;              /* waiting for its turn under the cap */
+    int conns;                   /* connections: 1, or a segmented download's (0: none now) */
 };
 bool engine_xfer_view(struct engine *e, uint64_t id, struct engine_xfer_view *v);
 
@@ -157,6 +158,17 @@ struct engine_host_view {
 };
 /* Up to max hosts, busiest first (rate, then transfers, then name); returns how many. */
 size_t engine_hosts_view(struct engine *e, struct engine_host_view *out, size_t max);
+
+/* One range of a running segmented download (docs/design.md#segmented-downloads). */
+struct engine_range_view {
+    int64_t start, end;          /* bytes [start, end) of the file */
+    int64_t done;                /* of them on disk, or received by its connection */
+    int64_t rate;                /* bytes/s of its connection, 0 when none runs */
+    bool busy;                   /* a connection is fetching it */
+};
+/* The ranges of item id, in file order, up to max of them; returns how many it has (0: not
+ * segmented, or not running). */
+int engine_ranges_view(struct engine *e, uint64_t id, struct engine_range_view *out, int max);
 
 /* The received-rate history for the sparkline: n (<= 59) whole seconds, oldest first. */
 void engine_rate_series(struct engine *e, int64_t *out, int n);

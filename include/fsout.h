@@ -40,6 +40,10 @@ void fsout_tag_part(int fd, const char *validator);
  * (docs/design.md#resume-and-incremental-sync). Its validator goes to validator (cap bytes;
  * "" when none), when not NULL. */
 bool fsout_part_tag(int fd, char *validator, size_t cap);
+/* The .part holds ranges of a segmented download (writer_open_at marks it before writing at an
+ * offset): its tail is never trusted past the record, whatever its tag. */
+void fsout_mark_ranges(int fd);
+bool fsout_part_has_ranges(int fd);
 int64_t fsout_part_size(int dirfd, const char *base);
 
 /* Writes all of buf (retrying short writes). Returns 0 or the errno; *written (may be NULL)

@@ -65,6 +65,10 @@ void queue_set_state(struct queue *q, struct item *it, enum item_state st);
 
 /* The item's fields (attempts, sizes, validators, error) changed: persist them within ~1 s. */
 void queue_touch(struct queue *q, struct item *it);
+/* Reads the ranges of a segmented download recorded for it (docs/design.md#segmented-downloads)
+ * into it->segs / it->nsegs, when it has none in memory: 0 (none recorded is 0 too), -1 with err
+ * (the session cannot be read: the item starts as if it had none). */
+int queue_load_segs(struct queue *q, struct item *it, char *err);
 /* Writes the pending changes in one transaction and lets go of items nobody needs any more (the
  * engine's tick calls it each second). One write holds the loop ~20 ms at most: a larger backlog
  * goes on the next loop turns; queue_free writes everything. Returns 0, or -1 when the session

@@ -35,6 +35,9 @@ struct uisrc_ops {
     bool (*idle)(void *impl);
     void (*rate_series)(void *impl, int64_t *out, int n);
     bool (*xfer_view)(void *impl, uint64_t id, struct engine_xfer_view *v);
+    /* The ranges of a segmented download (engine_ranges_view); NULL when the source cannot
+     * tell (remote). */
+    int (*ranges_view)(void *impl, uint64_t id, struct engine_range_view *out, int max);
     size_t (*total)(void *impl);
     size_t (*count)(void *impl, enum item_state st);
     size_t (*page)(void *impl, int st, size_t off, size_t n, struct item **out);
@@ -95,6 +98,8 @@ void uisrc_stats(struct uisrc *s, struct engine_stats *st);
 bool uisrc_idle(struct uisrc *s);
 void uisrc_rate_series(struct uisrc *s, int64_t *out, int n);
 bool uisrc_xfer_view(struct uisrc *s, uint64_t id, struct engine_xfer_view *v);
+/* 0 when the source does not report ranges. */
+int uisrc_ranges_view(struct uisrc *s, uint64_t id, struct engine_range_view *out, int max);
 size_t uisrc_total(struct uisrc *s);
 size_t uisrc_count(struct uisrc *s, enum item_state st);
 size_t uisrc_page(struct uisrc *s, int st, size_t off, size_t n, struct item **out);

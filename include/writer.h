@@ -57,6 +57,12 @@ struct wstream *writer_open(struct writer *w, int rootfd, const char *path, bool
  * (fsout_tag_part; NULL for none); before the first writer_write. A stream that will not be
  * written whole by its first batch has its .part tagged for this boot. */
 void writer_expect(struct wstream *s, int64_t total, const char *validator);
+/* A stream that writes one range of a segmented download (docs/design.md#segmented-downloads)
+ * into path's .part from offset on, through a descriptor of its own: the .part is created when
+ * missing, never emptied nor cut back, and nothing is hashed (the SHA-256 of the whole file is
+ * computed once every range is on disk). writer_written counts the bytes from offset; end it
+ * with writer_close (*d is NULL). */
+struct wstream *writer_open_at(struct writer *w, int rootfd, const char *path, int64_t offset);
 /* Queues c (ownership passes) to be written and hashed after what is already queued. */
 void writer_write(struct wstream *s, struct wchunk *c);
 /* Too much waits to be written (in all, or for s when not NULL): pause. `ready` will be called. */

@@ -244,6 +244,7 @@ int ctl_wire_item_parse(char *line, int64_t now, struct item *it, struct engine_
         x->size = xv[1];
         x->rate = xv[2];
         x->throttled = xv[3] != 0;
+        x->conns = 0;            /* not carried: shown as running */
         *has_x = true;
     } else if (strcmp(f[10], "-") != 0 || strcmp(f[11], "-") != 0 || strcmp(f[12], "-") != 0) {
         return -1;
@@ -314,6 +315,7 @@ static int dynamic_parse(char **f, int64_t now, struct item *it, struct engine_x
         x->size = xv[1];
         x->rate = xv[2];
         x->throttled = xv[3] != 0;
+        x->conns = 0;            /* not carried: shown as running */
         *has_x = true;
     } else if (strcmp(f[9], "-") != 0 || strcmp(f[10], "-") != 0 || strcmp(f[11], "-") != 0) {
         return -1;

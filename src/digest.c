@@ -102,7 +102,8 @@ struct digest *digest_of_part(int dirfd, const char *base, int64_t bytes, int64_
     }
     if (fd < 0)
         return NULL;
-    left = max > bytes && fsout_part_tag(fd, validator, cap) ? max : bytes;
+    left = max > bytes && !fsout_part_has_ranges(fd) && fsout_part_tag(fd, validator, cap) ? max
+                                                                                      : bytes;
     d = digest_new(algo);
     buf = xmalloc(1 << 20);
     while (left > 0) {

@@ -35,21 +35,24 @@ static bool capped(const struct engine *e)
  * connection waits for its next response (docs/design.md#the-cap). Turns still rotate: each
  * transfer takes one chunk and waits again, and one that cannot use its credit (its window, the
  * disk) leaves it to the next. Pushes come mostly in age order (the refill unpauses in that
- * order), so the tail check makes the usual push O(1). */
+ * order), so the tail check makes the usual push O(1). The ranges of one segmented download
+ * share their file's age and take turns among themselves (after the others of that age): they
+ * finish together rather than one by one, which would leave the last ones alone at the end, each
+ * held to what one connection gets (docs/design.md#segmented-downloads). */
 static void throttle_push(struct engine *e, struct active *a)
 {
     struct active **pp;
 
     a->throttled = true;
     a->tnext = NULL;
-    if (e->ttail == NULL || e->ttail->seq < a->seq) {
+    if (e->ttail == NULL || e->ttail->seq <= a->seq) {
         if (e->ttail != NULL)
             e->ttail->tnext = a;
         else
             e->thead = a;
         e->ttail = a;
     } else {
-        for (pp = &e->thead; *pp != NULL && (*pp)->seq < a->seq; pp = &(*pp)->tnext)
+        for (pp = &e->thead; *pp != NULL && (*pp)->seq <= a->seq; pp = &(*pp)->tnext)
             ;
         a->tnext = *pp;
         *pp = a;
@@ -97,6 +100,24 @@ static struct bucket *global_bucket(struct engine *e)
 static struct bucket *host_bucket(struct active *a)
 {
     return a->host->capped ? &a->host->bucket : NULL;
+}
+
+/* Delivers a paused transfer's held chunk, synchronously. When the write callback refuses it (a
+ * range of a segmented download that got to its end, a write that failed), libcurl 7.88 returns
+ * the error here and leaves the transfer in the multi handle with nothing more to report: it
+ * would hang until the stall detector. It is marked, and engine_kick finishes it with that code
+ * (not from here: finishing may park other transfers of a list being walked). */
+static void unpause(struct engine *e, struct active *a)
+{
+    CURLcode rc;
+
+    a->unpausing = true;
+    rc = curl_easy_pause(xfer_easy(a->x), CURLPAUSE_CONT);
+    a->unpausing = false;
+    if (rc != CURLE_OK && a->stuck == CURLE_OK) {
+        a->stuck = rc;
+        e->nstuck++;
+    }
 }
 
 /* Asked by the write callback before each chunk. */
@@ -168,11 +189,12 @@ void engine_cap_on_refill(void *arg)
         a->throttled = false;
         a->unpausing = true;
         /* Delivers the held chunk synchronously (charged through engine_cap_received()). */
-        curl_easy_pause(xfer_easy(a->x), CURLPAUSE_CONT);
-        a->unpausing = false;
+        unpause(e, a);
     }
     if (e->thead != NULL)
         loop_timer_arm(e->refill_timer, cap_refill_wait_ms(global_bucket(e)));
+    if (e->nstuck > 0)
+        engine_kick(e);
 }
 
 /* The writer's backlog has halved: every transfer that waited for it gets its held chunk. */
@@ -186,10 +208,10 @@ void engine_cap_on_disk_ready(void *arg)
         next = a->dnext;
         a->dnext = NULL;
         a->diskwait = false;
-        a->unpausing = true;
-        curl_easy_pause(xfer_easy(a->x), CURLPAUSE_CONT);
-        a->unpausing = false;
+        unpause(e, a);
     }
+    if (e->nstuck > 0)
+        engine_kick(e);
 }
 
 void engine_cap_diskwait_remove(struct engine *e, struct active *a)

@@ -3,6 +3,7 @@
 #include "engine.h"
 #include "engine_cap.h"
 #include "engine_impl.h"
+#include "engine_seg.h"
 #include "engine_transfer.h"
 #include "fsout.h"
 #include "intake.h"
@@ -64,12 +65,25 @@ void engine_stats(struct engine *e, struct engine_stats *st)
             const struct item *it = xfer_item(a->x);
             int64_t have = xfer_offset(a->x) + xfer_bytes(a->x);
 
+            if (it->segs != NULL)
+                continue;            /* counted once below, not once per range */
             if (it->size >= 0) {
                 est.known_left += it->size > have ? it->size - have : 0;
                 st->eta_known_items++;
             } else {
                 est.unknown_items++;
             }
+        }
+        for (size_t i = 0; i < e->nsegitems; i++) {
+            const struct item *it = e->segitems[i];
+            int64_t have, rate;
+            int conns;
+
+            if (it->segs == NULL)
+                continue;
+            engine_seg_progress(e, it, &have, &rate, &conns);
+            est.known_left += it->size > have ? it->size - have : 0;
+            st->eta_known_items++;
         }
         meter_eta(&e->meter, now, &est);
         st->eta_ms = est.eta_ms;
@@ -402,11 +416,30 @@ bool engine_xfer_view(struct engine *e, uint64_t id, struct engine_xfer_view *v)
 
     if (a == NULL)
         return false;
+    if (xfer_item(a->x)->segs != NULL) {
+        int conns;
+
+        engine_seg_progress(e, xfer_item(a->x), &v->bytes, &v->rate, &conns);
+        v->size = xfer_item(a->x)->size;
+        v->throttled = a->throttled;
+        v->conns = conns;
+        return true;
+    }
+    v->conns = 1;
     v->bytes = xfer_offset(a->x) + xfer_bytes(a->x);
     v->size = xfer_item(a->x)->size;
     v->rate = a->rate;
     v->throttled = a->throttled;
     return true;
+}
+
+int engine_ranges_view(struct engine *e, uint64_t id, struct engine_range_view *out, int max)
+{
+    struct item *it = queue_get(e->q, id);
+
+    if (it == NULL || it->state != ITEM_ACTIVE || it->segs == NULL)
+        return 0;
+    return engine_seg_ranges(e, it, out, max);
 }
 
 void engine_rate_series(struct engine *e, int64_t *out, int n)

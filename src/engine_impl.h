@@ -2,7 +2,7 @@
 #define SLUICE_ENGINE_IMPL_H
 /* What the files of the download engine share: engine.c (lifecycle, libcurl glue, timers,
  * listeners), engine_transfer.c (a transfer from start to its verdict and commit), engine_cap.c
- * (the cap and the disk-wait list) and engine_ctl.c (the live controls of engine.h). Nothing
+ * (the cap and the disk-wait list), engine_seg.c (segmented downloads) and engine_ctl.c (the live controls of engine.h). Nothing
  * outside src/engine*.c includes it: front ends see only the opaque engine of engine.h. */
 #include <stdbool.h>
 #include <stddef.h>
@@ -39,6 +39,7 @@ struct active {
     int64_t rate;                /* bytes/s, smoothed over ticks */
     int64_t win_start_ms;        /* --min-rate: this window began (0 = none yet) */
     int64_t win_bytes;           /* xfer_bytes at its start */
+    CURLcode stuck;              /* its unpause failed: to be finished by engine_kick */
 };
 
 /* An item the operator paused in this run (docs/design.md#live-changes-and-the-schedule): by
@@ -59,6 +60,7 @@ struct engine {
     CURLSH *share;
     struct xfer_env env;
     struct loop_timer *curl_timer, *tick_timer, *due_timer, *refill_timer;
+    struct loop_timer *seg_timer;    /* records the ranges of segmented downloads */
     struct syncer *syncer;
     struct writer *writer;
     struct hosts *hosts;
@@ -70,6 +72,7 @@ struct engine {
     uint64_t next_seq;
     int tuned_for;                   /* transfers running when the windows were last sized */
     int finishing;
+    int nstuck;                      /* transfers whose unpause failed (struct active, stuck) */
     int preparing;                   /* digests of .part files being rebuilt by the worker */
     int concurrency;
     struct bucket bucket;
@@ -107,6 +110,11 @@ struct engine {
     bool session_gone;               /* told them that the session file is gone and not back yet */
     struct paused *pausedv;          /* what this run paused, for resume all and the attempts */
     size_t npaused, pausedcap;
+    /* Segmented downloads running (engine_seg.c): their items, and when stealing was last
+     * looked at. */
+    struct item **segitems;
+    size_t nsegitems, segcap;
+    int64_t last_steal_ms;
     struct { engine_listener cb; void *arg; } *listeners;
     int nlisteners;
 };

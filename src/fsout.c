@@ -285,6 +285,23 @@ bool fsout_part_tag(int fd, char *validator, size_t cap)
     return true;
 }
 
+/* A .part that ranges of a segmented download are written into has holes until every range is
+ * on disk: its end says nothing of what lies before it, whatever boot wrote it. Marked before
+ * the first byte at an offset, never unmarked while it is a .part. */
+#define PART_RANGES "user.sluice.ranges"
+
+void fsout_mark_ranges(int fd)
+{
+    (void)fsetxattr(fd, PART_RANGES, "1", 1, 0);
+}
+
+bool fsout_part_has_ranges(int fd)
+{
+    char v[4];
+
+    return fgetxattr(fd, PART_RANGES, v, sizeof v) >= 0 || errno == ERANGE;
+}
+
 int64_t fsout_part_size(int dirfd, const char *base)
 {
     char name[NAME_MAX + 8];
@@ -404,6 +421,9 @@ int fsout_commit(int dirfd, int fd, const char *base, int64_t mtime)
     int rc = 0;
 
     fsout_set_mtime(fd, mtime);
+    /* The marks are for resuming a .part; the file the user gets carries none of them. */
+    (void)fremovexattr(fd, PART_TAG);
+    (void)fremovexattr(fd, PART_RANGES);
     if (fsync(fd) < 0)
         rc = errno;
     if (close(fd) < 0 && rc == 0)

@@ -307,9 +307,6 @@ static int prepare(struct run *r)
         fprintf(stderr, "sluice: cannot initialise libcurl\n");
         return -1;
     }
-    if (r->s.segments > 1)
-        fprintf(stderr, "sluice: --segments %d: segmented downloads are not implemented yet; "
-                "one connection per file\n", r->s.segments);
     if (r->s.mode != UI_HEADLESS) {
         struct theme th;
 

@@ -17,6 +17,7 @@
 #include "store_item.h"
 #include "store_meta.h"
 #include "store_queue.h"
+#include "store_seg.h"
 #include "util.h"
 
 #include <errno.h>
@@ -472,6 +473,24 @@ void queue_set_state(struct queue *q, struct item *it, enum item_state st)
 void queue_touch(struct queue *q, struct item *it)
 {
     queue_write_mark(q, it);
+}
+
+int queue_load_segs(struct queue *q, struct item *it, char *err)
+{
+    struct seg *v;
+    int n;
+
+    if (it->segs != NULL)
+        return 0;
+    v = xcalloc(SEGPLAN_MAX, sizeof *v);
+    n = store_seg_load(q->st, it->id, v, err);
+    if (n <= 0) {
+        free(v);
+        return n;
+    }
+    it->segs = v;
+    it->nsegs = (size_t)n;
+    return 0;
 }
 
 /* Due retries from the heap to the front of their hosts' windows, still ITEM_RETRY: a retry whose

@@ -8,6 +8,7 @@
 #include "store_item.h"
 #include "store_meta.h"
 #include "store_queue.h"
+#include "store_seg.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,10 @@ int queue_write_dirty(struct queue *q)
 
         if (e != NULL && store_item_write(q->st, e->it, q->wall_off, err) < 0)
             goto fail;
+        /* The ranges of a segmented download go with their item (none: its rows go). */
+        if (e != NULL && e->it->segs_dirty &&
+            store_seg_write(q->st, e->it->id, e->it->segs, e->it->nsegs, err) < 0)
+            goto fail;
         if (done % 32 == 31 && now_us() - t0 > WRITE_BUDGET_US) {
             done++;
             break;
@@ -88,8 +93,10 @@ int queue_write_dirty(struct queue *q)
     for (size_t i = 0; i < done; i++) {
         struct queue_ent *e = queue_cache_find(&q->cache, q->dirty[i]);
 
-        if (e != NULL)
+        if (e != NULL) {
             e->flags &= (uint8_t)~QUEUE_ENT_DIRTY;
+            e->it->segs_dirty = false;
+        }
     }
     memmove(q->dirty, q->dirty + done, (q->ndirty - done) * sizeof *q->dirty);
     q->ndirty -= done;

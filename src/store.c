@@ -46,6 +46,9 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_DELETE] = "UPDATE items SET state = 7, path = '/removed/' || id, next_try = 0, "
                  "updated = ?2 WHERE id = ?1 AND state <> 7",
     [S_PURGE] = "DELETE FROM items WHERE id = ?1 AND state = 7",
+    [S_SEG_CLEAR] = "DELETE FROM segments WHERE item = ?1",
+    [S_SEG_ADD] = "INSERT INTO segments(item, lo, hi, done) VALUES(?1, ?2, ?3, ?4)",
+    [S_SEG_LOAD] = "SELECT lo, hi, done FROM segments WHERE item = ?1 ORDER BY lo",
     [S_FIND_URL] = "SELECT id FROM items WHERE url = ?1",
     [S_FIND_PATH] = "SELECT id FROM items WHERE path = ?1",
     /* A range over path's unique index: '0' is the byte after '/'. */

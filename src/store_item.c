@@ -3,6 +3,7 @@
 #include "store_item.h"
 #include "store_impl.h"
 #include "store_meta.h"
+#include "store_seg.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -210,6 +211,7 @@ int store_item_write(struct store *st, const struct item *it, int64_t wall_off, 
 int store_item_delete(struct store *st, uint64_t id, char *err)
 {
     sqlite3_stmt *s = store_stmt(st, S_DELETE, err);
+    bool changed;
 
     if (s == NULL)
         return -1;
@@ -217,7 +219,10 @@ int store_item_delete(struct store *st, uint64_t id, char *err)
     sqlite3_bind_int64(s, 2, wall_ms());
     if (store_step_done(st, s, err, "delete") < 0)
         return -1;
-    if (sqlite3_changes(st->db) > 0) {
+    changed = sqlite3_changes(st->db) > 0;
+    if (store_seg_write(st, id, NULL, 0, err) < 0)
+        return -1;
+    if (changed) {
         /* Ids are no longer dense: pages of every state must count instead of seek. */
         if (store_meta_set(st, "holes", st->holes + 1, err) < 0)
             return -1;
@@ -229,13 +234,17 @@ int store_item_delete(struct store *st, uint64_t id, char *err)
 int store_item_purge(struct store *st, uint64_t id, char *err)
 {
     sqlite3_stmt *s = store_stmt(st, S_PURGE, err);
+    int changed;
 
     if (s == NULL)
         return -1;
     sqlite3_bind_int64(s, 1, (int64_t)id);
     if (store_step_done(st, s, err, "purge") < 0)
         return -1;
-    return sqlite3_changes(st->db) > 0;
+    changed = sqlite3_changes(st->db) > 0;
+    if (changed && store_seg_write(st, id, NULL, 0, err) < 0)
+        return -1;
+    return changed;
 }
 
 int store_item_find_url(struct store *st, const char *url, uint64_t *id, char *err)

@@ -272,6 +272,7 @@ struct rowv {
     int64_t size, bytes, rate, eta_ms;
     int pct;                       /* -1 unknown */
     char why[32];                  /* why it moves no bytes (wait.h), "" when nothing holds it */
+    int conns;                     /* connections of a running transfer (segmented: more) */
 };
 
 static const char *state_word(const struct item *it)
@@ -299,7 +300,9 @@ static void row_values(struct ui *u, const struct item *it, struct rowv *r)
     r->bytes = it->received;
     r->rate = -1;
     r->eta_ms = -1;
+    r->conns = 0;
     if (it->state == ITEM_ACTIVE && uisrc_xfer_view(u->src, it->id, &v)) {
+        r->conns = v.conns;
         r->bytes = v.bytes;
         if (v.size >= 0)
             r->size = v.size;
@@ -340,7 +343,11 @@ static void cell(struct ui *u, const struct item *it, const struct rowv *r, enum
         ui_put(u, y, x, w, e, it->path, true, true);
         return;
     case C_STATE:
-        ui_put(u, y, x, w, sel ? e : state_elem(it->state), state_word(it), false, true);
+        /* A segmented download says on how many connections (docs/tui.md#the-screen). */
+        if (r->conns > 1)
+            snprintf(buf, sizeof buf, r->conns < 10 ? "act x%d" : "ac x%d", r->conns);
+        ui_put(u, y, x, w, sel ? e : state_elem(it->state), r->conns > 1 ? buf : state_word(it),
+               false, true);
         return;
     case C_SIZE:
         if (r->size >= 0)

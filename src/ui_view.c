@@ -114,6 +114,34 @@ static void eta_line(struct lines *l)
     line(l, "run ETA", text, TH_VALUE, 2);
 }
 
+/* A segmented download lists its ranges: where each one is, how far, how fast
+ * (docs/design.md#segmented-downloads). conns: -1 not running, 0 running but not told (a source
+ * that does not report connections: sluice attach). */
+static void segment_lines(struct ui *u, struct lines *l, const struct item *it, int conns)
+{
+    struct engine_range_view r[32];
+    int n = conns > 0 ? uisrc_ranges_view(u->src, it->id, r, 32) : 0;
+    char text[ERRLEN], a[32], b[32], c[32];
+
+    if (conns <= 0)
+        snprintf(text, sizeof text, "%s (--segments %d)", conns < 0 ? "none running" : "running",
+                 u->info.segments);
+    else
+        snprintf(text, sizeof text, "%d connection%s%s (--segments %d)", conns,
+                 conns == 1 ? "" : "s", n > 0 ? (snprintf(a, sizeof a, ", %d ranges", n), a) : "",
+                 u->info.segments);
+    line(l, "segments", text, TH_VALUE, 1);
+    for (int i = 0; i < n && i < 32; i++) {
+        int64_t len = r[i].end - r[i].start;
+
+        snprintf(text, sizeof text, "%s +%s  %3d%%  %s", units_fmt_size(r[i].start, a, sizeof a),
+                 units_fmt_size(len, b, sizeof b),
+                 (int)(len > 0 ? (r[i].done >= len ? 100 : r[i].done * 100 / len) : 100),
+                 r[i].busy ? units_fmt_rate(r[i].rate, c, sizeof c) : r[i].done >= len ? "done" : "idle");
+        line(l, "", text, TH_VALUE, 1);
+    }
+}
+
 void ui_view_details(struct ui *u, int y0, int y1)
 {
     struct item *it = u->detail_id != 0 ? uisrc_get(u->src, u->detail_id) : NULL;
@@ -212,10 +240,7 @@ void ui_view_details(struct ui *u, int y0, int y1)
             units_fmt_duration(it->duration_ms, a, sizeof a);
         line(&l, "last attempt", a, TH_VALUE, 1);
     }
-    /* The engine shows a transfer as one piece (engine_xfer_view has no per-range view). */
-    snprintf(text, sizeof text, "%s (--segments %d; per-range progress is not reported)",
-             live ? "1 connection" : "none running", u->info.segments);
-    line(&l, "segments", text, TH_VALUE, 1);
+    segment_lines(u, &l, it, live ? v.conns : -1);
     eta_line(&l);
     errors(&l, it);
     for (; l.y < y1; l.y++)

@@ -36,6 +36,11 @@ bool uisrc_xfer_view(struct uisrc *s, uint64_t id, struct engine_xfer_view *v)
     return s->ops->xfer_view(s->impl, id, v);
 }
 
+int uisrc_ranges_view(struct uisrc *s, uint64_t id, struct engine_range_view *out, int max)
+{
+    return s->ops->ranges_view != NULL ? s->ops->ranges_view(s->impl, id, out, max) : 0;
+}
+
 size_t uisrc_page(struct uisrc *s, int st, size_t off, size_t n, struct item **out)
 {
     return s->ops->page(s->impl, st, off, n, out);

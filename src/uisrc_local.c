@@ -45,6 +45,11 @@ static bool l_xfer(void *impl, uint64_t id, struct engine_xfer_view *v)
     return engine_xfer_view(((struct local *)impl)->e, id, v);
 }
 
+static int l_ranges(void *impl, uint64_t id, struct engine_range_view *out, int max)
+{
+    return engine_ranges_view(((struct local *)impl)->e, id, out, max);
+}
+
 static size_t l_total(void *impl)
 {
     return queue_total(((struct local *)impl)->q);
@@ -233,9 +238,10 @@ static void l_free(void *impl)
 
 static const struct uisrc_ops local_ops = {
     .info = l_info, .stats = l_stats, .idle = l_idle, .rate_series = l_series,
-    .xfer_view = l_xfer, .total = l_total, .count = l_count, .page = l_page, .get = l_get,
-    .scan = l_scan, .states = l_states, .wait = l_wait, .hosts = l_hosts, .schedule = l_schedule,
-    .set_rate = l_set_rate, .set_concurrency = l_set_conc,
+    .xfer_view = l_xfer, .ranges_view = l_ranges, .total = l_total, .count = l_count,
+    .page = l_page, .get = l_get, .scan = l_scan, .states = l_states, .wait = l_wait,
+    .hosts = l_hosts, .schedule = l_schedule, .set_rate = l_set_rate,
+    .set_concurrency = l_set_conc,
     .pause = l_pause, .pause_all = l_pause_all, .requeue = l_requeue,
     .requeue_failed = l_requeue_failed, .remove = l_remove, .add_url = l_add, .flush = l_flush,
     .stop = l_stop, .listen = l_listen, .lost = l_lost, .free = l_free,

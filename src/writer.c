@@ -50,6 +50,7 @@ struct wstream {
     bool tagged;                     /* the .part carries this boot's tag (fsout_tag_part) */
     int64_t total;                   /* the file's size when known, else -1 (writer_expect) */
     char *validator;                 /* of the response, for the tag (writer_expect) */
+    bool at;                         /* writer_open_at: a range written at offset, no digest */
     int64_t offset;                  /* what the .part must hold when opened (the digest's length) */
     int dirfd, fd;
     int64_t wpos;                    /* where the next write lands */
@@ -184,6 +185,14 @@ static void open_part(struct wstream *s)
         fail_as(s, errnum, path_kind(errnum), msg);
         return;
     }
+    if (s->at) {
+        /* A range of a segmented download: its own descriptor, positioned at its start; the
+         * other ranges are written beside it through theirs. */
+        fsout_mark_ranges(s->fd);
+        if (lseek(s->fd, s->offset, SEEK_SET) < 0)
+            fail(s, errno);
+        return;
+    }
     if (size != s->offset &&
         (size < s->offset || ftruncate(s->fd, s->offset) < 0 || lseek(s->fd, s->offset, SEEK_SET) < 0))
         fail_as(s, EIO, WRITER_FAIL_RESTART, "the .part is shorter than recorded");
@@ -272,8 +281,9 @@ static struct wchunk *write_chunks(struct wstream *s, struct wchunk *list)
                     dropped += (int64_t)(c->len - put);
                     c->len = put;
                     rc = 0;
-                } else if ((rc == ENOSPC || rc == EDQUOT) && s->wpos == 0) {
-                    /* Nothing of this file fitted: leave no empty .part behind. */
+                } else if ((rc == ENOSPC || rc == EDQUOT) && s->wpos == 0 && !s->at) {
+                    /* Nothing of this file fitted: leave no empty .part behind (a range's
+                     * .part holds the other ranges too). */
                     (void)fsout_unlink_part(s->rootfd, s->path);
                 }
             }
@@ -308,7 +318,8 @@ static void hash_chunks(struct wstream *s, struct wchunk *list)
     int64_t n = 0;
 
     for (struct wchunk *c = list; c != NULL; c = c->next) {
-        digest_update(s->d, c->data, c->len);
+        if (s->d != NULL)
+            digest_update(s->d, c->data, c->len);
         n += (int64_t)c->len;
         atomic_fetch_add(&s->hashed, (int64_t)c->len);
     }
@@ -551,7 +562,7 @@ struct wstream *writer_open(struct writer *w, int rootfd, const char *path, bool
         s->t[i].stage = i;
     }
     /* The digest already covers what an earlier attempt wrote. */
-    atomic_init(&s->hashed, digest_bytes(d));
+    atomic_init(&s->hashed, d != NULL ? digest_bytes(d) : 0);
     atomic_init(&s->err, 0);
     atomic_init(&s->backlog, 0);
     atomic_init(&s->waiting, false);
@@ -564,6 +575,14 @@ void writer_expect(struct wstream *s, int64_t total, const char *validator)
     s->total = total;
     free(s->validator);
     s->validator = validator != NULL ? xstrdup(validator) : NULL;
+}
+
+struct wstream *writer_open_at(struct writer *w, int rootfd, const char *path, int64_t offset)
+{
+    struct wstream *s = writer_open(w, rootfd, path, false, offset, NULL);
+
+    s->at = true;
+    return s;
 }
 
 void writer_write(struct wstream *s, struct wchunk *c)

@@ -183,6 +183,7 @@ int engine_add_url(struct engine *e, const char *url, const char *out, uint64_t 
 bool engine_idle(const struct engine *e) { return false; }
 void engine_rate_series(struct engine *e, int64_t *out, int n) { memset(out, 0, (size_t)n * sizeof *out); }
 bool engine_xfer_view(struct engine *e, uint64_t id, struct engine_xfer_view *v) { return false; }
+int engine_ranges_view(struct engine *e, uint64_t id, struct engine_range_view *out, int max) { return 0; }
 void engine_add_listener(struct engine *e, engine_listener cb, void *arg) { }
 void engine_remove_listener(struct engine *e, engine_listener cb, void *arg) { }
 void engine_item_wait(struct engine *e, const struct item *it, struct wait_facts *f)
