@@ -190,7 +190,24 @@ void engine_item_wait(struct engine *e, const struct item *it, struct wait_facts
     memset(f, 0, sizeof *f);
     f->state = it->state;
 }
-size_t engine_hosts_view(struct engine *e, struct engine_host_view *out, size_t max) { return 0; }
+/* One host whose limit was lowered after a 503 and holds for 5 s more (the fake's clock is the
+ * loop's: mono_ms). */
+size_t engine_hosts_view(struct engine *e, struct engine_host_view *out, size_t max)
+{
+    if (max < 1)
+        return 0;
+    memset(out, 0, sizeof *out);
+    snprintf(out->name, sizeof out->name, "%s", "h x:80");
+    out->active = 1;
+    out->limit = 1;
+    out->lowered = true;
+    out->slow_status = 503;
+    out->hold_until_ms = mono_ms() + 5000;
+    out->n503 = 2;
+    out->queued = 3;
+    out->queued_more = true;
+    return 1;
+}
 size_t queue_total(const struct queue *q) { return 0; }
 size_t queue_count(const struct queue *q, enum item_state st) { return 0; }
 size_t queue_page(struct queue *q, int st, size_t off, size_t n, struct item **out) { return 0; }
@@ -834,7 +851,7 @@ static void test_server_attach(void **state)
     fd = connect_to(sv.path);
     {
         const char *req = "attach 1\ninfo\nrate 2M\nrate fast\nbogus\n\"open\npage 0 0 999\n"
-                          "states 1,x\nseries 3\nget 5\nevents\n";
+                          "states 1,x\nseries 3\nget 5\nevents\nwaits 5,6\nwaits 0\nwaits\n";
 
         send_str(fd, req, strlen(req));
     }
@@ -849,7 +866,11 @@ static void test_server_attach(void **state)
                              "error: id: 'x' is not a number in 1..9223372036854775807\n"
                              "ok 6\n0 0 0\n"
                              "ok 0\n"
-                             "ok 4\n0 0\n");
+                             "ok 4\n0 0\n"
+                             /* items that are not there: the run's part, then "x" each */
+                             "ok 12\n0 0 0 0\nx\nx\n"
+                             "error: id: '0' is not a number in 1..9223372036854775807\n"
+                             "error: usage: waits ID,ID,...\n");
     assert_int_equal(fk.rate, 2097152);
     free(ans);
     /* The stats line: the sample's total first. */
@@ -857,6 +878,21 @@ static void test_server_attach(void **state)
     ans = drain(sv.loop, fd, 5);
     assert_true(strncmp(ans, "ok ", 3) == 0);
     assert_non_null(strstr(ans, "\n10 "));
+    free(ans);
+    /* The Hosts tab's rows: the name escaped, the hold as time left (5 s, less what the test
+     * took), the counts. */
+    send_str(fd, "hosts\n", 6);
+    ans = drain(sv.loop, fd, 5);
+    {
+        long long in;
+        char tail[64];
+
+        assert_true(strncmp(ans, "ok ", 3) == 0);
+        assert_non_null(strstr(ans, "\n=h%20x:80 1 1 1 503 "));
+        assert_int_equal(sscanf(strstr(ans, " 503 ") + 5, "%lld %63[^\n]", &in, tail), 2);
+        assert_true(in > 0 && in <= 5000);
+        assert_string_equal(tail, "0 2 0 0 0 3 1");
+    }
     free(ans);
     close(fd);
 
@@ -873,9 +909,17 @@ static void test_server_attach(void **state)
     free(ans);
 
     fd = connect_to(sv.path);
-    send_str(fd, "attach 2\n", 9);
+    send_str(fd, "attach 3\n", 9);
     ans = collect(sv.loop, fd);
-    assert_string_equal(ans, "error: usage: attach VERSION (this sluice speaks attach 1)\n");
+    assert_string_equal(ans, "error: usage: attach VERSION (this sluice speaks attach 1 to 2)\n");
+    free(ans);
+
+    /* Version 2 (waits, hosts) is answered in 2; info says which one the connection speaks. */
+    fd = connect_to(sv.path);
+    send_str(fd, "attach 2\ninfo\n", 15);
+    shutdown(fd, SHUT_WR);
+    ans = collect(sv.loop, fd);
+    assert_string_equal(ans, "ok attach 2\nok 8\n2 0 0 0\n");
     free(ans);
 
     /* Asks and asks, never reads: the server stops reading it; the loop keeps turning. */
