@@ -735,11 +735,16 @@ static void fetch_waits(struct remote *r, const struct item *it)
         w->gone = gone;
         r->nwc++;
     }
-    turn_used(r);
-    goto out;
+    if (k == n)
+        goto out;
 bad:
     protocol_error(r, "wait record");
 out:
+    /* Ids with no answer (refused, cut short) count as gone for this turn: asked once a frame,
+     * not once a row. */
+    for (; k < n; k++)
+        r->wc[r->nwc++] = (struct wc){ .id = ids[k], .gone = true };
+    turn_used(r);
     sbuf_free(&q);
 }
 
