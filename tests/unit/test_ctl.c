@@ -889,6 +889,20 @@ static void test_server_attach(void **state)
     assert_true(strncmp(ans, "ok ", 3) == 0);
     assert_non_null(strstr(ans, "\n=h%20x:80 1 1 1 503 60000 0 2 0 0 0 3 1\n"));
     free(ans);
+    /* waits is bounded like items: 257 ids are refused, the connection stays. */
+    {
+        struct sbuf q = { 0 };
+
+        sbuf_addstr(&q, "waits 1");
+        for (int i = 2; i <= 257; i++)
+            sbuf_printf(&q, ",%d", i);
+        sbuf_addstr(&q, "\nwaits 1\n");
+        send_str(fd, q.s, q.len);
+        sbuf_free(&q);
+    }
+    ans = drain(sv.loop, fd, 10);
+    assert_string_equal(ans, "error: waits: at most 256 ids\nok 10\n0 0 0 0\nx\n");
+    free(ans);
     close(fd);
 
     /* Requests, then the client closes its side: every answer, then the server closes. */
