@@ -52,10 +52,12 @@ struct uisrc_ops {
      * text or NULL, is not met by what the run changes: status:, state:, reason:). */
     void (*states)(void *impl, const uint64_t *ids, size_t n, const char *filter,
                    unsigned char *out);
-    /* Why an item moves no bytes: the engine's facts (wait.h). false when the source cannot
-     * tell (remote: not carried by the attach protocol yet). */
+    /* Why an item moves no bytes: the engine's facts (wait.h), times on this process's clock.
+     * false when the source cannot tell (remote: the item is gone, or the sluice is older than
+     * attach 2). Remote: one request a frame for the rows read this frame. */
     bool (*wait)(void *impl, const struct item *it, struct wait_facts *f);
-    /* The Hosts tab's rows; -1 when the source cannot tell (remote: not carried yet). */
+    /* The Hosts tab's rows; -1 when the source cannot tell (remote: a sluice older than attach
+     * 2). Remote: asked at most once a second. */
     long (*hosts)(void *impl, struct engine_host_view *out, size_t max);
     /* The run's schedule, formatted as --schedule takes it ("none" for none), into out; with
      * spec non-NULL it is replaced first. 0, or -1 with err. */

@@ -292,7 +292,17 @@ static enum theme_elem state_elem(enum item_state s)
     }
 }
 
-static void row_values(struct ui *u, const struct item *it, struct rowv *r)
+static bool has_col(const enum col *tc, enum col c)
+{
+    for (; *tc != C_END; tc++)
+        if (*tc == c)
+            return true;
+    return false;
+}
+
+/* tc: the tab's columns. Why a row waits is read only where it shows (WAITING, or SPEED at
+ * 0 B/s): over attach each read is bytes on the wire (docs/ctl.md#attach-mode). */
+static void row_values(struct ui *u, const struct item *it, const enum col *tc, struct rowv *r)
 {
     struct engine_xfer_view v;
 
@@ -318,8 +328,10 @@ static void row_values(struct ui *u, const struct item *it, struct rowv *r)
     if (r->rate > 0 && r->size > r->bytes)
         r->eta_ms = (r->size - r->bytes) * 1000 / r->rate;
     r->why[0] = '\0';
-    if (it->state == ITEM_ACTIVE || it->state == ITEM_QUEUED || it->state == ITEM_RETRY ||
-        it->state == ITEM_PAUSED) {
+    if ((it->state == ITEM_ACTIVE || it->state == ITEM_QUEUED || it->state == ITEM_RETRY ||
+         it->state == ITEM_PAUSED) &&
+        (has_col(tc, C_WAIT) ||
+         (it->state == ITEM_ACTIVE && r->rate <= 0 && has_col(tc, C_SPEED)))) {
         struct wait_facts f;
         struct wait_answer a;
         int64_t now = mono_ms();
@@ -502,7 +514,7 @@ static void list(struct ui *u, int y0, int y1)
                        false);
             continue;
         }
-        row_values(u, page[r], &v);
+        row_values(u, page[r], columns_of(u->tab), &v);
         x = 1;
         for (int i = 0; i < n; i++) {
             cell(u, page[r], &v, columns_of(u->tab)[i], y, x, width[i], sel);

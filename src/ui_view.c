@@ -202,7 +202,8 @@ void ui_view_details(struct ui *u, int y0, int y1)
             wait_decide(&f, now, UI_STALL_SHOW_MS, &wa);
             line(&l, "waiting", wait_text(&wa, &f, now, text, sizeof text), TH_VALUE, 1);
         } else {
-            line(&l, "waiting", "not shown over sluice attach yet", TH_VALUE, 1);
+            /* Over attach: the item went meanwhile, or a sluice older than attach 2. */
+            line(&l, "waiting", "-", TH_VALUE, 1);
         }
     }
     if (it->state == ITEM_FAILED || it->error != NULL)
@@ -329,7 +330,7 @@ void ui_view_hosts(struct ui *u, int y0, int y1)
         ui_fill(u, y, 0, COLS, TH_ROW);
     if (got < 0) {
         ui_put(u, y0 + 1, 1, COLS - 2, TH_LABEL,
-               "the Hosts tab is not shown over sluice attach yet (sluice ctl status has the run)",
+               "the Hosts tab cannot be read from this sluice (older than attach 2; sluice ctl status has the run)",
                false, false);
         return;
     }

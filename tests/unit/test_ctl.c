@@ -47,6 +47,7 @@ static struct {
     int sched_set;
     int where_status;
     char where_host[64];
+    struct loop *loop;              /* the server's: the engine's clock is its loop's */
 } fk;
 
 static void fake_reset(void)
@@ -191,7 +192,24 @@ void engine_item_wait(struct engine *e, const struct item *it, struct wait_facts
     memset(f, 0, sizeof *f);
     f->state = it->state;
 }
-size_t engine_hosts_view(struct engine *e, struct engine_host_view *out, size_t max) { return 0; }
+/* One host whose limit was lowered after a 503 and holds for 60 s more, on the loop's clock as
+ * the engine's (fk.loop). */
+size_t engine_hosts_view(struct engine *e, struct engine_host_view *out, size_t max)
+{
+    if (max < 1)
+        return 0;
+    memset(out, 0, sizeof *out);
+    snprintf(out->name, sizeof out->name, "%s", "h x:80");
+    out->active = 1;
+    out->limit = 1;
+    out->lowered = true;
+    out->slow_status = 503;
+    out->hold_until_ms = fk.loop != NULL ? loop_now(fk.loop) + 60000 : 0;
+    out->n503 = 2;
+    out->queued = 3;
+    out->queued_more = true;
+    return 1;
+}
 size_t queue_total(const struct queue *q) { return 0; }
 size_t queue_count(const struct queue *q, enum item_state st) { return 0; }
 size_t queue_page(struct queue *q, int st, size_t off, size_t n, struct item **out) { return 0; }
@@ -835,7 +853,7 @@ static void test_server_attach(void **state)
     fd = connect_to(sv.path);
     {
         const char *req = "attach 1\ninfo\nrate 2M\nrate fast\nbogus\n\"open\npage 0 0 999\n"
-                          "states 1,x\nseries 3\nget 5\nevents\n";
+                          "states 1,x\nseries 3\nget 5\nevents\nwaits 5,6\nwaits 0\nwaits\n";
 
         send_str(fd, req, strlen(req));
     }
@@ -850,7 +868,11 @@ static void test_server_attach(void **state)
                              "error: id: 'x' is not a number in 1..9223372036854775807\n"
                              "ok 6\n0 0 0\n"
                              "ok 0\n"
-                             "ok 4\n0 0\n");
+                             "ok 4\n0 0\n"
+                             /* items that are not there: the run's part, then "x" each */
+                             "ok 12\n0 0 0 0\nx\nx\n"
+                             "error: id: '0' is not a number in 1..9223372036854775807\n"
+                             "error: usage: waits ID,ID,...\n");
     assert_int_equal(fk.rate, 2097152);
     free(ans);
     /* The stats line: the sample's total first. */
@@ -858,6 +880,29 @@ static void test_server_attach(void **state)
     ans = drain(sv.loop, fd, 5);
     assert_true(strncmp(ans, "ok ", 3) == 0);
     assert_non_null(strstr(ans, "\n10 "));
+    free(ans);
+    /* The Hosts tab's rows: the name escaped, the hold as the time left from the server's now
+     * (the same loop turn: all of the 60 s), not as a clock reading, then the counts. */
+    fk.loop = sv.loop;
+    send_str(fd, "hosts\n", 6);
+    ans = drain(sv.loop, fd, 5);
+    fk.loop = NULL;
+    assert_true(strncmp(ans, "ok ", 3) == 0);
+    assert_non_null(strstr(ans, "\n=h%20x:80 1 1 1 503 60000 0 2 0 0 0 3 1\n"));
+    free(ans);
+    /* waits is bounded like items: 257 ids are refused, the connection stays. */
+    {
+        struct sbuf q = { 0 };
+
+        sbuf_addstr(&q, "waits 1");
+        for (int i = 2; i <= 257; i++)
+            sbuf_printf(&q, ",%d", i);
+        sbuf_addstr(&q, "\nwaits 1\n");
+        send_str(fd, q.s, q.len);
+        sbuf_free(&q);
+    }
+    ans = drain(sv.loop, fd, 10);
+    assert_string_equal(ans, "error: waits: at most 256 ids\nok 10\n0 0 0 0\nx\n");
     free(ans);
     close(fd);
 
@@ -874,9 +919,17 @@ static void test_server_attach(void **state)
     free(ans);
 
     fd = connect_to(sv.path);
-    send_str(fd, "attach 2\n", 9);
+    send_str(fd, "attach 3\n", 9);
     ans = collect(sv.loop, fd);
-    assert_string_equal(ans, "error: usage: attach VERSION (this sluice speaks attach 1)\n");
+    assert_string_equal(ans, "error: usage: attach VERSION (this sluice speaks attach 1 to 2)\n");
+    free(ans);
+
+    /* Version 2 (waits, hosts) is answered in 2; info says which one the connection speaks. */
+    fd = connect_to(sv.path);
+    send_str(fd, "attach 2\ninfo\n", 15);
+    shutdown(fd, SHUT_WR);
+    ans = collect(sv.loop, fd);
+    assert_string_equal(ans, "ok attach 2\nok 8\n2 0 0 0\n");
     free(ans);
 
     /* Asks and asks, never reads: the server stops reading it; the loop keeps turning. */
