@@ -32,12 +32,14 @@
 
 /* ---- flushing ---- */
 
-int queue_flush(struct queue *q)
+/* all false: the flush of the loop turn after a finish, which leaves the rows of items still
+ * transferring to the engine's tick (queue_write_finished). */
+static int flush(struct queue *q, bool all)
 {
     int rc;
 
     queue_load_sync(q);
-    rc = queue_write_dirty(q);
+    rc = all ? queue_write_dirty(q) : queue_write_finished(q);
     if (rc >= 0)
         queue_write_evict(q);
     for (size_t i = 0; i < q->ngrave; i++)
@@ -45,6 +47,11 @@ int queue_flush(struct queue *q)
     q->ngrave = 0;
     q->gen++;
     return rc < 0 ? -1 : 0;
+}
+
+int queue_flush(struct queue *q)
+{
+    return flush(q, true);
 }
 
 const char *queue_error(const struct queue *q)
@@ -269,7 +276,7 @@ int64_t queue_wall_off(const struct queue *q)
 
 static void on_timer(void *arg)
 {
-    queue_flush(arg);
+    flush(arg, false);
 }
 
 static void on_wake(int fd, unsigned events, void *arg)

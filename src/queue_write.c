@@ -36,14 +36,23 @@ void queue_write_arm(struct queue *q, int64_t ms)
         loop_timer_arm(q->timer, ms);
 }
 
+/* A row a finish's flush leaves for the tick: an item still transferring. Its state and progress
+ * reach the session on the engine's 250 ms tick (docs/design.md#session), and a small file that
+ * starts and ends between two ticks is written once, done, instead of two or three times. */
+static bool deferred(const struct queue_ent *e, bool all)
+{
+    return !all && e != NULL && e->it->state == ITEM_ACTIVE;
+}
+
 /* Writes the marked items in one transaction, as many as fit in WRITE_BUDGET_US (the rest on
- * the next loop turn: q->ndirty says what is left). 0 written, 1 the session is busy (another
- * writer): nothing was written and the loop did not wait for long, -1 error. */
-int queue_write_dirty(struct queue *q)
+ * the next loop turn: q->ndirty says what is left); with all false, not the active ones, which
+ * stay marked. 0 written, 1 the session is busy (another writer): nothing was written and the
+ * loop did not wait for long, -1 error. */
+static int write_dirty(struct queue *q, bool all)
 {
     char err[ERRLEN];
     int64_t t0 = now_us();
-    size_t done = 0;
+    size_t done = 0, kept = 0, rows = 0;
     int rc;
 
     if (q->ndirty == 0 && q->pending == NULL)
@@ -65,13 +74,15 @@ int queue_write_dirty(struct queue *q)
     for (; done < q->ndirty; done++) {
         struct queue_ent *e = queue_cache_find(&q->cache, q->dirty[done]);
 
+        if (deferred(e, all))
+            continue;
         if (e != NULL && store_item_write(q->st, e->it, q->wall_off, err) < 0)
             goto fail;
         /* The ranges of a segmented download go with their item (none: its rows go). */
         if (e != NULL && e->it->segs_dirty &&
             store_seg_write(q->st, e->it->id, e->it->segs, e->it->nsegs, err) < 0)
             goto fail;
-        if (done % 32 == 31 && now_us() - t0 > WRITE_BUDGET_US) {
+        if (rows++ % 32 == 31 && now_us() - t0 > WRITE_BUDGET_US) {
             done++;
             break;
         }
@@ -90,16 +101,19 @@ int queue_write_dirty(struct queue *q)
     }
     db_time(q, t0, "write");
     q->has_err = false;          /* written again: what failed before is in now */
+    /* The written ones are clean; the deferred ones stay marked, in order, before the rest. */
     for (size_t i = 0; i < done; i++) {
         struct queue_ent *e = queue_cache_find(&q->cache, q->dirty[i]);
 
-        if (e != NULL) {
+        if (deferred(e, all)) {
+            q->dirty[kept++] = q->dirty[i];
+        } else if (e != NULL) {
             e->flags &= (uint8_t)~QUEUE_ENT_DIRTY;
             e->it->segs_dirty = false;
         }
     }
-    memmove(q->dirty, q->dirty + done, (q->ndirty - done) * sizeof *q->dirty);
-    q->ndirty -= done;
+    memmove(q->dirty + kept, q->dirty + done, (q->ndirty - done) * sizeof *q->dirty);
+    q->ndirty -= done - kept;
     while (q->pending != NULL) {
         struct setting *s = q->pending;
 
@@ -108,7 +122,7 @@ int queue_write_dirty(struct queue *q)
         free(s);
     }
     atomic_store(&q->loop_waiting, false);
-    if (q->ndirty > 0) {
+    if (q->ndirty > kept) {
         queue_write_arm(q, 0);
         return 0;
     }
@@ -119,6 +133,16 @@ fail:
     store_rollback(q->st);
     db_time(q, t0, "write");
     return -1;
+}
+
+int queue_write_dirty(struct queue *q)
+{
+    return write_dirty(q, true);
+}
+
+int queue_write_finished(struct queue *q)
+{
+    return write_dirty(q, false);
 }
 
 /* Lets go of cached items nobody can still hold: not transferring, not in a window, written,

@@ -17,6 +17,9 @@ void queue_write_arm(struct queue *q, int64_t ms);
  * budget (q->ndirty says what is left). 0 written, 1 the session is busy (another writer): nothing
  * was written and the loop did not wait for long, -1 error. */
 int queue_write_dirty(struct queue *q);
+/* The same without the items still transferring (ITEM_ACTIVE), which stay marked for the next
+ * queue_write_dirty (the engine's tick): the flush on the loop turn after a finish. */
+int queue_write_finished(struct queue *q);
 /* Lets go of cached items nobody can still hold. */
 void queue_write_evict(struct queue *q);
 /* Moves every item in state `from` to ITEM_QUEUED with one statement; returns how many, or -1

@@ -670,6 +670,41 @@ static void test_loop(void **state)
     queue_free(q);
 }
 
+/* The flush on the loop turn after a finish writes the finished rows and leaves those of items
+ * still transferring marked for the tick's queue_flush (docs/design.md#session). */
+static void test_finish_flush_defers_active(void **state)
+{
+    struct queue *q = queue_new();
+    struct loop *l = loop_new();
+    const char *path = store_path(queue_store(q));
+    struct item *a, *b;
+
+    (void)state;
+    queue_attach_loop(q, l, on_wake, NULL);
+    add(q, 1, "h");
+    add(q, 2, "h");
+    assert_int_equal(queue_flush(q), 0);
+    a = queue_next(q, NULL, NULL);
+    assert_non_null(a);
+    queue_set_state(q, a, ITEM_ACTIVE);
+    b = queue_next(q, NULL, NULL);
+    assert_non_null(b);
+    assert_int_equal(a->id, 1);
+    assert_int_equal(b->id, 2);
+    queue_set_state(q, b, ITEM_ACTIVE);
+    queue_set_state(q, b, ITEM_DONE);
+    loop_run_once(l, 1000);
+    assert_int_equal(raw_int(path, "SELECT state FROM items WHERE id = 2"), ITEM_DONE);
+    assert_int_equal(raw_int(path, "SELECT state FROM items WHERE id = 1"), ITEM_QUEUED);
+    /* No busy loop on what is left: the timer is not armed again for it. */
+    assert_int_equal(loop_run_once(l, 0), 0);
+    assert_int_equal(queue_flush(q), 0);
+    assert_int_equal(raw_int(path, "SELECT state FROM items WHERE id = 1"), ITEM_ACTIVE);
+    queue_detach_loop(q);
+    loop_free(l);
+    queue_free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -686,6 +721,7 @@ int main(void)
         cmocka_unit_test(test_settings),
         cmocka_unit_test(test_write_errors),
         cmocka_unit_test(test_loop),
+        cmocka_unit_test(test_finish_flush_defers_active),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
