@@ -21,6 +21,10 @@ int64_t backoff_delay_ms(int attempt, int64_t min_ms, int64_t max_ms, uint64_t *
  * [0, BACKOFF_RETRY_AFTER_MAX_MS] (a date in the past gives 0), or -1 when it is not a valid value. */
 int backoff_parse_retry_after(const char *value, int64_t now_wall_ms, int64_t *delay_ms);
 
+/* Parses an HTTP-date (the same three forms) into seconds since the epoch, now_wall_ms placing
+ * RFC 850's two-digit years. 0, or -1 when it is not one. */
+int backoff_http_date(const char *value, int64_t now_wall_ms, int64_t *epoch_s);
+
 /* The wait before the next try: the jittered backoff, or the Retry-After when that is longer.
  * retry_after_ms < 0 means none. */
 int64_t backoff_wait_ms(int attempt, int64_t min_ms, int64_t max_ms, int64_t retry_after_ms,

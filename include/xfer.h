@@ -91,6 +91,8 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, char *msg, struct re
  * that the digest covers), so a crash resumes from there. False when there is nothing to record. */
 bool xfer_checkpoint(struct xfer *x);
 
+/* A Last-Modified value as seconds since the epoch (the file's mtime), -1 when it is none. */
+int64_t xfer_mtime_of(const char *last_modified);
 /* After XFER_DONE: hands over the .part's stream (the caller commits it with writer_commit);
  * *mtime is the Last-Modified time or -1. */
 void xfer_take_output(struct xfer *x, struct wstream **stream, struct wchunk **last,

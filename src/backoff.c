@@ -231,6 +231,20 @@ static bool parse_http_date(const char *s, int64_t now_wall_ms, int64_t *out_ms)
     return true;
 }
 
+int backoff_http_date(const char *value, int64_t now_wall_ms, int64_t *epoch_s)
+{
+    int64_t ms;
+
+    if (value == NULL)
+        return -1;
+    while (is_space(*value))
+        value++;
+    if (!parse_http_date(value, now_wall_ms, &ms))
+        return -1;
+    *epoch_s = ms / 1000;
+    return 0;
+}
+
 /* Delay from now until `at_ms`, clamped to [0, max] without overflowing for any now. */
 static int64_t delay_until(int64_t at_ms, int64_t now_wall_ms)
 {

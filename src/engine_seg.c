@@ -228,12 +228,8 @@ bool engine_seg_on_worker_done(struct engine *e, struct syncer_job *job)
     commit->kind = SYNCER_COMMIT;
     commit->fd = commit->dirfd = -1;
     commit->mtime = -1;
-    if (it->last_modified != NULL) {
-        time_t t = curl_getdate(it->last_modified, NULL);
-
-        if (t >= 0)
-            commit->mtime = (int64_t)t;
-    }
+    if (it->last_modified != NULL)
+        commit->mtime = xfer_mtime_of(it->last_modified);
     commit->algo = (int)it->algo;
     memcpy(commit->expect, it->digest, sizeof commit->expect);
     commit->arg = it;

@@ -2,6 +2,7 @@
  * never call back into the multi handle. The .part is opened at the first body byte of a 2xx
  * response, so a 404 leaves no empty file or folder behind. */
 #include "xfer.h"
+#include "backoff.h"
 #include "cap.h"
 #include "fsout.h"
 #include "resp.h"
@@ -1042,13 +1043,20 @@ void xfer_take_output(struct xfer *x, struct wstream **stream, struct wchunk **l
     x->chunk = NULL;
     *stream = x->stream;
     *mtime = -1;
-    if (x->it->last_modified != NULL) {
-        time_t t = curl_getdate(x->it->last_modified, NULL);
-
-        if (t >= 0)
-            *mtime = (int64_t)t;
-    }
+    if (x->it->last_modified != NULL)
+        *mtime = xfer_mtime_of(x->it->last_modified);
     x->stream = NULL;
+}
+
+int64_t xfer_mtime_of(const char *last_modified)
+{
+    int64_t t;
+
+    /* Our own HTTP-date parser first: curl_getdate tries format after format with sscanf, about
+     * 11,000 instructions a file on the loop thread (callgrind); it stays for the rest. */
+    if (backoff_http_date(last_modified, wall_ms(), &t) < 0)
+        t = (int64_t)curl_getdate(last_modified, NULL);
+    return t >= 0 ? t : -1;
 }
 
 int64_t xfer_started_ms(const struct xfer *x)

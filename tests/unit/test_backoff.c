@@ -12,6 +12,8 @@
 
 #include "backoff.h"
 
+#include <curl/curl.h>
+
 #define SIX_H BACKOFF_RETRY_AFTER_MAX_MS
 #define T_1994 784111777000LL    /* Sun, 06 Nov 1994 08:49:37 GMT */
 #define T_1994_16 784975777000LL /* Wed, 16 Nov 1994 08:49:37 GMT */
@@ -333,6 +335,32 @@ static void test_next_ms(void **state)
     }
 }
 
+/* A Last-Modified as a file's mtime: our parser gives what curl_getdate gives (it replaces it
+ * on the loop thread, curl_getdate staying for what is not an HTTP-date). */
+static void test_http_date_as_curl(void **state)
+{
+    static const char *const dates[] = {
+        "Sun, 06 Nov 1994 08:49:37 GMT", "Sun Nov  6 08:49:37 1994", "Tue, 29 Feb 2000 12:00:00 GMT",
+        "Thu, 03 Dec 2026 16:22:46 GMT", "Fri, 31 Dec 1999 23:59:59 GMT", "Thu, 01 Jan 1970 00:00:00 GMT",
+        "Wed, 01 Jul 2026 00:00:00 GMT", "  Mon, 17 Oct 2033 03:04:05 GMT  ",
+    };
+    int64_t t = -1;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++) {
+        assert_int_equal(backoff_http_date(dates[i], T_2026, &t), 0);
+        assert_int_equal(t, (int64_t)curl_getdate(dates[i], NULL));
+    }
+    assert_int_equal(backoff_http_date("Sunday, 06-Nov-94 08:49:37 GMT", T_2026, &t), 0);
+    assert_int_equal(t, T_1994 / 1000);
+    /* Not HTTP-dates: left to curl_getdate. */
+    assert_int_equal(backoff_http_date("Sun, 06 Nov 1994 08:49:37 UTC", T_2026, &t), -1);
+    assert_int_equal(backoff_http_date("Sun, 31 Nov 1994 08:49:37 GMT", T_2026, &t), -1);
+    assert_int_equal(backoff_http_date("1994-11-06", T_2026, &t), -1);
+    assert_int_equal(backoff_http_date("", T_2026, &t), -1);
+    assert_int_equal(backoff_http_date(NULL, T_2026, &t), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_retry_after_rfc850_century),
         cmocka_unit_test(test_retry_after_prefixes),
         cmocka_unit_test(test_next_ms),
+        cmocka_unit_test(test_http_date_as_curl),
     };
 
     /* An odd local zone: the results must not depend on it. */
