@@ -150,7 +150,9 @@ static const char *kind_of(mode_t m)
     return "not a regular file";
 }
 
-int fsout_open_regular(int dirfd, const char *name, int flags, int *errnum, char *err)
+/* fsout_open_regular, also giving the file's stat (its caller need not ask again). */
+static int open_regular(int dirfd, const char *name, int flags, struct stat *stp, int *errnum,
+                        char *err)
 {
     struct stat st;
     int f;
@@ -175,13 +177,23 @@ int fsout_open_regular(int dirfd, const char *name, int flags, int *errnum, char
         close(f);
         return errf(err, "cannot open %s: it is %s", name, kind_of(st.st_mode));
     }
-    /* Regular files ignore O_NONBLOCK today; cleared so nothing depends on that. */
-    if (fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK) < 0) {
+    /* Regular files ignore O_NONBLOCK today; cleared so nothing depends on that. The status
+     * flags are the ones we opened with (F_SETFL changes only O_APPEND, O_NONBLOCK and the like,
+     * and ignores the access mode and creation flags), so no F_GETFL: one syscall a file. */
+    if (fcntl(f, F_SETFL, flags & ~O_NONBLOCK) < 0) {
         *errnum = errno;
         close(f);
         return errf(err, "cannot open %s: %s", name, strerror(errno));
     }
+    *stp = st;
     return f;
+}
+
+int fsout_open_regular(int dirfd, const char *name, int flags, int *errnum, char *err)
+{
+    struct stat st;
+
+    return open_regular(dirfd, name, flags, &st, errnum, err);
 }
 
 static void part_name(const char *base, char out[NAME_MAX + 8])
@@ -205,17 +217,18 @@ int fsout_open_part(int dirfd, const char *base, bool truncate, int *fd, int64_t
     }
     part_name(base, name);
     /* O_TRUNC only once it is known to be a regular file. */
-    f = fsout_open_regular(dirfd, name, O_WRONLY | O_CREAT, errnum, err);
+    f = open_regular(dirfd, name, O_WRONLY | O_CREAT, &st, errnum, err);
     if (f < 0)
         return -1;
-    if (fstat(f, &st) < 0 || (truncate && st.st_size > 0 && ftruncate(f, 0) < 0)) {
+    if (truncate && st.st_size > 0 && ftruncate(f, 0) < 0) {
         *errnum = errno;
         close(f);
         return errf(err, "cannot empty %s: %s", name, strerror(errno));
     }
     if (truncate)
         st.st_size = 0;
-    if (lseek(f, 0, SEEK_END) < 0) {
+    /* A new (or emptied) .part is at its end already: the seek is for one that has bytes. */
+    if (st.st_size > 0 && lseek(f, 0, SEEK_END) < 0) {
         *errnum = errno;
         close(f);
         return errf(err, "seek %s: %s", name, strerror(errno));
