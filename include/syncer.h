@@ -28,7 +28,8 @@ struct syncer_job {
     unsigned char expect[32];
     unsigned char sha256[32];    /* SYNCER_COMMIT: the file's SHA-256, set by the writer */
     void *result_ptr;    /* set by the work function */
-    int dirfd;           /* owned by the job: closed when done */
+    int dirfd;           /* owned by the job: closed when done, unless dirfd_shared */
+    bool dirfd_shared;   /* dirfd is the download folder's own descriptor: never closed here */
     int fd;              /* the .part, owned: closed by fsout_commit */
     char *base;          /* file name in dirfd (owned) */
     int64_t mtime;       /* seconds, or -1 */

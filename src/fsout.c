@@ -59,8 +59,8 @@ int fsout_root_open(const char *dir, int *rootfd, char *err)
 
 /* Opens the folder that holds relpath one component at a time, never through a symbolic link;
  * with create, missing folders are made on the way. */
-static int walk(int rootfd, const char *relpath, bool create, int *dirfd, const char **base,
-                int *errnum, char *err)
+static int walk(int rootfd, const char *relpath, bool create, bool share_root, int *dirfd,
+                const char **base, int *errnum, char *err)
 {
     const char *p = relpath, *slash;
     int cur = rootfd;
@@ -112,7 +112,7 @@ static int walk(int rootfd, const char *relpath, bool create, int *dirfd, const 
         errf(err, "bad file name in %s", relpath);
         goto fail;
     }
-    if (cur == rootfd) {
+    if (cur == rootfd && !share_root) {
         cur = dup(rootfd);
         if (cur < 0) {
             *errnum = errno;
@@ -132,7 +132,16 @@ fail:
 int fsout_open_dir(int rootfd, const char *relpath, int *dirfd, const char **base, int *errnum,
                    char *err)
 {
-    return walk(rootfd, relpath, true, dirfd, base, errnum, err);
+    return walk(rootfd, relpath, true, false, dirfd, base, errnum, err);
+}
+
+int fsout_open_dir_shared(int rootfd, const char *relpath, int *dirfd, bool *owned,
+                          const char **base, int *errnum, char *err)
+{
+    if (walk(rootfd, relpath, true, true, dirfd, base, errnum, err) < 0)
+        return -1;
+    *owned = *dirfd != rootfd;
+    return 0;
 }
 
 static const char *kind_of(mode_t m)
@@ -358,7 +367,7 @@ static int open_parent_nocreate(int rootfd, const char *relpath, const char **ba
     char err[ERRLEN];
     int dirfd, errnum;
 
-    return walk(rootfd, relpath, false, &dirfd, base, &errnum, err) == 0 ? dirfd : -1;
+    return walk(rootfd, relpath, false, false, &dirfd, base, &errnum, err) == 0 ? dirfd : -1;
 }
 
 int fsout_unlink_part(int rootfd, const char *relpath)

@@ -278,7 +278,7 @@ static void collect(struct syncer *s)
     for (struct syncer_job *j = list; j != NULL; j = next) {
         next = j->next;
         s->pending--;
-        if (j->dirfd >= 0)
+        if (j->dirfd >= 0 && !j->dirfd_shared)
             close(j->dirfd);
         s->cb(j, s->cb_arg);
         free(j->base);

@@ -53,6 +53,7 @@ struct wstream {
     bool at;                         /* writer_open_at: a range written at offset, no digest */
     int64_t offset;                  /* what the .part must hold when opened (the digest's length) */
     int dirfd, fd;
+    bool dirfd_owned;                /* false: dirfd is rootfd (a file at the top), not closed */
     int64_t wpos;                    /* where the next write lands */
     int64_t wb_from;                 /* writeback was started for the bytes before this */
     struct digest *d;
@@ -175,7 +176,8 @@ static void open_part(struct wstream *s)
     int64_t size;
 
     s->opened = true;
-    if (fsout_open_dir(s->rootfd, s->path, &s->dirfd, &base, &errnum, msg) < 0) {
+    if (fsout_open_dir_shared(s->rootfd, s->path, &s->dirfd, &s->dirfd_owned, &base, &errnum,
+                              msg) < 0) {
         s->dirfd = -1;
         fail_as(s, errnum, path_kind(errnum), msg);
         return;
@@ -333,7 +335,7 @@ static void hash_chunks(struct wstream *s, struct wchunk *list)
 
 static void stream_free(struct wstream *s)
 {
-    if (s->dirfd >= 0)
+    if (s->dirfd >= 0 && s->dirfd_owned)
         close(s->dirfd);
     free(s->path);
     free(s->validator);
@@ -363,6 +365,7 @@ static void finish_commit(struct wstream *s, struct syncer_job *job)
 
     job->fd = s->fd;
     job->dirfd = s->dirfd;
+    job->dirfd_shared = s->dirfd >= 0 && !s->dirfd_owned;
     s->dirfd = -1;
     free(job->base);
     job->base = xstrdup(slash != NULL ? slash + 1 : s->path);
