@@ -25,9 +25,10 @@ int fsout_open_dir_shared(int rootfd, const char *relpath, int *dirfd, bool *own
 
 /* Opens BASE.part in dirfd for writing (created 0644 when missing, never through a symbolic link,
  * and only when it is a regular file; a target BASE that is there and neither a regular file nor
- * a symbolic link is refused too). truncate: start from zero. *size receives the current length. */
-int fsout_open_part(int dirfd, const char *base, bool truncate, int *fd, int64_t *size, int *errnum,
-                    char *err);
+ * a symbolic link is refused too, unless check_target is false: the caller saw nothing there a
+ * moment ago). truncate: start from zero. *size receives the current length. */
+int fsout_open_part(int dirfd, const char *base, bool truncate, bool check_target, int *fd,
+                    int64_t *size, int *errnum, char *err);
 
 /* Opens name in dirfd with flags (O_CREAT makes it 0644), never through a symbolic link and
  * never blocking on a FIFO: anything but a regular file is refused, saying what it is. Returns
@@ -62,6 +63,9 @@ bool fsout_stat_target(int dirfd, const char *base, int64_t *size, int64_t *mtim
 int fsout_unlink_part(int rootfd, const char *relpath);
 /* The same for a path under the root, creating nothing on the way. */
 bool fsout_stat_path(int rootfd, const char *relpath, int64_t *size, int64_t *mtime);
+/* The same; *absent (when not NULL) is true when nothing at all is there (ENOENT in its folder). */
+bool fsout_stat_path_or_absent(int rootfd, const char *relpath, int64_t *size, int64_t *mtime,
+                               bool *absent);
 
 /* The durable finish, run by the worker: set mtime (when >= 0), fsync, close fd, rename
  * BASE.part over BASE. The caller fsyncs the folder afterwards (batched). Returns 0 or errno. */

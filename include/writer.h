@@ -57,6 +57,10 @@ struct wstream *writer_open(struct writer *w, int rootfd, const char *path, bool
  * (fsout_tag_part; NULL for none); before the first writer_write. A stream that will not be
  * written whole by its first batch has its .part tagged for this boot. */
 void writer_expect(struct wstream *s, int64_t total, const char *validator);
+/* The caller saw nothing at the target a moment ago (its conditional-request check): the
+ * .part's opening does not look again (one lookup of the target a file); before the first
+ * writer_write. */
+void writer_target_absent(struct wstream *s);
 /* A stream that writes one range of a segmented download (docs/design.md#segmented-downloads)
  * into path's .part from offset on, through a descriptor of its own: the .part is created when
  * missing, never emptied nor cut back, and nothing is hashed (the SHA-256 of the whole file is

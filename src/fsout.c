@@ -210,8 +210,8 @@ static void part_name(const char *base, char out[NAME_MAX + 8])
     snprintf(out, NAME_MAX + 8, "%s%s", base, FSOUT_PART_SUFFIX);
 }
 
-int fsout_open_part(int dirfd, const char *base, bool truncate, int *fd, int64_t *size, int *errnum,
-                    char *err)
+int fsout_open_part(int dirfd, const char *base, bool truncate, bool check_target, int *fd,
+                    int64_t *size, int *errnum, char *err)
 {
     char name[NAME_MAX + 8];
     struct stat st;
@@ -219,8 +219,8 @@ int fsout_open_part(int dirfd, const char *base, bool truncate, int *fd, int64_t
 
     /* The target is replaced by the rename at the end; a link there is replaced too, but a
      * FIFO, socket, device or folder is someone's on purpose: the item fails instead. */
-    if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode) &&
-        !S_ISLNK(st.st_mode)) {
+    if (check_target && fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
         *errnum = EINVAL;
         return errf(err, "cannot write %s: it is %s", base, kind_of(st.st_mode));
     }
@@ -385,36 +385,56 @@ int fsout_unlink_part(int rootfd, const char *relpath)
     return rc;
 }
 
+static bool stat_target(int dirfd, const char *base, int64_t *size, int64_t *mtime, bool *absent);
+
 bool fsout_stat_path(int rootfd, const char *relpath, int64_t *size, int64_t *mtime)
+{
+    return fsout_stat_path_or_absent(rootfd, relpath, size, mtime, NULL);
+}
+
+bool fsout_stat_path_or_absent(int rootfd, const char *relpath, int64_t *size, int64_t *mtime,
+                               bool *absent)
 {
     const char *base;
     int dirfd;
     bool found;
 
+    if (absent != NULL)
+        *absent = false;
     /* A name directly under the root has no folder to walk (and no link to refuse on the way):
      * the common case of a flat layout costs one syscall instead of three. */
     if (strchr(relpath, '/') == NULL)
-        return relpath[0] != '\0' && fsout_stat_target(rootfd, relpath, size, mtime);
+        return relpath[0] != '\0' && stat_target(rootfd, relpath, size, mtime, absent);
     dirfd = open_parent_nocreate(rootfd, relpath, &base);
     /* Creates nothing: a check must not leave folders behind. */
     if (dirfd < 0)
         return false;
-    found = fsout_stat_target(dirfd, base, size, mtime);
+    found = stat_target(dirfd, base, size, mtime, absent);
     close(dirfd);
     return found;
 }
 
-bool fsout_stat_target(int dirfd, const char *base, int64_t *size, int64_t *mtime)
+static bool stat_target(int dirfd, const char *base, int64_t *size, int64_t *mtime, bool *absent)
 {
     struct stat st;
 
-    if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+    if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (absent != NULL)
+            *absent = errno == ENOENT;
+        return false;
+    }
+    if (!S_ISREG(st.st_mode))
         return false;
     if (size != NULL)
         *size = (int64_t)st.st_size;
     if (mtime != NULL)
         *mtime = (int64_t)st.st_mtim.tv_sec;
     return true;
+}
+
+bool fsout_stat_target(int dirfd, const char *base, int64_t *size, int64_t *mtime)
+{
+    return stat_target(dirfd, base, size, mtime, NULL);
 }
 
 void fsout_set_mtime(int fd, int64_t mtime)

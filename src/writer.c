@@ -48,6 +48,7 @@ struct wstream {
     char *path;                      /* relative to the root */
     bool truncate, opened;
     bool tagged;                     /* the .part carries this boot's tag (fsout_tag_part) */
+    bool target_absent;              /* the loop saw no target just before (writer_target_absent) */
     int64_t total;                   /* the file's size when known, else -1 (writer_expect) */
     char *validator;                 /* of the response, for the tag (writer_expect) */
     bool at;                         /* writer_open_at: a range written at offset, no digest */
@@ -182,7 +183,8 @@ static void open_part(struct wstream *s)
         fail_as(s, errnum, path_kind(errnum), msg);
         return;
     }
-    if (fsout_open_part(s->dirfd, base, s->truncate, &s->fd, &size, &errnum, msg) < 0) {
+    if (fsout_open_part(s->dirfd, base, s->truncate, !s->target_absent, &s->fd, &size, &errnum,
+                        msg) < 0) {
         s->fd = -1;
         fail_as(s, errnum, path_kind(errnum), msg);
         return;
@@ -578,6 +580,11 @@ void writer_expect(struct wstream *s, int64_t total, const char *validator)
     s->total = total;
     free(s->validator);
     s->validator = validator != NULL ? xstrdup(validator) : NULL;
+}
+
+void writer_target_absent(struct wstream *s)
+{
+    s->target_absent = true;
 }
 
 struct wstream *writer_open_at(struct writer *w, int rootfd, const char *path, int64_t offset)

@@ -70,6 +70,7 @@ struct xfer {
     bool body_started;
     /* Bytes gathered for the next chunk. */
     struct wchunk *chunk;
+    bool target_absent;      /* add_conditions found nothing at the target */
     size_t chunk_cap;
     int64_t chunk_ms;            /* when the current chunk got its first byte */
     /* This attempt. */
@@ -407,6 +408,8 @@ static void open_output(struct xfer *x, bool truncate)
         writer_expect(x->stream, x->it->size, v);
         free(v);
     }
+    if (x->target_absent)
+        writer_target_absent(x->stream);
 }
 
 /* A failure of the writer becomes this attempt's. */
@@ -677,7 +680,7 @@ static void add_conditions(struct xfer *x, struct item *it)
     char date[40];
     char *h;
 
-    if (!fsout_stat_path(x->env->rootfd, it->path, &size, &mtime))
+    if (!fsout_stat_path_or_absent(x->env->rootfd, it->path, &size, &mtime, &x->target_absent))
         return;
     if (it->etag != NULL || it->last_modified != NULL) {
         if (it->size >= 0 && size != it->size)

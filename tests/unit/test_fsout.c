@@ -36,7 +36,7 @@ static void test_new_part(void **state)
     int64_t size = -1;
 
     (void)state;
-    assert_int_equal(fsout_open_part(dfd, "new.bin", false, &fd, &size, &errnum, err), 0);
+    assert_int_equal(fsout_open_part(dfd, "new.bin", false, true, &fd, &size, &errnum, err), 0);
     assert_int_equal(size, 0);
     assert_int_equal(lseek(fd, 0, SEEK_CUR), 0);
     assert_int_equal(fcntl(fd, F_GETFL) & (O_NONBLOCK | O_APPEND), 0);
@@ -52,11 +52,11 @@ static void test_existing_part(void **state)
 
     (void)state;
     put("old.bin.part", "12345");
-    assert_int_equal(fsout_open_part(dfd, "old.bin", false, &fd, &size, &errnum, err), 0);
+    assert_int_equal(fsout_open_part(dfd, "old.bin", false, true, &fd, &size, &errnum, err), 0);
     assert_int_equal(size, 5);
     assert_int_equal(lseek(fd, 0, SEEK_CUR), 5);      /* appends after what is there */
     close(fd);
-    assert_int_equal(fsout_open_part(dfd, "old.bin", true, &fd, &size, &errnum, err), 0);
+    assert_int_equal(fsout_open_part(dfd, "old.bin", true, true, &fd, &size, &errnum, err), 0);
     assert_int_equal(size, 0);
     assert_int_equal(lseek(fd, 0, SEEK_CUR), 0);
     assert_int_equal(lseek(fd, 0, SEEK_END), 0);      /* emptied */
@@ -72,11 +72,37 @@ static void test_refused(void **state)
 
     (void)state;
     assert_int_equal(mkfifoat(dfd, "fifo.bin", 0644), 0);
-    assert_int_equal(fsout_open_part(dfd, "fifo.bin", false, &fd, &size, &errnum, err), -1);
+    assert_int_equal(fsout_open_part(dfd, "fifo.bin", false, true, &fd, &size, &errnum, err), -1);
     assert_non_null(strstr(err, "FIFO"));
     assert_int_equal(mkfifoat(dfd, "p.bin.part", 0644), 0);
-    assert_int_equal(fsout_open_part(dfd, "p.bin", false, &fd, &size, &errnum, err), -1);
+    assert_int_equal(fsout_open_part(dfd, "p.bin", false, true, &fd, &size, &errnum, err), -1);
     assert_int_equal(errnum, EINVAL);
+}
+
+/* The loop's look at the target says whether nothing is there; the writer then does not look
+ * again (so a FIFO made in between is not seen: the check is the loop's). */
+static void test_absent_target(void **state)
+{
+    char err[ERRLEN];
+    int fd = -1, errnum = 0;
+    int64_t size = -1, mtime = -1;
+    bool absent = false;
+
+    (void)state;
+    assert_false(fsout_stat_path_or_absent(dfd, "none.bin", &size, &mtime, &absent));
+    assert_true(absent);
+    put("here.bin", "x");
+    assert_true(fsout_stat_path_or_absent(dfd, "here.bin", &size, &mtime, &absent));
+    assert_false(absent);
+    assert_int_equal(size, 1);
+    assert_int_equal(mkfifoat(dfd, "late.bin", 0644), 0);
+    assert_false(fsout_stat_path_or_absent(dfd, "late.bin", &size, &mtime, &absent));
+    assert_false(absent);                             /* something is there: checked again */
+    assert_int_equal(fsout_open_part(dfd, "late.bin", false, true, &fd, &size, &errnum, err), -1);
+    assert_int_equal(fsout_open_part(dfd, "late.bin", false, false, &fd, &size, &errnum, err), 0);
+    close(fd);
+    assert_false(fsout_stat_path_or_absent(dfd, "nofolder/x.bin", &size, &mtime, &absent));
+    assert_false(absent);                             /* only a plain ENOENT in its folder */
 }
 
 static void test_regular_read(void **state)
@@ -99,6 +125,7 @@ int main(void)
         cmocka_unit_test(test_new_part),
         cmocka_unit_test(test_existing_part),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_absent_target),
         cmocka_unit_test(test_regular_read),
     };
     char cmd[64];
