@@ -45,7 +45,7 @@ keys att b
 check "attach: b opens the cap prompt" wait_until 10 line_has att 30 '^cap \('
 keys att 1 0 k Enter
 check "attach: the cap typed there is the engine's" \
-    wait_until 10 test "$("$SLUICE" ctl -d "$T/out" rate)" = 10240
+    wait_until 10 output_is 10240 "$SLUICE" ctl -d "$T/out" rate
 check "attach: the engine logged it" wait_until 10 grep -q '"event":"rate","rate":10240' "$T/ev.jsonl"
 keys att D
 check "D: the client exits 0" wait_until 10 grep -qx 0 "$T/att.exit"
@@ -54,7 +54,7 @@ check_eq "the cap holds after the client left" 10240 "$("$SLUICE" ctl -d "$T/out
 tui att2 100 30 LC_ALL=C.UTF-8 -- attach -d "$T/out"
 wait_screen 20 att2 'cap 10\.0 KiB/s' "a second attach works (and shows the cap)"
 keys att2 b C-u o f f Enter
-check "the second client lifts the cap" wait_until 10 test "$("$SLUICE" ctl -d "$T/out" rate)" = 0
+check "the second client lifts the cap" wait_until 10 output_is 0 "$SLUICE" ctl -d "$T/out" rate
 keys att2 D
 check "D again: the client exits 0" wait_until 10 grep -qx 0 "$T/att2.exit"
 check "the detached run ends on its own when the work is done" wait_until 60 gone "$pid"
