@@ -48,7 +48,7 @@ _sluice_ctl()
 _sluice()
 {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-    local opts="-i --input -d --dir --layout --overwrite --session --no-session
+    local opts="-i --input -d --dir --layout --overwrite --session --no-session --shard
         -j --concurrency --per-host -r --rate --burst --schedule --retries --retry-wait
         --connect-timeout --stall --min-rate --max-size --segments --min-segment -H --header --user-agent --proxy
         --ca-file --insecure --headless --tui --theme --log -c --config -h --help -V --version"
@@ -75,7 +75,7 @@ _sluice()
         return ;;
     -r | --rate)
         COMPREPLY=($(compgen -W "off" -- "$cur")); return ;;
-    -j | --concurrency | --per-host | --burst | --schedule | --retries | --retry-wait | \
+    -j | --concurrency | --per-host | --shard | --burst | --schedule | --retries | --retry-wait | \
         --connect-timeout | --stall | --min-rate | --max-size | --segments | --min-segment | -H | --header | \
         --user-agent | --proxy)
         return ;;

@@ -51,6 +51,7 @@ struct engine_stats {
     bool disk_full;
     bool paused_all;
     const char *session_error;   /* the session cannot be written (retried each tick), or NULL */
+    struct shard shard;          /* --shard K/N of this worker; n == 0: none */
 };
 
 /* Borrows loop, settings and queue; the settings must outlive the engine. */

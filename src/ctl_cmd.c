@@ -133,12 +133,17 @@ void ctl_cmd_status_json(const struct engine_stats *st, struct sbuf *out)
                 "{\"total\":%zu,\"queued\":%zu,\"active\":%zu,\"retrying\":%zu,\"paused\":%zu,"
                 "\"done\":%zu,\"unchanged\":%zu,\"failed\":%zu,\"transfers\":%d,\"finishing\":%d,"
                 "\"concurrency\":%d,\"rate\":%lld,\"cap\":%lld,\"bytes\":%lld,\"elapsed_ms\":%lld,"
-                "\"eta_ms\":%lld,\"disk_full\":%s,\"paused_all\":%s}\n",
+                "\"eta_ms\":%lld,\"disk_full\":%s,\"paused_all\":%s,",
                 st->total, st->queued, st->active, st->retrying, st->paused, st->done, st->unchanged,
                 st->failed, st->transfers, st->finishing, st->concurrency, (long long)st->rate,
                 (long long)st->cap, (long long)st->bytes, (long long)st->elapsed_ms,
                 (long long)st->eta_ms, st->disk_full ? "true" : "false",
                 st->paused_all ? "true" : "false");
+    /* Which part of the list this worker takes (docs/scale.md#sharding), null when all. */
+    if (st->shard.n > 0)
+        sbuf_printf(out, "\"shard\":\"%u/%u\"}\n", (unsigned)st->shard.k, (unsigned)st->shard.n);
+    else
+        sbuf_addstr(out, "\"shard\":null}\n");
 }
 
 static void metric_head(struct sbuf *out, const char *name, const char *type, const char *help)
@@ -195,6 +200,13 @@ void ctl_cmd_metrics(const struct engine_stats *st, struct sbuf *out)
            st->disk_full);
     metric(out, "sluice_paused_all", "gauge", "1 while the operator has paused everything.",
            st->paused_all);
+    /* The shard as labels, so a dashboard can sum the workers of one list (docs/scale.md). */
+    if (st->shard.n > 0) {
+        metric_head(out, "sluice_shard", "gauge",
+                    "1; the labels say which shard of the list this worker takes.");
+        sbuf_printf(out, "sluice_shard{index=\"%u\",count=\"%u\"} 1\n", (unsigned)st->shard.k,
+                    (unsigned)st->shard.n);
+    }
 }
 
 /* ---- commands ---- */

@@ -52,6 +52,7 @@ void engine_stats(struct engine *e, struct engine_stats *st)
     if (st->session_error == NULL)
         st->session_error = queue_session_gone(e->q);
     st->paused_all = e->paused_all;
+    st->shard = e->s->shard;
     /* Sizes known from started items; the others at the mean size of what finished this run
      * (meter.h, meter_eta; paused items are not counted: they do not move until resumed). */
     {

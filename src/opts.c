@@ -29,6 +29,9 @@ const struct opt opts_table[] = {
       .help = "session file (default: DIR/.sluice/session.db)" },
     { .name = "no-session", .type = OPT_BOOL, .def = "false", .key = "no_session",
       .off = F(no_session), .help = "keep no session (nothing to resume from)" },
+    { .name = "shard", .type = OPT_SHARD, .arg = "K/N", .key = "shard", .off = F(shard),
+      .help = "take only the items whose URL hashes to K of N (0 <= K < N); index/N takes K from "
+              "$JOB_COMPLETION_INDEX" },
 
     /* Transfers */
     { .name = "concurrency", .short_name = 'j', .type = OPT_INT, .def = "8", .min = 1, .max = 1024,
@@ -311,6 +314,8 @@ int opts_apply(struct settings *s, int idx, const char *value, char *err)
         s->nschedule = n;
         return 0;
     }
+    case OPT_SHARD:
+        return shard_parse(value, getenv("JOB_COMPLETION_INDEX"), &s->shard, err);
     case OPT_ACTION:
         return 0;
     }

@@ -3,6 +3,7 @@
 #include "ui_impl.h"
 #include "engine.h"
 #include "loop.h"
+#include "shard.h"
 #include "ui_text.h"
 #include "units.h"
 
@@ -101,6 +102,9 @@ static void header(struct ui *u, const struct engine_stats *st)
     x = pair(u, 0, x, w, "rate ", units_fmt_rate(st->rate, a, sizeof a), TH_VALUE);
     x = pair(u, 0, x, w, "  cap ", units_fmt_cap(st->cap, b, sizeof b),
              st->cap > 0 ? TH_VALUE : TH_LABEL);
+    /* One worker of several: which part of the list this one takes (docs/scale.md#sharding). */
+    if (st->shard.n > 0)
+        x = pair(u, 0, x, w, "  shard ", shard_fmt(&st->shard, b, sizeof b), TH_VALUE);
     snprintf(right, sizeof right, "elapsed %s  ETA %s",
              units_fmt_duration(idle ? u->frozen_elapsed_ms : st->elapsed_ms, a, sizeof a),
              idle && st->total > 0 ? "done" : units_fmt_duration(st->eta_ms, b, sizeof b));

@@ -466,7 +466,7 @@ static void test_status_json(void **state)
         "{\"total\":10,\"queued\":3,\"active\":2,\"retrying\":1,\"paused\":0,\"done\":2,"
         "\"unchanged\":1,\"failed\":1,\"transfers\":2,\"finishing\":0,\"concurrency\":4,"
         "\"rate\":1500000,\"cap\":1048576,\"bytes\":123456789,\"elapsed_ms\":61005,"
-        "\"eta_ms\":-1,\"disk_full\":false,\"paused_all\":true}\n");
+        "\"eta_ms\":-1,\"disk_full\":false,\"paused_all\":true,\"shard\":null}\n");
     sbuf_free(&b);
 
     fake_reset();
@@ -530,6 +530,28 @@ static void test_metrics(void **state)
     }
     assert_int_equal(samples, 7 + 10);
     free(text);
+    sbuf_free(&b);
+}
+
+/* A worker of a sharded list says which shard, in both renderings (docs/scale.md#sharding). */
+static void test_shard_rendered(void **state)
+{
+    struct engine_stats st = sample;
+    struct sbuf b = { 0 };
+
+    st.shard = (struct shard){ 2, 3 };
+    ctl_cmd_status_json(&st, &b);
+    sbuf_add(&b, "", 1);
+    assert_non_null(strstr(b.s, ",\"paused_all\":true,\"shard\":\"2/3\"}\n"));
+    sbuf_free(&b);
+    ctl_cmd_metrics(&st, &b);
+    sbuf_add(&b, "", 1);
+    assert_non_null(strstr(b.s, "# TYPE sluice_shard gauge\n"
+                                "sluice_shard{index=\"2\",count=\"3\"} 1\n"));
+    sbuf_free(&b);
+    ctl_cmd_metrics(&sample, &b);
+    sbuf_add(&b, "", 1);
+    assert_null(strstr(b.s, "sluice_shard"));
     sbuf_free(&b);
 }
 
@@ -1157,6 +1179,7 @@ int main(void)
         cmocka_unit_test(test_add),
         cmocka_unit_test(test_status_json),
         cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_shard_rendered),
         cmocka_unit_test(test_server_basics),
         cmocka_unit_test(test_server_framing),
         cmocka_unit_test(test_server_long_line),
