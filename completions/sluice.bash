@@ -49,7 +49,7 @@ _sluice()
 {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
     local opts="-i --input -d --dir --layout --overwrite --session --no-session --shard
-        -j --concurrency --per-host -r --rate --burst --schedule --retries --retry-wait
+        -j --concurrency --per-host -r --rate --burst --schedule --cap-group --retries --retry-wait
         --connect-timeout --stall --min-rate --max-size --segments --min-segment -H --header --user-agent --proxy
         --ca-file --insecure --headless --tui --theme --log -c --config -h --help -V --version"
     local IFS=$' \t\n'
@@ -75,7 +75,7 @@ _sluice()
         return ;;
     -r | --rate)
         COMPREPLY=($(compgen -W "off" -- "$cur")); return ;;
-    -j | --concurrency | --per-host | --shard | --burst | --schedule | --retries | --retry-wait | \
+    -j | --concurrency | --per-host | --shard | --cap-group | --burst | --schedule | --retries | --retry-wait | \
         --connect-timeout | --stall | --min-rate | --max-size | --segments | --min-segment | -H | --header | \
         --user-agent | --proxy)
         return ;;

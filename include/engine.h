@@ -52,6 +52,12 @@ struct engine_stats {
     bool paused_all;
     const char *session_error;   /* the session cannot be written (retried each tick), or NULL */
     struct shard shard;          /* --shard K/N of this worker; n == 0: none */
+    /* --cap-group (docs/scale.md#the-shared-cap); group_workers 0 = no group. cap is then the
+     * group's cap. */
+    int group_workers;           /* workers drawing from it, as last seen */
+    bool group_up;               /* Redis answers */
+    int64_t group_calls;         /* lease script calls so far */
+    int64_t local_cap;           /* while Redis is away: what this worker keeps to, else 0 */
 };
 
 /* Borrows loop, settings and queue; the settings must outlive the engine. */

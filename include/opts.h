@@ -32,6 +32,7 @@ struct settings {
     int64_t burst;               /* bytes, 0 = auto (rate/8, >= 64K) */
     struct sched_point *schedule;
     size_t nschedule;
+    char *cap_group;             /* --cap-group redis://HOST[:PORT]/NAME, NULL = none */
     int retries;
     int64_t retry_min_ms, retry_max_ms;
     int64_t connect_timeout_ms;

@@ -141,9 +141,15 @@ void ctl_cmd_status_json(const struct engine_stats *st, struct sbuf *out)
                 st->paused_all ? "true" : "false");
     /* Which part of the list this worker takes (docs/scale.md#sharding), null when all. */
     if (st->shard.n > 0)
-        sbuf_printf(out, "\"shard\":\"%u/%u\"}\n", (unsigned)st->shard.k, (unsigned)st->shard.n);
+        sbuf_printf(out, "\"shard\":\"%u/%u\"", (unsigned)st->shard.k, (unsigned)st->shard.n);
     else
-        sbuf_addstr(out, "\"shard\":null}\n");
+        sbuf_addstr(out, "\"shard\":null");
+    /* A cap shared through Redis (docs/scale.md#the-shared-cap): "cap" is the group's. */
+    if (st->group_workers > 0)
+        sbuf_printf(out, ",\"group_workers\":%d,\"group_up\":%s,\"local_cap\":%lld}\n",
+                    st->group_workers, st->group_up ? "true" : "false", (long long)st->local_cap);
+    else
+        sbuf_addstr(out, ",\"group_workers\":null,\"group_up\":null,\"local_cap\":null}\n");
 }
 
 static void metric_head(struct sbuf *out, const char *name, const char *type, const char *help)
@@ -206,6 +212,16 @@ void ctl_cmd_metrics(const struct engine_stats *st, struct sbuf *out)
                     "1; the labels say which shard of the list this worker takes.");
         sbuf_printf(out, "sluice_shard{index=\"%u\",count=\"%u\"} 1\n", (unsigned)st->shard.k,
                     (unsigned)st->shard.n);
+    }
+    if (st->group_workers > 0) {
+        metric(out, "sluice_cap_group_workers", "gauge",
+               "Workers drawing from the shared cap, as last seen.", st->group_workers);
+        metric(out, "sluice_cap_group_up", "gauge", "1 while Redis answers.", st->group_up);
+        metric(out, "sluice_cap_group_calls_total", "counter",
+               "Lease script calls this worker made to Redis.", (long long)st->group_calls);
+        metric(out, "sluice_cap_local_bytes_per_second", "gauge",
+               "While Redis is away: the cap this worker keeps to; 0 otherwise.",
+               (long long)st->local_cap);
     }
 }
 

@@ -26,6 +26,10 @@ int64_t engine_cap_share(const struct engine *e, const struct host *h);
 void engine_cap_retune(struct engine *e);
 /* Puts a rate (0 = off) and burst in force, and tells the listeners. */
 void engine_cap_apply_rate(struct engine *e, int64_t rate, int64_t burst);
+/* With --cap-group: takes the leases granted into the bucket, follows the group's cap, switches
+ * to the safe local cap while Redis cannot be reached (and back), and says how much to lease
+ * next. Cheap (a mutex, a few numbers): called for every chunk, every refill and every tick. */
+void engine_cap_group_sync(struct engine *e);
 /* Local time of day in seconds, for the rate schedule. */
 int engine_cap_local_second_of_day(void);
 

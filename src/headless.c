@@ -30,13 +30,29 @@ static void shard_note(const struct engine_stats *st, char *buf, size_t len)
         snprintf(buf, len, "%s", "");
 }
 
+/* " (group of N)" when the cap is shared, and what the worker keeps to while Redis is away
+ * (docs/scale.md#the-shared-cap). */
+static void group_note(const struct engine_stats *st, char *buf, size_t len)
+{
+    char c[32];
+
+    if (st->group_workers <= 0)
+        snprintf(buf, len, "%s", "");
+    else if (st->group_up)
+        snprintf(buf, len, " (group of %d)", st->group_workers);
+    else
+        snprintf(buf, len, " (group of %d; REDIS AWAY, local cap %s)", st->group_workers,
+                 units_fmt_cap(st->local_cap, c, sizeof c));
+}
+
 static void progress_line(struct engine *e, FILE *fp)
 {
     struct engine_stats st;
-    char rate[32], cap[32], eta[32], got[32], sh[40];
+    char rate[32], cap[32], eta[32], got[32], sh[40], grp[96];
 
     engine_stats(e, &st);
     shard_note(&st, sh, sizeof sh);
+    group_note(&st, grp, sizeof grp);
     units_fmt_rate(st.rate, rate, sizeof rate);
     if (st.cap > 0)
         units_fmt_rate(st.cap, cap, sizeof cap);
@@ -44,9 +60,9 @@ static void progress_line(struct engine *e, FILE *fp)
         snprintf(cap, sizeof cap, "off");
     units_fmt_duration(st.eta_ms, eta, sizeof eta);
     units_fmt_size(st.bytes, got, sizeof got);
-    fprintf(fp, "sluice: %zu/%zu done, %d active, %zu queued, %zu retrying, %zu failed, %s (%s) cap %s, ETA %s%s%s%s\n",
+    fprintf(fp, "sluice: %zu/%zu done, %d active, %zu queued, %zu retrying, %zu failed, %s (%s) cap %s%s, ETA %s%s%s%s\n",
             st.done + st.unchanged, st.total, st.transfers, st.queued, st.retrying, st.failed, rate,
-            got, cap, eta, sh, st.disk_full ? " - DISK FULL, waiting" : "",
+            got, cap, grp, eta, sh, st.disk_full ? " - DISK FULL, waiting" : "",
             st.session_error != NULL ? " - SESSION NOT SAVED, retrying" : "");
     fflush(fp);
 }

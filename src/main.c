@@ -418,7 +418,9 @@ static int start_engine(struct run *r)
         fprintf(stderr, "sluice: %s\n", err);
         return -1;
     }
-    if (r->has_live_rate)
+    /* With a cap group the cap is the group's, kept in Redis: a worker that resumes must not
+     * set it back to what it once was (docs/scale.md#the-shared-cap). */
+    if (r->has_live_rate && r->s.cap_group == NULL)
         engine_set_rate(r->engine, r->live_rate, r->live_burst);
     if (r->log != NULL) {
         engine_add_listener(r->engine, evlog_listener, r->log);

@@ -466,7 +466,8 @@ static void test_status_json(void **state)
         "{\"total\":10,\"queued\":3,\"active\":2,\"retrying\":1,\"paused\":0,\"done\":2,"
         "\"unchanged\":1,\"failed\":1,\"transfers\":2,\"finishing\":0,\"concurrency\":4,"
         "\"rate\":1500000,\"cap\":1048576,\"bytes\":123456789,\"elapsed_ms\":61005,"
-        "\"eta_ms\":-1,\"disk_full\":false,\"paused_all\":true,\"shard\":null}\n");
+        "\"eta_ms\":-1,\"disk_full\":false,\"paused_all\":true,\"shard\":null,"
+        "\"group_workers\":null,\"group_up\":null,\"local_cap\":null}\n");
     sbuf_free(&b);
 
     fake_reset();
@@ -542,7 +543,7 @@ static void test_shard_rendered(void **state)
     st.shard = (struct shard){ 2, 3 };
     ctl_cmd_status_json(&st, &b);
     sbuf_add(&b, "", 1);
-    assert_non_null(strstr(b.s, ",\"paused_all\":true,\"shard\":\"2/3\"}\n"));
+    assert_non_null(strstr(b.s, ",\"paused_all\":true,\"shard\":\"2/3\",\"group_workers\":null,"));
     sbuf_free(&b);
     ctl_cmd_metrics(&st, &b);
     sbuf_add(&b, "", 1);
@@ -552,6 +553,32 @@ static void test_shard_rendered(void **state)
     ctl_cmd_metrics(&sample, &b);
     sbuf_add(&b, "", 1);
     assert_null(strstr(b.s, "sluice_shard"));
+    assert_null(strstr(b.s, "sluice_cap_group"));
+    sbuf_free(&b);
+}
+
+/* A worker of a cap group (docs/scale.md#the-shared-cap): how many draw from the cap, whether
+ * Redis answers, and the local cap it keeps to while not. */
+static void test_group_rendered(void **state)
+{
+    struct engine_stats st = sample;
+    struct sbuf b = { 0 };
+
+    st.group_workers = 3;
+    st.group_up = false;
+    st.group_calls = 42;
+    st.local_cap = 349525;
+    ctl_cmd_status_json(&st, &b);
+    sbuf_add(&b, "", 1);
+    assert_non_null(strstr(b.s, ",\"group_workers\":3,\"group_up\":false,\"local_cap\":349525}\n"));
+    sbuf_free(&b);
+    ctl_cmd_metrics(&st, &b);
+    sbuf_add(&b, "", 1);
+    assert_non_null(strstr(b.s, "\nsluice_cap_group_workers 3\n"));
+    assert_non_null(strstr(b.s, "\nsluice_cap_group_up 0\n"));
+    assert_non_null(strstr(b.s, "# TYPE sluice_cap_group_calls_total counter\n"
+                                "sluice_cap_group_calls_total 42\n"));
+    assert_non_null(strstr(b.s, "\nsluice_cap_local_bytes_per_second 349525\n"));
     sbuf_free(&b);
 }
 
@@ -1180,6 +1207,7 @@ int main(void)
         cmocka_unit_test(test_status_json),
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_shard_rendered),
+        cmocka_unit_test(test_group_rendered),
         cmocka_unit_test(test_server_basics),
         cmocka_unit_test(test_server_framing),
         cmocka_unit_test(test_server_long_line),
