@@ -9,6 +9,7 @@
 # Only upper bounds on bytes per window, and "eventually" polls with long limits: a slow
 # machine makes runs slower, never faster, so nothing here fails from noise.
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../tui_lib.sh"
 
 command -v redis-server > /dev/null || skip_all "redis-server is not installed (make deps)"
 command -v redis-cli > /dev/null || skip_all "redis-cli is not installed (make deps)"
@@ -110,6 +111,12 @@ check "both draw from the cap" wait_until 30 st_is "$T/b" group_workers 2
 check "the later worker uses the group's cap, not its own -r" wait_until 10 st_is "$T/b" cap "$cap"
 check "... and says so" wait_until 10 grep -q \
     "cap group two: the group's cap is 1.0 MiB/s; this worker's -r 2.0 MiB/s is not used" "$T/b.err"
+
+# The TUI, attached to a worker: its shard, and how many workers share the cap.
+tui att 110 24 LC_ALL=C.UTF-8 -- attach -d "$T/b"
+wait_screen 20 att 'shard 1/2' "attached TUI: the worker's shard in the header"
+wait_screen 20 att 'cap 1\.0 MiB/s +shard 1/2 +workers 2' "... the group's cap and its workers"
+TM kill-session -t att
 
 timeout -k 5 20 "$SLUICE" ctl -d "$T/a" rate 1536K > "$T/ctl.out" 2>&1
 check_eq "ctl rate on one worker" 1572864 "$(cat "$T/ctl.out")"
