@@ -234,11 +234,15 @@ static void *thread_main(void *arg)
             continue;
         }
         got = g->granted - got;
-        if (want > 0 && got < want && g->rate > 0) {
-            /* The shared bucket was short: wait about as long as the cap takes to earn what is
-             * missing, instead of asking again at once (Redis would see a busy loop, and many
-             * small grants). */
-            int64_t ms = (want - got) * 1000 / g->rate;
+        if (want > 0 && g->rate > 0) {
+            /* Pace the leases by this worker's share of the cap (the cap over the workers
+             * drawing): after a short grant (the shared bucket had less, the others took it),
+             * about as long as the share takes to earn the rest; after a full one, half the
+             * lease's length, so that the next comes before this one is spent. Asking again at
+             * once would turn an empty bucket into a busy loop of small grants. */
+            int64_t share = g->rate / (g->workers > 0 ? g->workers : 1);
+            int64_t ms = share <= 0 ? GROUP_LEASE_MS
+                         : got < want ? (want - got) * 1000 / share : want * 1000 / share / 2;
 
             g->cooling = true;
             wait_ms(g, ms < 5 ? 5 : ms > GROUP_LEASE_MS ? GROUP_LEASE_MS : ms);
