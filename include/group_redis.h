@@ -31,6 +31,8 @@ void group_redis_free(struct group_client *g);
 /* How many bytes the engine would like leased now (0: none; an idle worker leases nothing and
  * leaves the whole cap to the others). */
 void group_redis_want(struct group_client *g, int64_t bytes);
+/* Only the granted bytes (as v->granted of a view), for the write callback's cheap path. */
+int64_t group_redis_take(struct group_client *g);
 /* The operator's new cap for the whole group (sent with the next call). */
 void group_redis_set_rate(struct group_client *g, int64_t rate);
 /* A snapshot; takes the granted bytes (v->granted) out of the client. */

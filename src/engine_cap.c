@@ -118,7 +118,7 @@ bool engine_cap_may_receive(void *arg, struct xfer *x, size_t n)
         e->dhead = a;
         return false;
     }
-    engine_cap_group_sync(e);
+    engine_cap_group_take(e);
     /* Leased credit is the group's, already spent from its budget: never thrown away. */
     if (e->thead == NULL && !e->bucket.fed)
         cap_unwanted_credit(global_bucket(e), loop_now(e->loop));
@@ -274,10 +274,29 @@ static void group_say(struct engine *e, const char *fmt, ...)
     engine_emit_value(e, EV_MESSAGE, 0, m);
 }
 
+/* Asks for the next lease when this worker is short of credit. */
+static void group_ask(struct engine *e, bool up)
+{
+    int64_t lease = group_lease_bytes(e->rate, e->group_workers);
+
+    group_redis_want(e->group, capped(e) && up && e->transfers > 0 && e->bucket.tokens < lease ?
+                     lease : 0);
+}
+
+void engine_cap_group_take(struct engine *e)
+{
+    if (e->group == NULL)
+        return;
+    /* Not fed (Redis was away at the last full sync): what arrives waits for that sync. */
+    if (e->bucket.fed)
+        bucket_credit(&e->bucket, group_redis_take(e->group));
+    group_ask(e, e->bucket.fed);
+}
+
 void engine_cap_group_sync(struct engine *e)
 {
     struct group_view v;
-    int64_t now, lease;
+    int64_t now;
     char a[32], b[32];
 
     if (e->group == NULL)
@@ -332,8 +351,7 @@ void engine_cap_group_sync(struct engine *e)
             bucket_set(&e->bucket, r, e->burst, now);
         }
     }
-    lease = group_lease_bytes(e->rate, e->group_workers);
-    group_redis_want(e->group, v.up && e->transfers > 0 && e->bucket.tokens < lease ? lease : 0);
+    group_ask(e, v.up);
 }
 
 int engine_cap_local_second_of_day(void)

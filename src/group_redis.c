@@ -324,6 +324,17 @@ void group_redis_want(struct group_client *g, int64_t bytes)
     pthread_mutex_unlock(&g->mu);
 }
 
+int64_t group_redis_take(struct group_client *g)
+{
+    int64_t n;
+
+    pthread_mutex_lock(&g->mu);
+    n = g->granted;
+    g->granted = 0;
+    pthread_mutex_unlock(&g->mu);
+    return n;
+}
+
 void group_redis_set_rate(struct group_client *g, int64_t rate)
 {
     pthread_mutex_lock(&g->mu);
@@ -371,6 +382,11 @@ void group_redis_free(struct group_client *g)
 
 void group_redis_want(struct group_client *g, int64_t bytes)
 {
+}
+
+int64_t group_redis_take(struct group_client *g)
+{
+    return 0;
 }
 
 void group_redis_set_rate(struct group_client *g, int64_t rate)
