@@ -42,6 +42,21 @@ done
 rm -rf "$T/all/.sluice"
 check "the three parts make the whole tree" same_tree "$T/www" "$T/all"
 
+# A session keeps its shard: run again with the same one, nothing is fetched again; with another
+# one (or none), refused before anything is requested, naming both.
+: > "$NGINX_ACCESS_LOG"
+run_sluice --headless --shard 0/3 -i "$T/list.txt" -d "$T/out0"
+check_eq "worker 0/3 again: exit 0" 0 "$RC"
+check_eq "... nothing fetched again" 0 "$(awk '$2 == "GET" && $4 == 200' "$NGINX_ACCESS_LOG" | wc -l)"
+: > "$NGINX_ACCESS_LOG"
+run_sluice --headless --shard 1/3 -i "$T/list.txt" -d "$T/out0"
+check_eq "worker 0/3's folder with --shard 1/3: exit 2" 2 "$RC"
+check "... says the session is shard 0/3's" \
+    grep -q 'this session holds the items of shard 0/3, not of shard 1/3' "$T/stderr"
+run_sluice --headless -i "$T/list.txt" -d "$T/out0"
+check_eq "... and without --shard: exit 2" 2 "$RC"
+check_eq "nothing requested by the refused runs" 0 "$(grep -c ' GET ' "$NGINX_ACCESS_LOG")"
+
 # index/N: what an Indexed Job's pod 1 takes is what 1/3 took.
 : > "$NGINX_ACCESS_LOG"
 JOB_COMPLETION_INDEX=1 run_sluice --headless --shard index/3 -i "$T/list.txt" -d "$T/idx"
