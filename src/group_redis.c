@@ -225,6 +225,8 @@ static void *thread_main(void *arg)
 
         pthread_mutex_lock(&g->mu);
         last = mono_ms();
+        if (g->stop)
+            break;          /* asked while the call was out: its wake-up is gone, do not wait */
         if (rc < 0) {
             if (set_rate >= 0 && g->set_rate < 0)
                 g->set_rate = set_rate;       /* not lost: sent once Redis is back */
