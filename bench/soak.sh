@@ -17,8 +17,13 @@
 #                  receive queues of the tool's (delivered, not read yet).
 #   wire: delivered / data   (served - origin send queues) / data: what crossed to the client.
 #                  The rest of the excess is what the tool read and did not keep (sluice
-#                  resumes from the progress its session recorded, every 250 ms; aria2c from
-#                  its control file) plus the receive queues.
+#                  resumes from the end of a .part written in this boot, else from the progress
+#                  its session recorded, every 250 ms; aria2c from its control file) plus the
+#                  receive queues.
+#   per kill       (sluice; build/bench-soak-kills.txt) what the killed run delivered, what was
+#                  in the receive queues, the bytes in .part files on disk, what the session
+#                  had recorded of them, and the Range starts the next run asked for (a .part
+#                  the next run does not reach before its own kill counts there as 0)
 #   fetched again  a file counts when, after the kill where it was first seen done, the origin
 #                  served body bytes for it again (in later killed runs or the finishing run):
 #                  "full" when those bytes add up to the whole file, "any" for one byte or more.
@@ -216,7 +221,7 @@ wait_tool() {   # up to SOAK_TIMEOUT seconds for TOOL_PID: WAIT_RC (124 when it 
 #   snap/TOOL.disk   "K<TAB>path" the first time path is complete on disk
 #   snap/TOOL.wrong  "K<TAB>path" done but not equal to the origin's then
 snapshot() {
-    local tool=$1 out=$2 k=$3 s="$W/snap/$1"
+    local tool=$1 out=$2 k=$3 s="$W/snap/$1" rec=0
     find "$out" -path "$out/.sluice" -prune -o -type f -printf '%P\t%s\n' 2> /dev/null > "$s.ls"
     # complete on disk: full size, no side file
     awk -F'\t' 'NR == FNR { size[$1] = $2; next }
@@ -230,12 +235,16 @@ snapshot() {
             [ -f "$out/.sluice/session.db-wal" ] && cp "$out/.sluice/session.db-wal" "$s.db-wal"
             sqlite3 "$s.db" 'SELECT path FROM items WHERE state IN (4, 5)' 2> "$s.sqlerr" | sort > "$s.done.now"
             [ -s "$s.sqlerr" ] && echo "soak: reading the session after kill $k: $(head -n 1 "$s.sqlerr")" >&2
+            rec=$(sqlite3 "$s.db" 'SELECT coalesce(sum(received), 0) FROM items WHERE state NOT IN (4, 5)' 2> /dev/null)
         else
             : > "$s.done.now"
         fi
     else
         cp "$s.disk.now" "$s.done.now"
     fi
+    # Per kill: bytes in .part files, and what the session recorded of them (sluice).
+    awk -F'\t' -v k="$k" -v rec="${rec:-0}" '$1 ~ /\.part$/ { p += $2 }
+        END { printf "%d %d %d\n", k, p, rec }' "$s.ls" >> "$s.kills"
     local kind
     for kind in done disk; do
         touch "$s.$kind" "$s.$kind.seen"
@@ -346,7 +355,9 @@ BEGIN {
         t = tl[i]
         file = snap "/" t ".done"; while ((getline line < file) > 0) { split(line, a, "\t"); done[t, a[2]] = a[1] }
         file = snap "/" t ".disk"; while ((getline line < file) > 0) { split(line, a, "\t"); disk[t, a[2]] = a[1] }
-        file = snap "/" t ".queues"; while ((getline line < file) > 0) { split(line, a, " "); sendq[t] += a[1]; recvq[t] += a[2] }
+        file = snap "/" t ".queues"; nq = 0
+        while ((getline line < file) > 0) { split(line, a, " "); sendq[t] += a[1]; recvq[t] += a[2]; nq++; ksq[t, nq] = a[1]; krq[t, nq] = a[2] }
+        file = snap "/" t ".kills"; while ((getline line < file) > 0) { split(line, a, " "); kpart[t, a[1]] = a[2]; krec[t, a[1]] = a[3] }
         file = snap "/" t ".wrong"; while ((getline line < file) > 0) { split(line, a, "\t"); wrong[t]++; wrongp[t] = wrongp[t] " " a[2] "@kill" a[1] }
     }
 }
@@ -371,6 +382,9 @@ NR == FNR { size[$1] = $2; next }
         next
     }
     wire[tool] += b; reqs[tool]++
+    kserved[tool, seg] += b
+    # "bytes=N-": the run after kill seg-1 resumed that file from N
+    if (w[6] ~ /^"bytes=[0-9]+-"$/) { r = w[6]; gsub(/[^0-9]/, "", r); kres[tool, seg - 1] += r; tres[tool] += r }
     served[tool, p] += b
     if ((tool, p) in done && seg > done[tool, p] + 0) { after[tool, p] += b; areq[tool]++ }
     if ((tool, p) in disk && seg > disk[tool, p] + 0) { afterd[tool, p] += b }
@@ -387,6 +401,21 @@ END {
         }
         ndone[t] = 0; for (k in done) { split(k, q, SUBSEP); if (q[1] == t) ndone[t]++ }
     }
+    # Per kill (build/bench-soak-kills.txt): where what was delivered in the killed run went.
+    kf = kv; sub(/\.txt$/, "-kills.txt", kf)
+    printf "" > kf
+    for (i = 1; i <= ntool; i++) {
+        t = tl[i]
+        if (t != "sluice") continue
+        printf "%s: per kill, MiB: delivered in the run (served - origin send queue), in the receive\nqueues, in .part files on disk, recorded in the session, resumed from by the next run (Range)\n", t >> kf
+        printf "%5s %10s %8s %8s %9s %8s\n", "kill", "delivered", "recvq", "on disk", "recorded", "resumed" >> kf
+        for (k = 1; k <= R[t, "killed"]; k++) {
+            printf "%5d %10.2f %8.2f %8.2f %9.2f %8.2f\n", k, (kserved[t, k] - ksq[t, k]) / 1048576, krq[t, k] / 1048576,
+                kpart[t, k] / 1048576, krec[t, k] / 1048576, kres[t, k] / 1048576 >> kf
+            spart[t] += kpart[t, k]; srec[t] += krec[t, k]; sres[t] += kres[t, k]
+        }
+    }
+    close(kf)
     printf "" > kv
     print "date=" stamp >> kv; print "host=" host >> kv; print "seed=" seed >> kv
     print "files=" nfiles >> kv; print "data_bytes=" data >> kv; print "kills=" kills >> kv
@@ -404,6 +433,7 @@ END {
     rowf("  in the tool receive queues at the kills (MiB)", "recvq")
     rowf("  read by the tool, not kept (MiB)", "lost")
     rowf("delivered and not kept, per kill (MiB)", "perkill")
+    rowf("  per kill: in .part files / recorded / resumed (MiB)", "kdisk")
     rowf("files fetched again after done: full body", "full")
     rowf("files fetched again after done: any body bytes", "any")
     rowf("requests for files already done", "areq")
@@ -437,6 +467,7 @@ function cell(t, key,    v) {
     if (key == "lost") return sprintf("%.1f", (wire[t] - sendq[t] - recvq[t] - data) / 1048576)
     if (key == "perkill") return R[t, "killed"] > 0 ? sprintf("%.2f", (wire[t] - sendq[t] - data) / 1048576 / R[t, "killed"]) : "n/a"
     if (key == "full") return full[t] + 0
+    if (key == "kdisk") return t == "sluice" && R[t, "killed"] > 0 ? sprintf("%.1f/%.1f/%.1f", spart[t] / 1048576 / R[t, "killed"], srec[t] / 1048576 / R[t, "killed"], sres[t] / 1048576 / R[t, "killed"]) : "-"
     if (key == "any") return sprintf("%d (%.1f MiB)", anyr[t], ab[t] / 1048576)
     if (key == "areq") return areq[t] + 0
     if (key == "diskfull") return t == "sluice" ? sprintf("%d / %d", fulld[t], anyd[t]) : "-"

@@ -33,7 +33,7 @@ _sluice_ctl()
         if [[ $cur == -* ]]; then
             COMPREPLY=($(compgen -W "-d --dir --socket -h --help" -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "rate concurrency pause resume requeue add remove status metrics" -- "$cur"))
+            COMPREPLY=($(compgen -W "rate concurrency pause resume requeue add remove schedule status metrics" -- "$cur"))
         fi
         return
     fi
@@ -51,12 +51,20 @@ _sluice()
     local opts="-i --input -d --dir --layout --overwrite --session --no-session --shard
         -j --concurrency --per-host -r --rate --burst --schedule --cap-group --retries --retry-wait
         --connect-timeout --stall --min-rate --max-size --segments --min-segment -H --header --user-agent --proxy
-        --ca-file --insecure --headless --tui --theme --log -c --config -h --help -V --version"
+        --ca-file --insecure --headless --tui --theme --log --no-bell --on-finish -c --config -h --help -V --version"
     local IFS=$' \t\n'
 
     COMPREPLY=()
     if [ "$COMP_CWORD" -ge 2 ] && [ "${COMP_WORDS[1]}" = ctl ]; then
         _sluice_ctl "$cur" "$prev"
+        return
+    fi
+    if [ "$COMP_CWORD" -ge 2 ] && [ "${COMP_WORDS[1]}" = report ]; then
+        case $prev in
+        -d | --dir) COMPREPLY=($(compgen -d -- "$cur")) ;;
+        --session) COMPREPLY=($(compgen -f -- "$cur")) ;;
+        *) COMPREPLY=($(compgen -W "-d --dir --session --failed --all --json -h --help" -- "$cur")) ;;
+        esac
         return
     fi
     case $prev in
@@ -77,13 +85,13 @@ _sluice()
         COMPREPLY=($(compgen -W "off" -- "$cur")); return ;;
     -j | --concurrency | --per-host | --shard | --cap-group | --burst | --schedule | --retries | --retry-wait | \
         --connect-timeout | --stall | --min-rate | --max-size | --segments | --min-segment | -H | --header | \
-        --user-agent | --proxy)
+        --user-agent | --proxy | --on-finish)
         return ;;
     esac
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
     elif [ "$COMP_CWORD" -eq 1 ]; then
-        COMPREPLY=($(compgen -W "ctl attach" -- "$cur"))
+        COMPREPLY=($(compgen -W "ctl attach report" -- "$cur"))
     fi
 }
 complete -o default -o bashdefault -F _sluice sluice

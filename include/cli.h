@@ -7,14 +7,15 @@
 #include <stdio.h>
 #include "opts.h"
 
-enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_EXIT_USAGE, CLI_CTL, CLI_ATTACH };
+enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_EXIT_USAGE, CLI_CTL, CLI_ATTACH, CLI_REPORT };
 
 /* s must have been set up with settings_init; the config file and the command line are applied on
  * top of it. The caller frees it with settings_free, whatever the result.
  * On CLI_EXIT_USAGE the messages have been printed to err_fp ("sluice: ..." or "FILE:LINE: ...");
  * every error is listed, from the config file and the command line alike.
  * CLI_EXIT_OK: --help or --version was printed to out_fp (before any config is read).
- * CLI_CTL: argv[1] is "ctl" (not parsed). CLI_ATTACH: argv[1] is "attach" (not parsed). */
+ * CLI_CTL: argv[1] is "ctl" (not parsed). CLI_ATTACH: argv[1] is "attach" (not parsed).
+ * CLI_REPORT: argv[1] is "report" (not parsed). */
 enum cli_result cli_parse(int argc, char **argv, struct settings *s, FILE *out_fp, FILE *err_fp);
 
 #endif

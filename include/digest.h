@@ -19,8 +19,12 @@ int64_t digest_bytes(const struct digest *d);
  * Returns false when there was no MD5 to give. The digest cannot be updated afterwards. */
 bool digest_final(struct digest *d, unsigned char *sha256, unsigned char *md5);
 /* Reads the first `bytes` of BASE.part in dirfd into a new digest (for a resume after the running
- * digest was lost, e.g. after a restart). NULL when the .part is missing or shorter. Blocking:
- * for worker threads. */
-struct digest *digest_of_part(int dirfd, const char *base, int64_t bytes, enum checksum_algo algo);
+ * digest was lost, e.g. after a restart). When the .part was written in this boot
+ * (fsout_part_tag) it reads on to its end, up to `max` bytes: what came after the last record
+ * is kept too (docs/design.md#resume-and-incremental-sync), and the tag's validator goes to
+ * validator (cap bytes; "" when none or not tagged). NULL when the .part is missing or shorter
+ * than `bytes`. Blocking: for worker threads. */
+struct digest *digest_of_part(int dirfd, const char *base, int64_t bytes, int64_t max,
+                              enum checksum_algo algo, char *validator, size_t cap);
 
 #endif

@@ -31,6 +31,19 @@ int fsout_open_part(int dirfd, const char *base, bool truncate, int *fd, int64_t
 int fsout_open_regular(int dirfd, const char *name, int flags, int *errnum, char *err);
 
 /* Size of the regular file BASE.part, or -1 when there is none. */
+/* Marks the open .part as written in this boot, with the validator ("E" and a strong ETag, or
+ * "L" and a Last-Modified date; NULL or "" for none) of the response its bytes come from;
+ * called before writing past what the session recorded. A failure (no xattr support) only
+ * means the tail is not trusted later. */
+void fsout_tag_part(int fd, const char *validator);
+/* The .part was tagged in this boot: every byte in it is what a write() of ours put there
+ * (docs/design.md#resume-and-incremental-sync). Its validator goes to validator (cap bytes;
+ * "" when none), when not NULL. */
+bool fsout_part_tag(int fd, char *validator, size_t cap);
+/* The .part holds ranges of a segmented download (writer_open_at marks it before writing at an
+ * offset): its tail is never trusted past the record, whatever its tag. */
+void fsout_mark_ranges(int fd);
+bool fsout_part_has_ranges(int fd);
 int64_t fsout_part_size(int dirfd, const char *base);
 
 /* Writes all of buf (retrying short writes). Returns 0 or the errno; *written (may be NULL)

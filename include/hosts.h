@@ -28,6 +28,9 @@ struct host *hosts_get(struct hosts *hs, const struct settings *s, const char *n
 /* The engine is done with h for now (its transfer ended): an idle host with nothing in force (no
  * lowered limit, no cap) leaves the table and h is freed. */
 void hosts_release(struct hosts *hs, const char *name, struct host *h);
+/* The host of a key when the table holds it (something in force or transfers on the wire), else
+ * NULL; makes no entry. */
+struct host *hosts_find(const struct hosts *hs, const char *name);
 /* How many hosts the table holds. */
 size_t hosts_count(const struct hosts *hs);
 /* Its connection limit in force: the configured one, lowered by the AIMD limit (0 = none). */

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "input.h"
+#include "segplan.h"
 
 enum item_state {
     ITEM_QUEUED,         /* waiting for a slot */
@@ -35,6 +36,10 @@ struct item {
     unsigned char digest[32];
     enum item_state state;
     int attempts;                /* attempts made so far */
+    /* Paused while its attempt ran: that attempt is in `attempts` while paused and given back on
+     * resume; the session marks it (next_try = -1) so that the next run gives it back even after
+     * a kill -9 (docs/design.md#live-changes-and-the-schedule). */
+    bool attempt_parked;
     int64_t next_try_ms;         /* monotonic, for ITEM_RETRY */
     int http_status;             /* of the last response */
     char *error;                 /* last error, NULL when none */
@@ -47,6 +52,15 @@ struct item {
     bool has_sha256;
     long line;                   /* input line, for messages */
     void *hash_state;            /* the engine's running digests of the .part (opaque here) */
+    /* A segmented download (docs/design.md#segmented-downloads): its ranges (room for
+     * SEGPLAN_MAX, NULL when none), planned by the engine and recorded by the queue with the
+     * item when segs_dirty. */
+    struct seg *segs;
+    size_t nsegs;
+    bool segs_dirty;
+    bool no_segments;            /* this run: ranges failed for it, one connection */
+    int seg_fails;               /* ranges failed since one last made progress */
+    int seg_cause, seg_curl, seg_err;    /* the last one's (retry_cause, CURLcode, errno) */
     /* Owned by the queue: links of its per-host FIFO and the index in its retry heap. */
     struct item *qnext, *qprev;
     size_t heap_idx;

@@ -15,6 +15,7 @@ enum ui_mode { UI_AUTO, UI_HEADLESS, UI_TUI };
 struct sched_point {
     int minute;          /* minute of the local day, 0..1439 */
     int64_t rate;        /* bytes/s, 0 = off (no cap) */
+    unsigned days;       /* bit d = weekday d (0 = Sunday, as tm_wday); 0 = every day */
 };
 
 struct host_rule {
@@ -49,6 +50,8 @@ struct settings {
     char *config;                /* the file that was loaded, or NULL */
     char *theme;
     char *log;
+    bool no_bell;                /* no terminal bell when the run finishes (TUI) */
+    char *on_finish;             /* command run when the run finishes, NULL = none */
     char **headers;              /* "K: V" */
     size_t nheaders;
     char *user_agent;
@@ -101,10 +104,18 @@ void settings_free(struct settings *s);
  * --tui set the mode (false resets it to auto if it was theirs). --schedule "none" clears it. */
 int opts_apply(struct settings *s, int idx, const char *value, char *err);
 
-/* Parses a --schedule spec "08:00,10M 18:30,off" into points sorted by minute (H:MM or HH:MM,
- * separated by blanks; "none" or "off" gives no points and *out = NULL). A bad time, a bad rate or
- * two steps at one time are errors. *out is allocated (free it). Returns 0 or -1 with err. */
+/* Parses a --schedule spec "08:00,10M 18:30,off" into points (H:MM or HH:MM, separated by blanks;
+ * "none" or "off" gives no points and *out = NULL). A word without ':' is a list of days ("mon-fri",
+ * "sat,sun", "daily") for the steps after it: "mon-fri 08:00,2M 18:30,off sat,sun 00:00,off";
+ * steps before any list hold every day. Each list's steps are sorted by minute. A bad time, a bad
+ * rate, bad days, days with no step or two steps at one time of one day are errors. *out is allocated (free it). Returns 0 or -1 with err. */
 int opts_parse_schedule(const char *spec, struct sched_point **out, size_t *n, char *err);
+/* The schedule as opts_parse_schedule reads it back ("none" when empty); one step ("mon-fri
+ * 08:00,2M", "08:00,off"); a day mask as "mon-fri", "sat,sun" or "daily". */
+struct sbuf;
+void opts_format_schedule(const struct sched_point *p, size_t n, struct sbuf *out);
+void opts_format_step(const struct sched_point *pt, struct sbuf *out);
+const char *opts_format_days(unsigned days, char *buf, size_t len);
 
 /* Writes --help text generated from the table. */
 void opts_print_help(FILE *fp);

@@ -39,6 +39,9 @@ void queue_free(struct queue *q);
 struct store *queue_store(struct queue *q);
 /* True when the session file was created by this run (nothing to resume). */
 bool queue_created(const struct queue *q);
+/* True when the run before this one was cut short while item id was transferring; says so once
+ * per item (the first start of this run). */
+bool queue_was_active(struct queue *q, uint64_t id);
 
 /* Lets completions be written on the next loop turn and lets another thread's inserts wake the loop
  * (wake, e.g. engine_kick, runs on the loop after queued rows were committed). Detach before the
@@ -62,6 +65,10 @@ void queue_set_state(struct queue *q, struct item *it, enum item_state st);
 
 /* The item's fields (attempts, sizes, validators, error) changed: persist them within ~1 s. */
 void queue_touch(struct queue *q, struct item *it);
+/* Reads the ranges of a segmented download recorded for it (docs/design.md#segmented-downloads)
+ * into it->segs / it->nsegs, when it has none in memory: 0 (none recorded is 0 too), -1 with err
+ * (the session cannot be read: the item starts as if it had none). */
+int queue_load_segs(struct queue *q, struct item *it, char *err);
 /* Writes the pending changes in one transaction and lets go of items nobody needs any more (the
  * engine's tick calls it each second). One write holds the loop ~20 ms at most: a larger backlog
  * goes on the next loop turns; queue_free writes everything. Returns 0, or -1 when the session
@@ -92,10 +99,17 @@ int64_t queue_next_due(const struct queue *q);
  * or -1 when the session could not be written (queue_error says why).
  * Prefer these to paging through a state and moving items one by one. */
 long queue_requeue_failed(struct queue *q);
+/* Only the failed items whose last HTTP status is status (0: any) and whose host is host (lower
+ * case; NULL: any). */
+long queue_requeue_failed_where(struct queue *q, int status, const char *host);
 long queue_resume_paused(struct queue *q);
 /* A new pass over a session whose last run finished: done, unchanged and failed items become
  * queued again with attempts reset; their validators stay, so unchanged files cost a 304. */
 long queue_new_pass(struct queue *q);
+
+/* Queued items of a host held in memory (its window, at most QUEUE_WINDOW_MAX), and whether the
+ * session may hold more of them (*more). No query: for a view refreshed every second. */
+size_t queue_host_pending(const struct queue *q, const char *host, bool *more);
 
 /* Counts by state, kept in memory (no query). Items the intake has announced but not yet stored
  * count as queued. */

@@ -13,6 +13,7 @@ struct resp {
     int64_t cr_start, cr_end, cr_total;  /* Content-Range "bytes START-END/TOTAL"; -1 when absent
                                           * or "*" */
     char *etag, *last_modified, *retry_after;    /* as sent, trimmed; NULL when absent */
+    bool accept_ranges;          /* "Accept-Ranges: bytes" */
 };
 
 /* Forgets everything and starts a response with this status. */
@@ -32,5 +33,12 @@ void resp_free(struct resp *r);
  * with the reason in why (ERRLEN) when anything differs: the bytes must not be spliced. */
 bool resp_range_ok(const struct resp *r, int64_t offset, int64_t size, const char *validator,
                    char *why);
+
+/* The same for one range of a segmented download (docs/design.md#segmented-downloads): asked
+ * as "Range: bytes=START-(END-1)" with "If-Range: VALIDATOR" of a file of SIZE bytes, the 206
+ * must be exactly that range of that total, with a Content-Length no longer than the range, and
+ * carry the validator sent. */
+bool resp_segment_ok(const struct resp *r, int64_t start, int64_t end, int64_t size,
+                     const char *validator, char *why);
 
 #endif

@@ -61,8 +61,9 @@ void store_rollback(struct store *st);
 
 /* Rows per state (counts[ITEM_STATE_COUNT]) and the largest id. */
 int store_counts(struct store *st, size_t *counts, uint64_t *max_id, char *err);
-/* Items left ITEM_ACTIVE by a run that ended without saying so become ITEM_QUEUED.
+/* Items left ITEM_ACTIVE by a run that ended without saying so become ITEM_QUEUED; their ids,
+ * ascending, go to *ids (*n of them; the caller frees; may be NULL when none).
  * Returns the number of rows or -1. */
-int store_requeue_active(struct store *st, char *err);
+int store_requeue_active(struct store *st, uint64_t **ids, size_t *n, char *err);
 
 #endif

@@ -25,6 +25,9 @@ int store_queue_min_due(struct store *st, int64_t after_due, uint64_t after_id, 
 /* Every item in state from (ITEM_FAILED: attempts and error reset too; ITEM_PAUSED) becomes queued;
  * returns the number of rows or -1. */
 int store_queue_requeue(struct store *st, enum item_state from, char *err);
+/* The failed items whose last HTTP status is status (0: any) and whose host is host (lower case;
+ * NULL: any) become queued, attempts and error reset; returns the number of rows or -1. */
+int store_queue_requeue_failed_where(struct store *st, int status, const char *host, char *err);
 /* Up to limit items in state (ITEM_DONE or ITEM_UNCHANGED) with id > after, in id order: cb gets
  * the id, path and bytes received. Returns the number of rows or -1. */
 typedef void (*store_queue_finished_cb)(uint64_t id, const char *path, int64_t received,

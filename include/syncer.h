@@ -23,6 +23,7 @@ struct syncer_job {
     enum syncer_kind kind;
     void (*work)(struct syncer_job *job);    /* SYNCER_WORK: runs on a worker thread */
     int64_t bytes;       /* free for the work function */
+    int64_t limit;       /* free for the work function */
     int algo;            /* checksum_algo the writer checks against expect */
     unsigned char expect[32];
     unsigned char sha256[32];    /* SYNCER_COMMIT: the file's SHA-256, set by the writer */

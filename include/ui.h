@@ -23,6 +23,8 @@ unsigned long ui_frames(const struct ui *u);
 bool ui_terminal_gone(const struct ui *u);
 /* SIGWINCH arrived (main owns the signal descriptor). */
 void ui_resize(struct ui *u);
+/* The run has finished: the terminal bell, unless --no-bell. */
+void ui_bell(struct ui *u);
 /* Restores the terminal. Safe to call on every exit path. */
 void ui_free(struct ui *u);
 

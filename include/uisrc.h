@@ -15,6 +15,8 @@
 
 #include "engine.h"
 #include "item.h"
+#include "util.h"
+#include "wait.h"
 
 struct uisrc;
 struct loop;
@@ -33,17 +35,33 @@ struct uisrc_ops {
     bool (*idle)(void *impl);
     void (*rate_series)(void *impl, int64_t *out, int n);
     bool (*xfer_view)(void *impl, uint64_t id, struct engine_xfer_view *v);
+    /* The ranges of a segmented download (engine_ranges_view); NULL when the source cannot
+     * tell (remote). */
+    int (*ranges_view)(void *impl, uint64_t id, struct engine_range_view *out, int max);
     size_t (*total)(void *impl);
     size_t (*count)(void *impl, enum item_state st);
     size_t (*page)(void *impl, int st, size_t off, size_t n, struct item **out);
     struct item *(*get)(void *impl, uint64_t id);
-    /* Filter: from id *next on, looks at up to max items and puts the ids whose path or host
-     * contain f (any case) in out (room for max); moves *next past them and adds to *seen the
-     * items that exist. Returns how many matched. */
+    /* Filter: from id *next on, looks at up to max items and puts the ids that meet the fixed
+     * half of f, the UI's filter text (filter_match_fixed: text in the path or host, host:), in
+     * out (room for max); moves *next past them and adds to *seen the items that exist. Returns
+     * how many matched (none for a filter that does not parse). */
     size_t (*scan)(void *impl, const char *f, uint64_t *next, size_t max, size_t *seen,
                    uint64_t *out);
-    /* The state of each id (ITEM_STATE_COUNT when it is gone). */
-    void (*states)(void *impl, const uint64_t *ids, size_t n, unsigned char *out);
+    /* The state of each id (ITEM_STATE_COUNT when it is gone, or when filter, the UI's filter
+     * text or NULL, is not met by what the run changes: status:, state:, reason:). */
+    void (*states)(void *impl, const uint64_t *ids, size_t n, const char *filter,
+                   unsigned char *out);
+    /* Why an item moves no bytes: the engine's facts (wait.h), times on this process's clock.
+     * false when the source cannot tell (remote: the item is gone, or the sluice is older than
+     * attach 2). Remote: one request a frame for the rows read this frame. */
+    bool (*wait)(void *impl, const struct item *it, struct wait_facts *f);
+    /* The Hosts tab's rows; -1 when the source cannot tell (remote: a sluice older than attach
+     * 2). Remote: asked at most once a second. */
+    long (*hosts)(void *impl, struct engine_host_view *out, size_t max);
+    /* The run's schedule, formatted as --schedule takes it ("none" for none), into out; with
+     * spec non-NULL it is replaced first. 0, or -1 with err. */
+    int (*schedule)(void *impl, const char *spec, struct sbuf *out, char *err);
     /* Commands: 0, or -1 with err. */
     void (*set_rate)(void *impl, int64_t rate, int64_t burst);
     void (*set_concurrency)(void *impl, int n);
@@ -82,13 +100,19 @@ void uisrc_stats(struct uisrc *s, struct engine_stats *st);
 bool uisrc_idle(struct uisrc *s);
 void uisrc_rate_series(struct uisrc *s, int64_t *out, int n);
 bool uisrc_xfer_view(struct uisrc *s, uint64_t id, struct engine_xfer_view *v);
+/* 0 when the source does not report ranges. */
+int uisrc_ranges_view(struct uisrc *s, uint64_t id, struct engine_range_view *out, int max);
 size_t uisrc_total(struct uisrc *s);
 size_t uisrc_count(struct uisrc *s, enum item_state st);
 size_t uisrc_page(struct uisrc *s, int st, size_t off, size_t n, struct item **out);
 struct item *uisrc_get(struct uisrc *s, uint64_t id);
 size_t uisrc_scan(struct uisrc *s, const char *f, uint64_t *next, size_t max, size_t *seen,
                   uint64_t *out);
-void uisrc_states(struct uisrc *s, const uint64_t *ids, size_t n, unsigned char *out);
+void uisrc_states(struct uisrc *s, const uint64_t *ids, size_t n, const char *filter,
+                  unsigned char *out);
+bool uisrc_wait(struct uisrc *s, const struct item *it, struct wait_facts *f);
+long uisrc_hosts(struct uisrc *s, struct engine_host_view *out, size_t max);
+int uisrc_schedule(struct uisrc *s, const char *spec, struct sbuf *out, char *err);
 void uisrc_set_rate(struct uisrc *s, int64_t rate, int64_t burst);
 int64_t uisrc_rate(struct uisrc *s);
 void uisrc_set_concurrency(struct uisrc *s, int n);
@@ -103,8 +127,5 @@ int uisrc_flush(struct uisrc *s);
 int uisrc_stop(struct uisrc *s, char *err);
 void uisrc_listen(struct uisrc *s, engine_listener cb, void *arg);
 const char *uisrc_lost(struct uisrc *s);
-
-/* The filter's test, shared by both sides. */
-bool uisrc_matches(const struct item *it, const char *f);
 
 #endif

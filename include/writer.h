@@ -53,6 +53,16 @@ void writer_chunk_free(struct writer *w, struct wchunk *c);
  * covers. A failure to open shows as the stream's error. */
 struct wstream *writer_open(struct writer *w, int rootfd, const char *path, bool truncate,
                             int64_t offset, struct digest *d);
+/* The file's whole size, when the response told it (else -1), and the response's validator
+ * (fsout_tag_part; NULL for none); before the first writer_write. A stream that will not be
+ * written whole by its first batch has its .part tagged for this boot. */
+void writer_expect(struct wstream *s, int64_t total, const char *validator);
+/* A stream that writes one range of a segmented download (docs/design.md#segmented-downloads)
+ * into path's .part from offset on, through a descriptor of its own: the .part is created when
+ * missing, never emptied nor cut back, and nothing is hashed (the SHA-256 of the whole file is
+ * computed once every range is on disk). writer_written counts the bytes from offset; end it
+ * with writer_close (*d is NULL). */
+struct wstream *writer_open_at(struct writer *w, int rootfd, const char *path, int64_t offset);
 /* Queues c (ownership passes) to be written and hashed after what is already queued. */
 void writer_write(struct wstream *s, struct wchunk *c);
 /* Too much waits to be written (in all, or for s when not NULL): pause. `ready` will be called. */
@@ -74,5 +84,8 @@ int writer_close(struct wstream *s, struct digest **d, int64_t *written, char *m
  * syncer. The caller has counted the job with
  * syncer_expect(). The stream is freed by the worker. */
 void writer_commit(struct wstream *s, struct syncer_job *job);
+/* writer_commit with the stream's last chunk (ownership passes; NULL for none) queued in the
+ * same step: a small file whose body fits one chunk costs one wakeup of a worker, not two. */
+void writer_finish(struct wstream *s, struct wchunk *last, struct syncer_job *job);
 
 #endif

@@ -15,6 +15,7 @@
 struct xfer;
 struct writer;
 struct wstream;
+struct wchunk;
 
 /* What the engine lends every transfer. */
 struct xfer_env {
@@ -28,6 +29,9 @@ struct xfer_env {
     void (*received)(void *arg, struct xfer *x, size_t n);
     struct writer *writer;       /* writes and hashes the .part off the loop */
     struct socktab *socks;       /* libcurl's sockets, opened and closed through it */
+    /* A request for the whole file became the first range of a segmented download (called from
+     * a libcurl callback: record and return; xfer_range_cut it on the loop). */
+    void (*segmented)(void *arg, struct xfer *x);
     void *arg;
 };
 
@@ -35,12 +39,35 @@ enum xfer_verdict {
     XFER_DONE,           /* body complete: verify and commit it (xfer_take_output) */
     XFER_UNCHANGED,      /* 304 */
     XFER_FAILED,         /* the attempt failed: retry_decide judges its facts */
+    XFER_RANGE_DONE,     /* a range of a segmented download is on disk, up to its end */
+};
+
+/* One range of a segmented download (docs/design.md#segmented-downloads): bytes [start, end)
+ * asked with If-Range: validator. */
+struct xfer_range {
+    int64_t start, end;
+    const char *validator;
 };
 
 /* Prepares an attempt (a fresh or reused easy handle). Resumes by Range from the .part when the
  * item has validators and a running digest of what is on disk. */
 struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, int64_t now_ms,
                       void *user);
+/* An attempt at one range: Range: bytes=START-(END-1) and If-Range, written at its offset into
+ * the .part (writer_open_at). Anything but a 206 of exactly that range and version is refused
+ * (xfer_range_fallback). Its stream always ends with the verdict. */
+struct xfer *xfer_new_range(const struct xfer_env *env, struct item *it, CURL *easy,
+                            int64_t now_ms, void *user, const struct xfer_range *r);
+/* A range (xfer_new_range, or a whole-file request that became the first range). */
+bool xfer_is_range(const struct xfer *x);
+/* The origin did not answer the range as asked (not a 206, another version, another range):
+ * ranges cannot be used for this file. */
+bool xfer_range_fallback(const struct xfer *x);
+/* Where the range ends now; xfer_range_cut moves it down (a steal): the connection stops there. */
+int64_t xfer_range_end(const struct xfer *x);
+void xfer_range_cut(struct xfer *x, int64_t end);
+/* Bytes of the range on disk from its start (xfer_offset). */
+int64_t xfer_range_written(const struct xfer *x);
 void *xfer_user(const struct xfer *x);
 /* This transfer's share of the cap in bytes/s (0 = uncapped), before it is added to the multi
  * handle: sizes libcurl's buffer, and the TCP window once the connection is up. */
@@ -66,7 +93,8 @@ bool xfer_checkpoint(struct xfer *x);
 
 /* After XFER_DONE: hands over the .part's stream (the caller commits it with writer_commit);
  * *mtime is the Last-Modified time or -1. */
-void xfer_take_output(struct xfer *x, struct wstream **stream, int64_t *mtime);
+void xfer_take_output(struct xfer *x, struct wstream **stream, struct wchunk **last,
+                      int64_t *mtime);
 
 int64_t xfer_started_ms(const struct xfer *x);
 int64_t xfer_last_rx_ms(const struct xfer *x);

@@ -138,6 +138,8 @@ enum cli_result cli_parse(int argc, char **argv, struct settings *s, FILE *out_f
         return CLI_CTL;
     if (argc > 1 && strcmp(argv[1], "attach") == 0)
         return CLI_ATTACH;
+    if (argc > 1 && strcmp(argv[1], "report") == 0)
+        return CLI_REPORT;
     tables_build(&t);
 
     /* First pass: only what decides whether and which config to read. Errors wait for the second. */

@@ -215,7 +215,7 @@ static char *member_text(struct ctx *c, const config_setting_t *g, const char *w
 
 static void load_schedule(struct ctx *c, struct settings *s, int idx, const config_setting_t *st)
 {
-    static const char *const members[] = { "at", "rate", NULL };
+    static const char *const members[] = { "at", "rate", "days", NULL };
     struct sbuf spec = { 0 };
     int errors = c->errors;
     int n;
@@ -231,7 +231,7 @@ static void load_schedule(struct ctx *c, struct settings *s, int idx, const conf
     n = config_setting_length(st);
     for (int i = 0; i < n; i++) {
         const config_setting_t *g = config_setting_get_elem(st, (unsigned)i);
-        char *at, *rate, err[ERRLEN], q[48];
+        char *at, *rate, *days, err[ERRLEN], q[48];
         struct sched_point *p;
         size_t np;
         int64_t r;
@@ -243,6 +243,19 @@ static void load_schedule(struct ctx *c, struct settings *s, int idx, const conf
         only_members(c, g, "schedule", members);
         at = member_text(c, g, "schedule", "at", true, false);
         rate = member_text(c, g, "schedule", "rate", true, true);
+        days = member_text(c, g, "schedule", "days", false, false);
+        if (days != NULL) {
+            /* Days alone are checked as a list before a step that is surely good. */
+            char *one = xasprintf("%s 00:00,off", days);
+
+            if (has_blank(days) || opts_parse_schedule(one, &p, &np, err) < 0)
+                problem(c, config_setting_get_member(g, "days"),
+                        "schedule: days: '%s' is not a list of days (mon-fri, sat,sun, daily)",
+                        units_quote(days, q, sizeof q));
+            else
+                free(p);
+            free(one);
+        }
         if (at != NULL) {
             /* A time alone is checked as a step with any valid rate. */
             char *one = xasprintf("%s,off", at);
@@ -257,10 +270,12 @@ static void load_schedule(struct ctx *c, struct settings *s, int idx, const conf
         if (rate != NULL && (has_blank(rate) || units_parse_rate(rate, &r, err) < 0))
             problem(c, config_setting_get_member(g, "rate"), "schedule: rate: %s",
                     has_blank(rate) ? "blanks are not allowed" : err);
+        /* Each step names its days ("daily" when it gives none), so none inherits another's. */
         if (at != NULL && rate != NULL)
-            sbuf_printf(&spec, "%s,%s ", at, rate);
+            sbuf_printf(&spec, "%s %s,%s ", days != NULL ? days : "daily", at, rate);
         free(at);
         free(rate);
+        free(days);
     }
     if (c->errors == errors)
         apply_text(c, s, idx, st, "schedule", spec.len > 0 ? spec.s : "none");

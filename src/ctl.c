@@ -196,21 +196,21 @@ static void attach_start(struct ctl_conn *k, size_t len)
             v = -1;
     }
     ctl_cmd_argv_free(argv);
-    if (v != CTL_ATTACH_VERSION) {
+    if (v < CTL_ATTACH_VERSION_MIN || v > CTL_ATTACH_VERSION) {
         char msg[96];
 
-        snprintf(msg, sizeof msg, "usage: attach VERSION (this sluice speaks attach %d)",
-                 CTL_ATTACH_VERSION);
+        snprintf(msg, sizeof msg, "usage: attach VERSION (this sluice speaks attach %d to %d)",
+                 CTL_ATTACH_VERSION_MIN, CTL_ATTACH_VERSION);
         k->answered = true;
         ctl_cmd_error(&k->out, msg);
         conn_flush(k);
         return;
     }
-    k->att = ctl_attach_new(k->c->loop, k->c->e, k->c->q, k->c->s);
+    k->att = ctl_attach_new(k->c->loop, k->c->e, k->c->q, k->c->s, (int)v);
     memmove(k->in, k->in + len + 1, k->inlen - len - 1);
     k->inlen -= len + 1;
     k->last_req_ms = k->last_out_ms = loop_now(k->c->loop);
-    sbuf_printf(&k->out, "ok attach %d\n", CTL_ATTACH_VERSION);
+    sbuf_printf(&k->out, "ok attach %ld\n", v);
     loop_timer_arm(k->timer, ATTACH_CHECK_MS);
     (void)attach_serve(k);
 }

@@ -20,6 +20,7 @@ struct ctl_attach {
     struct engine *e;
     const struct settings *s;
     struct uisrc *src;
+    int version;                    /* the one the client asked for (docs/ctl.md#attach-mode) */
     /* events since the client's last poll: the ones a UI shows (its messages, the error history
      * of the details view) as wire lines in a ring, the others only counted */
     char *ring[CTL_ATTACH_EVENTS];
@@ -55,7 +56,7 @@ static void on_event(const struct engine_event *ev, void *arg)
 }
 
 struct ctl_attach *ctl_attach_new(struct loop *loop, struct engine *e, struct queue *q,
-                                  const struct settings *s)
+                                  const struct settings *s, int version)
 {
     struct ctl_attach *a = xcalloc(1, sizeof *a);
     struct uisrc_info info = { 0 };
@@ -66,6 +67,7 @@ struct ctl_attach *ctl_attach_new(struct loop *loop, struct engine *e, struct qu
         info.burst = s->burst;
     }
     a->loop = loop;
+    a->version = version;
     a->e = e;
     a->s = s;
     a->src = uisrc_local_new(loop, e, q, &info);
@@ -185,13 +187,15 @@ static int req_scan(struct ctl_attach *a, int argc, char **argv, struct sbuf *b,
     return 0;
 }
 
-/* states ID,ID,...: one digit per id (ITEM_STATE_COUNT when it is gone). */
+/* states ID,ID,... [FILTER]: one digit per id (ITEM_STATE_COUNT when it is gone, or when the
+ * live half of FILTER, the UI's filter text, is not met). */
 static int req_states(struct ctl_attach *a, int argc, char **argv, struct sbuf *b, char *err)
 {
     char *p, *save = NULL;
+    const char *filter = argc == 3 ? argv[2] : NULL;
 
-    if (argc != 2)
-        return errf(err, "usage: states ID,ID,...");
+    if (argc != 2 && argc != 3)
+        return errf(err, "usage: states ID,ID,... [FILTER]");
     for (p = strtok_r(argv[1], ",", &save); p != NULL; p = strtok_r(NULL, ",", &save)) {
         int64_t id;
         unsigned char st;
@@ -200,10 +204,80 @@ static int req_states(struct ctl_attach *a, int argc, char **argv, struct sbuf *
         if (num(p, 1, INT64_MAX, &id, "id", err) < 0)
             return -1;
         uid = (uint64_t)id;
-        uisrc_states(a->src, &uid, 1, &st);
+        uisrc_states(a->src, &uid, 1, filter, &st);
         sbuf_printf(b, "%d", st);
     }
     sbuf_addstr(b, "\n");
+    return 0;
+}
+
+/* waits ID,ID,...: why those rows move no bytes (docs/ctl.md#attach-mode): the run's part once,
+ * each host's part once, then one short record per id. A client asks for the rows it shows, once
+ * a frame, so a screen of rows costs a few bytes each (bench/attach.sh). */
+static int req_waits(struct ctl_attach *a, int argc, char **argv, struct sbuf *b, char *err)
+{
+    char *p, *save = NULL, *names[CTL_WIRE_PAGE_MAX];
+    struct sbuf recs = { 0 };
+    struct wait_facts f, run = { 0 };
+    int64_t now = loop_now(a->loop);
+    int n = 0, nhosts = 0, rc = 0;
+    bool have_run = false;
+
+    if (argc != 2)
+        return errf(err, "usage: waits ID,ID,...");
+    for (p = strtok_r(argv[1], ",", &save); p != NULL; p = strtok_r(NULL, ",", &save)) {
+        int64_t id;
+        struct item *it;
+        int host = -1;
+
+        if (num(p, 1, INT64_MAX, &id, "id", err) < 0 ||
+            (++n > CTL_WIRE_PAGE_MAX && errf(err, "waits: at most %d ids", CTL_WIRE_PAGE_MAX))) {
+            rc = -1;
+            break;
+        }
+        if ((it = uisrc_get(a->src, (uint64_t)id)) == NULL || !uisrc_wait(a->src, it, &f)) {
+            sbuf_addstr(&recs, "x\n");
+            continue;
+        }
+        if (!have_run) {
+            run = f;
+            have_run = true;
+        }
+        for (int i = 0; it->host != NULL && i < nhosts && host < 0; i++)
+            if (strcmp(names[i], it->host) == 0)
+                host = i;
+        if (it->host != NULL && host < 0) {
+            host = nhosts;
+            names[nhosts++] = xstrdup(it->host);
+            ctl_wire_wait_host(&recs, &f, now);
+            sbuf_addstr(&recs, "\n");
+        }
+        ctl_wire_wait(&recs, host, &f, now);
+        sbuf_addstr(&recs, "\n");
+    }
+    if (rc == 0) {
+        ctl_wire_wait_run(b, &run);
+        sbuf_addstr(b, "\n");
+        if (recs.len > 0)
+            sbuf_add(b, recs.s, recs.len);
+    }
+    for (int i = 0; i < nhosts; i++)
+        free(names[i]);
+    sbuf_free(&recs);
+    return rc;
+}
+
+/* hosts: the Hosts tab's rows, busiest first (engine_hosts_view; at most 256). */
+static int req_hosts(struct ctl_attach *a, struct sbuf *b)
+{
+    struct engine_host_view *hv = xcalloc(CTL_WIRE_HOSTS_MAX, sizeof *hv);
+    long got = uisrc_hosts(a->src, hv, CTL_WIRE_HOSTS_MAX);
+
+    for (long i = 0; i < got; i++) {
+        ctl_wire_host(b, &hv[i], loop_now(a->loop));
+        sbuf_addstr(b, "\n");
+    }
+    free(hv);
     return 0;
 }
 
@@ -235,7 +309,7 @@ static int attach_req(struct ctl_attach *a, int argc, char **argv, struct sbuf *
         struct uisrc_info in;
 
         uisrc_info(a->src, &in);
-        sbuf_printf(b, "%d %d %d %lld\n", CTL_ATTACH_VERSION, in.retries, in.segments,
+        sbuf_printf(b, "%d %d %d %lld\n", a->version, in.retries, in.segments,
                     (long long)in.burst);
         return 0;
     }
@@ -277,6 +351,10 @@ static int attach_req(struct ctl_attach *a, int argc, char **argv, struct sbuf *
         return req_states(a, argc, argv, b, err);
     if (strcmp(w, "events") == 0 && argc == 1)
         return req_events(a, b);
+    if (strcmp(w, "waits") == 0)
+        return req_waits(a, argc, argv, b, err);
+    if (strcmp(w, "hosts") == 0 && argc == 1)
+        return req_hosts(a, b);
     if (strcmp(w, "stop") == 0 && argc == 1) {
         /* As SIGTERM: main's signal descriptor stops the run cleanly (exit 3, .part kept). */
         kill(getpid(), SIGTERM);

@@ -9,7 +9,10 @@
 #include "opts.h"
 #include "util.h"
 
-#define CTL_ATTACH_VERSION 1
+/* 2 adds waits and hosts; a client that speaks 1 is still served (every request it knows is
+ * answered as before). */
+#define CTL_ATTACH_VERSION 2
+#define CTL_ATTACH_VERSION_MIN 1
 #define CTL_ATTACH_EVENTS 256       /* events kept for a client between two polls */
 
 struct loop;
@@ -18,7 +21,7 @@ struct queue;
 struct ctl_attach;
 
 struct ctl_attach *ctl_attach_new(struct loop *loop, struct engine *e, struct queue *q,
-                                  const struct settings *s);
+                                  const struct settings *s, int version);
 void ctl_attach_free(struct ctl_attach *a);
 /* One request line (without its newline): appends "ok LEN\n" + LEN bytes of body, or
  * "error: MESSAGE\n", to out. */

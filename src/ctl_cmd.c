@@ -6,6 +6,7 @@
 #include "urlpath.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,23 +128,54 @@ int ctl_cmd_join(int argc, char **argv, struct sbuf *out, char *err)
 
 /* ---- renderings ---- */
 
+static const char *cap_source_name(enum engine_cap_source src)
+{
+    return src == CAP_FROM_GROUP ? "group" : src == CAP_FROM_LIVE ? "live" :
+           src == CAP_FROM_SCHEDULE ? "schedule" : "settings";
+}
+
+/* The step as the schedule spells it ("mon-fri 08:00,2M"), for the status and the metrics. */
+static void step_text(const struct sched_point *pt, char *buf, size_t len)
+{
+    struct sbuf b = { 0 };
+
+    opts_format_step(pt, &b);
+    snprintf(buf, len, "%s", b.len > 0 ? b.s : "");
+    sbuf_free(&b);
+}
+
 void ctl_cmd_status_json(const struct engine_stats *st, struct sbuf *out)
 {
+    const struct engine_sched_view *v = &st->sched;
+
     sbuf_printf(out,
                 "{\"total\":%zu,\"queued\":%zu,\"active\":%zu,\"retrying\":%zu,\"paused\":%zu,"
                 "\"done\":%zu,\"unchanged\":%zu,\"failed\":%zu,\"transfers\":%d,\"finishing\":%d,"
                 "\"concurrency\":%d,\"rate\":%lld,\"cap\":%lld,\"bytes\":%lld,\"elapsed_ms\":%lld,"
-                "\"eta_ms\":%lld,\"disk_full\":%s,\"paused_all\":%s,",
+                "\"eta_ms\":%lld,\"disk_full\":%s,\"paused_all\":%s,\"cap_source\":\"%s\"",
                 st->total, st->queued, st->active, st->retrying, st->paused, st->done, st->unchanged,
                 st->failed, st->transfers, st->finishing, st->concurrency, (long long)st->rate,
                 (long long)st->cap, (long long)st->bytes, (long long)st->elapsed_ms,
                 (long long)st->eta_ms, st->disk_full ? "true" : "false",
-                st->paused_all ? "true" : "false");
+                st->paused_all ? "true" : "false", cap_source_name(v->source));
+    /* docs/ctl.md: the schedule's step in force, the next one and when it begins. */
+    if (v->nsteps > 0 && v->step >= 0) {
+        char a[64], b[64];
+
+        step_text(&v->cur, a, sizeof a);
+        step_text(&v->nxt, b, sizeof b);
+        sbuf_printf(out, ",\"schedule_step\":\"%s\",\"schedule_next\":\"%s\","
+                    "\"schedule_next_in_s\":%lld,\"cap_then\":%lld", a, b,
+                    (long long)v->next_in_s, (long long)v->then_rate);
+    } else {
+        sbuf_addstr(out, ",\"schedule_step\":null,\"schedule_next\":null,"
+                    "\"schedule_next_in_s\":-1,\"cap_then\":-1");
+    }
     /* Which part of the list this worker takes (docs/scale.md#sharding), null when all. */
     if (st->shard.n > 0)
-        sbuf_printf(out, "\"shard\":\"%u/%u\"", (unsigned)st->shard.k, (unsigned)st->shard.n);
+        sbuf_printf(out, ",\"shard\":\"%u/%u\"", (unsigned)st->shard.k, (unsigned)st->shard.n);
     else
-        sbuf_addstr(out, "\"shard\":null");
+        sbuf_addstr(out, ",\"shard\":null");
     /* A cap shared through Redis (docs/scale.md#the-shared-cap): "cap" is the group's. */
     if (st->group_workers > 0)
         sbuf_printf(out, ",\"group_workers\":%d,\"group_up\":%s,\"local_cap\":%lld}\n",
@@ -206,6 +238,25 @@ void ctl_cmd_metrics(const struct engine_stats *st, struct sbuf *out)
            st->disk_full);
     metric(out, "sluice_paused_all", "gauge", "1 while the operator has paused everything.",
            st->paused_all);
+    metric_head(out, "sluice_cap_source", "gauge",
+                "1 for where the cap in force comes from: settings, schedule or live.");
+    for (int src = CAP_FROM_SETTINGS; src <= CAP_FROM_GROUP; src++)
+        sbuf_printf(out, "sluice_cap_source{source=\"%s\"} %d\n",
+                    cap_source_name((enum engine_cap_source)src), (int)st->sched.source == src);
+    if (st->sched.nsteps > 0 && st->sched.step >= 0) {
+        char a[64], b[64];
+
+        step_text(&st->sched.cur, a, sizeof a);
+        step_text(&st->sched.nxt, b, sizeof b);
+        metric_head(out, "sluice_schedule_step_info", "gauge",
+                    "The schedule's step in force and the next one, as the schedule spells them.");
+        sbuf_printf(out, "sluice_schedule_step_info{step=\"%s\",next=\"%s\"} 1\n", a, b);
+        metric(out, "sluice_schedule_next_step_seconds", "gauge",
+               "Seconds until the schedule's next step begins.", (long long)st->sched.next_in_s);
+        metric(out, "sluice_schedule_next_cap_bytes_per_second", "gauge",
+               "The cap the schedule's next step brings; 0 means no cap.",
+               (long long)st->sched.nxt.rate);
+    }
     /* The shard as labels, so a dashboard can sum the workers of one list (docs/scale.md). */
     if (st->shard.n > 0) {
         metric_head(out, "sluice_shard", "gauge",
@@ -310,13 +361,49 @@ static int cmd_resume(struct engine *e, const struct settings *s, int argc, char
     return rc == 1 ? 0 : rc;
 }
 
+/* "status=503" and "host=img.example.com" after requeue failed: which failed items. */
+static int parse_where(int argc, char **argv, int *status, const char **host, char *err)
+{
+    char q[64];
+
+    *status = 0;
+    *host = NULL;
+    for (int i = 2; i < argc; i++) {
+        long v;
+
+        if (strncmp(argv[i], "status=", 7) == 0 && *status == 0) {
+            if (units_parse_int(argv[i] + 7, 100, 599, &v, err) < 0)
+                return errf(err, "requeue: status=%s is not an HTTP status (100..599)",
+                            units_quote(argv[i] + 7, q, sizeof q));
+            *status = (int)v;
+        } else if (strncmp(argv[i], "host=", 5) == 0 && *host == NULL && argv[i][5] != '\0') {
+            *host = argv[i] + 5;
+        } else {
+            return errf(err, "requeue failed: expected status=CODE or host=HOST (once each), "
+                        "got '%s'", units_quote(argv[i], q, sizeof q));
+        }
+    }
+    return 0;
+}
+
 static int cmd_requeue(struct engine *e, const struct settings *s, int argc, char **argv,
                        struct sbuf *out, char *err)
 {
-    int rc = on_target(e, argv, "failed", engine_requeue, err);
+    int status = 0;
+    const char *host = NULL;
+    bool all;
+    uint64_t id = 0;
+    int rc;
 
+    if (parse_target(argv[0], "failed", argv[1], &all, &id, err) < 0)
+        return -1;
+    if (!all && argc > 2)
+        return errf(err, "requeue: status= and host= go with 'failed', not an item id");
+    if (all && parse_where(argc, argv, &status, &host, err) < 0)
+        return -1;
+    rc = all ? 1 : engine_requeue(e, id, err);
     if (rc == 1) {
-        long n = engine_requeue_failed(e, err);
+        long n = engine_requeue_failed_where(e, status, host, err);
 
         if (n < 0)
             return -1;
@@ -362,6 +449,53 @@ static int cmd_add(struct engine *e, const struct settings *s, int argc, char **
     return 0;
 }
 
+/* Shows the schedule, its step in force and the next one; with SPEC (as --schedule, "none" for
+ * none), replaces it for this run. */
+static int cmd_schedule(struct engine *e, const struct settings *s, int argc, char **argv,
+                        struct sbuf *out, char *err)
+{
+    struct engine_stats st;
+    const struct sched_point *p;
+    size_t n;
+
+    if (argc > 1) {
+        struct sched_point *np = NULL;
+        size_t nn = 0;
+        char msg[ERRLEN];
+        struct sbuf spec = { 0 };
+
+        /* The words are one spec: "schedule mon-fri 08:00,2M 18:30,off" needs no quotes. */
+        for (int i = 1; i < argc; i++) {
+            if (i > 1)
+                sbuf_addstr(&spec, " ");
+            sbuf_addstr(&spec, argv[i]);
+        }
+        if (opts_parse_schedule(spec.s, &np, &nn, msg) < 0) {
+            sbuf_free(&spec);
+            return errf(err, "schedule: %s", msg);
+        }
+        sbuf_free(&spec);
+        engine_set_schedule(e, np, nn);
+        free(np);
+    }
+    p = engine_schedule(e, &n);
+    sbuf_addstr(out, "schedule ");
+    opts_format_schedule(p, n, out);
+    sbuf_addstr(out, "\n");
+    engine_stats(e, &st);
+    if (st.sched.nsteps > 0 && st.sched.step >= 0) {
+        char d[32];
+
+        sbuf_addstr(out, "now ");
+        opts_format_step(&st.sched.cur, out);
+        sbuf_addstr(out, "\nnext ");
+        opts_format_step(&st.sched.nxt, out);
+        sbuf_printf(out, " in %s\n", units_fmt_duration(st.sched.next_in_s * 1000, d, sizeof d));
+    }
+    sbuf_printf(out, "cap %lld %s\n", (long long)st.cap, cap_source_name(st.sched.source));
+    return 0;
+}
+
 static int cmd_status(struct engine *e, const struct settings *s, int argc, char **argv,
                       struct sbuf *out, char *err)
 {
@@ -389,11 +523,15 @@ const struct ctl_cmd ctl_cmd_table[] = {
       cmd_concurrency },
     { "pause", 1, 1, "pause all|ID", "pause everything, or one item", cmd_pause },
     { "resume", 1, 1, "resume all|ID", "resume everything, or one item", cmd_resume },
-    { "requeue", 1, 1, "requeue failed|ID",
-      "retry the failed items (prints how many), or one item", cmd_requeue },
+    { "requeue", 1, 3, "requeue failed [status=CODE] [host=HOST]|ID",
+      "retry the failed items, or those with that last HTTP status and host (prints how many), "
+      "or one item", cmd_requeue },
     { "add", 1, 2, "add URL [out=PATH]", "add a URL to the run; prints its id", cmd_add },
     { "remove", 1, 1, "remove ID",
       "remove one item from the run and the session (its .part is deleted)", cmd_remove },
+    { "schedule", 0, CTL_MAX_WORDS - 1, "schedule [SPEC]",
+      "show the schedule, its step now and the next; SPEC (as --schedule, none) replaces it for "
+      "this run", cmd_schedule },
     { "status", 0, 0, "status", "counts, rates and limits as one JSON object", cmd_status },
     { "metrics", 0, 0, "metrics", "the same in the Prometheus text format", cmd_metrics },
 };

@@ -42,9 +42,17 @@ struct xv {
     struct engine_xfer_view v;
 };
 
+/* Why a row waits (r_wait), as the last waits answer told it. */
+struct wc {
+    uint64_t id;
+    bool gone;
+    struct wait_facts f;
+};
+
 struct remote {
     struct loop *loop;
     int fd;
+    int version;                    /* of the attach mode the server speaks with us */
     char *path;
     char *lost;
     struct sbuf in;                 /* bytes read, not yet consumed */
@@ -66,6 +74,12 @@ struct remote {
     struct fixed fixed[REMOTE_STATIC];
     struct xv xv[REMOTE_XFER];
     size_t nxv;
+    struct wc wc[CTL_WIRE_PAGE_MAX];    /* this turn's waits: one request a frame */
+    size_t nwc;
+    /* the Hosts tab: asked at most once a second, only while it is shown (r_hosts) */
+    struct engine_host_view *hv;
+    long nhv;
+    int64_t hv_ms;
 
     struct loop_timer *poll;
     engine_listener cb;
@@ -83,6 +97,7 @@ static void forget_turn(void *arg)
         item_free(r->arena[i]);
     r->narena = 0;
     r->nxv = 0;
+    r->nwc = 0;
 }
 
 static void turn_used(struct remote *r)
@@ -589,20 +604,36 @@ static size_t r_scan(void *impl, const char *f, uint64_t *next, size_t max, size
     return k;
 }
 
-static void r_states(void *impl, const uint64_t *ids, size_t n, unsigned char *out)
+static void r_states(void *impl, const uint64_t *ids, size_t n, const char *filter,
+                     unsigned char *out)
 {
     struct remote *r = impl;
-    size_t i = 0;
+    size_t i = 0, room = CTL_LINE_MAX - 64;
 
     memset(out, ITEM_STATE_COUNT, n);
+    if (filter != NULL) {
+        if (strlen(filter) + 128 > CTL_LINE_MAX)
+            return;                /* a filter the line cannot carry shows nothing */
+        room -= strlen(filter) * 2 + 4;   /* quoted, every character possibly escaped */
+    }
     while (i < n) {
         struct sbuf q = { 0 };
         size_t from = i;
         char err[ERRLEN];
 
         sbuf_addstr(&q, "states ");
-        while (i < n && q.len < CTL_LINE_MAX - 64)
+        while (i < n && q.len < room)
             sbuf_printf(&q, "%s%llu", i > from ? "," : "", (unsigned long long)ids[i]), i++;
+        if (filter != NULL) {
+            /* The server's words may be quoted, with \" and \\ inside (docs/ctl.md). */
+            sbuf_addstr(&q, " \"");
+            for (const char *c = filter; *c != '\0'; c++) {
+                if (*c == '"' || *c == '\\')
+                    sbuf_addstr(&q, "\\");
+                sbuf_add(&q, c, 1);
+            }
+            sbuf_addstr(&q, "\"");
+        }
         if (ask_line(r, err, q.s) < 0) {
             sbuf_free(&q);
             return;
@@ -625,6 +656,173 @@ static void r_states(void *impl, const uint64_t *ids, size_t n, unsigned char *o
 static void changed(struct remote *r)
 {
     forget_turn(r);                /* the next frame shows the change */
+    r->hv_ms = INT64_MIN;
+}
+
+static const struct wc *wc_find(struct remote *r, uint64_t id)
+{
+    for (size_t i = 0; i < r->nwc; i++)
+        if (r->wc[i].id == id)
+            return &r->wc[i];
+    return NULL;
+}
+
+static bool wants_wait(const struct item *it)
+{
+    return it->state == ITEM_ACTIVE || it->state == ITEM_QUEUED || it->state == ITEM_RETRY;
+}
+
+/* One waits request for it and every row of this turn that has no answer yet: the rows on
+ * screen ask once a frame, not once each (docs/ctl.md#attach-mode). */
+static void fetch_waits(struct remote *r, const struct item *it)
+{
+    struct wait_facts run = { 0 }, hosts[CTL_WIRE_PAGE_MAX];
+    uint64_t ids[CTL_WIRE_PAGE_MAX];
+    struct sbuf q = { 0 };
+    char err[ERRLEN], *l;
+    size_t n = 0, k = 0, pos = 0;
+    int nh = 0;
+
+    ids[n++] = it->id;
+    for (size_t i = 0; i < r->narena && n < CTL_WIRE_PAGE_MAX; i++) {
+        const struct item *a = r->arena[i];
+        bool dup = false;
+
+        if (!wants_wait(a) || wc_find(r, a->id) != NULL)
+            continue;
+        for (size_t j = 0; j < n && !dup; j++)
+            dup = ids[j] == a->id;
+        if (!dup)
+            ids[n++] = a->id;
+    }
+    if (r->nwc + n > CTL_WIRE_PAGE_MAX)
+        r->nwc = 0;
+    sbuf_addstr(&q, "waits ");
+    for (size_t i = 0; i < n; i++)
+        sbuf_printf(&q, "%s%llu", i ? "," : "", (unsigned long long)ids[i]);
+    if (ask_line(r, err, q.s) < 0)
+        goto out;
+    if ((l = next_line(r, &pos)) == NULL || ctl_wire_wait_run_parse(l, &run) < 0)
+        goto bad;
+    while ((l = next_line(r, &pos)) != NULL) {
+        struct wc *w;
+        int host;
+        bool gone;
+
+        if (l[0] == 'h') {
+            if (nh == CTL_WIRE_PAGE_MAX)
+                goto bad;
+            hosts[nh] = run;
+            if (ctl_wire_wait_host_parse(l, loop_now(r->loop), &hosts[nh]) < 0)
+                goto bad;
+            nh++;
+            continue;
+        }
+        if (k == n)
+            goto bad;
+        w = &r->wc[r->nwc];
+        w->id = ids[k++];
+        w->f = run;
+        if (ctl_wire_wait_parse(l, loop_now(r->loop), &host, &gone, &w->f) < 0 || host >= nh)
+            goto bad;
+        if (host >= 0) {
+            w->f.host_active = hosts[host].host_active;
+            w->f.host_limit = hosts[host].host_limit;
+            w->f.host_lowered = hosts[host].host_lowered;
+            w->f.host_slow_status = hosts[host].host_slow_status;
+            w->f.host_hold_until_ms = hosts[host].host_hold_until_ms;
+        }
+        w->gone = gone;
+        r->nwc++;
+    }
+    if (k == n)
+        goto out;
+bad:
+    protocol_error(r, "wait record");
+out:
+    /* Ids with no answer (refused, cut short) count as gone for this turn: asked once a frame,
+     * not once a row. */
+    for (; k < n; k++)
+        r->wc[r->nwc++] = (struct wc){ .id = ids[k], .gone = true };
+    turn_used(r);
+    sbuf_free(&q);
+}
+
+/* Why it moves no bytes: the engine's facts as the server read them this frame; the item's own
+ * state and next try from the row the UI shows, as the local source does (engine_item_wait). */
+static bool r_wait(void *impl, const struct item *it, struct wait_facts *f)
+{
+    struct remote *r = impl;
+    const struct wc *w;
+
+    memset(f, 0, sizeof *f);
+    if (r->version < 2)
+        return false;              /* an older sluice: it cannot tell */
+    f->state = it->state;
+    f->next_try_ms = it->next_try_ms;
+    if (it->state == ITEM_PAUSED)
+        return true;               /* paused says it all: nothing to ask */
+    if ((w = wc_find(r, it->id)) == NULL) {
+        fetch_waits(r, it);
+        w = wc_find(r, it->id);
+    }
+    if (w == NULL || w->gone)
+        return false;
+    *f = w->f;
+    f->state = it->state;
+    f->next_try_ms = it->next_try_ms;
+    return true;
+}
+
+/* The Hosts tab: its rows move once a second, so they are asked at most once a second. */
+static long r_hosts(void *impl, struct engine_host_view *out, size_t max)
+{
+    struct remote *r = impl;
+    char err[ERRLEN], *l;
+    size_t pos = 0;
+    long n;
+
+    if (r->version < 2)
+        return -1;
+    if (r->hv == NULL)
+        r->hv = xcalloc(CTL_WIRE_HOSTS_MAX, sizeof *r->hv);
+    if (r->hv_ms == INT64_MIN || mono_ms() - r->hv_ms >= 1000) {
+        r->nhv = 0;
+        r->hv_ms = mono_ms();
+        if (ask(r, err, "hosts") < 0)
+            return -1;
+        while ((l = next_line(r, &pos)) != NULL) {
+            if (r->nhv == CTL_WIRE_HOSTS_MAX ||
+                ctl_wire_host_parse(l, loop_now(r->loop), &r->hv[r->nhv]) < 0) {
+                protocol_error(r, "host row");
+                r->nhv = 0;
+                return -1;
+            }
+            r->nhv++;
+        }
+    }
+    n = r->nhv < (long)max ? r->nhv : (long)max;
+    memcpy(out, r->hv, (size_t)n * sizeof *out);
+    return n;
+}
+
+/* ctl's schedule command through the same connection: its first line is "schedule SPEC". */
+static int r_schedule(void *impl, const char *spec, struct sbuf *out, char *err)
+{
+    struct remote *r = impl;
+    char *l;
+    int rc = spec != NULL ? ask(r, err, "schedule %s", spec) : ask(r, err, "schedule");
+
+    if (spec != NULL)
+        changed(r);
+    if (rc < 0)
+        return -1;
+    l = r->body.s;
+    l[strcspn(l, "\n")] = '\0';
+    if (strncmp(l, "schedule ", 9) != 0)
+        return errf(err, "unexpected answer");
+    sbuf_addstr(out, l + 9);
+    return 0;
 }
 
 static void r_set_rate(void *impl, int64_t rate, int64_t burst)
@@ -791,6 +989,7 @@ static void r_free(void *impl)
     struct remote *r = impl;
 
     forget_turn(r);
+    free(r->hv);
     free(r->arena);
     free(r->full);
     for (size_t i = 0; i < REMOTE_STATIC; i++)
@@ -809,29 +1008,24 @@ static void r_free(void *impl)
 static const struct uisrc_ops remote_ops = {
     .info = r_info, .stats = r_stats, .idle = r_idle, .rate_series = r_series,
     .xfer_view = r_xfer, .total = r_total, .count = r_count, .page = r_page, .get = r_get,
-    .scan = r_scan, .states = r_states, .set_rate = r_set_rate, .set_concurrency = r_set_conc,
+    .scan = r_scan, .states = r_states, .wait = r_wait, .hosts = r_hosts,
+    .schedule = r_schedule, .set_rate = r_set_rate, .set_concurrency = r_set_conc,
     .pause = r_pause, .pause_all = r_pause_all, .requeue = r_requeue,
     .requeue_failed = r_requeue_failed, .remove = r_remove, .add_url = r_add, .flush = r_flush,
     .stop = r_stop, .listen = r_listen, .lost = r_lost, .free = r_free,
 };
 
-struct uisrc *ctl_remote_new(struct loop *loop, const char *path, const char *dir, char *err)
+static int dial(const char *path, const char *dir, char *err)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    struct remote *r;
-    struct uisrc *s;
-    char msg[ERRLEN];
-    size_t pos = 0;
-    char *l;
     int fd;
-    long long v[4];
 
     if (strlen(path) >= sizeof sa.sun_path)
-        return errf(err, "%s: the path is too long for a Unix socket", path), NULL;
+        return errf(err, "%s: the path is too long for a Unix socket", path);
     memcpy(sa.sun_path, path, strlen(path) + 1);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return errf(err, "socket: %s", strerror(errno)), NULL;
+        return errf(err, "socket: %s", strerror(errno));
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
         if (errno == ENOENT || errno == ECONNREFUSED || errno == ENOTDIR)
             errf(err, dir != NULL ? "no sluice is running for %s" : "no sluice is listening on %s",
@@ -839,46 +1033,78 @@ struct uisrc *ctl_remote_new(struct loop *loop, const char *path, const char *di
         else
             errf(err, "cannot connect to %s: %s", path, strerror(errno));
         close(fd);
-        return NULL;
+        return -1;
     }
+    return fd;
+}
+
+/* The greeting: "attach V" is answered "ok attach V\n", not framed (a server that does not
+ * speak V answers "error: ..." and closes). 0; 1 when refused by a sluice that speaks only
+ * attach 1 (an older one: the client asks again in 1); -1 with err. */
+static int greet(struct remote *r, int version, char *err)
+{
+    struct sbuf hello = { 0 };
+    int64_t deadline = mono_ms() + REMOTE_TIMEOUT_MS;
+    char want[32], *nl;
+
+    sbuf_printf(&hello, "attach %d\n", version);
+    if (send_line(r, &hello, deadline) < 0) {
+        sbuf_free(&hello);
+        return errf(err, "%s: cannot send", r->path);
+    }
+    sbuf_free(&hello);
+    while ((nl = r->in.len > 0 ? memchr(r->in.s, '\n', r->in.len) : NULL) == NULL)
+        if (r->in.len > 4096 || fill(r, deadline) < 0)
+            return errf(err, "%s: no answer to attach", r->path);
+    snprintf(want, sizeof want, "ok attach %d", version);
+    if ((size_t)(nl - r->in.s) != strlen(want) || memcmp(r->in.s, want, strlen(want)) != 0) {
+        static const char old[] = "(this sluice speaks attach 1)";
+
+        if ((size_t)(nl - r->in.s) >= sizeof old - 1 &&
+            memcmp(nl - (sizeof old - 1), old, sizeof old - 1) == 0)
+            return 1;
+        return errf(err, "the sluice on %s cannot be attached to: %.*s", r->path,
+                    (int)(nl - r->in.s), r->in.s);
+    }
+    consume(r, (size_t)(nl - r->in.s) + 1);
+    r->version = version;
+    return 0;
+}
+
+struct uisrc *ctl_remote_new(struct loop *loop, const char *path, const char *dir, char *err)
+{
+    struct remote *r;
+    struct uisrc *s;
+    char msg[ERRLEN];
+    size_t pos = 0;
+    char *l;
+    int fd, rc;
+    long long v[4];
+
+    if ((fd = dial(path, dir, err)) < 0)
+        return NULL;
     r = xcalloc(1, sizeof *r);
     r->loop = loop;
     r->fd = fd;
     r->path = xstrdup(path);
+    r->hv_ms = INT64_MIN;
     r->turn = loop_timer_new(loop, forget_turn, r);
     r->poll = loop_timer_new(loop, on_poll, r);
     s = xcalloc(1, sizeof *s);
     s->ops = &remote_ops;
     s->impl = r;
-    /* The greeting, then the run's settings: "ok attach 1\n" is not framed (a server that does
-     * not know attach answers "error: ..." and closes). */
-    {
-        struct sbuf hello = { 0 };
-        int64_t deadline = mono_ms() + REMOTE_TIMEOUT_MS;
-        char *nl;
-
-        sbuf_printf(&hello, "attach %d\n", CTL_ATTACH_VERSION);
-        if (send_line(r, &hello, deadline) < 0) {
-            sbuf_free(&hello);
-            errf(err, "%s: cannot send", path);
+    if ((rc = greet(r, CTL_ATTACH_VERSION, err)) == 1) {
+        /* A sluice from before attach 2: its UI without the WAITING column and the Hosts tab. */
+        close(r->fd);
+        r->in.len = 0;
+        if ((r->fd = dial(path, dir, err)) < 0)
             goto fail;
-        }
-        sbuf_free(&hello);
-        while ((nl = r->in.len > 0 ? memchr(r->in.s, '\n', r->in.len) : NULL) == NULL)
-            if (r->in.len > 4096 || fill(r, deadline) < 0) {
-                errf(err, "%s: no answer to attach", path);
-                goto fail;
-            }
-        if ((size_t)(nl - r->in.s) != strlen("ok attach 1") ||
-            memcmp(r->in.s, "ok attach ", 10) != 0 || r->in.s[10] != '0' + CTL_ATTACH_VERSION) {
-            errf(err, "the sluice on %s cannot be attached to: %.*s", path,
-                 (int)(nl - r->in.s), r->in.s);
-            goto fail;
-        }
-        consume(r, (size_t)(nl - r->in.s) + 1);
+        rc = greet(r, 1, err);
     }
+    if (rc != 0)
+        goto fail;
     if (ask(r, msg, "info") < 0 || (l = next_line(r, &pos)) == NULL ||
-        sscanf(l, "%lld %lld %lld %lld", &v[0], &v[1], &v[2], &v[3]) != 4 || v[0] != CTL_ATTACH_VERSION) {
+        sscanf(l, "%lld %lld %lld %lld", &v[0], &v[1], &v[2], &v[3]) != 4 || v[0] != r->version) {
         errf(err, "the sluice on %s: %s", path, r->lost != NULL ? r->lost : "unexpected greeting");
         goto fail;
     }

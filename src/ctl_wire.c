@@ -252,6 +252,7 @@ int ctl_wire_item_parse(char *line, int64_t now, struct item *it, struct engine_
         x->size = xv[1];
         x->rate = xv[2];
         x->throttled = xv[3] != 0;
+        x->conns = 0;            /* not carried: shown as running */
         *has_x = true;
     } else if (strcmp(f[10], "-") != 0 || strcmp(f[11], "-") != 0 || strcmp(f[12], "-") != 0) {
         return -1;
@@ -322,6 +323,7 @@ static int dynamic_parse(char **f, int64_t now, struct item *it, struct engine_x
         x->size = xv[1];
         x->rate = xv[2];
         x->throttled = xv[3] != 0;
+        x->conns = 0;            /* not carried: shown as running */
         *has_x = true;
     } else if (strcmp(f[9], "-") != 0 || strcmp(f[10], "-") != 0 || strcmp(f[11], "-") != 0) {
         return -1;
@@ -373,5 +375,145 @@ int ctl_wire_event_parse(char *line, struct engine_event *ev, struct item *it, c
     ev->bytes = v[5];
     ev->duration_ms = v[6];
     ev->error = *text;
+    return 0;
+}
+
+/* ---- why rows wait, and the Hosts tab ---- */
+
+/* A monotonic time as ms from now (0 when it is not in the future), and back on the reader's
+ * clock (0 = none), so the two processes' clocks never meet. */
+static int64_t until_in(int64_t until, int64_t now)
+{
+    return until > now ? until - now : 0;
+}
+
+static int64_t until_back(int64_t in, int64_t now)
+{
+    return in > 0 ? now + in : 0;
+}
+
+void ctl_wire_wait_run(struct sbuf *out, const struct wait_facts *f)
+{
+    sbuf_printf(out, "%d %d %d %d", f->paused_all, f->disk_full, f->transfers, f->concurrency);
+}
+
+int ctl_wire_wait_run_parse(char *line, struct wait_facts *f)
+{
+    char *fl[MAX_FIELDS];
+    int64_t v[4];
+
+    if (split(line, fl, MAX_FIELDS) != 4 || nums(fl, 2, v, 0, 1) < 0 ||
+        nums(fl + 2, 2, v + 2, 0, INT_MAX) < 0)
+        return -1;
+    f->paused_all = v[0] != 0;
+    f->disk_full = v[1] != 0;
+    f->transfers = (int)v[2];
+    f->concurrency = (int)v[3];
+    return 0;
+}
+
+void ctl_wire_wait_host(struct sbuf *out, const struct wait_facts *f, int64_t now)
+{
+    sbuf_printf(out, "h %d %d %d %d %lld", f->host_active, f->host_limit, f->host_lowered,
+                f->host_slow_status, (long long)until_in(f->host_hold_until_ms, now));
+}
+
+int ctl_wire_wait_host_parse(char *line, int64_t now, struct wait_facts *f)
+{
+    char *fl[MAX_FIELDS];
+    int64_t v[5];
+
+    if (split(line, fl, MAX_FIELDS) != 6 || strcmp(fl[0], "h") != 0 ||
+        nums(fl + 1, 2, v, 0, INT_MAX) < 0 || nums(fl + 3, 1, v + 2, 0, 1) < 0 ||
+        nums(fl + 4, 1, v + 3, 0, 999) < 0 || nums(fl + 5, 1, v + 4, 0, INT64_MAX / 4) < 0)
+        return -1;
+    f->host_active = (int)v[0];
+    f->host_limit = (int)v[1];
+    f->host_lowered = v[2] != 0;
+    f->host_slow_status = (int)v[3];
+    f->host_hold_until_ms = until_back(v[4], now);
+    return 0;
+}
+
+void ctl_wire_wait(struct sbuf *out, int host, const struct wait_facts *f, int64_t now)
+{
+    if (host >= 0)
+        sbuf_printf(out, "%d", host);
+    else
+        sbuf_addstr(out, "-");
+    if (f->state == ITEM_ACTIVE)
+        sbuf_printf(out, " %d %lld", (f->throttled ? 1 : 0) | (f->diskwait ? 2 : 0),
+                    (long long)(f->last_rx_ms > 0 ? (now > f->last_rx_ms ? now - f->last_rx_ms : 0)
+                                                  : -1));
+}
+
+int ctl_wire_wait_parse(char *line, int64_t now, int *host, bool *gone, struct wait_facts *f)
+{
+    char *fl[MAX_FIELDS];
+    int64_t v[3];
+    int n = split(line, fl, MAX_FIELDS);
+
+    *host = -1;
+    *gone = false;
+    if (n == 1 && strcmp(fl[0], "x") == 0) {
+        *gone = true;
+        return 0;
+    }
+    if ((n != 1 && n != 3) ||
+        (strcmp(fl[0], "-") != 0 && nums(fl, 1, v, 0, CTL_WIRE_PAGE_MAX - 1) < 0))
+        return -1;
+    if (strcmp(fl[0], "-") != 0)
+        *host = (int)v[0];
+    f->throttled = f->diskwait = false;
+    f->last_rx_ms = 0;
+    if (n == 3) {
+        if (nums(fl + 1, 1, v + 1, 0, 3) < 0 || nums(fl + 2, 1, v + 2, -1, INT64_MAX / 4) < 0)
+            return -1;
+        f->throttled = (v[1] & 1) != 0;
+        f->diskwait = (v[1] & 2) != 0;
+        /* A byte v[2] ms ago on the reader's clock; never 0, which means none. */
+        f->last_rx_ms = v[2] < 0 ? 0 : now - v[2] > 0 ? now - v[2] : 1;
+    }
+    return 0;
+}
+
+void ctl_wire_host(struct sbuf *out, const struct engine_host_view *h, int64_t now)
+{
+    ctl_wire_str(out, h->name);
+    sbuf_printf(out, " %d %d %d %d %lld %ld %ld %ld %ld %lld %zu %d", h->active, h->limit,
+                h->lowered, h->slow_status, (long long)until_in(h->hold_until_ms, now), h->n429,
+                h->n503, h->done, h->failed, (long long)h->rate, h->queued, h->queued_more);
+}
+
+int ctl_wire_host_parse(char *line, int64_t now, struct engine_host_view *h)
+{
+    char *fl[MAX_FIELDS], *name = NULL;
+    int64_t v[12];
+
+    memset(h, 0, sizeof *h);
+    if (split(line, fl, MAX_FIELDS) != 13 || nums(fl + 1, 2, v, 0, INT_MAX) < 0 ||
+        nums(fl + 3, 1, v + 2, 0, 1) < 0 || nums(fl + 4, 1, v + 3, 0, 999) < 0 ||
+        nums(fl + 5, 1, v + 4, 0, INT64_MAX / 4) < 0 || nums(fl + 6, 4, v + 5, 0, LONG_MAX) < 0 ||
+        nums(fl + 10, 1, v + 9, 0, INT64_MAX) < 0 || nums(fl + 11, 1, v + 10, 0, INT64_MAX) < 0 ||
+        nums(fl + 12, 1, v + 11, 0, 1) < 0 || str_parse(fl[0], &name) < 0)
+        return -1;
+    if (name == NULL || name[0] == '\0' || strlen(name) >= sizeof h->name) {
+        free(name);
+        return -1;
+    }
+    memcpy(h->name, name, strlen(name) + 1);
+    free(name);
+    h->active = (int)v[0];
+    h->limit = (int)v[1];
+    h->lowered = v[2] != 0;
+    h->slow_status = (int)v[3];
+    h->hold_until_ms = until_back(v[4], now);
+    h->n429 = (long)v[5];
+    h->n503 = (long)v[6];
+    h->done = (long)v[7];
+    h->failed = (long)v[8];
+    h->rate = v[9];
+    h->queued = (size_t)v[10];
+    h->queued_more = v[11] != 0;
     return 0;
 }

@@ -13,6 +13,7 @@
 #include "engine.h"
 #include "item.h"
 #include "util.h"
+#include "wait.h"
 
 #define CTL_WIRE_SERIES_MAX 59
 #define CTL_WIRE_PAGE_MAX 256       /* rows per page request */
@@ -45,5 +46,27 @@ int ctl_wire_row_parse(char *line, int64_t now, struct item *it, struct engine_x
 int ctl_wire_event_parse(char *line, struct engine_event *ev, struct item *it, char **text);
 /* Numbers as the wire has them. */
 int ctl_wire_i64(const char *s, int64_t *v);
+
+/* Why rows move no bytes (wait.h), for the rows a client shows: a `waits` answer is a run
+ * record, then host records ("h ..."), each before the first wait record that names it, then
+ * one wait record per id asked, in that order. Times travel as durations from the sender's now
+ * and come back on the reader's clock (now), so "retry 4s" and "held 12s" are right on either
+ * side. The item's own state and next try come from its row (the reader fills them). */
+#define CTL_WIRE_HOSTS_MAX 256      /* host rows per hosts answer (the Hosts tab's room) */
+/* "paused_all disk_full transfers concurrency" */
+void ctl_wire_wait_run(struct sbuf *out, const struct wait_facts *f);
+int ctl_wire_wait_run_parse(char *line, struct wait_facts *f);
+/* "h active limit lowered slow_status hold_in_ms": the host part of f. */
+void ctl_wire_wait_host(struct sbuf *out, const struct wait_facts *f, int64_t now);
+int ctl_wire_wait_host_parse(char *line, int64_t now, struct wait_facts *f);
+/* "x" for an id that is gone; else "HOST" (the index of its host record, "-" for none), and
+ * for a running item "HOST FLAGS RX_AGE_MS" (FLAGS 1 throttled + 2 diskwait; RX_AGE_MS since
+ * its last byte, -1 none yet). host is -1 for none; *gone tells the "x". */
+void ctl_wire_wait(struct sbuf *out, int host, const struct wait_facts *f, int64_t now);
+int ctl_wire_wait_parse(char *line, int64_t now, int *host, bool *gone, struct wait_facts *f);
+/* A Hosts tab row: "name active limit lowered slow_status hold_in_ms n429 n503 done failed
+ * rate queued queued_more". */
+void ctl_wire_host(struct sbuf *out, const struct engine_host_view *h, int64_t now);
+int ctl_wire_host_parse(char *line, int64_t now, struct engine_host_view *h);
 
 #endif

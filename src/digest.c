@@ -84,13 +84,14 @@ bool digest_final(struct digest *d, unsigned char *sha256, unsigned char *md5)
     return true;
 }
 
-struct digest *digest_of_part(int dirfd, const char *base, int64_t bytes, enum checksum_algo algo)
+struct digest *digest_of_part(int dirfd, const char *base, int64_t bytes, int64_t max,
+                              enum checksum_algo algo, char *validator, size_t cap)
 {
     struct digest *d;
     char name[4096];
     char *buf;
     int fd;
-    int64_t left = bytes;
+    int64_t left;
 
     snprintf(name, sizeof name, "%s%s", base, FSOUT_PART_SUFFIX);
     {
@@ -101,6 +102,8 @@ struct digest *digest_of_part(int dirfd, const char *base, int64_t bytes, enum c
     }
     if (fd < 0)
         return NULL;
+    left = max > bytes && !fsout_part_has_ranges(fd) && fsout_part_tag(fd, validator, cap) ? max
+                                                                                      : bytes;
     d = digest_new(algo);
     buf = xmalloc(1 << 20);
     while (left > 0) {
@@ -113,7 +116,7 @@ struct digest *digest_of_part(int dirfd, const char *base, int64_t bytes, enum c
     }
     free(buf);
     close(fd);
-    if (left != 0) {     /* shorter than recorded: not to be trusted */
+    if (digest_bytes(d) < bytes) {     /* shorter than recorded: not to be trusted */
         digest_free(d);
         return NULL;
     }

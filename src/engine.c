@@ -9,6 +9,7 @@
 #include "engine.h"
 #include "engine_cap.h"
 #include "engine_impl.h"
+#include "engine_seg.h"
 #include "engine_transfer.h"
 #include "group.h"
 #include "group_redis.h"
@@ -33,6 +34,10 @@
 #include <unistd.h>
 
 #define TICK_MS 250
+/* While segmented downloads run, their ranges are recorded this often: a kill -9 re-fetches what
+ * each connection received since the last record, and a file in ranges has many connections
+ * (docs/design.md#segmented-downloads). A few rows per file: a commit costs microseconds. */
+#define SEG_CKPT_MS 25
 
 /* ---- events ---- */
 
@@ -58,6 +63,7 @@ void engine_emit_item(struct engine *e, enum engine_event_kind kind, const struc
         e->fin_items++;
         e->fin_bytes += it->size >= 0 ? it->size : it->received;
     }
+    engine_hosts_event(e, &ev);
     emit(e, &ev);
 }
 
@@ -198,6 +204,19 @@ static void session_health(struct engine *e)
     }
 }
 
+static void on_seg_ckpt(void *arg)
+{
+    struct engine *e = arg;
+
+    if (e->nsegitems == 0)
+        return;          /* armed again when a segmented download starts (engine_kick) */
+    loop_timer_arm(e->seg_timer, SEG_CKPT_MS);
+    for (struct active *a = e->actives; a != NULL; a = a->next)
+        if (xfer_is_range(a->x) && xfer_checkpoint(a->x))
+            engine_seg_checkpoint(e, a);
+    queue_flush(e->q);
+}
+
 static void on_due(void *arg)
 {
     struct engine *e = arg;
@@ -235,16 +254,18 @@ static void on_tick(void *arg)
         e->last_flush_ms = now;
         /* Progress of running transfers reaches the session too: after a kill -9 the .part
          * resumes from what was recorded (anything beyond it is cut back and fetched again). */
-        for (a = e->actives; a != NULL; a = a->next)
-            if (xfer_checkpoint(a->x))
+        for (a = e->actives; a != NULL; a = a->next) {
+            if (!xfer_checkpoint(a->x))
+                continue;
+            if (xfer_is_range(a->x))
+                engine_seg_checkpoint(e, a);
+            else
                 queue_touch(e->q, xfer_item(a->x));
+        }
         queue_flush(e->q);
         session_health(e);
     }
-    if (e->s->nschedule > 0)
-        engine_cap_apply_rate(e, sched_eval(&e->sched, e->s->schedule, e->s->nschedule,
-                                            engine_cap_local_second_of_day(), e->s->rate),
-                              e->s->burst);
+    engine_sched_tick(e);
     engine_cap_group_sync(e);       /* an idle worker follows the group's cap too */
     engine_cap_retune(e);
     if (e->disk_full_until != 0 && now >= e->disk_full_until)
@@ -291,7 +312,10 @@ static void on_tick(void *arg)
                     a->win_bytes = b;
                 }
             }
-            if (msg[0] != '\0') {
+            if (msg[0] != '\0' && xfer_is_range(x)) {
+                /* The range alone is fetched again; its siblings go on. */
+                engine_seg_finished(e, a, CURLE_OPERATION_TIMEDOUT, msg);
+            } else if (msg[0] != '\0') {
                 char vmsg[ERRLEN];
                 struct retry_facts f;
 
@@ -324,7 +348,34 @@ void engine_kick(struct engine *e)
 {
     struct item *it;
     int64_t budget = -1;
+    bool drained = false;
 
+    /* Transfers whose unpause failed (engine_cap.c): libcurl will not report them. */
+    while (e->nstuck > 0) {
+        struct active *a = e->actives;
+
+        while (a != NULL && a->stuck == CURLE_OK)
+            a = a->next;
+        if (a == NULL) {
+            e->nstuck = 0;
+            break;
+        }
+        {
+            CURLcode rc = a->stuck;
+
+            a->stuck = CURLE_OK;
+            e->nstuck--;
+            engine_transfer_finished(e, a, rc);
+        }
+    }
+    if (e->nsegitems > 0 && !loop_timer_armed(e->seg_timer))
+        loop_timer_arm(e->seg_timer, SEG_CKPT_MS);
+    /* Idle ranges of the files already running take free slots before new files. */
+    if (!e->in_kick && e->nsegitems > 0) {
+        e->in_kick = true;
+        engine_seg_fill(e, false);
+        e->in_kick = false;
+    }
     if (!e->stopping && !e->in_kick && e->disk_full_until == 0 && !e->paused_all &&
         !(e->disk_probing && e->probe_id != 0)) {
         e->in_kick = true;
@@ -333,8 +384,10 @@ void engine_kick(struct engine *e)
              * no transfer starts that the free space cannot begin to hold. */
             if (budget < 0 && (budget = engine_transfer_disk_budget(e)) <= 0)
                 break;   /* full (it waits), or the free space is spoken for until the next look */
-            if ((it = queue_next(e->q, host_ok, e)) == NULL)
+            if ((it = queue_next(e->q, host_ok, e)) == NULL) {
+                drained = true;
                 break;
+            }
             budget -= engine_transfer_disk_estimate(e, it);
             if (budget <= 0)
                 budget = 0;
@@ -346,6 +399,10 @@ void engine_kick(struct engine *e)
             if (budget == 0)
                 break;
         }
+        /* Nothing else can start: the slots left over go to the running segmented files,
+         * whose largest ranges are cut for them (work stealing). */
+        if (drained && e->nsegitems > 0)
+            engine_seg_fill(e, true);
         e->in_kick = false;
     }
     /* Shares follow the number of transfers running: theirs shrink to make room for new ones,
@@ -421,6 +478,7 @@ struct engine *engine_new(struct loop *loop, const struct settings *s, struct qu
     e->env.rootfd = rootfd;
     e->env.may_receive = engine_cap_may_receive;
     e->env.received = engine_cap_received;
+    e->env.segmented = engine_seg_on_lead;
     e->env.arg = e;
     e->env.curl_share = e->share;
     e->socks = socktab_new();
@@ -430,17 +488,13 @@ struct engine *engine_new(struct loop *loop, const struct settings *s, struct qu
     e->tick_timer = loop_timer_new(loop, on_tick, e);
     e->due_timer = loop_timer_new(loop, on_due, e);
     e->refill_timer = loop_timer_new(loop, engine_cap_on_refill, e);
+    e->seg_timer = loop_timer_new(loop, on_seg_ckpt, e);
     loop_timer_arm(e->tick_timer, TICK_MS);
     e->syncer = syncer_new(loop, 2, engine_transfer_on_worker_done, e);
     e->writer = writer_new(loop, e->syncer, 2, engine_cap_on_disk_ready, e);
     e->env.writer = e->writer;
 
-    if (s->nschedule > 0)
-        engine_cap_apply_rate(e, sched_eval(&e->sched, s->schedule, s->nschedule,
-                                            engine_cap_local_second_of_day(), s->rate),
-                              s->burst);
-    else
-        engine_cap_apply_rate(e, s->rate, s->burst);
+    engine_sched_init(e);
     if (s->cap_group != NULL && start_group(e, err) < 0) {
         engine_free(e);
         return NULL;
@@ -515,9 +569,13 @@ void engine_free(struct engine *e)
     loop_timer_free(e->tick_timer);
     loop_timer_free(e->due_timer);
     loop_timer_free(e->refill_timer);
+    loop_timer_free(e->seg_timer);
     hosts_free(e->hosts);
+    engine_sched_free(e);
+    engine_hosts_free(e);
     free(e->listeners);
     free(e->pausedv);
+    free(e->segitems);
     free(e);
 }
 

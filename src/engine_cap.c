@@ -18,6 +18,7 @@
 #include "hosts.h"
 #include "loop.h"
 #include "meter.h"
+#include "sched.h"
 #include "units.h"
 #include "util.h"
 #include "writer.h"
@@ -39,21 +40,24 @@ static bool capped(const struct engine *e)
  * connection waits for its next response (docs/design.md#the-cap). Turns still rotate: each
  * transfer takes one chunk and waits again, and one that cannot use its credit (its window, the
  * disk) leaves it to the next. Pushes come mostly in age order (the refill unpauses in that
- * order), so the tail check makes the usual push O(1). */
+ * order), so the tail check makes the usual push O(1). The ranges of one segmented download
+ * share their file's age and take turns among themselves (after the others of that age): they
+ * finish together rather than one by one, which would leave the last ones alone at the end, each
+ * held to what one connection gets (docs/design.md#segmented-downloads). */
 static void throttle_push(struct engine *e, struct active *a)
 {
     struct active **pp;
 
     a->throttled = true;
     a->tnext = NULL;
-    if (e->ttail == NULL || e->ttail->seq < a->seq) {
+    if (e->ttail == NULL || e->ttail->seq <= a->seq) {
         if (e->ttail != NULL)
             e->ttail->tnext = a;
         else
             e->thead = a;
         e->ttail = a;
     } else {
-        for (pp = &e->thead; *pp != NULL && (*pp)->seq < a->seq; pp = &(*pp)->tnext)
+        for (pp = &e->thead; *pp != NULL && (*pp)->seq <= a->seq; pp = &(*pp)->tnext)
             ;
         a->tnext = *pp;
         *pp = a;
@@ -101,6 +105,24 @@ static struct bucket *global_bucket(struct engine *e)
 static struct bucket *host_bucket(struct active *a)
 {
     return a->host->capped ? &a->host->bucket : NULL;
+}
+
+/* Delivers a paused transfer's held chunk, synchronously. When the write callback refuses it (a
+ * range of a segmented download that got to its end, a write that failed), libcurl 7.88 returns
+ * the error here and leaves the transfer in the multi handle with nothing more to report: it
+ * would hang until the stall detector. It is marked, and engine_kick finishes it with that code
+ * (not from here: finishing may park other transfers of a list being walked). */
+static void unpause(struct engine *e, struct active *a)
+{
+    CURLcode rc;
+
+    a->unpausing = true;
+    rc = curl_easy_pause(xfer_easy(a->x), CURLPAUSE_CONT);
+    a->unpausing = false;
+    if (rc != CURLE_OK && a->stuck == CURLE_OK) {
+        a->stuck = rc;
+        e->nstuck++;
+    }
 }
 
 /* Asked by the write callback before each chunk. */
@@ -175,8 +197,7 @@ void engine_cap_on_refill(void *arg)
         a->throttled = false;
         a->unpausing = true;
         /* Delivers the held chunk synchronously (charged through engine_cap_received()). */
-        curl_easy_pause(xfer_easy(a->x), CURLPAUSE_CONT);
-        a->unpausing = false;
+        unpause(e, a);
     }
     if (e->thead != NULL) {
         int64_t w = cap_refill_wait_ms(global_bucket(e));
@@ -184,6 +205,8 @@ void engine_cap_on_refill(void *arg)
         /* Fed by leases, credit comes when the group's thread brings it: look often. */
         loop_timer_arm(e->refill_timer, e->bucket.fed && w > 5 ? 5 : w);
     }
+    if (e->nstuck > 0)
+        engine_kick(e);
 }
 
 /* The writer's backlog has halved: every transfer that waited for it gets its held chunk. */
@@ -197,10 +220,10 @@ void engine_cap_on_disk_ready(void *arg)
         next = a->dnext;
         a->dnext = NULL;
         a->diskwait = false;
-        a->unpausing = true;
-        curl_easy_pause(xfer_easy(a->x), CURLPAUSE_CONT);
-        a->unpausing = false;
+        unpause(e, a);
     }
+    if (e->nstuck > 0)
+        engine_kick(e);
 }
 
 void engine_cap_diskwait_remove(struct engine *e, struct active *a)
@@ -313,7 +336,7 @@ void engine_cap_group_sync(struct engine *e)
         }
         e->group_said_rate = true;
         if (v.rate != e->rate)
-            engine_cap_apply_rate(e, v.rate, e->burst);   /* another worker's `ctl rate` */
+            engine_cap_apply_rate(e, v.rate, e->burst, NULL);   /* another worker's `ctl rate` */
     }
     e->group_up = v.up;
     if (!v.up && v.failures > 0 && !e->group_said_down) {
@@ -354,16 +377,16 @@ void engine_cap_group_sync(struct engine *e)
     group_ask(e, v.up);
 }
 
-int engine_cap_local_second_of_day(void)
+int engine_cap_local_second_of_week(void)
 {
     time_t t = time(NULL);
     struct tm tm;
 
     localtime_r(&t, &tm);
-    return tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+    return sched_sow(&tm);
 }
 
-void engine_cap_apply_rate(struct engine *e, int64_t rate, int64_t burst)
+void engine_cap_apply_rate(struct engine *e, int64_t rate, int64_t burst, const char *why)
 {
     int64_t now = loop_now(e->loop);
 
@@ -385,5 +408,5 @@ void engine_cap_apply_rate(struct engine *e, int64_t rate, int64_t burst)
         /* Nothing holds them back any more. */
         loop_timer_arm(e->refill_timer, 0);
     }
-    engine_emit_value(e, EV_RATE, rate, NULL);
+    engine_emit_value(e, EV_RATE, rate, why);
 }

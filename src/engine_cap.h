@@ -24,8 +24,11 @@ void engine_cap_diskwait_remove(struct engine *e, struct active *a);
 int64_t engine_cap_share(const struct engine *e, const struct host *h);
 /* Resizes every running transfer's receive window to its share and round trip now. */
 void engine_cap_retune(struct engine *e);
-/* Puts a rate (0 = off) and burst in force, and tells the listeners. */
-void engine_cap_apply_rate(struct engine *e, int64_t rate, int64_t burst);
+/* Puts a rate (0 = off) and burst in force, and tells the listeners (EV_RATE, with `why` as its
+ * text: the schedule's step that made the change, or NULL). */
+void engine_cap_apply_rate(struct engine *e, int64_t rate, int64_t burst, const char *why);
+/* Local time in seconds since Sunday 00:00, for the rate schedule (sched.h). */
+int engine_cap_local_second_of_week(void);
 /* With --cap-group: takes the leases granted into the bucket, follows the group's cap, switches
  * to the safe local cap while Redis cannot be reached (and back), and says how much to lease
  * next. Cheap (a mutex, a few numbers): called for every chunk, every refill and every tick. */
@@ -34,7 +37,5 @@ void engine_cap_group_sync(struct engine *e);
  * return): takes the leases granted into a fed bucket and asks for the next; the cap, Redis
  * coming and going, and the messages wait for the next full sync (the refill timer, the tick). */
 void engine_cap_group_take(struct engine *e);
-/* Local time of day in seconds, for the rate schedule. */
-int engine_cap_local_second_of_day(void);
 
 #endif

@@ -3,6 +3,7 @@
 #include "engine.h"
 #include "engine_cap.h"
 #include "engine_impl.h"
+#include "engine_seg.h"
 #include "engine_transfer.h"
 #include "fsout.h"
 #include "group.h"
@@ -33,6 +34,7 @@ void engine_stats(struct engine *e, struct engine_stats *st)
     int64_t now = mono_ms();
 
     memset(st, 0, sizeof *st);
+    engine_sched_view(e, &st->sched);
     st->total = queue_total(e->q);
     st->queued = queue_count(e->q, ITEM_QUEUED);
     st->active = queue_count(e->q, ITEM_ACTIVE);
@@ -72,12 +74,25 @@ void engine_stats(struct engine *e, struct engine_stats *st)
             const struct item *it = xfer_item(a->x);
             int64_t have = xfer_offset(a->x) + xfer_bytes(a->x);
 
+            if (it->segs != NULL)
+                continue;            /* counted once below, not once per range */
             if (it->size >= 0) {
                 est.known_left += it->size > have ? it->size - have : 0;
                 st->eta_known_items++;
             } else {
                 est.unknown_items++;
             }
+        }
+        for (size_t i = 0; i < e->nsegitems; i++) {
+            const struct item *it = e->segitems[i];
+            int64_t have, rate;
+            int conns;
+
+            if (it->segs == NULL)
+                continue;
+            engine_seg_progress(e, it, &have, &rate, &conns);
+            est.known_left += it->size > have ? it->size - have : 0;
+            st->eta_known_items++;
         }
         meter_eta(&e->meter, now, &est);
         st->eta_ms = est.eta_ms;
@@ -96,15 +111,16 @@ void engine_set_rate(struct engine *e, int64_t rate, int64_t burst)
 
     if (rate < 0)
         rate = 0;
-    if (e->s->nschedule > 0) {
-        int sod = engine_cap_local_second_of_day();
-        int next = sched_secs_to_next(e->s->schedule, e->s->nschedule, sod);
+    if (e->nsched > 0) {
+        int sow = engine_cap_local_second_of_week();
+        int next = sched_secs_to_next(e->sched_pts, e->nsched, sow);
 
-        sched_override(&e->sched, e->s->schedule, e->s->nschedule, sod, rate);
+        sched_override(&e->sched, e->sched_pts, e->nsched, sow, rate);
         if (next > 0)
             until = wall_ms() + (int64_t)next * 1000;
     }
-    engine_cap_apply_rate(e, rate, burst);
+    e->rate_live = true;
+    engine_cap_apply_rate(e, rate, burst, NULL);
     if (e->group != NULL) {
         /* The group's cap, for every worker (docs/scale.md#the-shared-cap). */
         group_redis_set_rate(e->group, rate);
@@ -194,6 +210,7 @@ static void pause_active(struct engine *e, struct active *a, bool by_all)
     if (it == NULL)
         return;
     it->attempts++;
+    it->attempt_parked = true;
     queue_touch(e->q, it);
     paused_note(e, id, by_all, true);
 }
@@ -205,6 +222,7 @@ static void unpause(struct engine *e, struct item *it)
         it->attempts--;
         queue_touch(e->q, it);
     }
+    it->attempt_parked = false;
     queue_set_state(e->q, it, ITEM_QUEUED);
 }
 
@@ -217,6 +235,7 @@ void engine_ctl_release_paused(struct engine *e)
             continue;
         if (it->state == ITEM_PAUSED && it->attempts > 0) {
             it->attempts--;
+            it->attempt_parked = false;
             queue_touch(e->q, it);
         }
     }
@@ -331,7 +350,21 @@ int engine_requeue(struct engine *e, uint64_t id, char *err)
 
 long engine_requeue_failed(struct engine *e, char *err)
 {
-    long n = queue_requeue_failed(e->q);
+    return engine_requeue_failed_where(e, 0, NULL, err);
+}
+
+long engine_requeue_failed_where(struct engine *e, int status, const char *host, char *err)
+{
+    char *lower = host != NULL ? xstrdup(host) : NULL;
+    long n;
+
+    /* Hosts are kept lower-cased (item.h). */
+    for (char *p = lower; p != NULL && *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    n = status == 0 && lower == NULL ? queue_requeue_failed(e->q)
+                                     : queue_requeue_failed_where(e->q, status, lower);
+    free(lower);
 
     if (n < 0) {
         const char *why = queue_error(e->q);
@@ -397,11 +430,30 @@ bool engine_xfer_view(struct engine *e, uint64_t id, struct engine_xfer_view *v)
 
     if (a == NULL)
         return false;
+    if (xfer_item(a->x)->segs != NULL) {
+        int conns;
+
+        engine_seg_progress(e, xfer_item(a->x), &v->bytes, &v->rate, &conns);
+        v->size = xfer_item(a->x)->size;
+        v->throttled = a->throttled;
+        v->conns = conns;
+        return true;
+    }
+    v->conns = 1;
     v->bytes = xfer_offset(a->x) + xfer_bytes(a->x);
     v->size = xfer_item(a->x)->size;
     v->rate = a->rate;
     v->throttled = a->throttled;
     return true;
+}
+
+int engine_ranges_view(struct engine *e, uint64_t id, struct engine_range_view *out, int max)
+{
+    struct item *it = queue_get(e->q, id);
+
+    if (it == NULL || it->state != ITEM_ACTIVE || it->segs == NULL)
+        return 0;
+    return engine_seg_ranges(e, it, out, max);
 }
 
 void engine_rate_series(struct engine *e, int64_t *out, int n)

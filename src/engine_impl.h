@@ -2,7 +2,7 @@
 #define SLUICE_ENGINE_IMPL_H
 /* What the files of the download engine share: engine.c (lifecycle, libcurl glue, timers,
  * listeners), engine_transfer.c (a transfer from start to its verdict and commit), engine_cap.c
- * (the cap and the disk-wait list) and engine_ctl.c (the live controls of engine.h). Nothing
+ * (the cap and the disk-wait list), engine_seg.c (segmented downloads) and engine_ctl.c (the live controls of engine.h). Nothing
  * outside src/engine*.c includes it: front ends see only the opaque engine of engine.h. */
 #include <stdbool.h>
 #include <stddef.h>
@@ -16,6 +16,7 @@
 #include "sched.h"
 #include "xfer.h"
 
+struct engine_htab;
 struct host;
 struct hosts;
 struct loop_timer;
@@ -39,6 +40,7 @@ struct active {
     int64_t rate;                /* bytes/s, smoothed over ticks */
     int64_t win_start_ms;        /* --min-rate: this window began (0 = none yet) */
     int64_t win_bytes;           /* xfer_bytes at its start */
+    CURLcode stuck;              /* its unpause failed: to be finished by engine_kick */
 };
 
 /* An item the operator paused in this run (docs/design.md#live-changes-and-the-schedule): by
@@ -59,6 +61,7 @@ struct engine {
     CURLSH *share;
     struct xfer_env env;
     struct loop_timer *curl_timer, *tick_timer, *due_timer, *refill_timer;
+    struct loop_timer *seg_timer;    /* records the ranges of segmented downloads */
     struct syncer *syncer;
     struct writer *writer;
     struct hosts *hosts;
@@ -70,6 +73,7 @@ struct engine {
     uint64_t next_seq;
     int tuned_for;                   /* transfers running when the windows were last sized */
     int finishing;
+    int nstuck;                      /* transfers whose unpause failed (struct active, stuck) */
     int preparing;                   /* digests of .part files being rebuilt by the worker */
     int concurrency;
     struct bucket bucket;
@@ -82,6 +86,10 @@ struct engine {
     bool group_known, group_up, group_said_down, group_said_rate;
     int64_t group_calls;
     struct sched_state sched;
+    struct engine_htab *htab;        /* what each host did in this run (engine_hosts.c) */
+    struct sched_point *sched_pts;   /* the schedule (engine_sched.c), from the settings or ctl */
+    size_t nsched;
+    bool rate_live;                  /* engine_set_rate was called (no schedule: for the pass) */
     CURL **pool;
     size_t npool;
     struct meter meter;
@@ -110,9 +118,25 @@ struct engine {
     bool session_gone;               /* told them that the session file is gone and not back yet */
     struct paused *pausedv;          /* what this run paused, for resume all and the attempts */
     size_t npaused, pausedcap;
+    /* Segmented downloads running (engine_seg.c): their items, and when stealing was last
+     * looked at. */
+    struct item **segitems;
+    size_t nsegitems, segcap;
+    int64_t last_steal_ms;
     struct { engine_listener cb; void *arg; } *listeners;
     int nlisteners;
 };
+
+/* engine_hosts.c: what each host did in this run (429/503, done, failed), counted from the
+ * events, and the views of hosts and of why an item waits. */
+void engine_hosts_event(struct engine *e, const struct engine_event *ev);
+void engine_hosts_free(struct engine *e);
+
+/* engine_sched.c: the schedule's copy, its evaluation each tick, and the view of it. */
+void engine_sched_init(struct engine *e);
+void engine_sched_free(struct engine *e);
+void engine_sched_tick(struct engine *e);
+void engine_sched_view(struct engine *e, struct engine_sched_view *v);
 
 /* engine_ctl.c: at the end of a run, paused items give back the attempt they were parked in
  * (the next run queues them again and counts a new one). */

@@ -5,6 +5,7 @@
 #include "engine_transfer.h"
 #include "engine_cap.h"
 #include "engine_impl.h"
+#include "engine_seg.h"
 #include "backoff.h"
 #include "retry.h"
 #include "digest.h"
@@ -122,7 +123,8 @@ static void probe_inconclusive(struct engine *e, const struct item *it)
         e->probe_id = 0;
 }
 
-static void really_start(struct engine *e, struct item *it)
+/* rg: one range of a segmented download (engine_seg.c), NULL for a request of the file. */
+static void start_xfer(struct engine *e, struct item *it, const struct xfer_range *rg)
 {
     CURL *easy = e->npool > 0 ? e->pool[--e->npool] : curl_easy_init();
     struct active *a;
@@ -131,8 +133,12 @@ static void really_start(struct engine *e, struct item *it)
         fatal("curl_easy_init failed");
     a = xcalloc(1, sizeof *a);
     a->seq = ++e->next_seq;
+    /* A range has its file's age for the cap's turns (engine_cap.c, throttle_push). */
+    for (struct active *o = e->actives; rg != NULL && o != NULL; o = o->next)
+        if (xfer_item(o->x) == it && o->seq < a->seq)
+            a->seq = o->seq;
     a->host = hosts_get(e->hosts, e->s, it->host, mono_ms());
-    a->x = xfer_new(&e->env, it, easy, loop_now(e->loop), a);
+    a->x = xfer_new_range(&e->env, it, easy, loop_now(e->loop), a, rg);
     xfer_set_share(a->x, engine_cap_share(e, a->host));
     a->next = e->actives;
     if (e->actives != NULL)
@@ -140,9 +146,20 @@ static void really_start(struct engine *e, struct item *it)
     e->actives = a;
     e->transfers++;
     a->host->active++;
-    engine_emit_item(e, EV_START, it, 0, NULL, 0);
+    if (rg == NULL)
+        engine_emit_item(e, EV_START, it, 0, NULL, 0);
     if (curl_multi_add_handle(e->multi, easy) != CURLM_OK)
         fatal("curl_multi_add_handle failed");
+}
+
+static void really_start(struct engine *e, struct item *it)
+{
+    start_xfer(e, it, NULL);
+}
+
+void engine_transfer_start_range(struct engine *e, struct item *it, const struct xfer_range *rg)
+{
+    start_xfer(e, it, rg);
 }
 
 /* The worker rebuilt (or failed to rebuild) the digest of a .part: now start for real. */
@@ -152,9 +169,23 @@ static void on_prepared(struct syncer_job *job, void *arg)
     struct engine *e = arg;
 
     e->preparing--;
-    if (job->result_ptr != NULL)
+    if (job->result_ptr != NULL) {
+        int64_t had = it->received;
+
         xfer_attach_hash(it, job->result_ptr);
-    else
+        it->received = digest_bytes(job->result_ptr);  /* more than recorded: a trusted tail */
+        /* The tail came with the tag's validator, the one its bytes were sent under: If-Range
+         * carries that (docs/design.md#resume-and-incremental-sync). */
+        if (it->received > had && (job->msg[0] == 'E' || job->msg[0] == 'L')) {
+            char **keep = job->msg[0] == 'E' ? &it->etag : &it->last_modified;
+            char **drop = job->msg[0] == 'E' ? &it->last_modified : &it->etag;
+
+            free(*keep);
+            *keep = xstrdup(job->msg + 1);
+            free(*drop);
+            *drop = NULL;
+        }
+    } else
         it->received = 0;        /* the .part cannot be trusted: start over */
     if (e->stopping || e->paused_all || e->disk_full_until != 0) {
         probe_inconclusive(e, it);
@@ -166,7 +197,10 @@ static void on_prepared(struct syncer_job *job, void *arg)
 
 static void hash_work(struct syncer_job *job)
 {
-    job->result_ptr = digest_of_part(job->dirfd, job->base, job->bytes, (enum checksum_algo)job->algo);
+    /* msg, unused by a work job, brings back the validator of the .part's tag. */
+    job->msg[0] = '\0';
+    job->result_ptr = digest_of_part(job->dirfd, job->base, job->bytes, job->limit,
+                                     (enum checksum_algo)job->algo, job->msg, sizeof job->msg);
 }
 
 void engine_transfer_start(struct engine *e, struct item *it)
@@ -175,9 +209,16 @@ void engine_transfer_start(struct engine *e, struct item *it)
      * never here: a transfer parked, stopped or waiting for disk space is not an attempt. */
     queue_set_state(e->q, it, ITEM_ACTIVE);
     queue_touch(e->q, it);
+    /* Ranges recorded for it: they go on where each one's bytes on disk end. */
+    if (engine_seg_resume(e, it))
+        return;
     /* A .part from an earlier run (or a parked transfer whose digest was dropped) resumes only
-     * after its digest is rebuilt, off the loop: the SHA-256 must cover the whole file. */
-    if (it->hash_state == NULL && it->received > 0 && (it->etag != NULL || it->last_modified != NULL)) {
+     * after its digest is rebuilt, off the loop: the SHA-256 must cover the whole file. One that
+     * was being fetched when the run before was cut short is looked at even without a recorded
+     * progress: its tag may vouch for it (docs/design.md#resume-and-incremental-sync). */
+    if (it->hash_state == NULL &&
+        ((it->received > 0 && (it->etag != NULL || it->last_modified != NULL)) ||
+         queue_was_active(e->q, it->id))) {
         int dirfd, errnum;
         const char *base;
         char err[ERRLEN];
@@ -191,6 +232,7 @@ void engine_transfer_start(struct engine *e, struct item *it)
             job->fd = -1;
             job->base = xstrdup(base);
             job->bytes = it->received;
+            job->limit = it->size > 0 ? it->size : INT64_MAX;
             job->algo = it->algo;
             job->arg = it;
             e->preparing++;
@@ -208,6 +250,8 @@ void engine_transfer_release(struct engine *e, struct active *a)
 
     if (!a->committing)
         probe_inconclusive(e, xfer_item(a->x));
+    if (a->stuck != CURLE_OK)
+        e->nstuck--;
     engine_cap_throttle_remove(e, a);
     engine_cap_diskwait_remove(e, a);
     curl_multi_remove_handle(e->multi, xfer_easy(a->x));
@@ -246,6 +290,11 @@ void engine_transfer_park(struct engine *e, struct active *a, enum item_state to
     char msg[ERRLEN];
     struct retry_facts f;
 
+    if (xfer_is_range(a->x)) {
+        /* A segmented download stops on all its connections at once. */
+        engine_seg_park(e, it, to);
+        return;
+    }
     (void)xfer_verdict(a->x, CURLE_ABORTED_BY_CALLBACK, msg, &f);  /* keep validators */
     engine_transfer_release(e, a);
     if (retry_restart(&f))
@@ -324,16 +373,23 @@ void engine_transfer_finished(struct engine *e, struct active *a, CURLcode rc)
     char msg[ERRLEN];
     struct retry_facts f;
     int64_t bytes = xfer_bytes(x);
-    enum xfer_verdict v = xfer_verdict(x, rc, msg, &f);
+    enum xfer_verdict v;
+
+    if (xfer_is_range(x)) {
+        engine_seg_finished(e, a, rc, NULL);
+        return;
+    }
+    v = xfer_verdict(x, rc, msg, &f);
 
     queue_touch(e->q, it);     /* the verdict updated sizes, validators and status */
     switch (v) {
     case XFER_DONE: {
         struct syncer_job *job = xcalloc(1, sizeof *job);
         struct wstream *stream;
+        struct wchunk *last;
 
         job->kind = SYNCER_COMMIT;
-        xfer_take_output(x, &stream, &job->mtime);
+        xfer_take_output(x, &stream, &last, &job->mtime);
         job->fd = job->dirfd = -1;
         job->algo = (int)it->algo;
         memcpy(job->expect, it->digest, sizeof job->expect);
@@ -345,7 +401,7 @@ void engine_transfer_finished(struct engine *e, struct active *a, CURLcode rc)
         /* The writer verifies and hands it to the syncer; the result comes to on_worker_done,
          * which counts the attempt. */
         syncer_expect(e->syncer);
-        writer_commit(stream, job);
+        writer_finish(stream, last, job);
         return;
     }
     case XFER_UNCHANGED:
@@ -356,6 +412,7 @@ void engine_transfer_finished(struct engine *e, struct active *a, CURLcode rc)
         engine_emit_item(e, EV_UNCHANGED, it, bytes, NULL, 0);
         break;
     case XFER_FAILED:
+    case XFER_RANGE_DONE:            /* ranges went to engine_seg_finished */
         engine_transfer_judge(e, a, it, &f, msg, bytes);
         break;
     }
@@ -366,6 +423,10 @@ void engine_transfer_on_worker_done(struct syncer_job *job, void *arg)
     struct engine *e = arg;
     struct item *it = job->arg;
 
+    if (engine_seg_on_worker_done(e, job)) {
+        engine_kick(e);
+        return;
+    }
     if (job->kind == SYNCER_WORK) {
         on_prepared(job, e);
         engine_kick(e);
@@ -378,6 +439,7 @@ void engine_transfer_on_worker_done(struct syncer_job *job, void *arg)
         memcpy(it->sha256, job->sha256, sizeof it->sha256);
         it->has_sha256 = true;
         item_set_error(it, NULL);
+        engine_seg_forget(it);
         queue_touch(e->q, it);
         queue_set_state(e->q, it, ITEM_DONE);
         engine_emit_item(e, EV_DONE, it, it->received, NULL, 0);
@@ -407,6 +469,7 @@ void engine_transfer_on_worker_done(struct syncer_job *job, void *arg)
         } else {
             it->received = 0;
             it->has_sha256 = false;
+            engine_seg_forget(it);
         }
         engine_transfer_judge(e, NULL, it, &f, msg, 0);
     }

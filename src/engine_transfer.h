@@ -13,6 +13,9 @@ struct retry_facts;
 
 /* Starts an item admitted by engine_kick (the attempt is counted when it ends). */
 void engine_transfer_start(struct engine *e, struct item *it);
+/* Starts one range of a segmented download of it (engine_seg.c), as a transfer of its own. */
+struct xfer_range;
+void engine_transfer_start_range(struct engine *e, struct item *it, const struct xfer_range *rg);
 /* Detaches a transfer from libcurl and the slot counts; its easy handle goes back to the pool. */
 void engine_transfer_release(struct engine *e, struct active *a);
 /* Stops a transfer without counting an attempt; the item goes to state `to`. */

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static int mkdir_p(const char *dir, char *err)
@@ -223,6 +225,83 @@ int fsout_open_part(int dirfd, const char *base, bool truncate, int *fd, int64_t
     return 0;
 }
 
+/* The boot a .part's tail was written in (docs/design.md#resume-and-incremental-sync): a power
+ * cut is a new boot, so bytes written in this one are what write() put there, even past the last
+ * flush. The kernel's boot_id is random per boot; without it nothing is tagged or trusted. */
+#define PART_TAG "user.sluice.boot"
+
+static char boot[64];
+static pthread_once_t boot_once = PTHREAD_ONCE_INIT;
+
+static void read_boot(void)
+{
+    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, boot, sizeof boot - 1) : -1;
+
+    if (fd >= 0)
+        close(fd);
+    while (n > 0 && (boot[n - 1] == '\n' || boot[n - 1] == ' '))
+        n--;
+    boot[n > 0 ? n : 0] = '\0';
+}
+
+/* The value: the boot id, then optionally a newline and the validator of the response the
+ * bytes came from. */
+#define TAG_MAX 1024
+
+void fsout_tag_part(int fd, const char *validator)
+{
+    char v[TAG_MAX];
+    int n;
+
+    pthread_once(&boot_once, read_boot);
+    if (boot[0] == '\0')
+        return;
+    n = validator != NULL && validator[0] != '\0' ?
+        snprintf(v, sizeof v, "%s\n%s", boot, validator) : snprintf(v, sizeof v, "%s", boot);
+    if (n >= (int)sizeof v)      /* a validator this long: tag the boot alone */
+        n = snprintf(v, sizeof v, "%s", boot);
+    (void)fsetxattr(fd, PART_TAG, v, (size_t)n, 0);     /* ENOTSUP: never trusted */
+}
+
+bool fsout_part_tag(int fd, char *validator, size_t cap)
+{
+    char v[TAG_MAX];
+    size_t b;
+    ssize_t n;
+
+    if (validator != NULL && cap > 0)
+        validator[0] = '\0';
+    pthread_once(&boot_once, read_boot);
+    if (boot[0] == '\0')
+        return false;
+    b = strlen(boot);
+    n = fgetxattr(fd, PART_TAG, v, sizeof v - 1);
+    if (n < (ssize_t)b || memcmp(v, boot, b) != 0 || (n > (ssize_t)b && v[b] != '\n'))
+        return false;
+    v[n] = '\0';
+    if (validator != NULL && cap > 0 && n > (ssize_t)b + 1)
+        snprintf(validator, cap, "%s", v + b + 1);
+    return true;
+}
+
+/* A .part that ranges of a segmented download are written into has holes until every range is
+ * on disk: its end says nothing of what lies before it, whatever boot wrote it. Marked before
+ * the first byte at an offset, never unmarked while it is a .part. */
+#define PART_RANGES "user.sluice.ranges"
+
+void fsout_mark_ranges(int fd)
+{
+    (void)fsetxattr(fd, PART_RANGES, "1", 1, 0);
+}
+
+bool fsout_part_has_ranges(int fd)
+{
+    char v[4];
+
+    return fgetxattr(fd, PART_RANGES, v, sizeof v) >= 0 || errno == ERANGE;
+}
+
 int64_t fsout_part_size(int dirfd, const char *base)
 {
     char name[NAME_MAX + 8];
@@ -342,6 +421,9 @@ int fsout_commit(int dirfd, int fd, const char *base, int64_t mtime)
     int rc = 0;
 
     fsout_set_mtime(fd, mtime);
+    /* The marks are for resuming a .part; the file the user gets carries none of them. */
+    (void)fremovexattr(fd, PART_TAG);
+    (void)fremovexattr(fd, PART_RANGES);
     if (fsync(fd) < 0)
         rc = errno;
     if (close(fd) < 0 && rc == 0)

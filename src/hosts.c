@@ -116,6 +116,11 @@ int hosts_effective(const struct settings *s, const char *name, const struct hos
     return base;
 }
 
+struct host *hosts_find(const struct hosts *hs, const char *name)
+{
+    return hmap_get(hs->map, name);
+}
+
 bool hosts_ok(struct hosts *hs, const struct settings *s, const char *name, int64_t now)
 {
     struct host *h = hmap_get(hs->map, name);

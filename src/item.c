@@ -28,6 +28,7 @@ void item_free(struct item *it)
     free(it->error);
     free(it->etag);
     free(it->last_modified);
+    free(it->segs);
     if (it->hash_state != NULL && item_hash_free != NULL)
         item_hash_free(it->hash_state);
     free(it);

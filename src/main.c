@@ -2,12 +2,14 @@
 #include "attach.h"
 #include "cli.h"
 #include "ctl.h"
+#include "report.h"
 #include "engine.h"
 #include "evlog.h"
 #include "fsout.h"
 #include "headless.h"
 #include "intake.h"
 #include "loop.h"
+#include "notify.h"
 #include "opts.h"
 #include "queue.h"
 #include "shard.h"
@@ -63,6 +65,7 @@ struct run {
     bool detached;               /* the TUI let go of the terminal; the run goes on headless */
     bool session_failed;         /* a session write failed for good: exit 4 */
     bool has_live_rate;          /* a live cap of the pass being resumed */
+    bool finish_told;            /* the bell and --on-finish for this run's end (told once) */
     int64_t live_rate, live_burst;
 };
 
@@ -306,9 +309,6 @@ static int prepare(struct run *r)
         fprintf(stderr, "sluice: cannot initialise libcurl\n");
         return -1;
     }
-    if (r->s.segments > 1)
-        fprintf(stderr, "sluice: --segments %d: segmented downloads are not implemented yet; "
-                "one connection per file\n", r->s.segments);
     if (r->s.mode != UI_HEADLESS) {
         struct theme th;
 
@@ -589,6 +589,32 @@ static bool keep_running(struct run *r)
     return !engine_idle(r->engine) || (r->in != NULL && intake_status(r->in, NULL) == 1);
 }
 
+/* Every item done, unchanged or failed (none queued, running, retrying or paused): the bell in
+ * the TUI and --on-finish, once (README.md#the-end-of-a-run). The TUI stays open after it. */
+static void tell_finished(struct run *r)
+{
+    struct engine_stats st;
+    struct notify_counts c;
+    char err[ERRLEN];
+
+    if (r->finish_told || r->interrupted || !engine_idle(r->engine) ||
+        (r->in != NULL && intake_status(r->in, NULL) == 1))
+        return;
+    engine_stats(r->engine, &st);
+    if (st.total == 0 || st.queued + st.active + st.retrying + st.paused > 0)
+        return;
+    r->finish_told = true;
+    if (r->ui != NULL)
+        ui_bell(r->ui);
+    if (r->s.on_finish == NULL || r->s.on_finish[0] == '\0')
+        return;
+    c = (struct notify_counts){ .total = st.total, .done = st.done, .unchanged = st.unchanged,
+                                .failed = st.failed, .bytes = st.bytes,
+                                .elapsed_ms = st.elapsed_ms, .dir = r->s.dir };
+    if (notify_spawn(r->s.on_finish, &c, r->ui != NULL, err) < 0 && r->ui == NULL)
+        fprintf(stderr, "sluice: %s\n", err);
+}
+
 static void run_loop(struct run *r)
 {
     char err[ERRLEN];
@@ -621,7 +647,9 @@ static void run_loop(struct run *r)
                     fprintf(stderr, "%s\n", intake_summary(r->in));
             }
         }
+        tell_finished(r);
     }
+    tell_finished(r);
 }
 
 /* For bench/session.sh (SLUICE_SESSION_STATS set): how long the loop spent in the session. */
@@ -743,6 +771,9 @@ int main(int argc, char **argv)
     case CLI_ATTACH:
         settings_free(&r.s);
         return attach_main(argc, argv);
+    case CLI_REPORT:
+        settings_free(&r.s);
+        return report_main(argc, argv);
     case CLI_RUN:
         break;
     }

@@ -95,6 +95,11 @@ const struct opt opts_table[] = {
       .off = F(theme), .help = "colour theme name or file" },
     { .name = "log", .type = OPT_STRING, .arg = "FILE", .key = "log", .off = F(log),
       .help = "JSON Lines event log" },
+    { .name = "no-bell", .type = OPT_BOOL, .def = "false", .key = "no_bell", .off = F(no_bell),
+      .help = "no terminal bell when the run finishes (TUI)" },
+    { .name = "on-finish", .type = OPT_STRING, .arg = "CMD", .key = "on_finish",
+      .off = F(on_finish),
+      .help = "run CMD (sh -c) when the run finishes; counts in SLUICE_* variables" },
     { .name = "config", .short_name = 'c', .type = OPT_STRING, .arg = "FILE", .cli_only = true,
       .off = F(config),
       .help = "libconfig file, see sample.conf" },
@@ -367,6 +372,75 @@ static bool is_blank(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+static const char *const day_names[7] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+static const char *const day_long[7] = { "sunday", "monday", "tuesday", "wednesday", "thursday",
+                                         "friday", "saturday" };
+
+static int day_index(const char *t, size_t len)
+{
+    for (int d = 0; d < 7; d++)
+        if ((len == 3 && strncasecmp(t, day_names[d], 3) == 0) ||
+            (len == strlen(day_long[d]) && strncasecmp(t, day_long[d], len) == 0))
+            return d;
+    return -1;
+}
+
+/* "mon-fri", "sat,sun", "fri-mon" (wraps), "daily" → a mask of tm_wday bits. */
+static int parse_days(const char *tok, size_t len, unsigned *mask, char *err)
+{
+    char *t = xstrndup(tok, len), q[48];
+    const char *p = t;
+    unsigned m = 0;
+    int rc = -1;
+
+    units_quote(t, q, sizeof q);
+    if (strcasecmp(t, "daily") == 0) {
+        *mask = 0x7f;
+        free(t);
+        return 0;
+    }
+    while (*p != '\0') {
+        const char *item = p, *dash;
+        size_t ilen;
+        int a, b;
+
+        while (*p != '\0' && *p != ',')
+            p++;
+        ilen = (size_t)(p - item);
+        dash = memchr(item, '-', ilen);
+        if (dash == NULL) {
+            a = b = day_index(item, ilen);
+        } else {
+            a = day_index(item, (size_t)(dash - item));
+            b = day_index(dash + 1, ilen - (size_t)(dash + 1 - item));
+        }
+        if (a < 0 || b < 0) {
+            errf(err, "'%s' is not TIME,RATE nor days (mon-fri, sat,sun, daily)", q);
+            goto out;
+        }
+        for (int d = a;; d = (d + 1) % 7) {
+            m |= 1u << d;
+            if (d == b)
+                break;
+        }
+        if (*p == ',')
+            p++;
+        if (*p == '\0' && p[-1] == ',') {
+            errf(err, "'%s': a day is missing after ','", q);
+            goto out;
+        }
+    }
+    if (m == 0) {
+        errf(err, "'%s': no days", q);
+        goto out;
+    }
+    *mask = m;
+    rc = 0;
+out:
+    free(t);
+    return rc;
+}
+
 /* One "TIME,RATE" step of a schedule. */
 static int parse_point(const char *tok, size_t len, struct sched_point *pt, char *err)
 {
@@ -391,7 +465,9 @@ static int parse_point(const char *tok, size_t len, struct sched_point *pt, char
 int opts_parse_schedule(const char *spec, struct sched_point **out, size_t *n, char *err)
 {
     struct sched_point *pts = NULL;
-    size_t np = 0;
+    size_t np = 0, group = 0;
+    unsigned days = 0;              /* until the first day list: every day */
+    bool pending = false;           /* a day list with no step after it yet */
     const char *p = spec;
 
     *out = NULL;
@@ -409,26 +485,138 @@ int opts_parse_schedule(const char *spec, struct sched_point **out, size_t *n, c
 
         while (*p != '\0' && !is_blank(*p))
             p++;
-        if (parse_point(tok, (size_t)(p - tok), &pt, err) < 0)
-            goto fail;
-        for (size_t i = 0; i < np; i++) {
-            if (pts[i].minute == pt.minute) {
-                errf(err, "two steps at %02d:%02d", pt.minute / 60, pt.minute % 60);
+        /* A word that starts with a letter and holds no time is a list of days for the steps
+         * that follow it. */
+        if (((*tok >= 'a' && *tok <= 'z') || (*tok >= 'A' && *tok <= 'Z')) &&
+            memchr(tok, ':', (size_t)(p - tok)) == NULL) {
+            unsigned m;
+
+            if (parse_days(tok, (size_t)(p - tok), &m, err) < 0)
+                goto fail;
+            if (pending) {
+                errf(err, "days with no TIME,RATE step after them");
                 goto fail;
             }
+            /* Each day list's steps stay together, sorted by time, in the order written; the
+             * same days again go on with the same list (the config's form names them for every
+             * step). */
+            if (m == 0x7f)
+                m = 0;
+            if (m != days) {
+                if (np > group)
+                    qsort(pts + group, np - group, sizeof *pts, point_cmp);
+                group = np;
+                days = m;
+            }
+            pending = true;
+        } else {
+            if (parse_point(tok, (size_t)(p - tok), &pt, err) < 0)
+                goto fail;
+            pt.days = days;
+            for (size_t i = 0; i < np; i++) {
+                unsigned a = pts[i].days ? pts[i].days : 0x7f, b = days ? days : 0x7f;
+
+                if (pts[i].minute == pt.minute && (a & b) != 0) {
+                    errf(err, "two steps at %02d:%02d on the same day", pt.minute / 60,
+                         pt.minute % 60);
+                    goto fail;
+                }
+            }
+            pts = xrealloc(pts, (np + 1) * sizeof *pts);
+            pts[np++] = pt;
+            pending = false;
         }
-        pts = xrealloc(pts, (np + 1) * sizeof *pts);
-        pts[np++] = pt;
         while (is_blank(*p))
             p++;
     }
-    qsort(pts, np, sizeof *pts, point_cmp);
+    if (pending) {
+        errf(err, "days with no TIME,RATE step after them");
+        goto fail;
+    }
+    if (np > group)
+        qsort(pts + group, np - group, sizeof *pts, point_cmp);
     *out = pts;
     *n = np;
     return 0;
 fail:
     free(pts);
     return -1;
+}
+
+const char *opts_format_days(unsigned days, char *buf, size_t len)
+{
+    size_t o = 0;
+
+    days &= 0x7f;
+    if (days == 0 || days == 0x7f) {
+        snprintf(buf, len, "daily");
+        return buf;
+    }
+    buf[0] = '\0';
+    /* Runs of two or more days as a range, Monday first (a week that reads mon-fri). */
+    for (int k = 0; k < 7;) {
+        int d = (k + 1) % 7, end = k;
+
+        if (!(days & (1u << d))) {
+            k++;
+            continue;
+        }
+        while (end + 1 < 7 && (days & (1u << ((end + 2) % 7))))
+            end++;
+        if (o < len)
+            o += (size_t)snprintf(buf + o, len - o, "%s%s", o > 0 ? "," : "", day_names[d]);
+        if (end > k && o < len)
+            o += (size_t)snprintf(buf + o, len - o, "%s%s", end > k + 1 ? "-" : ",",
+                                  day_names[(end + 1) % 7]);
+        k = end + 1;
+    }
+    return buf;
+}
+
+/* A rate the parser reads back: "10M", "512K", "1500", "off". */
+static void format_rate(int64_t r, struct sbuf *out)
+{
+    if (r <= 0)
+        sbuf_addstr(out, "off");
+    else if (r % (1024LL * 1024 * 1024) == 0)
+        sbuf_printf(out, "%lldG", (long long)(r / (1024LL * 1024 * 1024)));
+    else if (r % (1024LL * 1024) == 0)
+        sbuf_printf(out, "%lldM", (long long)(r / (1024LL * 1024)));
+    else if (r % 1024 == 0)
+        sbuf_printf(out, "%lldK", (long long)(r / 1024));
+    else
+        sbuf_printf(out, "%lld", (long long)r);
+}
+
+void opts_format_step(const struct sched_point *pt, struct sbuf *out)
+{
+    char d[40];
+
+    if (pt->days != 0 && (pt->days & 0x7f) != 0x7f)
+        sbuf_printf(out, "%s ", opts_format_days(pt->days, d, sizeof d));
+    sbuf_printf(out, "%02d:%02d,", pt->minute / 60, pt->minute % 60);
+    format_rate(pt->rate, out);
+}
+
+void opts_format_schedule(const struct sched_point *p, size_t n, struct sbuf *out)
+{
+    char d[40];
+
+    if (n == 0) {
+        sbuf_addstr(out, "none");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned days = p[i].days & 0x7f;
+
+        if (i > 0)
+            sbuf_addstr(out, " ");
+        /* A day list where the days change; every-day steps after weekday ones say "daily". */
+        if (i == 0 ? days != 0 && days != 0x7f : days != (p[i - 1].days & 0x7f))
+            sbuf_printf(out, "%s ", opts_format_days(days, d, sizeof d));
+        sbuf_printf(out, "%02d:%02d,", p[i].minute / 60, p[i].minute % 60);
+        format_rate(p[i].rate, out);
+    }
 }
 
 void settings_init(struct settings *s)
@@ -454,6 +642,7 @@ void settings_free(struct settings *s)
     free(s->config);
     free(s->theme);
     free(s->log);
+    free(s->on_finish);
     util_strv_free(s->headers, s->nheaders);
     free(s->user_agent);
     free(s->proxy);
@@ -522,6 +711,7 @@ void opts_print_help(FILE *fp)
     fputs("Usage: sluice [OPTIONS] [URL...]\n"
           "       sluice ctl [-d DIR | --socket PATH] COMMAND [ARGS...]\n"
           "       sluice attach [-d DIR | --socket PATH] [--theme NAME|FILE]\n"
+          "       sluice report [-d DIR | --session FILE] [--failed | --all] [--json]\n"
           "\n"
           "Downloads URLs (given here or with --input) into DIR under a global rate cap,\n"
           "resuming where it left off when run again.\n", fp);

@@ -17,6 +17,7 @@
 #include "store_item.h"
 #include "store_meta.h"
 #include "store_queue.h"
+#include "store_seg.h"
 #include "util.h"
 
 #include <errno.h>
@@ -110,9 +111,10 @@ static struct queue *queue_make(struct store *st, char *err)
     q->discover = true;
     /* A run that ended without saying so (kill -9, power loss) left its transfers ACTIVE; their
      * .part files and recorded validators let the engine resume them. */
-    if (store_requeue_active(st, err) < 0 || store_counts(st, q->counts, &max_id, err) < 0 ||
+    if (store_requeue_active(st, &q->was_active, &q->nwas_active, err) < 0 || store_counts(st, q->counts, &max_id, err) < 0 ||
         (rc = store_queue_min_due(st, INT64_MIN, 0, &due, err)) < 0) {
         store_close(st);
+        free(q->was_active);
         free(q);
         return NULL;
     }
@@ -215,6 +217,7 @@ int queue_close(struct queue *q, char *err)
     free(q->discover_after);
     free(q->heap.v);
     free(q->dirty);
+    free(q->was_active);
     while (q->pending != NULL) {
         struct setting *s = q->pending;
 
@@ -230,6 +233,26 @@ int queue_close(struct queue *q, char *err)
 struct store *queue_store(struct queue *q)
 {
     return q->st;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+bool queue_was_active(struct queue *q, uint64_t id)
+{
+    uint64_t *at = q->nwas_active > 0 ?
+                   bsearch(&id, q->was_active, q->nwas_active, sizeof id, cmp_id) : NULL;
+
+    if (at == NULL)
+        return false;
+    /* Once: a later attempt of this run (after a checksum mismatch, say) starts as usual. */
+    memmove(at, at + 1, (size_t)(q->was_active + q->nwas_active - (at + 1)) * sizeof *at);
+    q->nwas_active--;
+    return true;
 }
 
 bool queue_created(const struct queue *q)
@@ -452,6 +475,24 @@ void queue_touch(struct queue *q, struct item *it)
     queue_write_mark(q, it);
 }
 
+int queue_load_segs(struct queue *q, struct item *it, char *err)
+{
+    struct seg *v;
+    int n;
+
+    if (it->segs != NULL)
+        return 0;
+    v = xcalloc(SEGPLAN_MAX, sizeof *v);
+    n = store_seg_load(q->st, it->id, v, err);
+    if (n <= 0) {
+        free(v);
+        return n;
+    }
+    it->segs = v;
+    it->nsegs = (size_t)n;
+    return 0;
+}
+
 /* Due retries from the heap to the front of their hosts' windows, still ITEM_RETRY: a retry whose
  * wait has passed starts before the fresh items of its host (docs/design.md#retries-and-backoff). */
 static void due_from_heap(struct queue *q, int64_t now_ms)
@@ -574,6 +615,11 @@ int64_t queue_next_due(const struct queue *q)
 long queue_requeue_failed(struct queue *q)
 {
     return queue_write_requeue(q, ITEM_FAILED);
+}
+
+long queue_requeue_failed_where(struct queue *q, int status, const char *host)
+{
+    return queue_write_requeue_failed_where(q, status, host);
 }
 
 long queue_resume_paused(struct queue *q)
@@ -700,4 +746,12 @@ int queue_setting_del(struct queue *q, const char *key)
         return -1;
     }
     return 0;
+}
+
+size_t queue_host_pending(const struct queue *q, const char *host, bool *more)
+{
+    const struct queue_host *h = queue_host_find(&q->hosts, host);
+
+    *more = h != NULL && h->db_more;
+    return h != NULL ? h->nwin : 0;
 }

@@ -56,6 +56,10 @@ struct queue {
     struct queue_anchors anchors;
     char err[ERRLEN];
     bool has_err;
+    /* Items the run before this one left ITEM_ACTIVE (cut short by kill -9, a crash, power
+     * loss), ascending: their .part may be worth a look even without a recorded progress. */
+    uint64_t *was_active;
+    size_t nwas_active;
     /* The session file was deleted or replaced and is not back yet (queue_session_check). */
     bool gone;
     int gone_rc;

@@ -42,6 +42,7 @@ static void refresh(struct item *dst, struct item *src)
 
     dst->state = src->state;
     dst->attempts = src->attempts;
+    dst->attempt_parked = src->attempt_parked;
     dst->next_try_ms = src->next_try_ms;
     dst->http_status = src->http_status;
     dst->error = src->error;

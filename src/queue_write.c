@@ -8,6 +8,7 @@
 #include "store_item.h"
 #include "store_meta.h"
 #include "store_queue.h"
+#include "store_seg.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,10 @@ int queue_write_dirty(struct queue *q)
 
         if (e != NULL && store_item_write(q->st, e->it, q->wall_off, err) < 0)
             goto fail;
+        /* The ranges of a segmented download go with their item (none: its rows go). */
+        if (e != NULL && e->it->segs_dirty &&
+            store_seg_write(q->st, e->it->id, e->it->segs, e->it->nsegs, err) < 0)
+            goto fail;
         if (done % 32 == 31 && now_us() - t0 > WRITE_BUDGET_US) {
             done++;
             break;
@@ -88,8 +93,10 @@ int queue_write_dirty(struct queue *q)
     for (size_t i = 0; i < done; i++) {
         struct queue_ent *e = queue_cache_find(&q->cache, q->dirty[i]);
 
-        if (e != NULL)
+        if (e != NULL) {
             e->flags &= (uint8_t)~QUEUE_ENT_DIRTY;
+            e->it->segs_dirty = false;
+        }
     }
     memmove(q->dirty, q->dirty + done, (q->ndirty - done) * sizeof *q->dirty);
     q->ndirty -= done;
@@ -159,7 +166,8 @@ void queue_write_evict(struct queue *q)
 }
 
 /* One UPDATE in the session; live copies follow the rows they mirror. */
-long queue_write_requeue(struct queue *q, enum item_state from)
+static long requeue(struct queue *q, enum item_state from, bool where, int status,
+                    const char *host)
 {
     char err[ERRLEN];
     int n;
@@ -175,7 +183,8 @@ long queue_write_requeue(struct queue *q, enum item_state from)
             set_error(q, "the session is busy (another writer holds it)");
         return -1;
     }
-    n = store_queue_requeue(q->st, from, err);
+    n = where ? store_queue_requeue_failed_where(q->st, status, host, err)
+              : store_queue_requeue(q->st, from, err);
     if (n < 0) {
         set_error(q, err);
         return -1;
@@ -189,7 +198,14 @@ long queue_write_requeue(struct queue *q, enum item_state from)
 
         if (e->id == 0 || e->it->state != from)
             continue;
+        /* The same test as the statement's, on the copy in memory. */
+        if (where && ((status != 0 && e->it->http_status != status) ||
+                      (host != NULL && (e->it->host == NULL || strcmp(e->it->host, host) != 0))))
+            continue;
         e->it->state = ITEM_QUEUED;
+        if (from == ITEM_PAUSED && e->it->attempt_parked && e->it->attempts > 0)
+            e->it->attempts--;      /* as the statement did */
+        e->it->attempt_parked = false;
         if (from != ITEM_PAUSED) {
             e->it->attempts = 0;
             item_set_error(e->it, NULL);
@@ -201,4 +217,14 @@ long queue_write_requeue(struct queue *q, enum item_state from)
         queue_anchor_clear(&q->anchors);
     }
     return n;
+}
+
+long queue_write_requeue(struct queue *q, enum item_state from)
+{
+    return requeue(q, from, false, 0, NULL);
+}
+
+long queue_write_requeue_failed_where(struct queue *q, int status, const char *host)
+{
+    return requeue(q, ITEM_FAILED, true, status, host);
 }

@@ -22,5 +22,7 @@ void queue_write_evict(struct queue *q);
 /* Moves every item in state `from` to ITEM_QUEUED with one statement; returns how many, or -1
  * when the session could not be written (queue_error says why). */
 long queue_write_requeue(struct queue *q, enum item_state from);
+/* The failed items with that last HTTP status (0: any) and host (NULL: any) only. */
+long queue_write_requeue_failed_where(struct queue *q, int status, const char *host);
 
 #endif

@@ -40,6 +40,7 @@ void resp_reset(struct resp *r, int status)
     r->status = status;
     r->content_length = -1;
     r->cr_start = r->cr_end = r->cr_total = -1;
+    r->accept_ranges = false;
 }
 
 void resp_free(struct resp *r)
@@ -103,6 +104,8 @@ static void content_range(struct resp *r, const char *t)
     r->cr_total = total;
 }
 
+static bool same_version(const struct resp *r, const char *validator, char *why);
+
 bool resp_range_ok(const struct resp *r, int64_t offset, int64_t size, const char *validator,
                    char *why)
 {
@@ -129,6 +132,30 @@ bool resp_range_ok(const struct resp *r, int64_t offset, int64_t size, const cha
     }
     if (offset == 0 || validator == NULL)
         return true;
+    return same_version(r, validator, why);
+}
+
+bool resp_segment_ok(const struct resp *r, int64_t start, int64_t end, int64_t size,
+                     const char *validator, char *why)
+{
+    if (r->cr_start != start || r->cr_end != end - 1 || r->cr_total != size) {
+        errf(why, "206 with bytes %lld-%lld/%lld, asked for bytes %lld-%lld/%lld",
+             (long long)r->cr_start, (long long)r->cr_end, (long long)r->cr_total,
+             (long long)start, (long long)end - 1, (long long)size);
+        return false;
+    }
+    if (r->content_length > end - start) {
+        errf(why, "206 with a Content-Length of %lld for bytes %lld-%lld",
+             (long long)r->content_length, (long long)start, (long long)end - 1);
+        return false;
+    }
+    return validator == NULL || same_version(r, validator, why);
+}
+
+/* The response carries the validator sent in If-Range: the same strong ETag, or the same
+ * Last-Modified when that was the validator. */
+static bool same_version(const struct resp *r, const char *validator, char *why)
+{
     if (validator[0] == '"') {
         if (r->etag == NULL || strcmp(r->etag, validator) != 0) {
             errf(why, "206 of another version (ETag %s, asked for %s)", r->etag ? r->etag : "missing",
@@ -179,6 +206,11 @@ bool resp_line(struct resp *r, const char *buf, size_t len)
     } else if (IS("retry-after")) {
         free(r->retry_after);
         r->retry_after = trimmed(v, vlen);
+    } else if (IS("accept-ranges")) {
+        char *t = trimmed(v, vlen);
+
+        r->accept_ranges = strcasecmp(t, "bytes") == 0;
+        free(t);
     } else if (IS("content-range")) {
         char *t = trimmed(v, vlen);
 

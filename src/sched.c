@@ -1,19 +1,26 @@
 /* The rate timetable (--schedule; docs/design.md#live-changes-and-the-schedule: a step takes
  * effect within one second).
  *
- * Points normally arrive sorted by minute (opts_parse_schedule sorts them), but nothing here relies
- * on it: every lookup is a linear scan (a timetable has a handful of points), and among points with
- * the same minute the later one wins, as it would after a stable sort. */
+ * A point holds on its weekdays (every day when it names none), so the timetable is a week of
+ * instants: point i starts at day * 86400 + minute * 60 for each of its days. Points normally
+ * arrive sorted (opts_parse_schedule sorts them), but nothing here relies on it: every lookup is a
+ * scan over those instants (a timetable has a handful of points), and among points starting at the
+ * same moment the later one wins, as it would after a stable sort. */
 #include "sched.h"
 
 #include <stdbool.h>
 
-#define DAY_SECS 86400
-
-static int norm_sod(int sod)
+int sched_sow(const struct tm *tm)
 {
-    sod %= DAY_SECS;
-    return sod < 0 ? sod + DAY_SECS : sod;
+    int wday = tm->tm_wday < 0 || tm->tm_wday > 6 ? 0 : tm->tm_wday;
+
+    return wday * SCHED_DAY_SECS + tm->tm_hour * 3600 + tm->tm_min * 60 + tm->tm_sec;
+}
+
+static int norm_sow(int sow)
+{
+    sow %= SCHED_WEEK_SECS;
+    return sow < 0 ? sow + SCHED_WEEK_SECS : sow;
 }
 
 /* Start of a point in seconds of the day; out-of-range minutes are clamped rather than trusted. */
@@ -24,63 +31,106 @@ static int point_secs(const struct sched_point *pt)
     return m * 60;
 }
 
-int sched_step_at(const struct sched_point *p, size_t n, int sod)
+static unsigned point_days(const struct sched_point *pt)
+{
+    unsigned d = pt->days & SCHED_ALL_DAYS;
+
+    return d == 0 ? SCHED_ALL_DAYS : d;
+}
+
+static bool every_day(const struct sched_point *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (point_days(&p[i]) != SCHED_ALL_DAYS)
+            return false;
+    return true;
+}
+
+int sched_step_at(const struct sched_point *p, size_t n, int sow)
 {
     int best = -1, best_t = -1, last = -1, last_t = -1;
 
     if (p == NULL || n == 0)
         return -1;
-    sod = norm_sod(sod);
+    sow = norm_sow(sow);
     for (size_t i = 0; i < n; i++) {
-        int t = point_secs(&p[i]);
+        unsigned days = point_days(&p[i]);
 
-        if (t <= sod && t >= best_t) {
-            best = (int)i;
-            best_t = t;
-        }
-        if (t >= last_t) {
-            last = (int)i;
-            last_t = t;
+        for (int d = 0; d < 7; d++) {
+            int t = d * SCHED_DAY_SECS + point_secs(&p[i]);
+
+            if (!(days & (1u << d)))
+                continue;
+            if (t <= sow && t >= best_t) {
+                best = (int)i;
+                best_t = t;
+            }
+            if (t >= last_t) {
+                last = (int)i;
+                last_t = t;
+            }
         }
     }
-    /* Before the first point of the day, yesterday's last point is still in force. */
+    /* Before the first point of the week, the week's last point is still in force. */
     return best >= 0 ? best : last;
 }
 
-int64_t sched_rate_at(const struct sched_point *p, size_t n, int sod, int64_t fallback)
+int64_t sched_rate_at(const struct sched_point *p, size_t n, int sow, int64_t fallback)
 {
-    int i = sched_step_at(p, n, sod);
+    int i = sched_step_at(p, n, sow);
 
     return i < 0 ? fallback : p[i].rate;
 }
 
-int sched_secs_to_next(const struct sched_point *p, size_t n, int sod)
+/* The nearest instant after sow at which another step than the one in force begins: its distance
+ * in *secs (0 when the step never changes) and that step. */
+static int next_change(const struct sched_point *p, size_t n, int sow, int *secs)
 {
-    int next = -1, first = -1;
+    int cur, best = -1, best_d = 0;
 
+    *secs = 0;
     if (p == NULL || n == 0)
         return -1;
-    sod = norm_sod(sod);
+    sow = norm_sow(sow);
+    cur = sched_step_at(p, n, sow);
     for (size_t i = 0; i < n; i++) {
-        int t = point_secs(&p[i]);
+        unsigned days = point_days(&p[i]);
 
-        if (t > sod && (next < 0 || t < next))
-            next = t;
-        if (first < 0 || t < first)
-            first = t;
-    }
-    /* With one distinct start time the step in force never changes: the answer is "not within a
-     * day", which is also when that point next begins if we stand on it now. */
-    {
-        bool one = true;
+        for (int d = 0; d < 7; d++) {
+            int t = d * SCHED_DAY_SECS + point_secs(&p[i]);
+            int dist = norm_sow(t - sow - 1) + 1;       /* 1..WEEK: today's own start is a week on */
+            int at;
 
-        for (size_t i = 0; i < n; i++)
-            if (point_secs(&p[i]) != first)
-                one = false;
-        if (one)
-            return DAY_SECS;
+            if (!(days & (1u << d)) || (best >= 0 && dist >= best_d))
+                continue;
+            /* An instant another point shares may belong to that one (the later wins). */
+            at = sched_step_at(p, n, t);
+            if (at == cur)
+                continue;
+            best = at;
+            best_d = dist;
+        }
     }
-    return next >= 0 ? next - sod : first + DAY_SECS - sod;
+    *secs = best_d;
+    return best < 0 ? cur : best;
+}
+
+int sched_secs_to_next(const struct sched_point *p, size_t n, int sow)
+{
+    int secs;
+
+    if (next_change(p, n, sow, &secs) < 0)
+        return -1;
+    if (secs == 0)
+        return every_day(p, n) ? SCHED_DAY_SECS : SCHED_WEEK_SECS;
+    return secs;
+}
+
+int sched_next_step(const struct sched_point *p, size_t n, int sow)
+{
+    int secs;
+
+    return next_change(p, n, sow, &secs);
 }
 
 void sched_state_init(struct sched_state *st)
@@ -90,16 +140,16 @@ void sched_state_init(struct sched_state *st)
     st->override_rate = 0;
 }
 
-void sched_override(struct sched_state *st, const struct sched_point *p, size_t n, int sod, int64_t rate)
+void sched_override(struct sched_state *st, const struct sched_point *p, size_t n, int sow, int64_t rate)
 {
-    st->step = sched_step_at(p, n, sod);
+    st->step = sched_step_at(p, n, sow);
     st->override = 1;
     st->override_rate = rate;
 }
 
-int64_t sched_eval(struct sched_state *st, const struct sched_point *p, size_t n, int sod, int64_t fallback)
+int64_t sched_eval(struct sched_state *st, const struct sched_point *p, size_t n, int sow, int64_t fallback)
 {
-    int step = sched_step_at(p, n, sod);
+    int step = sched_step_at(p, n, sow);
 
     /* The operator's change was made against one step of the timetable; once the timetable moves
      * on, its own rate takes over again. */

@@ -46,6 +46,9 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_DELETE] = "UPDATE items SET state = 7, path = '/removed/' || id, next_try = 0, "
                  "updated = ?2 WHERE id = ?1 AND state <> 7",
     [S_PURGE] = "DELETE FROM items WHERE id = ?1 AND state = 7",
+    [S_SEG_CLEAR] = "DELETE FROM segments WHERE item = ?1",
+    [S_SEG_ADD] = "INSERT INTO segments(item, lo, hi, done) VALUES(?1, ?2, ?3, ?4)",
+    [S_SEG_LOAD] = "SELECT lo, hi, done FROM segments WHERE item = ?1 ORDER BY lo",
     [S_FIND_URL] = "SELECT id FROM items WHERE url = ?1",
     [S_FIND_PATH] = "SELECT id FROM items WHERE path = ?1",
     /* A range over path's unique index: '0' is the byte after '/'. */
@@ -69,7 +72,12 @@ static const char *const stmt_sql[S_COUNT] = {
                   "AND (next_try > ?1 OR (next_try = ?1 AND id > ?2))",
     [S_REQUEUE_FAILED] = "UPDATE items SET state = 0, attempts = 0, error = NULL, next_try = 0, "
                          "updated = ?1 WHERE state = 6",
-    [S_RESUME_PAUSED] = "UPDATE items SET state = 0, updated = ?1 WHERE state = 3",
+    [S_REQUEUE_FAILED_WHERE] = "UPDATE items SET state = 0, attempts = 0, error = NULL, next_try = 0, "
+                               "updated = ?1 WHERE state = 6 AND (?2 = 0 OR http_status = ?2) "
+                               "AND (?3 IS NULL OR host = ?3)",
+    /* An attempt parked by a pause (next_try = -1) is given back: starting counts it again. */
+    [S_RESUME_PAUSED] = "UPDATE items SET state = 0, attempts = attempts - (next_try = -1 AND "
+                        "attempts > 0), next_try = 0, updated = ?1 WHERE state = 3",
     [S_REQUEUE_FINISHED] = "UPDATE items SET state = 0, attempts = 0, error = NULL, next_try = 0, "
                            "updated = ?1 WHERE state = ?2",
     [S_PAGE_STATE] = "SELECT id FROM items INDEXED BY items_state WHERE state = ?1 AND id >= ?4 "
@@ -646,8 +654,32 @@ int store_counts(struct store *st, size_t *counts, uint64_t *max_id, char *err)
     return 0;
 }
 
-int store_requeue_active(struct store *st, char *err)
+int store_requeue_active(struct store *st, uint64_t **ids, size_t *n, char *err)
 {
+    sqlite3_stmt *s;
+    size_t cap = 0;
+    int rc;
+
+    *ids = NULL;
+    *n = 0;
+    /* Only the transfers of the run that was cut short: a handful, at most a few times -j. */
+    if (sqlite3_prepare_v2(st->db, "SELECT id FROM items WHERE state = 1 ORDER BY id", -1, &s,
+                           NULL) != SQLITE_OK)
+        return store_dberr(st, err, "active");
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            *ids = xrealloc(*ids, cap * sizeof **ids);
+        }
+        (*ids)[(*n)++] = (uint64_t)sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        free(*ids);
+        *ids = NULL;
+        *n = 0;
+        return store_dberr(st, err, "active");
+    }
     if (store_exec(st, "UPDATE items SET state = 0 WHERE state = 1", err) < 0)
         return -1;
     return sqlite3_changes(st->db);

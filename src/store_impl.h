@@ -2,7 +2,7 @@
 #define SLUICE_STORE_IMPL_H
 /* What the files of the session store share: store.c (the connection, and the statement table
  * every file prepares from), store_schema.c, store_ckpt.c, store_item.c, store_queue.c and
- * store_meta.c. Nothing outside src/store*.c includes it; the rest of sluice sees struct store as
+ * store_meta.c, store_seg.c. Nothing outside src/store*.c includes it; the rest of sluice sees struct store as
  * opaque and calls the functions of store.h and store_*.h. */
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -15,9 +15,10 @@
 
 enum stmt_id {
     S_LOAD, S_INSERT, S_WRITE, S_DELETE, S_FIND_URL, S_FIND_PATH, S_FIND_UNDER, S_URL_OF, S_WHERE,
-    S_HOST_QUEUED, S_NEXT_HOST, S_PROMOTE, S_MIN_DUE, S_REQUEUE_FAILED, S_RESUME_PAUSED, S_REQUEUE_FINISHED,
+    S_HOST_QUEUED, S_NEXT_HOST, S_PROMOTE, S_MIN_DUE, S_REQUEUE_FAILED, S_REQUEUE_FAILED_WHERE, S_RESUME_PAUSED, S_REQUEUE_FINISHED,
     S_PAGE_STATE, S_PAGE_DENSE, S_PAGE_ANY, S_SET_GET, S_SET_SET, S_META_GET, S_META_SET, S_INPUT_ADD,
-    S_INPUT_GET, S_SCAN, S_SCAN_PATH, S_FINISHED, S_REQUEUE_ONE, S_SET_DEL, S_PURGE, S_COUNT
+    S_INPUT_GET, S_SCAN, S_SCAN_PATH, S_FINISHED, S_REQUEUE_ONE, S_SET_DEL, S_PURGE,
+    S_SEG_CLEAR, S_SEG_ADD, S_SEG_LOAD, S_COUNT
 };
 
 struct ckpt;                     /* store_ckpt.c */

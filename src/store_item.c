@@ -3,6 +3,7 @@
 #include "store_item.h"
 #include "store_impl.h"
 #include "store_meta.h"
+#include "store_seg.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -92,6 +93,7 @@ struct item *store_item_row(sqlite3_stmt *s, int64_t wall_off)
         it->state = ITEM_FAILED;
     it->attempts = sqlite3_column_int(s, 9);
     it->next_try_ms = sqlite3_column_int64(s, 10) - wall_off;
+    it->attempt_parked = it->state == ITEM_PAUSED && sqlite3_column_int64(s, 10) == -1;
     it->http_status = sqlite3_column_int(s, 11);
     it->error = store_col_dup(s, 12);
     it->size = sqlite3_column_int64(s, 13);
@@ -134,7 +136,8 @@ static void bind_dynamic(sqlite3_stmt *s, const struct item *it, int64_t wall_of
      * duration_ms, in this order from `first` on. */
     sqlite3_bind_int(s, first, (int)it->state);
     sqlite3_bind_int(s, first + 1, it->attempts);
-    sqlite3_bind_int64(s, first + 2, it->state == ITEM_RETRY ? it->next_try_ms + wall_off : 0);
+    sqlite3_bind_int64(s, first + 2, it->state == ITEM_RETRY ? it->next_try_ms + wall_off :
+                                     it->state == ITEM_PAUSED && it->attempt_parked ? -1 : 0);
     sqlite3_bind_int(s, first + 3, it->http_status);
     store_bind_text(s, first + 4, it->error);
     sqlite3_bind_int64(s, first + 5, it->size);
@@ -208,6 +211,7 @@ int store_item_write(struct store *st, const struct item *it, int64_t wall_off, 
 int store_item_delete(struct store *st, uint64_t id, char *err)
 {
     sqlite3_stmt *s = store_stmt(st, S_DELETE, err);
+    bool changed;
 
     if (s == NULL)
         return -1;
@@ -215,7 +219,10 @@ int store_item_delete(struct store *st, uint64_t id, char *err)
     sqlite3_bind_int64(s, 2, wall_ms());
     if (store_step_done(st, s, err, "delete") < 0)
         return -1;
-    if (sqlite3_changes(st->db) > 0) {
+    changed = sqlite3_changes(st->db) > 0;
+    if (store_seg_write(st, id, NULL, 0, err) < 0)
+        return -1;
+    if (changed) {
         /* Ids are no longer dense: pages of every state must count instead of seek. */
         if (store_meta_set(st, "holes", st->holes + 1, err) < 0)
             return -1;
@@ -227,13 +234,17 @@ int store_item_delete(struct store *st, uint64_t id, char *err)
 int store_item_purge(struct store *st, uint64_t id, char *err)
 {
     sqlite3_stmt *s = store_stmt(st, S_PURGE, err);
+    int changed;
 
     if (s == NULL)
         return -1;
     sqlite3_bind_int64(s, 1, (int64_t)id);
     if (store_step_done(st, s, err, "purge") < 0)
         return -1;
-    return sqlite3_changes(st->db) > 0;
+    changed = sqlite3_changes(st->db) > 0;
+    if (changed && store_seg_write(st, id, NULL, 0, err) < 0)
+        return -1;
+    return changed;
 }
 
 int store_item_find_url(struct store *st, const char *url, uint64_t *id, char *err)

@@ -108,6 +108,23 @@ int store_queue_requeue(struct store *st, enum item_state from, char *err)
     return sqlite3_changes(st->db);
 }
 
+int store_queue_requeue_failed_where(struct store *st, int status, const char *host, char *err)
+{
+    sqlite3_stmt *s = store_stmt(st, S_REQUEUE_FAILED_WHERE, err);
+
+    if (s == NULL)
+        return -1;
+    sqlite3_bind_int64(s, 1, wall_ms());
+    sqlite3_bind_int(s, 2, status);
+    if (host != NULL)
+        sqlite3_bind_text(s, 3, host, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, 3);
+    if (store_step_done(st, s, err, "requeue") < 0)
+        return -1;
+    return sqlite3_changes(st->db);
+}
+
 int store_queue_page_ids(struct store *st, int state, uint64_t from, uint64_t offset,
                          size_t limit, uint64_t *ids, char *err)
 {

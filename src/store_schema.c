@@ -41,6 +41,14 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "CREATE INDEX items_retry ON items(next_try) WHERE state = 2;"
     /* Pages by state, and counts: covering, the table is never read for them. */
     "CREATE INDEX items_state ON items(state, id);",
+    /* 1 → 2: the ranges of segmented downloads (docs/design.md#segmented-downloads); a session
+     * of version 1 simply has none. */
+    "CREATE TABLE segments("
+    " item INTEGER NOT NULL,"
+    " lo INTEGER NOT NULL,"                    /* first byte of the range */
+    " hi INTEGER NOT NULL,"                    /* one past its last byte */
+    " done INTEGER NOT NULL DEFAULT 0,"        /* bytes on disk from lo */
+    " PRIMARY KEY(item, lo)) WITHOUT ROWID;",
 };
 
 static int table_exists(struct store *st, const char *name, char *err)

@@ -76,6 +76,7 @@ void ui_message(struct ui *u, bool error, const char *fmt, ...)
     vsnprintf(u->msg, sizeof u->msg, fmt, ap);
     va_end(ap);
     u->msg_error = error;
+    u->msg_ms = loop_now(u->loop);
     ui_mark(u, UI_DIRTY);
 }
 
@@ -111,6 +112,12 @@ static void on_draw(void *arg)
     u->last_draw_ms = loop_now(u->loop);
     ui_draw(u);
     u->frames++;
+}
+
+void ui_bell(struct ui *u)
+{
+    if (!u->s->no_bell)
+        beep();
 }
 
 void ui_mark(struct ui *u, unsigned bits)
@@ -177,7 +184,11 @@ static void on_event(const struct engine_event *ev, void *arg)
         break;
     case EV_RATE:
         /* The schedule moves the cap too; a key's own message replaces this one. */
-        ui_message(u, false, "cap now %s", units_fmt_cap(ev->value, buf, sizeof buf));
+        if (ev->error != NULL)      /* a schedule's step: which one */
+            ui_message(u, false, "cap now %s (%s)", units_fmt_cap(ev->value, buf, sizeof buf),
+                       ev->error);
+        else
+            ui_message(u, false, "cap now %s", units_fmt_cap(ev->value, buf, sizeof buf));
         break;
     case EV_PAUSED:
     case EV_RESUMED:

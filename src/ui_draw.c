@@ -6,9 +6,11 @@
 #include "shard.h"
 #include "ui_text.h"
 #include "units.h"
+#include "wait.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAXW 1024                  /* widest line drawn; wider terminals get blank space */
 
@@ -89,9 +91,31 @@ static void bar(struct ui *u, int y, int x, int w, double frac, enum theme_elem 
         mvaddwstr(y, x + i, u->utf8 ? L"\u00b7" : L".");
 }
 
+/* "(live until 18:30, then 10M)" from the engine's view of the cap (docs/tui.md#the-screen). */
+static const char *cap_note(const struct engine_stats *st, char *buf, size_t len)
+{
+    const struct engine_sched_view *v = &st->sched;
+    int wday = -1, minute = -1;
+    char note[64];
+
+    if (v->nsteps > 0 && v->next >= 0) {
+        time_t now = time(NULL), at = (time_t)(v->next_at_ms / 1000);
+        struct tm tn, ta;
+
+        localtime_r(&now, &tn);
+        localtime_r(&at, &ta);
+        minute = ta.tm_hour * 60 + ta.tm_min;
+        if (ta.tm_yday != tn.tm_yday || ta.tm_year != tn.tm_year)
+            wday = ta.tm_wday;
+    }
+    ui_text_cap_note((int)v->source, wday, minute, v->then_rate, note, sizeof note);
+    snprintf(buf, len, " (%s)", note);
+    return buf;
+}
+
 static void header(struct ui *u, const struct engine_stats *st)
 {
-    char a[48], b[48], right[96];
+    char a[48], b[48], right[96], note[80];
     int64_t series[59], peak = 0, scale;
     int x, w = COLS, sw, rw;
     bool idle = u->idle_since_ms >= 0;
@@ -102,6 +126,7 @@ static void header(struct ui *u, const struct engine_stats *st)
     x = pair(u, 0, x, w, "rate ", units_fmt_rate(st->rate, a, sizeof a), TH_VALUE);
     x = pair(u, 0, x, w, "  cap ", units_fmt_cap(st->cap, b, sizeof b),
              st->cap > 0 ? TH_VALUE : TH_LABEL);
+    x += ui_put(u, 0, x, w - x, TH_LABEL, cap_note(st, note, sizeof note), false, false);
     /* One worker of several: which part of the list this one takes (docs/scale.md#sharding). */
     if (st->shard.n > 0)
         x = pair(u, 0, x, w, "  shard ", shard_fmt(&st->shard, b, sizeof b), TH_VALUE);
@@ -213,14 +238,16 @@ static void tabs(struct ui *u, const struct engine_stats *st)
     }
     ui_fill(u, 3, 0, COLS, TH_TAB);
     for (int t = 0; t < TAB_COUNT; t++)
-        x += ui_put(u, 3, x, COLS - x, t == (int)u->tab ? TH_TAB_ACTIVE : TH_TAB, label[t], false,
-                    false);
+        x += ui_put(u, 3, x, COLS - x, t == (int)u->tab && u->view != VIEW_HOSTS ? TH_TAB_ACTIVE :
+                    TH_TAB, label[t], false, false);
+    ui_put(u, 3, x, COLS - x, u->view == VIEW_HOSTS ? TH_TAB_ACTIVE : TH_TAB, " 7 Hosts ", false,
+           false);
 }
 
 /* ---- the list ---- */
 
 enum col { C_NAME, C_STATE, C_SIZE, C_PROG, C_PCT, C_SPEED, C_ETA, C_TRY, C_NEXT, C_HTTP, C_TIME,
-           C_ERROR, C_END };
+           C_ERROR, C_WAIT, C_HOST, C_END };
 
 static const struct {
     const char *title;
@@ -232,20 +259,33 @@ static const struct {
     [C_PCT] = { "%", 4, true }, [C_SPEED] = { "SPEED", 8, true }, [C_ETA] = { "ETA", 6, true },
     [C_TRY] = { "TRY", 3, true }, [C_NEXT] = { "NEXT", 6, true }, [C_HTTP] = { "HTTP", 4, true },
     [C_TIME] = { "TIME", 6, true }, [C_ERROR] = { "REASON", 0, false },
+    [C_WAIT] = { "WAITING", 13, false }, [C_HOST] = { "HOST", 18, false },
+};
+
+/* The compact layout's columns: the name keeps room on 60 columns. */
+static const enum col tab_cols_compact[TAB_COUNT][10] = {
+    [TAB_ALL] = { C_NAME, C_STATE, C_PCT, C_SPEED, C_TRY, C_END },
+    [TAB_ACTIVE] = { C_NAME, C_PCT, C_SPEED, C_WAIT, C_END },
+    [TAB_QUEUED] = { C_NAME, C_WAIT, C_TRY, C_END },
+    [TAB_RETRY] = { C_NAME, C_NEXT, C_TRY, C_HTTP, C_END },
+    [TAB_FAILED] = { C_NAME, C_TRY, C_HTTP, C_ERROR, C_END },
+    [TAB_DONE] = { C_NAME, C_STATE, C_SIZE, C_TRY, C_END },
 };
 
 static const enum col tab_cols[TAB_COUNT][10] = {
     [TAB_ALL] = { C_NAME, C_STATE, C_SIZE, C_PROG, C_PCT, C_SPEED, C_ETA, C_TRY, C_END },
-    [TAB_ACTIVE] = { C_NAME, C_STATE, C_SIZE, C_PROG, C_PCT, C_SPEED, C_ETA, C_TRY, C_END },
-    [TAB_QUEUED] = { C_NAME, C_SIZE, C_PROG, C_PCT, C_TRY, C_END },
+    [TAB_ACTIVE] = { C_NAME, C_STATE, C_SIZE, C_PROG, C_PCT, C_SPEED, C_WAIT, C_TRY, C_END },
+    [TAB_QUEUED] = { C_NAME, C_SIZE, C_PROG, C_PCT, C_WAIT, C_TRY, C_END },
     [TAB_RETRY] = { C_NAME, C_NEXT, C_TRY, C_HTTP, C_ERROR, C_END },
-    [TAB_FAILED] = { C_NAME, C_TRY, C_HTTP, C_ERROR, C_END },
+    [TAB_FAILED] = { C_NAME, C_HOST, C_TRY, C_HTTP, C_ERROR, C_END },
     [TAB_DONE] = { C_NAME, C_STATE, C_SIZE, C_TIME, C_SPEED, C_TRY, C_END },
 };
 
 struct rowv {
     int64_t size, bytes, rate, eta_ms;
     int pct;                       /* -1 unknown */
+    char why[32];                  /* why it moves no bytes (wait.h), "" when nothing holds it */
+    int conns;                     /* connections of a running transfer (segmented: more) */
 };
 
 static const char *state_word(const struct item *it)
@@ -265,7 +305,17 @@ static enum theme_elem state_elem(enum item_state s)
     }
 }
 
-static void row_values(struct ui *u, const struct item *it, struct rowv *r)
+static bool has_col(const enum col *tc, enum col c)
+{
+    for (; *tc != C_END; tc++)
+        if (*tc == c)
+            return true;
+    return false;
+}
+
+/* tc: the tab's columns. Why a row waits is read only where it shows (WAITING, or SPEED at
+ * 0 B/s): over attach each read is bytes on the wire (docs/ctl.md#attach-mode). */
+static void row_values(struct ui *u, const struct item *it, const enum col *tc, struct rowv *r)
 {
     struct engine_xfer_view v;
 
@@ -273,7 +323,9 @@ static void row_values(struct ui *u, const struct item *it, struct rowv *r)
     r->bytes = it->received;
     r->rate = -1;
     r->eta_ms = -1;
+    r->conns = 0;
     if (it->state == ITEM_ACTIVE && uisrc_xfer_view(u->src, it->id, &v)) {
+        r->conns = v.conns;
         r->bytes = v.bytes;
         if (v.size >= 0)
             r->size = v.size;
@@ -288,6 +340,20 @@ static void row_values(struct ui *u, const struct item *it, struct rowv *r)
         r->pct = 100;
     if (r->rate > 0 && r->size > r->bytes)
         r->eta_ms = (r->size - r->bytes) * 1000 / r->rate;
+    r->why[0] = '\0';
+    if ((it->state == ITEM_ACTIVE || it->state == ITEM_QUEUED || it->state == ITEM_RETRY ||
+         it->state == ITEM_PAUSED) &&
+        (has_col(tc, C_WAIT) ||
+         (it->state == ITEM_ACTIVE && r->rate <= 0 && has_col(tc, C_SPEED)))) {
+        struct wait_facts f;
+        struct wait_answer a;
+        int64_t now = mono_ms();
+
+        if (uisrc_wait(u->src, it, &f)) {
+            wait_decide(&f, now, UI_STALL_SHOW_MS, &a);
+            wait_short(&a, &f, now, r->why, sizeof r->why);
+        }
+    }
 }
 
 static void cell(struct ui *u, const struct item *it, const struct rowv *r, enum col c, int y,
@@ -302,7 +368,11 @@ static void cell(struct ui *u, const struct item *it, const struct rowv *r, enum
         ui_put(u, y, x, w, e, it->path, true, true);
         return;
     case C_STATE:
-        ui_put(u, y, x, w, sel ? e : state_elem(it->state), state_word(it), false, true);
+        /* A segmented download says on how many connections (docs/tui.md#the-screen). */
+        if (r->conns > 1)
+            snprintf(buf, sizeof buf, r->conns < 10 ? "act x%d" : "ac x%d", r->conns);
+        ui_put(u, y, x, w, sel ? e : state_elem(it->state), r->conns > 1 ? buf : state_word(it),
+               false, true);
         return;
     case C_SIZE:
         if (r->size >= 0)
@@ -323,7 +393,9 @@ static void cell(struct ui *u, const struct item *it, const struct rowv *r, enum
         s = r->pct >= 0 ? buf : "";
         break;
     case C_SPEED:
-        if (it->state == ITEM_ACTIVE)
+        if (it->state == ITEM_ACTIVE && r->why[0] != '\0' && r->rate <= 0)
+            s = r->why;             /* 0 B/s says why: "cap", "stall 9s", "disk" */
+        else if (it->state == ITEM_ACTIVE)
             s = ui_text_rate(r->rate, buf, sizeof buf);
         else if (it->state == ITEM_DONE && it->duration_ms > 0)
             s = ui_text_rate(it->received * 1000 / it->duration_ms, buf, sizeof buf);
@@ -356,7 +428,13 @@ static void cell(struct ui *u, const struct item *it, const struct rowv *r, enum
         break;
     case C_ERROR:
         ui_put(u, y, x, w, sel ? e : (it->state == ITEM_FAILED ? TH_ST_FAILED : TH_ROW),
-               it->error != NULL ? it->error : "", false, true);
+               ui_text_reason(it->error, it->http_status, buf, sizeof buf), false, true);
+        return;
+    case C_WAIT:
+        ui_put(u, y, x, w, e, r->why, false, true);
+        return;
+    case C_HOST:
+        ui_put(u, y, x, w, e, it->host != NULL ? it->host : "", false, true);
         return;
     case C_END:
         return;
@@ -366,17 +444,28 @@ static void cell(struct ui *u, const struct item *it, const struct rowv *r, enum
 
 /* Column widths for this tab and terminal: fixed ones first, the rest shared by the flexible
  * ones (the name gets 45% when there is a reason to show too). */
+static bool compact(void)
+{
+    return COLS < UI_FULL_COLS || LINES < UI_FULL_ROWS;
+}
+
+static const enum col *columns_of(enum ui_tab t)
+{
+    return compact() ? tab_cols_compact[t] : tab_cols[t];
+}
+
 static int layout(enum ui_tab t, int *width)
 {
+    const enum col *tc = columns_of(t);
     int fixed = 0, nflex = 0, n = 0, left;
 
-    for (; tab_cols[t][n] != C_END; n++) {
-        fixed += cols[tab_cols[t][n]].width + 1;
-        nflex += cols[tab_cols[t][n]].width == 0;
+    for (; tc[n] != C_END; n++) {
+        fixed += cols[tc[n]].width + 1;
+        nflex += cols[tc[n]].width == 0;
     }
     left = COLS - 1 - fixed;
     for (int i = 0; i < n; i++) {
-        enum col c = tab_cols[t][i];
+        enum col c = tc[i];
 
         if (cols[c].width > 0)
             width[i] = cols[c].width;
@@ -409,10 +498,14 @@ static void list(struct ui *u, int y0, int y1)
         ui_view_help(u, y0 - 1, y1);
         return;
     }
+    if (u->view == VIEW_HOSTS) {
+        ui_view_hosts(u, y0 - 1, y1);
+        return;
+    }
     ui_fill(u, y0 - 1, 0, COLS, TH_COLUMNS);
     x = 1;
     for (int i = 0; i < n; i++) {
-        enum col c = tab_cols[u->tab][i];
+        enum col c = columns_of(u->tab)[i];
         const char *title = c == C_ERROR && u->tab == TAB_RETRY ? "LAST ERROR" : cols[c].title;
 
         if (cols[c].right)
@@ -434,10 +527,10 @@ static void list(struct ui *u, int y0, int y1)
                        false);
             continue;
         }
-        row_values(u, page[r], &v);
+        row_values(u, page[r], columns_of(u->tab), &v);
         x = 1;
         for (int i = 0; i < n; i++) {
-            cell(u, page[r], &v, tab_cols[u->tab][i], y, x, width[i], sel);
+            cell(u, page[r], &v, columns_of(u->tab)[i], y, x, width[i], sel);
             x += width[i] + 1;
         }
     }
@@ -563,7 +656,78 @@ static void bottom_line(struct ui *u, int y)
         hints(u, y);
 }
 
-/* Below 80x24 the layout cannot hold: say so plainly instead of drawing garbage. */
+/* Compact: every counter on one line, in the order an operator looks for them; what does not fit
+ * is left out from the end (the ETA first), never cut in the middle. */
+static void compact_header(struct ui *u, const struct engine_stats *st)
+{
+    char part[4][96], a[32], b[32];
+    int n = 0, x = 0;
+
+    /* The counters first: they are what the full header would have lost. */
+    snprintf(part[n], sizeof part[0], "done %zu act %zu que %zu ret %zu fail %zu",
+             st->done + st->unchanged, st->active, st->queued, st->retrying, st->failed);
+    if (st->paused > 0)
+        snprintf(part[n] + strlen(part[n]), sizeof part[0] - strlen(part[n]), " pau %zu",
+                 st->paused);
+    n++;
+    snprintf(part[n++], sizeof part[0], "%s cap %s", ui_text_rate(st->rate, a, sizeof a),
+             st->cap > 0 ? ui_text_size(st->cap, b, sizeof b) : "off");
+    snprintf(part[n++], sizeof part[0], "conns %d/%d", st->transfers, st->concurrency);
+    snprintf(part[n++], sizeof part[0], "ETA %s", u->idle_since_ms >= 0 && st->total > 0 ? "done" :
+             units_fmt_duration(st->eta_ms, a, sizeof a));
+    ui_fill(u, 0, 0, COLS, TH_HEADER);
+    if (COLS >= 70)
+        x = ui_put(u, 0, 0, COLS, TH_TITLE, " sluice ", false, false);
+    x++;
+    for (int i = 0; i < n; i++) {
+        int w = width_of(u, part[i], COLS);
+
+        if (x + w + (i > 0 ? 2 : 0) > COLS)
+            break;
+        if (i > 0)
+            x += ui_put(u, 0, x, COLS - x, TH_LABEL, "  ", false, false);
+        x += ui_put(u, 0, x, COLS - x, i == 0 && st->failed > 0 ? TH_ST_FAILED : TH_VALUE, part[i],
+                    false, false);
+    }
+    if (st->session_error != NULL || st->disk_full || st->paused_all) {
+        const char *alert = st->session_error != NULL ? " SESSION NOT SAVED " :
+                            st->disk_full ? " DISK FULL " : " ALL PAUSED ";
+        int w = width_of(u, alert, COLS);
+
+        ui_put(u, 0, COLS - w, w, TH_ALERT, alert, false, false);
+    }
+}
+
+/* Compact tabs: numbers and short names, the counts are in the header. */
+static void compact_tabs(struct ui *u)
+{
+    static const char *const names[TAB_COUNT] = { "All", "Act", "Que", "Ret", "Fail", "Done" };
+    char label[16];
+    int x = 0;
+
+    ui_fill(u, 1, 0, COLS, TH_TAB);
+    for (int t = 0; t < TAB_COUNT; t++) {
+        snprintf(label, sizeof label, " %d %s ", t + 1, names[t]);
+        x += ui_put(u, 1, x, COLS - x, t == (int)u->tab && u->view != VIEW_HOSTS ? TH_TAB_ACTIVE :
+                    TH_TAB, label, false, false);
+    }
+    ui_put(u, 1, x, COLS - x, u->view == VIEW_HOSTS ? TH_TAB_ACTIVE : TH_TAB, " 7 Hosts ", false,
+           false);
+}
+
+/* Compact: the key line shows a fresh message for a while, then the key hints again. */
+static void compact_bottom(struct ui *u, int y)
+{
+    if (!u->prompting && u->confirm == CONFIRM_NONE && u->msg[0] != '\0' &&
+        loop_now(u->loop) - u->msg_ms < UI_COMPACT_MSG_MS) {
+        ui_fill(u, y, 0, COLS, TH_STATUS);
+        ui_put(u, y, 1, COLS - 2, u->msg_error ? TH_ERROR : TH_STATUS, u->msg, false, false);
+        return;
+    }
+    bottom_line(u, y);
+}
+
+/* Below 40x10 not even the compact layout holds: say so plainly instead of drawing garbage. */
 static void too_small(struct ui *u)
 {
     char a[96], b[96];
@@ -592,6 +756,12 @@ void ui_draw(struct ui *u)
     curs_set(0);
     if (COLS < UI_MIN_COLS || LINES < UI_MIN_ROWS) {
         too_small(u);
+    } else if (compact()) {
+        uisrc_stats(u->src, &st);
+        compact_header(u, &st);
+        compact_tabs(u);
+        list(u, 3, LINES - 1);
+        compact_bottom(u, LINES - 1);
     } else {
         uisrc_stats(u->src, &st);
         header(u, &st);

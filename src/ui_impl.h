@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <wchar.h>
 
+#include "filter.h"
 #include "item.h"
 #include "theme.h"
 #include "ui_prompt.h"
@@ -24,20 +25,26 @@ struct engine;
 struct queue;
 struct settings;
 
-#define UI_MIN_COLS 80
-#define UI_MIN_ROWS 24
+#define UI_MIN_COLS 40             /* below this even the compact layout cannot hold */
+#define UI_MIN_ROWS 10
+/* Below this the compact layout (docs/tui.md#over-ssh): one header line with every counter, the
+ * tab line, the list and the key line; 80x24 and 60x20 use it. */
+#define UI_FULL_COLS 90
+#define UI_FULL_ROWS 26
+#define UI_COMPACT_MSG_MS 5000     /* compact: a new message takes the key line this long */
 #define UI_HEADER_ROWS 5           /* rate, sparkline, counts, tabs, column titles */
 #define UI_FOOTER_ROWS 2           /* status, hints or prompt */
 #define UI_HIST 1024               /* errors remembered for the details view */
+#define UI_STALL_SHOW_MS 3000      /* a transfer silent this long says "stall" on its row */
 
 /* Dirty bits: what a key handler or an event changed. */
 #define UI_DIRTY 1u                /* draw again (ncurses sends only the cells that changed) */
 #define UI_CLEAR 2u                /* repaint every cell: the screen may hold garbage */
 
 enum ui_tab { TAB_ALL, TAB_ACTIVE, TAB_QUEUED, TAB_RETRY, TAB_FAILED, TAB_DONE, TAB_COUNT };
-enum ui_view { VIEW_LIST, VIEW_DETAILS, VIEW_HELP };
+enum ui_view { VIEW_LIST, VIEW_DETAILS, VIEW_HELP, VIEW_HOSTS };
 enum ui_confirm { CONFIRM_NONE, CONFIRM_QUIT, CONFIRM_REMOVE };
-enum ui_prompt_kind { ASK_CAP, ASK_CONCURRENCY, ASK_ADD, ASK_FILTER };
+enum ui_prompt_kind { ASK_CAP, ASK_CONCURRENCY, ASK_ADD, ASK_FILTER, ASK_SCHEDULE };
 
 struct ui_hist {
     uint64_t id;
@@ -92,11 +99,14 @@ struct ui {
     /* status line */
     char msg[ERRLEN];
     bool msg_error;
+    int64_t msg_ms;                /* when it was said (loop time) */
 
     /* filter: the ids whose path or host contain it, found by a scan that looks at a bounded
      * number of items per frame (ids and paths never change), and the matches of the current tab,
      * rebuilt at most once a second */
     char *filter;
+    struct filter filt;            /* filter parsed (filter.h): the scan keeps the ids that match
+                                    * its fixed half, the view checks the live half each time */
     uint64_t *fids;
     size_t nfids, fcap;
     uint64_t fscan_id;             /* next id to look at */
@@ -134,7 +144,11 @@ size_t ui_list_count(struct ui *u, enum ui_tab t);
 /* Resolves the selection (following the selected item when it moved) and fills page with the
  * rows to show, at most rows of them; returns how many. */
 size_t ui_list_view(struct ui *u, size_t rows, struct item **page);
-void ui_list_set_filter(struct ui *u, const char *filter);
+/* 0, or -1 with err (ERRLEN) when the filter's words are wrong (the old filter stays). */
+int ui_list_set_filter(struct ui *u, const char *filter, char *err);
+/* The items the filter shows now (every tab): ids in *ids (allocated), how many; done: the
+ * scan has looked at every item. */
+size_t ui_list_matches(struct ui *u, uint64_t **ids, bool *done);
 /* Something changed that the filtered view must show before its next second. */
 void ui_list_stale(struct ui *u);
 /* 0..100 while the filter is still looking at items, -1 when it is done (or none is set). */
@@ -156,5 +170,7 @@ void ui_fill(struct ui *u, int y, int x, int w, enum theme_elem e);
 /* ui_view.c: the details of the selected item and the key help, in rows y0..y1-1. */
 void ui_view_details(struct ui *u, int y0, int y1);
 void ui_view_help(struct ui *u, int y0, int y1);
+/* Tab 7: a row per host (engine_hosts_view). */
+void ui_view_hosts(struct ui *u, int y0, int y1);
 
 #endif

@@ -17,7 +17,7 @@
 typedef unsigned (*key_fn)(struct ui *u, int arg, int code);
 
 struct key {
-    int codes[6];              /* 0 ends the list */
+    int codes[8];              /* 0 ends the list */
     key_fn fn;
     int arg;
     struct ui_key_doc doc;
@@ -87,6 +87,10 @@ static unsigned tab_set(struct ui *u, int tab)
 
 static unsigned tab_digit(struct ui *u, int arg, int code)
 {
+    if (code == '7') {              /* Hosts: a view of its own, not a list of items */
+        u->view = u->view == VIEW_HOSTS ? VIEW_LIST : VIEW_HOSTS;
+        return UI_DIRTY;
+    }
     return tab_set(u, code - '1');
 }
 
@@ -161,10 +165,36 @@ static unsigned requeue_one(struct ui *u, int arg, int code)
     return UI_DIRTY;
 }
 
+/* R with a filter: the failed items it shows, one by one (the filter's own words decide). */
+static unsigned requeue_filtered(struct ui *u)
+{
+    char err[ERRLEN];
+    uint64_t *ids;
+    bool done;
+    size_t n = ui_list_matches(u, &ids, &done);
+    long k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        struct item *it = uisrc_get(u->src, ids[i]);
+
+        if (it != NULL && it->state == ITEM_FAILED && uisrc_requeue(u->src, ids[i], err) == 0)
+            k++;
+    }
+    free(ids);
+    ui_message(u, false, "requeued %ld failed item%s that match '%s'%s", k, k == 1 ? "" : "s",
+               u->filter, done ? "" : " (the filter is still looking: R again for the rest)");
+    ui_list_stale(u);
+    return UI_DIRTY;
+}
+
 static unsigned requeue_all(struct ui *u, int arg, int code)
 {
     char err[ERRLEN];
-    long n = uisrc_requeue_failed(u->src, err);
+    long n;
+
+    if (u->filter != NULL)
+        return requeue_filtered(u);
+    n = uisrc_requeue_failed(u->src, err);
 
     if (n < 0)
         ui_message(u, true, "%s", err);
@@ -265,10 +295,22 @@ static unsigned ask(struct ui *u, int kind, int code)
         [ASK_CAP] = "cap (50M, 400Mbit, off): ",
         [ASK_CONCURRENCY] = "concurrency (1..1024): ",
         [ASK_ADD] = "add URL: ",
-        [ASK_FILTER] = "filter (part of a path or host; empty clears): ",
+        [ASK_FILTER] = "filter (text, status:503 host:H state:failed reason:R; empty clears): ",
+        [ASK_SCHEDULE] = "schedule (mon-fri 08:00,2M 18:30,off; none): ",
     };
+    struct sbuf cur = { 0 };
+    const char *init = kind == ASK_FILTER ? u->filter : NULL;
 
-    ui_prompt_open(&u->prompt, kind, labels[kind], kind == ASK_FILTER ? u->filter : NULL);
+    /* The schedule in force, to edit rather than retype. */
+    if (kind == ASK_SCHEDULE) {
+        char err[ERRLEN];
+
+        if (uisrc_schedule(u->src, NULL, &cur, err) == 0 && cur.s != NULL &&
+            strcmp(cur.s, "none") != 0)
+            init = cur.s;
+    }
+    ui_prompt_open(&u->prompt, kind, labels[kind], init);
+    sbuf_free(&cur);
     u->prompt.url = kind == ASK_ADD;
     u->prompting = true;
     return UI_DIRTY;
@@ -309,8 +351,24 @@ static bool answer(struct ui *u, int kind, const char *text)
             ui_message(u, false, "added item %llu", (unsigned long long)id);
         }
         return true;
+    case ASK_SCHEDULE:
+        {
+            struct sbuf b = { 0 };
+
+            if (uisrc_schedule(u->src, text, &b, err) < 0) {
+                ui_message(u, true, "schedule unchanged: %s", err);
+                sbuf_free(&b);
+                return false;
+            }
+            ui_message(u, false, "schedule %s", b.s != NULL ? b.s : "none");
+            sbuf_free(&b);
+        }
+        return true;
     case ASK_FILTER:
-        ui_list_set_filter(u, text);
+        if (ui_list_set_filter(u, text, err) < 0) {
+            ui_message(u, true, "filter unchanged: %s", err);
+            return false;
+        }
         u->sel = u->top = 0;
         u->sel_id = 0;
         if (u->filter == NULL)
@@ -442,10 +500,12 @@ static unsigned help(struct ui *u, int arg, int code)
 
 static unsigned escape(struct ui *u, int arg, int code)
 {
+    char err[ERRLEN];
+
     if (u->view != VIEW_LIST) {
         u->view = VIEW_LIST;
     } else if (u->filter != NULL) {
-        ui_list_set_filter(u, NULL);
+        ui_list_set_filter(u, NULL, err);
         u->sel = u->top = 0;
         u->sel_id = 0;
         ui_message(u, false, "filter cleared");
@@ -465,21 +525,22 @@ static const struct key keys[] = {
     { { KC | KEY_NPAGE, CTRL('f'), ' ' }, move_by, 0, { "PgDn Space", "page down", NULL, NULL, 0 } },
     { { KC | KEY_HOME, 'g' }, move_to, 0, { "Home g", "first item", NULL, NULL, 0 } },
     { { KC | KEY_END, 'G' }, move_to, -1, { "End G", "last item", NULL, NULL, 0 } },
-    { { '1', '2', '3', '4', '5', '6' }, tab_digit, 0,
-      { "1-6", "tabs: All Active Queued Retry Failed Done", "tabs", "1-6", 7 } },
+    { { '1', '2', '3', '4', '5', '6', '7' }, tab_digit, 0,
+      { "1-7", "tabs: All Active Queued Retry Failed Done, Hosts", "tabs", "1-7", 7 } },
     { { '\t', KC | KEY_RIGHT }, tab_step, 1, { "Tab Right", "next tab", NULL, NULL, 0 } },
     { { KC | KEY_BTAB, KC | KEY_LEFT }, tab_step, -1, { "S-Tab Left", "previous tab", NULL, NULL, 0 } },
     { { '\r', '\n', KC | KEY_ENTER }, details, 0, { "Enter", "details of the item (again: back)", "details", "Enter", 8 } },
     { { 'p' }, pause_one, 0, { "p", "pause or resume the selected item", "pause", "p", 3 } },
     { { 'P' }, pause_all, 0, { "P", "pause or resume everything", NULL, NULL, 0 } },
     { { 'r' }, requeue_one, 0, { "r", "requeue the selected item", NULL, NULL, 0 } },
-    { { 'R' }, requeue_all, 0, { "R", "requeue every failed item", "requeue", "r R", 6 } },
+    { { 'R' }, requeue_all, 0, { "R", "requeue every failed item (with a filter: those it shows)", "requeue", "r R", 6 } },
     { { '+', '=' }, conc_step, 1, { "+", "one more transfer at once", NULL, NULL, 0 } },
     { { '-', '_' }, conc_step, -1, { "-", "one transfer less", "conns", "+ -", 4 } },
     { { 'c' }, ask, ASK_CONCURRENCY, { "c", "set the concurrency", NULL, NULL, 0 } },
     { { ']' }, cap_step, 1, { "]", "cap up a step", NULL, NULL, 0 } },
     { { '[' }, cap_step, -1, { "[", "cap down a step", NULL, NULL, 0 } },
     { { 'b' }, ask, ASK_CAP, { "b", "set the cap (50M, 400Mbit, off)", "cap", "b [ ]", 5 } },
+    { { 'S' }, ask, ASK_SCHEDULE, { "S", "show and replace the schedule (for this run)", NULL, NULL, 0 } },
     { { 'a' }, ask, ASK_ADD, { "a", "add a URL", NULL, NULL, 0 } },
     { { 'd', KC | KEY_DC }, remove_one, 0, { "d Del", "remove the selected item", NULL, NULL, 0 } },
     { { '/' }, ask, ASK_FILTER, { "/", "filter by path or host (Escape clears)", "filter", "/", 9 } },

@@ -39,9 +39,12 @@ static void push(uint64_t **v, size_t *n, size_t *cap, uint64_t id)
     (*v)[(*n)++] = id;
 }
 
-/* Looks at the next slice of ids, on the source's side (uisrc_scan): only the matches travel.
- * Ids may have gaps (removed items), so the scan is done when it has seen as many items as the
- * queue holds; items added later are picked up the same way. */
+#include "filter.h"
+
+/* Looks at the next slice of ids, on the source's side (uisrc_scan): only the matches of the
+ * filter's fixed half travel (filter_match_fixed). Ids may have gaps (removed items), so the scan
+ * is done when it has seen as many items as the queue holds; items added later are picked up the
+ * same way. */
 static void filter_scan(struct ui *u)
 {
     size_t total = uisrc_total(u->src), n;
@@ -91,10 +94,10 @@ static void filter_view(struct ui *u)
     u->nfview = 0;
     memset(u->fcounts, 0, sizeof u->fcounts);
     states = xmalloc(u->nfids + 1);
-    uisrc_states(u->src, u->fids, u->nfids, states);
+    uisrc_states(u->src, u->fids, u->nfids, u->filter, states);
     for (size_t k = 0; k < u->nfids; k++) {
         if (states[k] >= ITEM_STATE_COUNT)
-            continue;              /* removed */
+            continue;              /* removed, or the live half of the filter says no */
         for (int tab = 0; tab < TAB_COUNT; tab++) {
             for (int i = 0; i < tabs[tab].nstates; i++) {
                 if (tabs[tab].states[i] >= 0 && tabs[tab].states[i] != (int)states[k])
@@ -115,18 +118,49 @@ static void filter_view(struct ui *u)
     free(states);
 }
 
-void ui_list_set_filter(struct ui *u, const char *filter)
+int ui_list_set_filter(struct ui *u, const char *filter, char *err)
 {
+    struct filter f;
+
+    if (filter != NULL && *filter != '\0' && filter_parse(filter, &f, err) < 0)
+        return -1;
+    filter_free(&u->filt);
+    if (filter != NULL && *filter != '\0')
+        u->filt = f;
     free(u->filter);
     u->filter = filter != NULL && *filter != '\0' ? xstrdup(filter) : NULL;
     u->nfids = u->nfview = 0;
     u->fscan_id = 1;
     u->fscan_seen = 0;
     u->fview_stale = true;
+    return 0;
+}
+
+size_t ui_list_matches(struct ui *u, uint64_t **ids, bool *done)
+{
+    size_t n = 0;
+
+    *ids = NULL;
+    *done = true;
+    if (u->filter == NULL)
+        return 0;
+    unsigned char *states;
+
+    filter_scan(u);
+    *done = u->fscan_seen >= uisrc_total(u->src);
+    *ids = xcalloc(u->nfids + 1, sizeof **ids);
+    states = xmalloc(u->nfids + 1);
+    uisrc_states(u->src, u->fids, u->nfids, u->filter, states);
+    for (size_t k = 0; k < u->nfids; k++)
+        if (states[k] < ITEM_STATE_COUNT)
+            (*ids)[n++] = u->fids[k];
+    free(states);
+    return n;
 }
 
 void ui_list_free(struct ui *u)
 {
+    filter_free(&u->filt);
     free(u->filter);
     free(u->fids);
     free(u->fview);

@@ -166,6 +166,65 @@ const char *ui_text_rate(int64_t bps, char *buf, size_t len)
     return buf;
 }
 
+const char *ui_text_cap_note(int source, int until_wday, int until_minute, int64_t then_rate,
+                             char *buf, size_t len)
+{
+    static const char *const days[7] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+    const char *who = source == 3 ? "group" : source == 2 ? "live" : source == 1 ? "schedule" :
+                      "settings";
+    char r[16];
+
+    if (until_minute < 0 || until_minute > 1439) {
+        /* No schedule: a live cap holds for the pass, the settings' for the run. */
+        snprintf(buf, len, "%s", source == 2 ? "live, this pass" : who);
+        return buf;
+    }
+    if (then_rate > 0)
+        ui_text_size(then_rate, r, sizeof r);
+    else
+        snprintf(r, sizeof r, "off");
+    snprintf(buf, len, "%s until %s%s%02d:%02d, then %s", who,
+             until_wday >= 0 && until_wday < 7 ? days[until_wday] : "",
+             until_wday >= 0 && until_wday < 7 ? " " : "", until_minute / 60, until_minute % 60, r);
+    return buf;
+}
+
+static const char *status_meaning(int code)
+{
+    static const struct { int code; const char *text; } m[] = {
+        { 400, "bad request" }, { 401, "unauthorized" }, { 403, "forbidden" },
+        { 404, "not found" }, { 405, "method not allowed" }, { 408, "request timeout" },
+        { 410, "gone" }, { 416, "range not satisfiable" }, { 425, "too early" },
+        { 429, "too many requests" }, { 451, "unavailable for legal reasons" },
+        { 500, "server error" }, { 502, "bad gateway" }, { 503, "unavailable" },
+        { 504, "gateway timeout" },
+    };
+
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        if (m[i].code == code)
+            return m[i].text;
+    return NULL;
+}
+
+const char *ui_text_reason(const char *error, int http_status, char *buf, size_t len)
+{
+    char only[16];
+    const char *meaning = status_meaning(http_status);
+
+    snprintf(only, sizeof only, "HTTP %d", http_status);
+    if (error == NULL || *error == '\0') {
+        if (http_status <= 0)
+            return "";
+        snprintf(buf, len, "%s%s%s", only, meaning != NULL ? " " : "", meaning != NULL ? meaning : "");
+        return buf;
+    }
+    if (meaning != NULL && strcmp(error, only) == 0) {
+        snprintf(buf, len, "%s %s", only, meaning);
+        return buf;
+    }
+    return error;
+}
+
 int ui_text_bar(double frac, int width, bool utf8, wchar_t *out)
 {
     static const wchar_t eighths[] = L" \u258f\u258e\u258d\u258c\u258b\u258a\u2589";

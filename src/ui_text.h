@@ -26,6 +26,18 @@ const char *ui_text_size(int64_t bytes, char *buf, size_t len);
 /* ui_text_size + "/s" (at most 7 characters). */
 const char *ui_text_rate(int64_t bps, char *buf, size_t len);
 
+/* Where the cap comes from, for the header's "cap 2.0 MiB/s (live until 18:30, then 10M)":
+ * source 0 = the settings, 1 = the schedule, 2 = a live change (engine.h, engine_cap_source).
+ * until_minute is the minute of the day the schedule's next step begins (-1: no schedule),
+ * until_wday its weekday (0 = Sunday) when that is not today, else -1; then_rate the cap it
+ * brings (0 = off). Returns buf. */
+const char *ui_text_cap_note(int source, int until_wday, int until_minute, int64_t then_rate,
+                             char *buf, size_t len);
+
+/* The REASON column: the error as recorded, with the HTTP status's meaning when the error is only
+ * "HTTP 404" ("HTTP 404 not found"); "HTTP 503" when there is no error text but a status. */
+const char *ui_text_reason(const char *error, int http_status, char *buf, size_t len);
+
 /* A bar of width cells for frac (clamped to 0..1) in out (width + 1): full cells, then one
  * partial cell in eighths (UTF-8) or '#' cells (ASCII), then spaces. Returns the cells that show
  * something. */

@@ -6,6 +6,7 @@
 #include "ui_text.h"
 #include "units.h"
 #include "urlpath.h"
+#include "wait.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,34 @@ static void eta_line(struct lines *l)
     line(l, "run ETA", text, TH_VALUE, 2);
 }
 
+/* A segmented download lists its ranges: where each one is, how far, how fast
+ * (docs/design.md#segmented-downloads). conns: -1 not running, 0 running but not told (a source
+ * that does not report connections: sluice attach). */
+static void segment_lines(struct ui *u, struct lines *l, const struct item *it, int conns)
+{
+    struct engine_range_view r[32];
+    int n = conns > 0 ? uisrc_ranges_view(u->src, it->id, r, 32) : 0;
+    char text[ERRLEN], a[32], b[32], c[32];
+
+    if (conns <= 0)
+        snprintf(text, sizeof text, "%s (--segments %d)", conns < 0 ? "none running" : "running",
+                 u->info.segments);
+    else
+        snprintf(text, sizeof text, "%d connection%s%s (--segments %d)", conns,
+                 conns == 1 ? "" : "s", n > 0 ? (snprintf(a, sizeof a, ", %d ranges", n), a) : "",
+                 u->info.segments);
+    line(l, "segments", text, TH_VALUE, 1);
+    for (int i = 0; i < n && i < 32; i++) {
+        int64_t len = r[i].end - r[i].start;
+
+        snprintf(text, sizeof text, "%s +%s  %3d%%  %s", units_fmt_size(r[i].start, a, sizeof a),
+                 units_fmt_size(len, b, sizeof b),
+                 (int)(len > 0 ? (r[i].done >= len ? 100 : r[i].done * 100 / len) : 100),
+                 r[i].busy ? units_fmt_rate(r[i].rate, c, sizeof c) : r[i].done >= len ? "done" : "idle");
+        line(l, "", text, TH_VALUE, 1);
+    }
+}
+
 void ui_view_details(struct ui *u, int y0, int y1)
 {
     struct item *it = u->detail_id != 0 ? uisrc_get(u->src, u->detail_id) : NULL;
@@ -162,6 +191,24 @@ void ui_view_details(struct ui *u, int y0, int y1)
                  it->attempts + (it->state == ITEM_ACTIVE) == 1 ? "" : "s", u->info.retries + 1);
     }
     line(&l, "state", text, TH_VALUE, 1);
+    if (it->state == ITEM_ACTIVE || it->state == ITEM_QUEUED || it->state == ITEM_RETRY ||
+        it->state == ITEM_PAUSED) {
+        struct wait_facts f;
+        struct wait_answer wa;
+        int64_t now = mono_ms();
+
+        /* Why it moves no bytes (wait.h): the engine's facts, one decision. */
+        if (uisrc_wait(u->src, it, &f)) {
+            wait_decide(&f, now, UI_STALL_SHOW_MS, &wa);
+            line(&l, "waiting", wait_text(&wa, &f, now, text, sizeof text), TH_VALUE, 1);
+        } else {
+            /* Over attach: the item went meanwhile, or a sluice older than attach 2. */
+            line(&l, "waiting", "-", TH_VALUE, 1);
+        }
+    }
+    if (it->state == ITEM_FAILED || it->error != NULL)
+        line(&l, "reason", ui_text_reason(it->error, it->http_status, text, sizeof text)[0] ?
+             ui_text_reason(it->error, it->http_status, text, sizeof text) : "-", TH_VALUE, 1);
     if (it->http_status > 0)
         snprintf(text, sizeof text, "%d", it->http_status);
     line(&l, "HTTP status", it->http_status > 0 ? text : "-", TH_VALUE, 1);
@@ -194,10 +241,7 @@ void ui_view_details(struct ui *u, int y0, int y1)
             units_fmt_duration(it->duration_ms, a, sizeof a);
         line(&l, "last attempt", a, TH_VALUE, 1);
     }
-    /* The engine shows a transfer as one piece (engine_xfer_view has no per-range view). */
-    snprintf(text, sizeof text, "%s (--segments %d; per-range progress is not reported)",
-             live ? "1 connection" : "none running", u->info.segments);
-    line(&l, "segments", text, TH_VALUE, 1);
+    segment_lines(u, &l, it, live ? v.conns : -1);
     eta_line(&l);
     errors(&l, it);
     for (; l.y < y1; l.y++)
@@ -208,7 +252,7 @@ void ui_view_help(struct ui *u, int y0, int y1)
 {
     const struct ui_key_doc *docs;
     size_t n = ui_keys_docs(&docs);
-    int ncol = COLS >= 160 ? 2 : 1, colw = (COLS - 1) / ncol, rows = y1 - y0 - 1, per;
+    int ncol = COLS >= 160 ? 2 : 1, colw = (COLS - 1) / ncol, rows = y1 - y0 - 2, per;
     char foot[ERRLEN];
 
     ui_fill(u, y0, 0, COLS, TH_COLUMNS);
@@ -219,13 +263,13 @@ void ui_view_help(struct ui *u, int y0, int y1)
     if (rows < 2)
         return;
     per = (int)((n + (size_t)ncol - 1) / (size_t)ncol);
-    /* The last row is the footer. */
+    /* The last two rows are the footer: the schedule, the theme. */
     if (u->help_top > (per > rows - 1 ? per - (rows - 1) : 0))
         u->help_top = per > rows - 1 ? per - (rows - 1) : 0;
     for (int k = 0; k < per; k++) {
         int y = y0 + 1 + k - u->help_top;
 
-        if (y <= y0 || y >= y1 - 1)
+        if (y <= y0 || y >= y1 - 2)
             continue;
         for (int cidx = 0; cidx < ncol; cidx++) {
             size_t i = (size_t)(cidx * per + k);
@@ -237,8 +281,87 @@ void ui_view_help(struct ui *u, int y0, int y1)
             ui_put(u, y, x + 12, colw - 13, TH_ROW, docs[i].help, false, false);
         }
     }
+    {
+        struct engine_stats st;
+        struct sbuf b = { 0 };
+
+        /* The schedule's step in force and the next one (docs/tui.md#the-screen). */
+        uisrc_stats(u->src, &st);
+        if (st.sched.nsteps > 0 && st.sched.step >= 0) {
+            char d[32];
+
+            sbuf_addstr(&b, "schedule now ");
+            opts_format_step(&st.sched.cur, &b);
+            sbuf_addstr(&b, ", next ");
+            opts_format_step(&st.sched.nxt, &b);
+            sbuf_printf(&b, " in %s (S changes it)",
+                        units_fmt_duration(st.sched.next_in_s * 1000, d, sizeof d));
+        } else {
+            sbuf_addstr(&b, "no schedule (S sets one)");
+        }
+        ui_put(u, y1 - 2, 1, COLS - 2, TH_LABEL, b.s, false, false);
+        sbuf_free(&b);
+    }
     snprintf(foot, sizeof foot, "theme: %s; %s; %s", u->theme.source,
              u->color ? "colours" : "no colours (NO_COLOR or a colourless terminal)",
              u->utf8 ? "UTF-8" : "ASCII (the locale is not UTF-8)");
     ui_put(u, y1 - 1, 1, COLS - 2, TH_LABEL, foot, false, false);
+}
+
+/* Tab 7: per host, what holds it back and what it did in this run (engine_hosts_view). */
+void ui_view_hosts(struct ui *u, int y0, int y1)
+{
+    struct engine_host_view hv[256];
+    long got = uisrc_hosts(u->src, hv, ARRAY_LEN(hv));
+    size_t n = got > 0 ? (size_t)got : 0;
+    int64_t now = mono_ms();
+    /* " NAME " then the 74 columns of the counts, one blank at the right edge. */
+    int namew = COLS - 1 - 1 - 74 - 1;
+    char a[64], b[64], why[64], q[32], head[160];
+
+    if (namew < 12)
+        namew = 12;
+    ui_fill(u, y0, 0, COLS, TH_COLUMNS);
+    ui_put(u, y0, 1, namew, TH_COLUMNS, "HOST", false, false);
+    snprintf(head, sizeof head, "%6s %-26s %5s %5s %8s %6s %5s %6s", "CONNS", "LIMIT", "429",
+             "503", "RATE", "QUEUED", "DONE", "FAILED");
+    ui_put(u, y0, 1 + namew + 1, COLS - namew - 3, TH_COLUMNS, head, false, false);
+    for (int y = y0 + 1; y < y1; y++)
+        ui_fill(u, y, 0, COLS, TH_ROW);
+    if (got < 0) {
+        ui_put(u, y0 + 1, 1, COLS - 2, TH_LABEL,
+               "the Hosts tab cannot be read from this sluice (older than attach 2; sluice ctl status has the run)",
+               false, false);
+        return;
+    }
+    if (n == 0) {
+        ui_put(u, y0 + 1, 1, COLS - 2, TH_LABEL,
+               "no host has transfers or trouble in this run", false, false);
+        return;
+    }
+    for (size_t i = 0; i < n && y0 + 1 + (int)i < y1; i++) {
+        const struct engine_host_view *h = &hv[i];
+        int y = y0 + 1 + (int)i, x = 1;
+        char row[256];
+
+        if (h->limit > 0)
+            snprintf(a, sizeof a, "%d/%d", h->active, h->limit);
+        else
+            snprintf(a, sizeof a, "%d", h->active);
+        if (h->lowered && h->hold_until_ms > now)
+            snprintf(why, sizeof why, "after %d, held %llds", h->slow_status > 0 ? h->slow_status : 503,
+                     (long long)((h->hold_until_ms - now + 999) / 1000));
+        else if (h->lowered)
+            snprintf(why, sizeof why, "after %d, growing back", h->slow_status > 0 ? h->slow_status : 503);
+        else if (h->limit > 0)
+            snprintf(why, sizeof why, "--per-host %d", h->limit);
+        else
+            snprintf(why, sizeof why, "none");
+        snprintf(q, sizeof q, "%zu%s", h->queued, h->queued_more ? "+" : "");
+        ui_put(u, y, x, namew, TH_ROW, h->name, false, true);
+        x += namew + 1;
+        snprintf(row, sizeof row, "%6s %-26s %5ld %5ld %8s %6s %5ld %6ld", a, why, h->n429,
+                 h->n503, ui_text_rate(h->rate, b, sizeof b), q, h->done, h->failed);
+        ui_put(u, y, x, COLS - x - 1, h->lowered ? TH_ST_RETRY : TH_ROW, row, false, true);
+    }
 }

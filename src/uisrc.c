@@ -36,6 +36,11 @@ bool uisrc_xfer_view(struct uisrc *s, uint64_t id, struct engine_xfer_view *v)
     return s->ops->xfer_view(s->impl, id, v);
 }
 
+int uisrc_ranges_view(struct uisrc *s, uint64_t id, struct engine_range_view *out, int max)
+{
+    return s->ops->ranges_view != NULL ? s->ops->ranges_view(s->impl, id, out, max) : 0;
+}
+
 size_t uisrc_page(struct uisrc *s, int st, size_t off, size_t n, struct item **out)
 {
     return s->ops->page(s->impl, st, off, n, out);
@@ -47,9 +52,25 @@ size_t uisrc_scan(struct uisrc *s, const char *f, uint64_t *next, size_t max, si
     return s->ops->scan(s->impl, f, next, max, seen, out);
 }
 
-void uisrc_states(struct uisrc *s, const uint64_t *ids, size_t n, unsigned char *out)
+void uisrc_states(struct uisrc *s, const uint64_t *ids, size_t n, const char *filter,
+                  unsigned char *out)
 {
-    s->ops->states(s->impl, ids, n, out);
+    s->ops->states(s->impl, ids, n, filter, out);
+}
+
+bool uisrc_wait(struct uisrc *s, const struct item *it, struct wait_facts *f)
+{
+    return s->ops->wait(s->impl, it, f);
+}
+
+long uisrc_hosts(struct uisrc *s, struct engine_host_view *out, size_t max)
+{
+    return s->ops->hosts(s->impl, out, max);
+}
+
+int uisrc_schedule(struct uisrc *s, const char *spec, struct sbuf *out, char *err)
+{
+    return s->ops->schedule(s->impl, spec, out, err);
 }
 
 int64_t uisrc_rate(struct uisrc *s)
@@ -78,7 +99,3 @@ int uisrc_add_url(struct uisrc *s, const char *url, uint64_t *id, char *err)
     return s->ops->add_url(s->impl, url, id, err);
 }
 
-bool uisrc_matches(const struct item *it, const char *f)
-{
-    return strcasestr(it->path, f) != NULL || (it->host != NULL && strcasestr(it->host, f) != NULL);
-}

@@ -3,7 +3,9 @@
  * both UIs see one state. */
 #include "uisrc.h"
 #include "engine.h"
+#include "filter.h"
 #include "loop.h"
+#include "opts.h"
 #include "queue.h"
 #include "util.h"
 
@@ -43,6 +45,11 @@ static bool l_xfer(void *impl, uint64_t id, struct engine_xfer_view *v)
     return engine_xfer_view(((struct local *)impl)->e, id, v);
 }
 
+static int l_ranges(void *impl, uint64_t id, struct engine_range_view *out, int max)
+{
+    return engine_ranges_view(((struct local *)impl)->e, id, out, max);
+}
+
 static size_t l_total(void *impl)
 {
     return queue_total(((struct local *)impl)->q);
@@ -70,7 +77,14 @@ static size_t l_scan(void *impl, const char *f, uint64_t *next, size_t max, size
 {
     struct local *l = impl;
     size_t total = queue_total(l->q), k = 0;
+    struct filter flt;
+    char err[ERRLEN];
 
+    if (filter_parse(f, &flt, err) < 0) {
+        filter_free(&flt);
+        *seen = total;             /* nothing can match: the scan is over */
+        return 0;
+    }
     for (size_t i = 0; i < max && *seen < total; i++) {
         struct item *it = queue_get(l->q, *next);
 
@@ -78,21 +92,62 @@ static size_t l_scan(void *impl, const char *f, uint64_t *next, size_t max, size
         if (it == NULL)
             continue;
         (*seen)++;
-        if (uisrc_matches(it, f))
+        if (filter_match_fixed(&flt, it))
             out[k++] = it->id;
     }
+    filter_free(&flt);
     return k;
 }
 
-static void l_states(void *impl, const uint64_t *ids, size_t n, unsigned char *out)
+static void l_states(void *impl, const uint64_t *ids, size_t n, const char *filter,
+                     unsigned char *out)
 {
     struct local *l = impl;
+    struct filter flt;
+    char err[ERRLEN];
+    bool live = filter != NULL && filter_parse(filter, &flt, err) == 0;
 
+    if (filter != NULL && !live)
+        filter_free(&flt);
     for (size_t i = 0; i < n; i++) {
         struct item *it = queue_get(l->q, ids[i]);
 
-        out[i] = it != NULL ? (unsigned char)it->state : ITEM_STATE_COUNT;
+        out[i] = it != NULL && (!live || filter_match_live(&flt, it)) ? (unsigned char)it->state
+                                                                       : ITEM_STATE_COUNT;
     }
+    if (live)
+        filter_free(&flt);
+}
+
+static bool l_wait(void *impl, const struct item *it, struct wait_facts *f)
+{
+    engine_item_wait(((struct local *)impl)->e, it, f);
+    return true;
+}
+
+static long l_hosts(void *impl, struct engine_host_view *out, size_t max)
+{
+    return (long)engine_hosts_view(((struct local *)impl)->e, out, max);
+}
+
+static int l_schedule(void *impl, const char *spec, struct sbuf *out, char *err)
+{
+    struct local *l = impl;
+    const struct sched_point *cur;
+    size_t n;
+
+    if (spec != NULL) {
+        struct sched_point *p = NULL;
+        size_t np = 0;
+
+        if (opts_parse_schedule(spec, &p, &np, err) < 0)
+            return -1;
+        engine_set_schedule(l->e, p, np);
+        free(p);
+    }
+    cur = engine_schedule(l->e, &n);
+    opts_format_schedule(cur, n, out);
+    return 0;
 }
 
 static void l_set_rate(void *impl, int64_t rate, int64_t burst)
@@ -183,8 +238,10 @@ static void l_free(void *impl)
 
 static const struct uisrc_ops local_ops = {
     .info = l_info, .stats = l_stats, .idle = l_idle, .rate_series = l_series,
-    .xfer_view = l_xfer, .total = l_total, .count = l_count, .page = l_page, .get = l_get,
-    .scan = l_scan, .states = l_states, .set_rate = l_set_rate, .set_concurrency = l_set_conc,
+    .xfer_view = l_xfer, .ranges_view = l_ranges, .total = l_total, .count = l_count,
+    .page = l_page, .get = l_get, .scan = l_scan, .states = l_states, .wait = l_wait,
+    .hosts = l_hosts, .schedule = l_schedule, .set_rate = l_set_rate,
+    .set_concurrency = l_set_conc,
     .pause = l_pause, .pause_all = l_pause_all, .requeue = l_requeue,
     .requeue_failed = l_requeue_failed, .remove = l_remove, .add_url = l_add, .flush = l_flush,
     .stop = l_stop, .listen = l_listen, .lost = l_lost, .free = l_free,

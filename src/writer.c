@@ -47,6 +47,10 @@ struct wstream {
     int rootfd;
     char *path;                      /* relative to the root */
     bool truncate, opened;
+    bool tagged;                     /* the .part carries this boot's tag (fsout_tag_part) */
+    int64_t total;                   /* the file's size when known, else -1 (writer_expect) */
+    char *validator;                 /* of the response, for the tag (writer_expect) */
+    bool at;                         /* writer_open_at: a range written at offset, no digest */
     int64_t offset;                  /* what the .part must hold when opened (the digest's length) */
     int dirfd, fd;
     int64_t wpos;                    /* where the next write lands */
@@ -181,6 +185,14 @@ static void open_part(struct wstream *s)
         fail_as(s, errnum, path_kind(errnum), msg);
         return;
     }
+    if (s->at) {
+        /* A range of a segmented download: its own descriptor, positioned at its start; the
+         * other ranges are written beside it through theirs. */
+        fsout_mark_ranges(s->fd);
+        if (lseek(s->fd, s->offset, SEEK_SET) < 0)
+            fail(s, errno);
+        return;
+    }
     if (size != s->offset &&
         (size < s->offset || ftruncate(s->fd, s->offset) < 0 || lseek(s->fd, s->offset, SEEK_SET) < 0))
         fail_as(s, EIO, WRITER_FAIL_RESTART, "the .part is shorter than recorded");
@@ -242,6 +254,18 @@ static struct wchunk *write_chunks(struct wstream *s, struct wchunk *list)
 
     if (!s->opened)
         open_part(s);
+    if (!s->tagged && s->fd >= 0 && atomic_load(&s->err) == 0) {
+        int64_t end = s->wpos;
+
+        for (struct wchunk *c = list; c != NULL; c = c->next)
+            end += (int64_t)c->len;
+        /* Before any byte past the record: a kill after this write may resume from the .part's
+         * end (docs/design.md#resume-and-incremental-sync). A file written whole in one go is
+         * not tagged (one syscall less per small file); a kill before its commit refetches it. */
+        if (s->total < 0 || end < s->total)
+            fsout_tag_part(s->fd, s->validator);
+        s->tagged = true;
+    }
     for (struct wchunk *c = list; c != NULL; c = next) {
         next = c->next;
         c->next = NULL;
@@ -257,8 +281,9 @@ static struct wchunk *write_chunks(struct wstream *s, struct wchunk *list)
                     dropped += (int64_t)(c->len - put);
                     c->len = put;
                     rc = 0;
-                } else if ((rc == ENOSPC || rc == EDQUOT) && s->wpos == 0) {
-                    /* Nothing of this file fitted: leave no empty .part behind. */
+                } else if ((rc == ENOSPC || rc == EDQUOT) && s->wpos == 0 && !s->at) {
+                    /* Nothing of this file fitted: leave no empty .part behind (a range's
+                     * .part holds the other ranges too). */
                     (void)fsout_unlink_part(s->rootfd, s->path);
                 }
             }
@@ -293,7 +318,8 @@ static void hash_chunks(struct wstream *s, struct wchunk *list)
     int64_t n = 0;
 
     for (struct wchunk *c = list; c != NULL; c = c->next) {
-        digest_update(s->d, c->data, c->len);
+        if (s->d != NULL)
+            digest_update(s->d, c->data, c->len);
         n += (int64_t)c->len;
         atomic_fetch_add(&s->hashed, (int64_t)c->len);
     }
@@ -310,6 +336,7 @@ static void stream_free(struct wstream *s)
     if (s->dirfd >= 0)
         close(s->dirfd);
     free(s->path);
+    free(s->validator);
     free(s);
 }
 
@@ -528,17 +555,33 @@ struct wstream *writer_open(struct writer *w, int rootfd, const char *path, bool
     s->offset = offset;
     s->wpos = s->wb_from = offset;
     s->dirfd = s->fd = -1;
+    s->total = -1;
     s->d = d;
     for (int i = 0; i < 2; i++) {
         s->t[i].s = s;
         s->t[i].stage = i;
     }
     /* The digest already covers what an earlier attempt wrote. */
-    atomic_init(&s->hashed, digest_bytes(d));
+    atomic_init(&s->hashed, d != NULL ? digest_bytes(d) : 0);
     atomic_init(&s->err, 0);
     atomic_init(&s->backlog, 0);
     atomic_init(&s->waiting, false);
     /* Opened with the first chunk (or the end): a small file then costs one wakeup, not two. */
+    return s;
+}
+
+void writer_expect(struct wstream *s, int64_t total, const char *validator)
+{
+    s->total = total;
+    free(s->validator);
+    s->validator = validator != NULL ? xstrdup(validator) : NULL;
+}
+
+struct wstream *writer_open_at(struct writer *w, int rootfd, const char *path, int64_t offset)
+{
+    struct wstream *s = writer_open(w, rootfd, path, false, offset, NULL);
+
+    s->at = true;
     return s;
 }
 
@@ -638,15 +681,27 @@ int writer_close(struct wstream *s, struct digest **d, int64_t *written, char *m
     return err;
 }
 
-void writer_commit(struct wstream *s, struct syncer_job *job)
+void writer_finish(struct wstream *s, struct wchunk *last, struct syncer_job *job)
 {
     struct writer *w = s->w;
 
+    if (last != NULL) {
+        last->next = NULL;
+        atomic_fetch_add(&w->backlog, (int64_t)last->len);
+        atomic_fetch_add(&s->backlog, (int64_t)last->len);
+    }
     pthread_mutex_lock(&w->mu);
+    append(&s->wq, &s->wq_tail, last);
     s->commit = job;
-    /* The WRITE stage ends the stream once everything is through, even with nothing to write. */
-    if (!s->t[ST_WRITE].running && !s->t[ST_HASH].running && !s->t[ST_HASH].queued)
+    /* The WRITE stage ends the stream once everything is through, even with nothing to write;
+     * with a chunk to write it is queued in any case (a no-op when it is queued or running). */
+    if (last != NULL || (!s->t[ST_WRITE].running && !s->t[ST_HASH].running && !s->t[ST_HASH].queued))
         enqueue_locked(w, &s->t[ST_WRITE]);
     /* else whichever stage finishes last takes the commit */
     pthread_mutex_unlock(&w->mu);
+}
+
+void writer_commit(struct wstream *s, struct syncer_job *job)
+{
+    writer_finish(s, NULL, job);
 }

@@ -6,6 +6,7 @@
 #include "fsout.h"
 #include "resp.h"
 #include "retry.h"
+#include "segplan.h"
 #include "socktab.h"
 #include "writer.h"
 
@@ -80,6 +81,14 @@ struct xfer {
     char local_msg[ERRLEN];
     char curl_err[CURL_ERROR_SIZE];
     int64_t started_ms, last_rx_ms;
+    /* A range of a segmented download (docs/design.md#segmented-downloads): from x->offset to
+     * seg_end, which a steal may move down; seg_asked is the end asked for. */
+    bool seg;
+    bool seg_lead;               /* a request for the whole file that became its first range */
+    bool seg_reached;            /* got to seg_end: whatever else comes is not ours */
+    bool seg_fallback;           /* the origin did not answer the range as asked */
+    int64_t seg_end, seg_asked;
+    int64_t seg_written;         /* bytes of the range on disk once its stream has ended */
 };
 
 static struct digest *item_digest(struct item *it)
@@ -389,6 +398,14 @@ static void open_output(struct xfer *x, bool truncate)
     x->stream = writer_open(x->env->writer, x->env->rootfd, x->it->path, truncate, x->offset,
                             item_digest(x->it));
     x->it->hash_state = NULL;
+    {
+        /* What If-Range will carry when a later run resumes from this .part's tag. */
+        char *v = strong_etag(x->r.etag) ? xasprintf("E%s", x->r.etag) :
+                  x->r.last_modified != NULL ? xasprintf("L%s", x->r.last_modified) : NULL;
+
+        writer_expect(x->stream, x->it->size, v);
+        free(v);
+    }
 }
 
 /* A failure of the writer becomes this attempt's. */
@@ -435,11 +452,68 @@ static bool over_limit(struct xfer *x, int64_t size, bool announced)
     return true;
 }
 
+static void keep_validators(struct xfer *x);
+
+/* A 200 to a request for the whole file that may be fetched in ranges instead: --segments
+ * above 1 and not refused for this item, ranges accepted, a size worth cutting and a validator
+ * for If-Range (without one a changed file would be spliced from two versions). */
+static bool segmentable(const struct xfer *x)
+{
+    const struct settings *s = x->env->settings;
+
+    return s->segments > 1 && !x->it->no_segments && x->r.status == 200 && x->offset == 0 &&
+           x->r.accept_ranges && x->r.content_length > 0 &&
+           (strong_etag(x->r.etag) || x->r.last_modified != NULL) &&
+           segplan_count(x->r.content_length, s->segments, s->min_segment) > 1;
+}
+
+/* The first body byte of a range: exactly the range asked for, of the version asked for, or
+ * nothing of it is kept and the engine falls back to one connection from zero. */
+static int start_range(struct xfer *x)
+{
+    char why[ERRLEN];
+
+    if (x->r.status != 206) {
+        snprintf(why, sizeof why, "HTTP %d to a range request (ranges ignored, or the file "
+                 "changed)", x->r.status);
+    } else if (resp_segment_ok(&x->r, x->offset, x->seg_asked, x->known_size, x->validator, why)) {
+        x->stream = writer_open_at(x->env->writer, x->env->rootfd, x->it->path, x->offset);
+        return 0;
+    }
+    x->discard = true;
+    x->seg_fallback = true;
+    x->local_errno = EPROTO;
+    snprintf(x->local_msg, ERRLEN, "%s", why);
+    return -1;
+}
+
 /* The first body byte of a 2xx response (no byte of it has reached the .part): decide between
  * appending, starting over, and refusing it. */
 static int start_body(struct xfer *x)
 {
     x->body_started = true;
+    if (x->seg)
+        return start_range(x);
+    if (segmentable(x)) {
+        /* The first range of a segmented download: the engine plans the others and cuts this
+         * one down (xfer_range_cut). The .part is not emptied: every byte of the file is written
+         * by one range or another, and the commit cuts it to the file's size. */
+        x->seg = x->seg_lead = true;
+        x->seg_asked = x->r.content_length;
+        /* Where the plan will end this range: one socket action can bring megabytes before the
+         * engine plans, and the bytes past it are the other ranges'. */
+        x->seg_end = segplan_first_end(x->r.content_length, x->env->settings->segments,
+                                       x->env->settings->min_segment);
+        x->it->size = x->r.content_length;
+        xfer_reset_hash(x->it);
+        keep_validators(x);
+        if (over_limit(x, x->r.content_length, true))
+            return -1;
+        x->stream = writer_open_at(x->env->writer, x->env->rootfd, x->it->path, 0);
+        if (x->env->segmented != NULL)
+            x->env->segmented(x->env->arg, x);
+        return 0;
+    }
     if (x->r.status == 206) {
         char why[ERRLEN];
 
@@ -495,10 +569,17 @@ static void end_stream(struct xfer *x)
     flush(x);
     err = writer_close(x->stream, &d, &written, msg, &kind);
     x->stream = NULL;
-    xfer_attach_hash(x->it, d);
-    x->it->received = written;
+    if (x->seg) {
+        /* The engine keeps a range's progress (the item's is the sum of its ranges). */
+        x->seg_written = written;
+    } else {
+        xfer_attach_hash(x->it, d);
+        x->it->received = written;
+    }
     adopt_failure(x, err, kind, msg);
 }
+
+static int64_t promised(const struct xfer *x);
 
 static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
 {
@@ -511,6 +592,17 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
         return n;        /* an error page: not file content */
     if (!x->body_started && start_body(x) < 0)
         return 0;
+    if (x->seg) {
+        int64_t room = x->seg_end - x->offset - x->got;
+
+        if (room <= 0) {
+            /* The rest of the range went to another connection (a steal): stop here. */
+            x->seg_reached = true;
+            return 0;
+        }
+        if ((int64_t)n > room)
+            n = (size_t)room;
+    }
     {
         char msg[ERRLEN];
         enum writer_fail kind;
@@ -542,8 +634,11 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
     memcpy(x->chunk->data + x->chunk->len, ptr, n);
     x->chunk->len += n;
     /* A slow transfer hands over what it has every CHUNK_AGE_MS too: the session records only
-     * what the writer has put on disk, and a kill -9 re-fetches whatever was not recorded. */
-    if (x->chunk->len == x->chunk->cap || x->last_rx_ms - x->chunk_ms >= CHUNK_AGE_MS)
+     * what the writer has put on disk, and a kill -9 re-fetches whatever was not recorded. The
+     * chunk that ends the body waits for the end of the transfer (the same loop turn, as a
+     * rule) and goes with the commit: one hand-off, one wakeup of a writer per small file. */
+    if ((x->chunk->len == x->chunk->cap || x->last_rx_ms - x->chunk_ms >= CHUNK_AGE_MS) &&
+        x->got + (int64_t)n != promised(x))
         flush(x);
     x->got += (int64_t)n;
     if (x->autotuned && x->window > 0 && x->fd >= 0 && x->got - x->held_at >= x->window / 8)
@@ -553,6 +648,8 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
         measure_ratio(x);
     if (x->env->received != NULL)
         x->env->received(x->env->arg, x, n);
+    if (x->seg && x->offset + x->got >= x->seg_end)
+        x->seg_reached = true;
     return n;
 }
 
@@ -605,6 +702,12 @@ static void add_conditions(struct xfer *x, struct item *it)
 struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, int64_t now_ms,
                       void *user)
 {
+    return xfer_new_range(env, it, easy, now_ms, user, NULL);
+}
+
+struct xfer *xfer_new_range(const struct xfer_env *env, struct item *it, CURL *easy,
+                            int64_t now_ms, void *user, const struct xfer_range *rg)
+{
     const struct settings *s = env->settings;
     struct xfer *x = xcalloc(1, sizeof *x);
     int64_t have = it->hash_state != NULL ? digest_bytes(it->hash_state) : 0;
@@ -621,23 +724,38 @@ struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, i
 
     /* Resume only what the digests cover, and only with a validator for If-Range: without one a
      * changed file would be spliced from two versions. */
-    if (have > 0 && (strong_etag(it->etag) || it->last_modified != NULL)) {
+    if (rg == NULL && have > 0 && (strong_etag(it->etag) || it->last_modified != NULL)) {
         int errnum;
 
         if (fsout_open_dir(env->rootfd, it->path, &x->dirfd, &x->base, &errnum, x->local_msg) == 0 &&
             fsout_part_size(x->dirfd, x->base) >= have)
             x->offset = have;
     }
-    if (x->offset == 0)
+    if (x->offset == 0 && rg == NULL)
         xfer_reset_hash(it);
 
     for (size_t i = 0; i < s->nheaders; i++)
         x->hdrs = curl_slist_append(x->hdrs, s->headers[i]);
     for (size_t i = 0; i < it->nheaders; i++)
         x->hdrs = curl_slist_append(x->hdrs, it->headers[i]);
-    if (x->offset == 0 && !s->overwrite)
+    if (rg != NULL) {
+        /* One range of a segmented download: exactly these bytes, of the version the first
+         * response described. */
+        char *h = xasprintf("If-Range: %s", rg->validator);
+
+        x->seg = true;
+        x->offset = rg->start;
+        x->seg_end = x->seg_asked = rg->end;
+        x->known_size = it->size;
+        x->validator = xstrdup(rg->validator);
+        x->hdrs = curl_slist_append(x->hdrs, h);
+        free(h);
+        snprintf(x->range, sizeof x->range, "%lld-%lld", (long long)rg->start,
+                 (long long)rg->end - 1);
+        curl_easy_setopt(easy, CURLOPT_RANGE, x->range);
+    } else if (x->offset == 0 && !s->overwrite)
         add_conditions(x, it);
-    if (x->offset > 0) {
+    if (x->offset > 0 && !x->seg) {
         char *h;
 
         x->validator = xstrdup(strong_etag(it->etag) ? it->etag : it->last_modified);
@@ -766,6 +884,13 @@ static void keep_validators(struct xfer *x)
 
 bool xfer_checkpoint(struct xfer *x)
 {
+    if (x->seg) {
+        /* Its range's progress is the engine's to record (xfer_range_written). */
+        if (x->stream == NULL || x->local_errno != 0)
+            return false;
+        flush(x);
+        return true;
+    }
     if (x->r.status < 200 || x->r.status > 299 || !x->body_started || x->stream == NULL ||
         x->local_errno != 0)
         return false;
@@ -789,6 +914,44 @@ static enum retry_cause local_cause(const struct xfer *x)
     return RETRY_CAUSE_RESPONSE;
 }
 
+/* The verdict on a range: its stream always ends here (the commit is of the whole file, once
+ * every range is on disk). Complete when every byte up to its end, as it is now, is written. */
+static enum xfer_verdict range_verdict(struct xfer *x, CURLcode rc, char *msg,
+                                       struct retry_facts *f)
+{
+    struct item *it = x->it;
+    int64_t want = x->seg_end - x->offset;
+
+    end_stream(x);
+    it->http_status = x->r.status;
+    it->duration_ms = mono_ms() - x->started_ms;
+    if (x->discard) {
+        /* Not the version (or not the range) asked for: nothing known of the file holds. */
+        free(it->etag);
+        free(it->last_modified);
+        it->etag = it->last_modified = NULL;
+        it->size = -1;
+    }
+    f->status = x->r.status;
+    f->curl = rc;
+    f->err = x->local_errno;
+    f->resumed = x->offset > 0;
+    f->retry_after = x->r.retry_after;
+    f->cause = local_cause(x);
+    if (x->local_errno != 0)
+        return errf(msg, "%s", x->local_msg), XFER_FAILED;
+    if (x->seg_written == want && (x->seg_reached || rc == CURLE_OK))
+        return XFER_RANGE_DONE;
+    if (rc != CURLE_OK)
+        return errf(msg, "%s", x->curl_err[0] ? x->curl_err : curl_easy_strerror(rc)),
+               XFER_FAILED;
+    if (x->r.status < 200 || x->r.status > 299)
+        return errf(msg, "HTTP %d", x->r.status), XFER_FAILED;
+    f->cause = RETRY_CAUSE_TRUNCATED;
+    return errf(msg, "truncated range: %lld of %lld bytes from %lld", (long long)x->seg_written,
+                (long long)want, (long long)x->offset), XFER_FAILED;
+}
+
 enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, char *msg, struct retry_facts *f)
 {
     struct item *it = x->it;
@@ -798,6 +961,8 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, char *msg, struct re
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
     if (code > 0)
         x->r.status = (int)code;
+    if (x->seg)
+        return range_verdict(x, rc, msg, f);
     /* A complete body keeps its stream open for the commit (which checks the writes); anything
      * else ends it now, so the item holds its digest and true byte count before it is judged. */
     if (!(rc == CURLE_OK && x->local_errno == 0 && x->r.status >= 200 && x->r.status <= 299 &&
@@ -868,9 +1033,13 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, char *msg, struct re
     return XFER_FAILED;
 }
 
-void xfer_take_output(struct xfer *x, struct wstream **stream, int64_t *mtime)
+void xfer_take_output(struct xfer *x, struct wstream **stream, struct wchunk **last,
+                      int64_t *mtime)
 {
-    flush(x);
+    *last = x->chunk != NULL && x->chunk->len > 0 ? x->chunk : NULL;
+    if (*last == NULL)
+        writer_chunk_free(x->env->writer, x->chunk);
+    x->chunk = NULL;
     *stream = x->stream;
     *mtime = -1;
     if (x->it->last_modified != NULL) {
@@ -905,4 +1074,30 @@ int64_t xfer_offset(const struct xfer *x)
 int xfer_status(const struct xfer *x)
 {
     return x->r.status;
+}
+
+bool xfer_is_range(const struct xfer *x)
+{
+    return x->seg;
+}
+
+bool xfer_range_fallback(const struct xfer *x)
+{
+    return x->seg_fallback;
+}
+
+int64_t xfer_range_end(const struct xfer *x)
+{
+    return x->seg_end;
+}
+
+void xfer_range_cut(struct xfer *x, int64_t end)
+{
+    if (end < x->seg_end)
+        x->seg_end = end;
+}
+
+int64_t xfer_range_written(const struct xfer *x)
+{
+    return x->stream != NULL ? writer_written(x->stream) : x->seg_written;
 }

@@ -35,6 +35,16 @@ int64_t engine_rate(const struct engine *e)
     return rate;
 }
 
+const struct sched_point *engine_schedule(const struct engine *e, size_t *n)
+{
+    *n = 0;
+    return NULL;
+}
+
+void engine_set_schedule(struct engine *e, const struct sched_point *p, size_t n)
+{
+}
+
 void engine_set_concurrency(struct engine *e, int n)
 {
     conc = n;
@@ -76,6 +86,11 @@ int engine_requeue(struct engine *e, uint64_t id, char *err)
 long engine_requeue_failed(struct engine *e, char *err)
 {
     return 3;
+}
+
+long engine_requeue_failed_where(struct engine *e, int status, const char *host, char *err)
+{
+    return 2;
 }
 
 int engine_remove(struct engine *e, uint64_t id, char *err)

@@ -1,6 +1,7 @@
 /* libFuzzer target: the attach mode's records (src/ctl_wire.c) as a client reads them from a
- * socket anyone of our user could serve: the first byte picks the record (stats, item, event),
- * the rest is one line. A line that parses is encoded again and must parse to the same values. */
+ * socket anyone of our user could serve: the first byte picks the record (stats, item, event,
+ * row, and attach 2's wait run, wait host, wait and host rows), the rest is one line. A line that
+ * parses is encoded again and must parse to the same values. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,60 @@ static void item_case(char *line)
     sbuf_free(&b);
 }
 
+/* Attach 2's records: what parses encodes again to the same facts (times with one clock). */
+static void wait_case(int kind, char *line)
+{
+    struct wait_facts f, g;
+    struct engine_host_view h, h2;
+    struct sbuf b = { 0 };
+    int host, host2;
+    bool gone, gone2;
+
+    memset(&f, 0, sizeof f);
+    memset(&g, 0, sizeof g);
+    switch (kind) {
+    case 4:
+        if (ctl_wire_wait_run_parse(line, &f) < 0)
+            return;
+        ctl_wire_wait_run(&b, &f);
+        sbuf_add(&b, "", 0);
+        if (ctl_wire_wait_run_parse(b.s, &g) < 0 || memcmp(&f, &g, sizeof f) != 0)
+            abort();
+        break;
+    case 5:
+        if (ctl_wire_wait_host_parse(line, 5000, &f) < 0)
+            return;
+        ctl_wire_wait_host(&b, &f, 5000);
+        sbuf_add(&b, "", 0);
+        if (ctl_wire_wait_host_parse(b.s, 5000, &g) < 0 || memcmp(&f, &g, sizeof f) != 0)
+            abort();
+        break;
+    case 6:
+        if (ctl_wire_wait_parse(line, 1LL << 40, &host, &gone, &f) < 0)
+            return;
+        if (gone)
+            break;
+        f.state = f.last_rx_ms > 0 || f.throttled || f.diskwait ? ITEM_ACTIVE : ITEM_QUEUED;
+        ctl_wire_wait(&b, host, &f, 1LL << 40);
+        sbuf_add(&b, "", 0);
+        g.state = f.state;
+        if (ctl_wire_wait_parse(b.s, 1LL << 40, &host2, &gone2, &g) < 0 || host2 != host ||
+            gone2 || g.throttled != f.throttled || g.diskwait != f.diskwait ||
+            g.last_rx_ms != f.last_rx_ms)
+            abort();
+        break;
+    default:
+        if (ctl_wire_host_parse(line, 5000, &h) < 0)
+            return;
+        ctl_wire_host(&b, &h, 5000);
+        sbuf_add(&b, "", 0);
+        if (ctl_wire_host_parse(b.s, 5000, &h2) < 0 || memcmp(&h, &h2, sizeof h) != 0)
+            abort();
+        break;
+    }
+    sbuf_free(&b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *line;
@@ -66,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     line = malloc(size);
     memcpy(line, data + 1, size - 1);
     line[size - 1] = '\0';
-    switch (data[0] % 4) {
+    switch (data[0] % 8) {
     case 0:
         if (ctl_wire_stats_parse(line, &st, &idle, &text) == 0 && st.session_error != text)
             abort();
@@ -74,6 +129,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case 1:
         item_case(line);
+        break;
+    case 4:
+    case 5:
+    case 6:
+    case 7:
+        wait_case(data[0] % 8, line);
         break;
     case 3: {
         struct engine_xfer_view x;

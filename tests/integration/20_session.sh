@@ -26,7 +26,7 @@ check_eq "no -wal or -shm left after a clean exit" 0 "$(find "$T/out/.sluice" -n
 check_eq "the session holds 20 done items" 20 "$(sq 'SELECT count(*) FROM items WHERE state = 4')"
 check "every done item has its SHA-256 and size" \
     test "$(sq 'SELECT count(*) FROM items WHERE length(sha256) = 32 AND size = received')" = 20
-check_eq "schema version 1" 1 "$(sq "SELECT value FROM meta WHERE key = 'schema_version'")"
+check_eq "schema version 2" 2 "$(sq "SELECT value FROM meta WHERE key = 'schema_version'")"
 n1=$(bodies)
 c304=$(answered 304)
 

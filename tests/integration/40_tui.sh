@@ -6,6 +6,9 @@
 source "$(dirname "$0")/../lib.sh"
 
 source "$(dirname "$0")/../tui_lib.sh"
+# The $'\u...' strings below (and grep's patterns) are UTF-8 only in a UTF-8 locale; a fresh
+# machine's root shell may have none set, and then they stay literal backslash-u text.
+export LC_ALL=C.UTF-8
 
 # ---- the origin ----
 
@@ -148,17 +151,32 @@ wait_screen 20 main '^ .*[0-9]+m?[0-9]*s +1 +503 +HTTP 503' "Retry tab: countdow
 keys main s
 wait_screen 10 main 'saved' "s: the status line says saved"
 
-# Resize below 80x24, then back.
+# Smaller terminals get the compact layout (one header line with every counter, the tabs, the
+# list, the key line); below 40x10 the screen says it is too small; then back.
 TM resize-window -t main -x 60 -y 20
-wait_screen 10 main 'at least 80x24' "60x20: says the terminal is too small"
-check "60x20: names the size" has main '60x20'
-check "60x20: nothing else is drawn" not has main 'NAME|1 All'
+wait_screen 10 main '^ +done [0-9]+ act [0-9]+ que [0-9]+ ret [0-9]+ fail [0-9]+( pau [0-9]+)?  [0-9.]+[KMG]?B?/s cap ' \
+    "60x20: compact header with every counter, the rate and the cap"
+check "60x20: compact tabs on line 2" line_has main 2 '1 All +2 Act +3 Que +4 Ret +5 Fail +6 Done +7 Hosts'
+check "60x20: column titles on line 3" line_has main 3 'NAME'
+check "60x20: list rows" line_has main 4 '[a-z0-9]'
+check "60x20: key line at the bottom (a message takes it for a few seconds)" wait_until 10 line_has main 20 'q quit'
+check "60x20: not refused" not has main 'at least'
+screen main > "$T/compact-60x20.txt"
+TM resize-window -t main -x 80 -y 24
+wait_screen 10 main '^ sluice +done [0-9]+ act [0-9]+ que [0-9]+ ret [0-9]+ fail [0-9]+( pau [0-9]+)?  .* cap .*  conns [0-9]+/[0-9]+' \
+    "80x24: compact header with the counters and the connections"
+check "80x24: key line at the bottom" wait_until 10 line_has main 24 'q quit'
+screen main > "$T/compact-80x24.txt"
+TM resize-window -t main -x 30 -y 8
+wait_screen 10 main 'at least 40x10' "30x8: says the terminal is too small"
+check "30x8: names the size" has main '30x8'
+check "30x8: nothing else is drawn" not has main 'NAME|1 All'
 TM resize-window -t main -x 120 -y 40
 wait_screen 10 main '^ sluice ' "120x40 again: the header is back"
 check "120x40: tabs on line 4" line_has main 4 '1 All 36'
 check "120x40: column titles on line 5" line_has main 5 'NAME'
 check "120x40: key hints on the last line" line_has main 40 'q quit'
-check "120x40: the too-small message is gone" not has main 'at least 80x24'
+check "120x40: the too-small message is gone" not has main 'at least 40x10'
 check_eq "120x40: one header line" 1 "$(screen main | grep -c '^ sluice ')"
 
 # / filters; a hostile name is shown without its control character.

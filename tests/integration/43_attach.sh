@@ -23,7 +23,7 @@ setsid "$SLUICE" -i "$T/list.txt" -d "$OUT" -j 2 --headless --log "$T/ev.jsonl" 
 pid=$!                      # setsid execs (a background job of a script leads no group)
 _PIDS+=("$pid")
 check "the headless engine runs in a session of its own" \
-    wait_until 5 test "$(ps -o sid= -p "$pid" | tr -d ' ')" = "$pid"
+    wait_until 5 sh -c 'test "$(ps -o sid= -p "$1" | tr -d " ")" = "$1"' _ "$pid"
 check "its control socket answers" wait_until 10 "$SLUICE" ctl -d "$OUT" status
 
 # ---- access: only our user ----
@@ -45,7 +45,8 @@ fi
 
 # ---- a client that asks and never reads ----
 
-python3 "$ROOT/tests/tools/attach_hog.py" "$OUT/.sluice/ctl" 60 > "$T/hog.out" 2>&1 &
+_need_tool attach_hog
+"$TOOLS/attach_hog" "$OUT/.sluice/ctl" 60 > "$T/hog.out" 2>&1 &
 hog=$!
 check "a client asks without reading" wait_until 10 grep -q 'requests in' "$T/hog.out"
 check "meanwhile sluice ctl status is answered" "$SLUICE" ctl -d "$OUT" status

@@ -74,6 +74,7 @@ for k in 0 1 2; do
 done
 check "a worker's status counts the three workers" wait_until 30 st_is "$T/out1" group_workers 3
 check_eq "... with the group's cap" "$cap" "$(st "$T/out1" cap)"
+check_eq "... which comes from the group" group "$(st "$T/out1" cap_source)"
 check_eq "... and Redis up" true "$(st "$T/out1" group_up)"
 for k in 0 1 2; do
     rc=0
@@ -113,9 +114,10 @@ check "... and says so" wait_until 10 grep -q \
     "cap group two: the group's cap is 1.0 MiB/s; this worker's -r 2.0 MiB/s is not used" "$T/b.err"
 
 # The TUI, attached to a worker: its shard, and how many workers share the cap.
-tui att 110 24 LC_ALL=C.UTF-8 -- attach -d "$T/b"
+tui att 140 40 LC_ALL=C.UTF-8 -- attach -d "$T/b"
 wait_screen 20 att 'shard 1/2' "attached TUI: the worker's shard in the header"
-wait_screen 20 att 'cap 1\.0 MiB/s +shard 1/2 +workers 2' "... the group's cap and its workers"
+# (The attach records do not carry where the cap comes from yet: "(settings)" there.)
+wait_screen 20 att 'cap 1\.0 MiB/s .*shard 1/2 +workers 2' "... the group's cap and its workers"
 TM kill-session -t att
 
 timeout -k 5 20 "$SLUICE" ctl -d "$T/a" rate 1536K > "$T/ctl.out" 2>&1

@@ -36,6 +36,8 @@
  *                        matching Content-Length): a range that ends early
  *   range_body=B         the 206 promises the whole range in Content-Range but its
  *                        Content-Length and body stop after B bytes, cleanly
+ *   ranges=ignore        Range is ignored (a 200 of the whole file) although
+ *                        Accept-Ranges says bytes: a cache or proxy in the way
  *   if_range=ignore      Range is served even when If-Range does not match (a 206
  *                        of the current version, with its own validators)
  * Unknown keys are ignored (cache busting); a bad value of a known key is a 400.
@@ -116,6 +118,7 @@ struct faults {
 	int etag_changing, etag_none, length_none;
 	long long range_end, range_body;
 	int if_range_ignore;
+	int ranges_ignore;
 };
 
 struct req {
@@ -851,7 +854,9 @@ static void serve_file(struct conn *c, int head, const struct faults *f, int64_t
 	if (r->range != NULL && r->if_range != NULL && f->if_range_ignore &&
 	    !if_range_match(r->if_range, r->etag, st.st_mtime))
 		r->fault = "if_range_ignored";
-	if (r->range != NULL && (r->if_range == NULL || f->if_range_ignore ||
+	if (r->range != NULL && f->ranges_ignore)
+		r->fault = "ranges_ignored";
+	else if (r->range != NULL && (r->if_range == NULL || f->if_range_ignore ||
 	    if_range_match(r->if_range, r->etag, st.st_mtime)))
 		kind = parse_range(r->range, size, &start, &len);
 	if (kind == 2) {
@@ -950,6 +955,10 @@ static int parse_faults(const char *q, struct faults *f)
 			if (strcmp(val, "none") != 0)
 				return -1;
 			f->length_none = 1;
+		} else if (klen == 6 && memcmp(p, "ranges", 6) == 0) {
+			if (strcmp(val, "ignore") != 0)
+				return -1;
+			f->ranges_ignore = 1;
 		} else if (klen == 8 && memcmp(p, "if_range", 8) == 0) {
 			if (strcmp(val, "ignore") != 0)
 				return -1;
@@ -1001,6 +1010,7 @@ static void apply_fail_counter(const struct req *r, struct faults *f)
 		f->range_end = keep.range_end;
 		f->range_body = keep.range_body;
 		f->if_range_ignore = keep.if_range_ignore;
+		f->ranges_ignore = keep.ranges_ignore;
 	}
 }
 

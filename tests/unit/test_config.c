@@ -221,6 +221,25 @@ static void test_alternative_forms(void **state)
     assert_int_equal(s.burst, 3000000000LL);
     settings_free(&s);
 
+    /* Weekdays: in the string, and as a step's days in the list form. */
+    assert_int_equal(load_text("schedule = ( { days = \"mon-fri\"; at = \"18:30\"; rate = \"off\"; },\n"
+                               "             { at = \"12:00\"; rate = \"1M\"; },\n"
+                               "             { days = \"mon-fri\"; at = \"08:00\"; rate = \"2M\"; },\n"
+                               "             { days = \"sat,sun\"; at = \"08:00\"; rate = \"3M\"; } );\n",
+                               &s, &r, NULL), 0);
+    assert_int_equal(s.nschedule, 4);
+    assert_int_equal(s.schedule[0].minute, 18 * 60 + 30);
+    assert_int_equal(s.schedule[0].days, 0x3e);
+    assert_int_equal(s.schedule[1].days, 0);
+    assert_int_equal(s.schedule[2].minute, 8 * 60);
+    assert_int_equal(s.schedule[2].days, 0x3e);
+    assert_int_equal(s.schedule[3].days, 0x41);
+    settings_free(&s);
+    assert_int_equal(load_text("schedule = \"mon-fri 08:00,2M 18:30,off sat,sun 00:00,off\";\n", &s, &r, NULL), 0);
+    assert_int_equal(s.nschedule, 3);
+    assert_int_equal(s.schedule[2].days, 0x41);
+    settings_free(&s);
+
     assert_int_equal(load_text("schedule = ();\nheaders = [];\nrate = \"off\";\n", &s, &r, NULL), 0);
     assert_int_equal(s.nschedule, 0);
     assert_int_equal(s.nheaders, 0);
@@ -382,13 +401,15 @@ static void test_schedule_errors(void **state)
                                "  { at = \"25:00\"; rate = \"1M\"; },\n"
                                "  { at = \"08:00\"; rate = \"lots\"; },\n"
                                "  { at = \"09:00\"; rate = \"1M\"; when = \"weekdays\"; },\n"
-                               "  { rate = \"1M\"; }\n"
+                               "  { rate = \"1M\"; },\n"
+                               "  { at = \"10:00\"; rate = \"1M\"; days = \"weekdays\"; }\n"
                                ");\n", &s, &r, &path), -1);
-    assert_int_equal(r.n, 4);
+    assert_int_equal(r.n, 5);
     assert_report(&r, 0, path, 2, "schedule: at: '25:00' is not a time (HH:MM)");
     assert_report(&r, 1, path, 3, "schedule: rate: 'lots' is not a rate (examples: 50M, 400Mbit, off)");
     assert_report(&r, 2, path, 4, "unknown setting 'when' in schedule");
     assert_report(&r, 3, path, 5, "schedule: 'at' is missing");
+    assert_report(&r, 4, path, 6, "schedule: days: 'weekdays' is not a list of days (mon-fri, sat,sun, daily)");
     assert_int_equal(s.nschedule, 0);
     settings_free(&s);
     reports_free(&r);
@@ -396,7 +417,7 @@ static void test_schedule_errors(void **state)
     assert_int_equal(load_text("schedule = ( { at = \"08:00\"; rate = \"1M\"; },\n"
                                "{ at = \"8:00\"; rate = \"2M\"; } );\n", &s, &r, NULL), -1);
     assert_int_equal(r.n, 1);
-    assert_report(&r, 0, path, 1, "schedule: two steps at 08:00");
+    assert_report(&r, 0, path, 1, "schedule: two steps at 08:00 on the same day");
     settings_free(&s);
     reports_free(&r);
 

@@ -26,6 +26,7 @@
 #include "../../src/ctl_client.h"
 #include "../../src/ctl_cmd.h"
 #include "engine.h"
+#include "wait.h"
 #include "loop.h"
 #include "queue.h"
 #include "util.h"
@@ -41,6 +42,12 @@ static struct {
     size_t failed;
     char added_out;
     struct engine_stats st;
+    struct sched_point sched[8];
+    size_t nsched;
+    int sched_set;
+    int where_status;
+    char where_host[64];
+    struct loop *loop;              /* the server's: the engine's clock is its loop's */
 } fk;
 
 static void fake_reset(void)
@@ -65,6 +72,21 @@ void engine_set_rate(struct engine *e, int64_t rate, int64_t burst)
 int64_t engine_rate(const struct engine *e)
 {
     return fk.rate;
+}
+
+const struct sched_point *engine_schedule(const struct engine *e, size_t *n)
+{
+    *n = fk.nsched;
+    return fk.sched;
+}
+
+void engine_set_schedule(struct engine *e, const struct sched_point *p, size_t n)
+{
+    fk.calls++;
+    fk.sched_set++;
+    fk.nsched = n < 8 ? n : 8;
+    if (fk.nsched > 0)
+        memcpy(fk.sched, p, fk.nsched * sizeof *p);
 }
 
 void engine_set_concurrency(struct engine *e, int n)
@@ -126,6 +148,13 @@ int engine_remove(struct engine *e, uint64_t id, char *err)
     return fake_item(id, err);
 }
 
+long engine_requeue_failed_where(struct engine *e, int status, const char *host, char *err)
+{
+    fk.where_status = status;
+    snprintf(fk.where_host, sizeof fk.where_host, "%s", host != NULL ? host : "");
+    return engine_requeue_failed(e, err);
+}
+
 long engine_requeue_failed(struct engine *e, char *err)
 {
     long n = (long)fk.failed;
@@ -155,8 +184,32 @@ int engine_add_url(struct engine *e, const char *url, const char *out, uint64_t 
 bool engine_idle(const struct engine *e) { return false; }
 void engine_rate_series(struct engine *e, int64_t *out, int n) { memset(out, 0, (size_t)n * sizeof *out); }
 bool engine_xfer_view(struct engine *e, uint64_t id, struct engine_xfer_view *v) { return false; }
+int engine_ranges_view(struct engine *e, uint64_t id, struct engine_range_view *out, int max) { return 0; }
 void engine_add_listener(struct engine *e, engine_listener cb, void *arg) { }
 void engine_remove_listener(struct engine *e, engine_listener cb, void *arg) { }
+void engine_item_wait(struct engine *e, const struct item *it, struct wait_facts *f)
+{
+    memset(f, 0, sizeof *f);
+    f->state = it->state;
+}
+/* One host whose limit was lowered after a 503 and holds for 60 s more, on the loop's clock as
+ * the engine's (fk.loop). */
+size_t engine_hosts_view(struct engine *e, struct engine_host_view *out, size_t max)
+{
+    if (max < 1)
+        return 0;
+    memset(out, 0, sizeof *out);
+    snprintf(out->name, sizeof out->name, "%s", "h x:80");
+    out->active = 1;
+    out->limit = 1;
+    out->lowered = true;
+    out->slow_status = 503;
+    out->hold_until_ms = fk.loop != NULL ? loop_now(fk.loop) + 60000 : 0;
+    out->n503 = 2;
+    out->queued = 3;
+    out->queued_more = true;
+    return 1;
+}
 size_t queue_total(const struct queue *q) { return 0; }
 size_t queue_count(const struct queue *q, enum item_state st) { return 0; }
 size_t queue_page(struct queue *q, int st, size_t off, size_t n, struct item **out) { return 0; }
@@ -367,6 +420,24 @@ static void test_targets(void **state)
     expect_refused("pause -1", "neither all nor an item id");
     expect_refused("pause everything", "'everything' is neither all");
     expect_refused("resume 1.5", "neither all");
+    /* Failed items by last HTTP status and host. */
+    fk.failed = 2;
+    expect_ok("requeue failed status=503 host=IMG.example.com", "ok\n2\n");
+    assert_int_equal(fk.where_status, 503);
+    assert_string_equal(fk.where_host, "IMG.example.com");
+    expect_ok("requeue failed host=a.example", "ok\n0\n");
+    assert_int_equal(fk.where_status, 0);
+    assert_string_equal(fk.where_host, "a.example");
+    expect_ok("requeue failed status=429", "ok\n0\n");
+    assert_int_equal(fk.where_status, 429);
+    assert_string_equal(fk.where_host, "");
+    expect_refused("requeue failed status=5xx", "status=5xx is not an HTTP status");
+    expect_refused("requeue failed status=99", "not an HTTP status");
+    expect_refused("requeue failed status=503 status=404", "once each");
+    expect_refused("requeue failed host=", "expected status=CODE or host=HOST");
+    expect_refused("requeue failed reason=x", "got 'reason=x'");
+    expect_refused("requeue 5 status=503", "go with 'failed'");
+    expect_refused("requeue failed a b c", "usage: requeue");
     expect_refused("requeue all", "neither failed nor an item id");
     expect_refused("requeue 99999999999999999999999", "neither failed");
     expect_refused("pause", "usage: pause all|ID");
@@ -445,6 +516,44 @@ static void test_add(void **state)
     assert_int_equal(fk.calls, 0);
 }
 
+/* schedule shows the timetable in the spelling --schedule reads, and replaces it for the run. */
+static void test_schedule(void **state)
+{
+    int rc;
+    const char *got;
+
+    fake_reset();
+    expect_ok("schedule", "ok\nschedule none\ncap 0 settings\n");
+    assert_int_equal(fk.sched_set, 0);
+    got = run("schedule mon-fri 08:00,2M 18:30,off sat,sun 00:00,off", &rc);
+    assert_int_equal(rc, 0);
+    {
+        const char *want = "ok\nschedule mon-fri 08:00,2M 18:30,off sat,sun 00:00,off\n";
+
+        assert_true(strncmp(got, want, strlen(want)) == 0);
+    }
+    assert_int_equal(fk.sched_set, 1);
+    assert_int_equal(fk.nsched, 3);
+    assert_int_equal(fk.sched[0].minute, 8 * 60);
+    assert_int_equal(fk.sched[0].rate, 2 * 1048576);
+    assert_int_equal(fk.sched[0].days, 0x3e);
+    assert_int_equal(fk.sched[2].days, 0x41);
+    /* One quoted word reads the same. */
+    got = run("schedule \"08:00,10M 18:30,off\"", &rc);
+    assert_int_equal(rc, 0);
+    assert_true(strncmp(got, "ok\nschedule 08:00,10M 18:30,off\n",
+                        strlen("ok\nschedule 08:00,10M 18:30,off\n")) == 0);
+    assert_int_equal(fk.nsched, 2);
+    assert_int_equal(fk.sched[0].days, 0);
+    expect_ok("schedule none", "ok\nschedule none\ncap 0 settings\n");
+    assert_int_equal(fk.nsched, 0);
+    /* A bad spec changes nothing. */
+    expect_refused("schedule 25:00,1M", "schedule: '25:00,1M': bad time");
+    expect_refused("schedule mon-fry 08:00,1M", "schedule: 'mon-fry'");
+    expect_refused("schedule mon-fri", "days with no TIME,RATE step");
+    assert_int_equal(fk.sched_set, 3);
+}
+
 /* ---- renderings ---- */
 
 static const struct engine_stats sample = {
@@ -466,9 +575,43 @@ static void test_status_json(void **state)
         "{\"total\":10,\"queued\":3,\"active\":2,\"retrying\":1,\"paused\":0,\"done\":2,"
         "\"unchanged\":1,\"failed\":1,\"transfers\":2,\"finishing\":0,\"concurrency\":4,"
         "\"rate\":1500000,\"cap\":1048576,\"bytes\":123456789,\"elapsed_ms\":61005,"
-        "\"eta_ms\":-1,\"disk_full\":false,\"paused_all\":true,\"shard\":null,"
-        "\"group_workers\":null,\"group_up\":null,\"local_cap\":null}\n");
+        "\"eta_ms\":-1,\"disk_full\":false,\"paused_all\":true,\"cap_source\":\"settings\","
+        "\"schedule_step\":null,\"schedule_next\":null,\"schedule_next_in_s\":-1,"
+        "\"cap_then\":-1,\"shard\":null,\"group_workers\":null,\"group_up\":null,"
+        "\"local_cap\":null}\n");
     sbuf_free(&b);
+
+    /* Under a schedule: the step in force, the next one, and a live cap until then. */
+    {
+        struct engine_stats st = sample;
+
+        st.sched.source = CAP_FROM_LIVE;
+        st.sched.nsteps = 3;
+        st.sched.step = 0;
+        st.sched.next = 1;
+        st.sched.cur = (struct sched_point){ 8 * 60, 2 * 1048576, 0x3e };
+        st.sched.nxt = (struct sched_point){ 18 * 60 + 30, 0, 0x3e };
+        st.sched.next_in_s = 3600;
+        st.sched.then_rate = 0;
+        b = (struct sbuf){ 0 };
+        ctl_cmd_status_json(&st, &b);
+        sbuf_add(&b, "", 1);
+        assert_non_null(strstr(b.s, "\"paused_all\":true,\"cap_source\":\"live\","
+                                    "\"schedule_step\":\"mon-fri 08:00,2M\","
+                                    "\"schedule_next\":\"mon-fri 18:30,off\","
+                                    "\"schedule_next_in_s\":3600,\"cap_then\":0,\"shard\":null,"));
+        sbuf_free(&b);
+        b = (struct sbuf){ 0 };
+        ctl_cmd_metrics(&st, &b);
+        sbuf_add(&b, "", 1);
+        assert_non_null(strstr(b.s, "\nsluice_cap_source{source=\"live\"} 1\n"));
+        assert_non_null(strstr(b.s, "\nsluice_cap_source{source=\"schedule\"} 0\n"));
+        assert_non_null(strstr(b.s, "\nsluice_schedule_step_info{step=\"mon-fri 08:00,2M\","
+                                    "next=\"mon-fri 18:30,off\"} 1\n"));
+        assert_non_null(strstr(b.s, "\nsluice_schedule_next_step_seconds 3600\n"));
+        assert_non_null(strstr(b.s, "\nsluice_schedule_next_cap_bytes_per_second 0\n"));
+        sbuf_free(&b);
+    }
 
     fake_reset();
     fk.st = sample;
@@ -529,7 +672,7 @@ static void test_metrics(void **state)
         assert_true(*p != '\0' && strspn(p, "-0123456789.") == strlen(p));
         samples++;
     }
-    assert_int_equal(samples, 7 + 10);
+    assert_int_equal(samples, 7 + 10 + 4);
     free(text);
     sbuf_free(&b);
 }
@@ -543,7 +686,7 @@ static void test_shard_rendered(void **state)
     st.shard = (struct shard){ 2, 3 };
     ctl_cmd_status_json(&st, &b);
     sbuf_add(&b, "", 1);
-    assert_non_null(strstr(b.s, ",\"paused_all\":true,\"shard\":\"2/3\",\"group_workers\":null,"));
+    assert_non_null(strstr(b.s, ",\"cap_then\":-1,\"shard\":\"2/3\",\"group_workers\":null,"));
     sbuf_free(&b);
     ctl_cmd_metrics(&st, &b);
     sbuf_add(&b, "", 1);
@@ -759,7 +902,7 @@ static void test_server_attach(void **state)
     fd = connect_to(sv.path);
     {
         const char *req = "attach 1\ninfo\nrate 2M\nrate fast\nbogus\n\"open\npage 0 0 999\n"
-                          "states 1,x\nseries 3\nget 5\nevents\n";
+                          "states 1,x\nseries 3\nget 5\nevents\nwaits 5,6\nwaits 0\nwaits\n";
 
         send_str(fd, req, strlen(req));
     }
@@ -774,7 +917,11 @@ static void test_server_attach(void **state)
                              "error: id: 'x' is not a number in 1..9223372036854775807\n"
                              "ok 6\n0 0 0\n"
                              "ok 0\n"
-                             "ok 4\n0 0\n");
+                             "ok 4\n0 0\n"
+                             /* items that are not there: the run's part, then "x" each */
+                             "ok 12\n0 0 0 0\nx\nx\n"
+                             "error: id: '0' is not a number in 1..9223372036854775807\n"
+                             "error: usage: waits ID,ID,...\n");
     assert_int_equal(fk.rate, 2097152);
     free(ans);
     /* The stats line: the sample's total first. */
@@ -782,6 +929,29 @@ static void test_server_attach(void **state)
     ans = drain(sv.loop, fd, 5);
     assert_true(strncmp(ans, "ok ", 3) == 0);
     assert_non_null(strstr(ans, "\n10 "));
+    free(ans);
+    /* The Hosts tab's rows: the name escaped, the hold as the time left from the server's now
+     * (the same loop turn: all of the 60 s), not as a clock reading, then the counts. */
+    fk.loop = sv.loop;
+    send_str(fd, "hosts\n", 6);
+    ans = drain(sv.loop, fd, 5);
+    fk.loop = NULL;
+    assert_true(strncmp(ans, "ok ", 3) == 0);
+    assert_non_null(strstr(ans, "\n=h%20x:80 1 1 1 503 60000 0 2 0 0 0 3 1\n"));
+    free(ans);
+    /* waits is bounded like items: 257 ids are refused, the connection stays. */
+    {
+        struct sbuf q = { 0 };
+
+        sbuf_addstr(&q, "waits 1");
+        for (int i = 2; i <= 257; i++)
+            sbuf_printf(&q, ",%d", i);
+        sbuf_addstr(&q, "\nwaits 1\n");
+        send_str(fd, q.s, q.len);
+        sbuf_free(&q);
+    }
+    ans = drain(sv.loop, fd, 10);
+    assert_string_equal(ans, "error: waits: at most 256 ids\nok 10\n0 0 0 0\nx\n");
     free(ans);
     close(fd);
 
@@ -798,9 +968,17 @@ static void test_server_attach(void **state)
     free(ans);
 
     fd = connect_to(sv.path);
-    send_str(fd, "attach 2\n", 9);
+    send_str(fd, "attach 3\n", 9);
     ans = collect(sv.loop, fd);
-    assert_string_equal(ans, "error: usage: attach VERSION (this sluice speaks attach 1)\n");
+    assert_string_equal(ans, "error: usage: attach VERSION (this sluice speaks attach 1 to 2)\n");
+    free(ans);
+
+    /* Version 2 (waits, hosts) is answered in 2; info says which one the connection speaks. */
+    fd = connect_to(sv.path);
+    send_str(fd, "attach 2\ninfo\n", 15);
+    shutdown(fd, SHUT_WR);
+    ans = collect(sv.loop, fd);
+    assert_string_equal(ans, "ok attach 2\nok 8\n2 0 0 0\n");
     free(ans);
 
     /* Asks and asks, never reads: the server stops reading it; the loop keeps turning. */
@@ -1204,6 +1382,7 @@ int main(void)
         cmocka_unit_test(test_targets),
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_add),
+        cmocka_unit_test(test_schedule),
         cmocka_unit_test(test_status_json),
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_shard_rendered),

@@ -148,6 +148,109 @@ static void test_event_round_trip(void **state)
     sbuf_free(&b);
 }
 
+/* Wait facts cross as durations: the sender's clock at 1,000,000, the reader's at 50,000; a
+ * hold 12 s ahead and a byte 9 s ago on one are 12 s ahead and 9 s ago on the other. */
+static void test_wait_round_trip(void **state)
+{
+    struct wait_facts f = { .state = ITEM_ACTIVE, .throttled = false, .diskwait = true,
+                            .last_rx_ms = 991000, .paused_all = true, .disk_full = false,
+                            .transfers = 16, .concurrency = 16, .host_active = 1,
+                            .host_limit = 1, .host_lowered = true, .host_slow_status = 503,
+                            .host_hold_until_ms = 1012000 };
+    struct wait_facts g;
+    struct sbuf b = { 0 };
+    int host;
+    bool gone;
+
+    ctl_wire_wait_run(&b, &f);
+    memset(&g, 0, sizeof g);
+    assert_int_equal(ctl_wire_wait_run_parse(line_of(&b), &g), 0);
+    assert_true(g.paused_all);
+    assert_false(g.disk_full);
+    assert_int_equal(g.transfers, 16);
+    assert_int_equal(g.concurrency, 16);
+
+    b.len = 0;
+    ctl_wire_wait_host(&b, &f, 1000000);
+    assert_string_equal(line_of(&b), "h 1 1 1 503 12000");
+    assert_int_equal(ctl_wire_wait_host_parse(b.s, 50000, &g), 0);
+    assert_int_equal(g.host_active, 1);
+    assert_int_equal(g.host_limit, 1);
+    assert_true(g.host_lowered);
+    assert_int_equal(g.host_slow_status, 503);
+    assert_int_equal(g.host_hold_until_ms, 62000);
+    /* A hold that is over is none, on either clock. */
+    f.host_hold_until_ms = 999000;
+    b.len = 0;
+    ctl_wire_wait_host(&b, &f, 1000000);
+    assert_int_equal(ctl_wire_wait_host_parse(line_of(&b), 50000, &g), 0);
+    assert_int_equal(g.host_hold_until_ms, 0);
+
+    b.len = 0;
+    ctl_wire_wait(&b, 3, &f, 1000000);
+    assert_string_equal(line_of(&b), "3 2 9000");
+    assert_int_equal(ctl_wire_wait_parse(b.s, 50000, &host, &gone, &g), 0);
+    assert_int_equal(host, 3);
+    assert_false(gone);
+    assert_false(g.throttled);
+    assert_true(g.diskwait);
+    assert_int_equal(g.last_rx_ms, 41000);
+    /* Not running: only its host; no host: "-". */
+    f.state = ITEM_QUEUED;
+    b.len = 0;
+    ctl_wire_wait(&b, -1, &f, 1000000);
+    assert_string_equal(line_of(&b), "-");
+    g.diskwait = true;
+    assert_int_equal(ctl_wire_wait_parse(b.s, 50000, &host, &gone, &g), 0);
+    assert_int_equal(host, -1);
+    assert_false(g.diskwait);
+    assert_int_equal(g.last_rx_ms, 0);
+    /* Running, nothing received yet. */
+    f.state = ITEM_ACTIVE;
+    f.last_rx_ms = 0;
+    f.throttled = true;
+    f.diskwait = false;
+    b.len = 0;
+    ctl_wire_wait(&b, 0, &f, 1000000);
+    assert_string_equal(line_of(&b), "0 1 -1");
+    assert_int_equal(ctl_wire_wait_parse(b.s, 50000, &host, &gone, &g), 0);
+    assert_true(g.throttled);
+    assert_int_equal(g.last_rx_ms, 0);
+    snprintf(b.s, b.len + 1, "x");
+    assert_int_equal(ctl_wire_wait_parse(b.s, 50000, &host, &gone, &g), 0);
+    assert_true(gone);
+    sbuf_free(&b);
+}
+
+static void test_host_round_trip(void **state)
+{
+    struct engine_host_view h = { .name = "a b%\n:8080", .active = 2, .limit = 4,
+                                  .lowered = true, .slow_status = 429,
+                                  .hold_until_ms = 1030000, .n429 = 7, .n503 = 1, .done = 120,
+                                  .failed = 3, .rate = 5000000, .queued = 4096,
+                                  .queued_more = true };
+    struct engine_host_view g;
+    struct sbuf b = { 0 };
+
+    ctl_wire_host(&b, &h, 1000000);
+    assert_null(strchr(b.s, '\n'));
+    assert_int_equal(ctl_wire_host_parse(line_of(&b), 7000, &g), 0);
+    assert_string_equal(g.name, "a b%\n:8080");
+    assert_int_equal(g.active, 2);
+    assert_int_equal(g.limit, 4);
+    assert_true(g.lowered);
+    assert_int_equal(g.slow_status, 429);
+    assert_int_equal(g.hold_until_ms, 37000);
+    assert_int_equal(g.n429, 7);
+    assert_int_equal(g.n503, 1);
+    assert_int_equal(g.done, 120);
+    assert_int_equal(g.failed, 3);
+    assert_int_equal(g.rate, 5000000);
+    assert_int_equal(g.queued, 4096);
+    assert_true(g.queued_more);
+    sbuf_free(&b);
+}
+
 static void test_refused(void **state)
 {
     static const char *const items[] = {
@@ -179,6 +282,45 @@ static void test_refused(void **state)
     assert_int_equal(ctl_wire_stats_parse(buf, &st, &idle, &text), -1);
     snprintf(buf, sizeof buf, "99 1 0 0 0 0 0 -");
     assert_int_equal(ctl_wire_event_parse(buf, &ev, &it, &text), -1);
+    {
+        static const char *const runs[] = { "", "0 0 1", "2 0 1 1", "0 0 -1 1", "0 0 1 1 1" };
+        static const char *const hosts[] = {
+            "", "1 1 1 503 0", "h 1 1 1 503", "h 1 1 2 503 0", "h 1 1 1 1000 0",
+            "h -1 1 1 503 0", "h 1 1 1 503 -5", "h 1 1 1 503 0 9",
+        };
+        static const char *const waits[] = {
+            "", "256", "-1", "0 1", "0 4 10", "0 1 -2", "0 1 10 5", "y", "x 1", "0 1 1.5",
+        };
+        static const char *const views[] = {
+            "", "- 1 1 0 0 0 0 0 0 0 0 0 0", "= 1 1 0 0 0 0 0 0 0 0 0 0",
+            "=h 1 1 0 0 0 0 0 0 0 0 0", "=h 1 1 2 0 0 0 0 0 0 0 0 0",
+            "=h 1 1 0 0 0 0 0 0 0 -1 0 0", "=h 1 1 0 0 0 0 0 0 0 0 0 2",
+            "=" "0123456789012345678901234567890123456789012345678901234567890123456789"
+            "0123456789012345678901234567890123456789012345678901234567 1 1 0 0 0 0 0 0 0 0 0 0",
+        };
+        struct wait_facts f;
+        struct engine_host_view h;
+        int host;
+        bool gone;
+        char big[512];
+
+        for (size_t i = 0; i < ARRAY_LEN(runs); i++) {
+            snprintf(buf, sizeof buf, "%s", runs[i]);
+            assert_int_equal(ctl_wire_wait_run_parse(buf, &f), -1);
+        }
+        for (size_t i = 0; i < ARRAY_LEN(hosts); i++) {
+            snprintf(buf, sizeof buf, "%s", hosts[i]);
+            assert_int_equal(ctl_wire_wait_host_parse(buf, 0, &f), -1);
+        }
+        for (size_t i = 0; i < ARRAY_LEN(waits); i++) {
+            snprintf(buf, sizeof buf, "%s", waits[i]);
+            assert_int_equal(ctl_wire_wait_parse(buf, 0, &host, &gone, &f), -1);
+        }
+        for (size_t i = 0; i < ARRAY_LEN(views); i++) {
+            snprintf(big, sizeof big, "%s", views[i]);
+            assert_int_equal(ctl_wire_host_parse(big, 0, &h), -1);
+        }
+    }
 }
 
 int main(void)
@@ -188,6 +330,8 @@ int main(void)
         cmocka_unit_test(test_item_round_trip),
         cmocka_unit_test(test_row_round_trip),
         cmocka_unit_test(test_event_round_trip),
+        cmocka_unit_test(test_wait_round_trip),
+        cmocka_unit_test(test_host_round_trip),
         cmocka_unit_test(test_refused),
     };
 

@@ -60,7 +60,8 @@ static void test_table_covers_spec(void **state)
         { "no-session", 0 }, { "headless", 0 }, { "tui", 0 }, { "config", 'c' },
         { "theme", 0 }, { "log", 0 }, { "header", 'H' }, { "user-agent", 0 }, { "proxy", 0 },
         { "ca-file", 0 }, { "insecure", 0 }, { "help", 'h' }, { "version", 'V' },
-        { "min-rate", 0 }, { "max-size", 0 }, { "shard", 0 }, { "cap-group", 0 },
+        { "min-rate", 0 }, { "max-size", 0 }, { "no-bell", 0 }, { "on-finish", 0 },
+        { "shard", 0 }, { "cap-group", 0 },
     };
 
     (void)state;
@@ -310,6 +311,14 @@ static void test_schedule(void **state)
         { "08:00,1M 08:00,2M", "two steps at 08:00" },
         { "8:00,1M 12:00,3M 08:00,2M", "two steps at 08:00" },
         { "08:00,1M garbage", "not TIME,RATE" },
+        { "mon-fry 08:00,1M", "'mon-fry' is not TIME,RATE nor days" },
+        { "mon- 08:00,1M", "nor days" },
+        { "mon,,fri 08:00,1M", "nor days" },
+        { "mon, 08:00,1M", "a day is missing" },
+        { "mon-fri", "days with no TIME,RATE step" },
+        { "mon-fri sat 08:00,1M", "days with no TIME,RATE step" },
+        { "08:00,1M mon 08:00,2M", "two steps at 08:00 on the same day" },
+        { "mon-wed 08:00,1M wed-fri 08:00,2M", "two steps at 08:00" },
     };
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
         p = (struct sched_point *)&n;     /* must be reset */
@@ -321,6 +330,70 @@ static void test_schedule(void **state)
         if (strstr(err, bad[i].msg) == NULL)
             fail_msg("schedule '%s': '%s' lacks '%s'", bad[i].spec, err, bad[i].msg);
     }
+}
+
+/* Weekday lists: the steps after a list hold on its days; the text reads back the same. */
+static void test_schedule_days(void **state)
+{
+    struct sched_point *p;
+    size_t n;
+    char err[ERRLEN], d[40];
+    struct sbuf b = { 0 };
+
+    (void)state;
+    assert_int_equal(opts_parse_schedule("mon-fri 18:30,off 08:00,2M sat,sun 00:00,off", &p, &n, err), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(p[0].minute, 8 * 60);          /* sorted within its list */
+    assert_int_equal(p[0].rate, 2 * 1024 * 1024);
+    assert_int_equal(p[0].days, 0x3e);              /* Monday (1) .. Friday (5) */
+    assert_int_equal(p[1].minute, 18 * 60 + 30);
+    assert_int_equal(p[1].days, 0x3e);
+    assert_int_equal(p[2].minute, 0);
+    assert_int_equal(p[2].days, 0x41);              /* Saturday, Sunday */
+    opts_format_schedule(p, n, &b);
+    sbuf_add(&b, "", 1);
+    assert_string_equal(b.s, "mon-fri 08:00,2M 18:30,off sat,sun 00:00,off");
+    free(p);
+    sbuf_free(&b);
+
+    /* Steps before any list hold every day; "daily" says so again after a list; names in any
+     * case, long names, ranges that wrap past Sunday. */
+    assert_int_equal(opts_parse_schedule("07:00,1M FRI-Mon 09:00,512K daily 12:00,3000 Wednesday 1:00,1G",
+                                         &p, &n, err), 0);
+    assert_int_equal(n, 4);
+    assert_int_equal(p[0].days, 0);
+    assert_int_equal(p[1].days, 0x63);              /* fri sat sun mon */
+    assert_int_equal(p[2].days, 0);
+    assert_int_equal(p[3].days, 0x08);
+    b = (struct sbuf){ 0 };
+    opts_format_schedule(p, n, &b);
+    sbuf_add(&b, "", 1);
+    assert_string_equal(b.s, "07:00,1M mon,fri-sun 09:00,512K daily 12:00,3000 wed 01:00,1G");
+    free(p);
+    /* ... and that text parses to the same points. */
+    {
+        struct sched_point *q;
+        size_t m;
+
+        assert_int_equal(opts_parse_schedule(b.s, &q, &m, err), 0);
+        assert_int_equal(m, 4);
+        assert_int_equal(q[1].days, 0x63);
+        assert_int_equal(q[2].rate, 3000);
+        free(q);
+    }
+    sbuf_free(&b);
+
+    assert_string_equal(opts_format_days(0, d, sizeof d), "daily");
+    assert_string_equal(opts_format_days(0x7f, d, sizeof d), "daily");
+    assert_string_equal(opts_format_days(0x3e, d, sizeof d), "mon-fri");
+    assert_string_equal(opts_format_days(0x41, d, sizeof d), "sat,sun");
+    assert_string_equal(opts_format_days(0x2a, d, sizeof d), "mon,wed,fri");
+    assert_string_equal(opts_format_days(0x01, d, sizeof d), "sun");
+    assert_string_equal(opts_format_days(0x7e, d, sizeof d), "mon-sat");
+    /* Same minute on days that do not meet is two steps, not a clash. */
+    assert_int_equal(opts_parse_schedule("mon-fri 08:00,1M sat,sun 08:00,off", &p, &n, err), 0);
+    assert_int_equal(n, 2);
+    free(p);
 }
 
 static char *help_text(void)
@@ -398,6 +471,7 @@ int main(void)
         cmocka_unit_test(test_apply_table),
         cmocka_unit_test(test_apply_values),
         cmocka_unit_test(test_schedule),
+        cmocka_unit_test(test_schedule_days),
         cmocka_unit_test(test_help),
     };
 

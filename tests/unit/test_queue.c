@@ -222,6 +222,11 @@ static void test_reopen_restores(void **state)
     assert_true(due > mono_ms() + 50000);
     assert_true(due <= now + 100000 + 5000);
     assert_int_equal(queue_get(q, 4)->state, ITEM_QUEUED);
+    /* ...and remembered as cut short, so its .part is looked at (its tag may vouch for it). */
+    assert_true(queue_was_active(q, 4));
+    assert_false(queue_was_active(q, 4));     /* once */
+    assert_false(queue_was_active(q, 3));
+    assert_false(queue_was_active(q, 1));
     assert_null(queue_get(q, 99));
     queue_free(q);
     free(path);

@@ -228,6 +228,39 @@ static void a_206_must_be_what_was_asked(void **state)
     assert_false(range_ok("bytes 5-1999/2000", NULL, NULL, NULL, 0, -1, NULL, why));
 }
 
+/* One range of a segmented download: exactly the closed range asked, of the known total, with the
+ * validator sent; Accept-Ranges is read. */
+static void a_segment_must_be_what_was_asked(void **state)
+{
+    struct resp r = { 0 };
+    char why[ERRLEN];
+
+    (void)state;
+    feed(&r, "HTTP/1.1 206 Partial Content\r\n");
+    assert_false(r.accept_ranges);
+    feed(&r, "Accept-Ranges: bytes\r\n");
+    assert_true(r.accept_ranges);
+    feed(&r, "Content-Range: bytes 4096-8191/100000\r\n");
+    feed(&r, "Content-Length: 4096\r\n");
+    feed(&r, "ETag: \"v1\"\r\n");
+    assert_true(resp_segment_ok(&r, 4096, 8192, 100000, "\"v1\"", why));
+    assert_false(resp_segment_ok(&r, 4096, 8192, 100000, "\"v2\"", why));
+    assert_non_null(strstr(why, "another version"));
+    assert_false(resp_segment_ok(&r, 4096, 8193, 100000, "\"v1\"", why));    /* ends early */
+    assert_non_null(strstr(why, "asked for bytes 4096-8192/100000"));
+    assert_false(resp_segment_ok(&r, 0, 8192, 100000, "\"v1\"", why));
+    assert_false(resp_segment_ok(&r, 4096, 8192, 99999, "\"v1\"", why));     /* another size */
+    feed(&r, "Content-Length: 4097\r\n");
+    assert_false(resp_segment_ok(&r, 4096, 8192, 100000, "\"v1\"", why));
+    feed(&r, "Accept-Ranges: none\r\n");
+    assert_false(r.accept_ranges);
+    /* A new response forgets it. */
+    feed(&r, "Accept-Ranges: bytes\r\n");
+    feed(&r, "HTTP/1.1 200 OK\r\n");
+    assert_false(r.accept_ranges);
+    resp_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -236,6 +269,7 @@ int main(void)
         cmocka_unit_test(odd_values),
         cmocka_unit_test(bad_content_ranges),
         cmocka_unit_test(a_206_must_be_what_was_asked),
+        cmocka_unit_test(a_segment_must_be_what_was_asked),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,6 +19,7 @@
 #include "store_item.h"
 #include "store_meta.h"
 #include "store_queue.h"
+#include "store_seg.h"
 #include "util.h"
 
 static char dir[] = "/tmp/sluice-test-store-XXXXXX";
@@ -190,7 +191,8 @@ static void test_migrate_v0(void **state)
     assert_false(store_created(st));
     assert_int_equal(store_item_insert(st, it, 0, 0, &id, err), 0);
     store_close(st);
-    assert_int_equal(raw_int(path, "SELECT value FROM meta WHERE key = 'schema_version'"), 1);
+    assert_int_equal(raw_int(path, "SELECT value FROM meta WHERE key = 'schema_version'"),
+                     STORE_SCHEMA_VERSION);
     assert_int_equal(raw_int(path, "SELECT count(*) FROM meta WHERE key = 'note'"), 1);
     assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'items_queued'"), 1);
     /* Upgraded once: opening again changes nothing. */
@@ -604,6 +606,78 @@ static void test_hostile_rows(void **state)
     free(path);
 }
 
+/* A session of version 1 (before segmented downloads) keeps its items and gains the table of
+ * ranges; ranges go in and come back by start, are replaced whole, and go with their item. */
+static void test_segments(void **state)
+{
+    char *path = db_path("seg.db");
+    char err[ERRLEN];
+    struct store *st;
+    struct item *it;
+    struct seg v[SEGPLAN_MAX], w[SEGPLAN_MAX];
+    size_t n;
+    uint64_t id;
+
+    (void)state;
+    raw(path, "CREATE TABLE meta(key TEXT PRIMARY KEY, value); "
+              "INSERT INTO meta VALUES('schema_version', 1); "
+              "CREATE TABLE items(id INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT NOT NULL UNIQUE, "
+              "mirrors TEXT, path TEXT NOT NULL UNIQUE, host TEXT NOT NULL, headers TEXT, "
+              "algo INTEGER NOT NULL DEFAULT 0, digest BLOB, state INTEGER NOT NULL DEFAULT 0, "
+              "attempts INTEGER NOT NULL DEFAULT 0, next_try INTEGER NOT NULL DEFAULT 0, "
+              "http_status INTEGER NOT NULL DEFAULT 0, error TEXT, size INTEGER NOT NULL "
+              "DEFAULT -1, received INTEGER NOT NULL DEFAULT 0, etag TEXT, last_modified TEXT, "
+              "sha256 BLOB, duration_ms INTEGER NOT NULL DEFAULT 0, input INTEGER, "
+              "line INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL DEFAULT 0); "
+              "CREATE INDEX items_queued ON items(host, id) WHERE state = 0; "
+              "CREATE INDEX items_retry ON items(next_try) WHERE state = 2; "
+              "CREATE INDEX items_state ON items(state, id); "
+              "INSERT INTO items(url, path, host, size, received, etag) "
+              "VALUES('http://h/big', 'big', 'h', 1000000, 5000, '\"v1\"');");
+    st = store_open(path, err);
+    assert_non_null(st);
+    it = store_item_load(st, 1, 0, err);
+    assert_non_null(it);
+    assert_int_equal(it->size, 1000000);
+    assert_string_equal(it->etag, "\"v1\"");
+    item_free(it);
+    assert_int_equal(store_seg_load(st, 1, w, err), 0);          /* none yet */
+
+    n = segplan_split(1000000, 4, 1000, v);
+    v[2].done = 777;
+    v[3].busy = true;            /* not recorded */
+    assert_int_equal(store_begin(st, err), 0);
+    assert_int_equal(store_seg_write(st, 1, v, n, err), 0);
+    assert_int_equal(store_commit(st, err), 0);
+    store_close(st);
+    assert_int_equal(raw_int(path, "SELECT value FROM meta WHERE key = 'schema_version'"),
+                     STORE_SCHEMA_VERSION);
+
+    st = store_open(path, err);
+    assert_non_null(st);
+    assert_int_equal(store_seg_load(st, 1, w, err), (int)n);
+    assert_int_equal(segplan_check(w, n, 1000000, err), 0);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(w[i].start, v[i].start);
+        assert_int_equal(w[i].end, v[i].end);
+        assert_int_equal(w[i].done, v[i].done);
+        assert_false(w[i].busy);
+    }
+    /* Replaced whole: a steal changed the plan. */
+    v[1].done = 10;
+    n = segplan_compact(v, 2);
+    assert_int_equal(store_seg_write(st, 1, v, 2, err), 0);
+    assert_int_equal(store_seg_load(st, 1, w, err), 2);
+    assert_int_equal(w[1].done, 10);
+    /* Removing the item removes its ranges. */
+    assert_int_equal(store_item_find_url(st, "http://h/big", &id, err), 1);
+    assert_int_equal(store_item_delete(st, id, err), 0);
+    assert_int_equal(store_seg_load(st, id, w, err), 0);
+    store_close(st);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM segments"), 0);
+    free(path);
+}
+
 /* The file deleted or replaced under a running store: noticed, put back from the open connection
  * (mode 0600, locked, no stale log replayed into it), and the store goes on writing there. */
 static void test_relink(void **state)
@@ -727,6 +801,7 @@ int main(void)
         cmocka_unit_test(test_settings_meta_inputs),
         cmocka_unit_test(test_scan_and_clone),
         cmocka_unit_test(test_hostile_rows),
+        cmocka_unit_test(test_segments),
         cmocka_unit_test(test_relink),
         cmocka_unit_test(test_temp),
     };

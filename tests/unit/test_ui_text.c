@@ -276,6 +276,42 @@ static void test_prompt_hostile(void **state)
     }
 }
 
+/* The header's note on where the cap comes from. */
+static void test_cap_note(void **state)
+{
+    char b[64];
+
+    (void)state;
+    assert_string_equal(ui_text_cap_note(2, -1, 18 * 60 + 30, 10 * 1048576, b, sizeof b),
+                        "live until 18:30, then 10M");
+    assert_string_equal(ui_text_cap_note(1, 1, 8 * 60, 0, b, sizeof b),
+                        "schedule until mon 08:00, then off");
+    assert_string_equal(ui_text_cap_note(2, -1, -1, -1, b, sizeof b), "live, this pass");
+    assert_string_equal(ui_text_cap_note(0, -1, -1, -1, b, sizeof b), "settings");
+    /* Out-of-range input is not trusted. */
+    assert_string_equal(ui_text_cap_note(1, 9, 5, 512 * 1024, b, sizeof b),
+                        "schedule until 00:05, then 512K");
+    assert_string_equal(ui_text_cap_note(1, -1, 1440, 0, b, sizeof b), "schedule");
+    /* A short buffer is cut, not overrun. */
+    assert_string_equal(ui_text_cap_note(2, -1, 60, 0, b, 5), "live");
+}
+
+/* The REASON column says what the status means when the error is only the status. */
+static void test_reason(void **state)
+{
+    char b[64];
+
+    (void)state;
+    assert_string_equal(ui_text_reason("HTTP 404", 404, b, sizeof b), "HTTP 404 not found");
+    assert_string_equal(ui_text_reason("HTTP 503", 503, b, sizeof b), "HTTP 503 unavailable");
+    assert_string_equal(ui_text_reason(NULL, 429, b, sizeof b), "HTTP 429 too many requests");
+    assert_string_equal(ui_text_reason(NULL, 299, b, sizeof b), "HTTP 299");
+    assert_string_equal(ui_text_reason(NULL, 0, b, sizeof b), "");
+    assert_string_equal(ui_text_reason("stalled: nothing received for 30s", 200, b, sizeof b),
+                        "stalled: nothing received for 30s");
+    assert_string_equal(ui_text_reason("HTTP 418", 418, b, sizeof b), "HTTP 418");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +323,8 @@ int main(void)
         cmocka_unit_test(test_prompt_editing),
         cmocka_unit_test(test_prompt_secret),
         cmocka_unit_test(test_prompt_hostile),
+        cmocka_unit_test(test_cap_note),
+        cmocka_unit_test(test_reason),
     };
 
     return cmocka_run_group_tests(tests, utf8_locale, NULL);

@@ -174,6 +174,55 @@ static void commit_is_in_order_and_hashed(void **state)
     free(data);
 }
 
+/* writer_finish: the last chunk goes with the commit, whether the stream is idle (a small file
+ * in one chunk) or still writing earlier chunks; the file holds every byte in order. */
+static void finish_with_last_chunk(void **state)
+{
+    struct env *e = *state;
+
+    for (int n = 0; n <= 40; n += 40) {
+        char rel[32];
+        struct wstream *s;
+        struct syncer_job *job = xcalloc(1, sizeof *job);
+        size_t total = 0, got;
+        unsigned char *data = NULL, *disk, *all;
+        unsigned char want[32];
+        struct wchunk *last;
+        size_t len;
+
+        snprintf(rel, sizeof rel, "fin%d.bin", n);
+        s = writer_open(e->writer, e->rootfd, rel, true, 0, digest_new(CHECKSUM_SHA256));
+        if (n > 0)
+            data = write_stream(e, s, n, &total);
+        last = writer_chunk(e->writer, 65536);
+        len = fill(last, n);
+        all = xmalloc(total + len);
+        if (total > 0)
+            memcpy(all, data, total);
+        memcpy(all + total, last->data, len);
+        total += len;
+        sha256_of(all, total, want);
+        job->kind = SYNCER_COMMIT;
+        job->fd = job->dirfd = -1;
+        job->mtime = -1;
+        job->algo = CHECKSUM_SHA256;
+        memcpy(job->expect, want, 32);
+        syncer_expect(e->syncer);
+        writer_finish(s, last, job);
+        wait_done(e, n == 0 ? 1 : 2);
+        assert_int_equal(e->done->result, 0);
+        assert_int_equal(e->done->bytes, (int64_t)total);
+        assert_memory_equal(e->done->sha256, want, 32);
+        disk = read_file(e, rel, &got);
+        assert_non_null(disk);
+        assert_int_equal(got, total);
+        assert_memory_equal(disk, all, total);
+        free(disk);
+        free(all);
+        free(data);
+    }
+}
+
 static void commit_with_wrong_checksum_is_refused(void **state)
 {
     struct env *e = *state;
@@ -308,15 +357,95 @@ static void symlink_in_the_path_is_permanent(void **state)
     assert_int_equal(access(target, F_OK), -1);     /* nothing created outside the root */
 }
 
+/* Write n chunks of data into s, chunk i holding data[from + ...]: the chunks of one range. */
+static void write_range(struct env *e, struct wstream *s, const unsigned char *data, size_t from,
+                        size_t len)
+{
+    while (len > 0) {
+        struct wchunk *c = writer_chunk(e->writer, 65536);
+        size_t n = len < 50000 ? len : 50000;
+
+        memcpy(c->data, data + from, n);
+        c->len = n;
+        writer_write(s, c);
+        from += n;
+        len -= n;
+    }
+}
+
+/* Segmented downloads: three ranges written at their offsets by streams of their own, the last
+ * one first, into a stale .part longer than the file; then the SHA-256 of the whole .part read
+ * in order, and the commit that cuts it back to the file's size and checks the checksum. */
+static void ranges_at_offsets_then_one_commit(void **state)
+{
+    struct env *e = *state;
+    const size_t size = 1000000, cut1 = 300000, cut2 = 700000;
+    unsigned char *data = xmalloc(size), want[32], *disk;
+    struct wstream *r[3];
+    struct digest *d;
+    int64_t written;
+    char msg[ERRLEN];
+    enum writer_fail kind;
+    struct syncer_job *job = xcalloc(1, sizeof *job);
+    int dirfd, fd;
+    size_t got;
+
+    for (size_t i = 0; i < size; i++)
+        data[i] = (unsigned char)(i * 131 + i / 4099);
+    sha256_of(data, size, want);
+    fd = openat(e->rootfd, "seg.bin.part", O_WRONLY | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, (off_t)size + 5000), 0);       /* stale and longer */
+    close(fd);
+    r[2] = writer_open_at(e->writer, e->rootfd, "seg.bin", (int64_t)cut2);
+    write_range(e, r[2], data, cut2, size - cut2);
+    r[0] = writer_open_at(e->writer, e->rootfd, "seg.bin", 0);
+    r[1] = writer_open_at(e->writer, e->rootfd, "seg.bin", (int64_t)cut1);
+    write_range(e, r[1], data, cut1, cut2 - cut1);
+    write_range(e, r[0], data, 0, cut1);
+    assert_int_equal(writer_close(r[2], &d, &written, msg, &kind), 0);
+    assert_null(d);
+    assert_int_equal(written, (int64_t)(size - cut2));      /* counted from its offset */
+    assert_int_equal(writer_close(r[0], &d, &written, msg, &kind), 0);
+    assert_int_equal(written, (int64_t)cut1);
+    assert_int_equal(writer_close(r[1], &d, &written, msg, &kind), 0);
+    assert_int_equal(written, (int64_t)(cut2 - cut1));
+
+    dirfd = dup(e->rootfd);
+    d = digest_of_part(dirfd, "seg.bin", (int64_t)size, (int64_t)size, CHECKSUM_SHA256, NULL, 0);
+    close(dirfd);
+    assert_non_null(d);
+    r[0] = writer_open(e->writer, e->rootfd, "seg.bin", false, (int64_t)size, d);
+    job->kind = SYNCER_COMMIT;
+    job->fd = job->dirfd = -1;
+    job->mtime = -1;
+    job->algo = CHECKSUM_SHA256;
+    memcpy(job->expect, want, 32);
+    syncer_expect(e->syncer);
+    writer_commit(r[0], job);
+    wait_done(e, 1);
+    assert_int_equal(e->done->result, 0);
+    assert_int_equal(e->done->bytes, (int64_t)size);
+    assert_memory_equal(e->done->sha256, want, 32);
+    disk = read_file(e, "seg.bin", &got);
+    assert_non_null(disk);
+    assert_int_equal(got, size);
+    assert_memory_equal(disk, data, size);
+    free(disk);
+    free(data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(commit_is_in_order_and_hashed, setup, teardown),
+        cmocka_unit_test_setup_teardown(finish_with_last_chunk, setup, teardown),
         cmocka_unit_test_setup_teardown(commit_with_wrong_checksum_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(close_returns_the_digest_of_what_is_on_disk, setup, teardown),
         cmocka_unit_test_setup_teardown(resume_cuts_back_and_appends, setup, teardown),
         cmocka_unit_test_setup_teardown(shorter_part_asks_for_a_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(symlink_in_the_path_is_permanent, setup, teardown),
+        cmocka_unit_test_setup_teardown(ranges_at_offsets_then_one_commit, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
