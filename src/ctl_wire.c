@@ -113,18 +113,19 @@ static int nums(char **f, int n, int64_t *v, int64_t lo, int64_t hi)
 void ctl_wire_stats(struct sbuf *out, const struct engine_stats *st, bool idle)
 {
     sbuf_printf(out, "%zu %zu %zu %zu %zu %zu %zu %zu %d %d %d %lld %lld %lld %lld %lld %lld %lld "
-                "%lld %lld %lld %lld %d %d %d %d ",
+                "%lld %lld %lld %lld %d %d %d %d %u %u %d %d %lld ",
                 st->total, st->queued, st->active, st->retrying, st->paused, st->done,
                 st->unchanged, st->failed, st->concurrency, st->transfers, st->finishing,
                 (long long)st->rate, (long long)st->cap, (long long)st->bytes,
                 (long long)st->elapsed_ms, (long long)st->eta_ms, (long long)st->eta_known_left,
                 (long long)st->eta_known_items, (long long)st->eta_unknown_items,
                 (long long)st->eta_mean, (long long)st->eta_finished, (long long)st->eta_rate,
-                st->eta_capped, st->disk_full, st->paused_all, idle);
+                st->eta_capped, st->disk_full, st->paused_all, idle, (unsigned)st->shard.k,
+                (unsigned)st->shard.n, st->group_workers, st->group_up, (long long)st->local_cap);
     ctl_wire_str(out, st->session_error);
 }
 
-#define NSTATS 27
+#define NSTATS 32
 
 int ctl_wire_stats_parse(char *line, struct engine_stats *st, bool *idle, char **session_error)
 {
@@ -134,7 +135,9 @@ int ctl_wire_stats_parse(char *line, struct engine_stats *st, bool *idle, char *
     *session_error = NULL;
     if (split(line, f, MAX_FIELDS) != NSTATS || nums(f, 11, v, 0, INT_MAX) < 0 ||
         nums(f + 11, 11, v + 11, -1, INT64_MAX) < 0 || nums(f + 22, 4, v + 22, 0, 1) < 0 ||
-        str_parse(f[26], session_error) < 0)
+        nums(f + 26, 2, v + 26, 0, SHARD_MAX) < 0 || (v[27] > 0 && v[26] >= v[27]) ||
+        nums(f + 28, 1, v + 28, 0, INT_MAX) < 0 || nums(f + 29, 1, v + 29, 0, 1) < 0 ||
+        nums(f + 30, 1, v + 30, 0, INT64_MAX) < 0 || str_parse(f[31], session_error) < 0)
         return -1;
     memset(st, 0, sizeof *st);
     st->total = (size_t)v[0];
@@ -163,6 +166,11 @@ int ctl_wire_stats_parse(char *line, struct engine_stats *st, bool *idle, char *
     st->disk_full = v[23] != 0;
     st->paused_all = v[24] != 0;
     *idle = v[25] != 0;
+    st->shard.k = (uint32_t)v[26];
+    st->shard.n = (uint32_t)v[27];
+    st->group_workers = (int)v[28];
+    st->group_up = v[29] != 0;
+    st->local_cap = v[30];
     st->session_error = *session_error;
     return 0;
 }

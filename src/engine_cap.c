@@ -13,15 +13,20 @@
 #include "engine_impl.h"
 #include "bucket.h"
 #include "cap.h"
-#include "sched.h"
+#include "group.h"
+#include "group_redis.h"
 #include "hosts.h"
 #include "loop.h"
 #include "meter.h"
+#include "sched.h"
+#include "units.h"
 #include "util.h"
 #include "writer.h"
 #include "xfer.h"
 
 #include <curl/curl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <time.h>
 
 static bool capped(const struct engine *e)
@@ -135,7 +140,9 @@ bool engine_cap_may_receive(void *arg, struct xfer *x, size_t n)
         e->dhead = a;
         return false;
     }
-    if (e->thead == NULL)
+    engine_cap_group_take(e);
+    /* Leased credit is the group's, already spent from its budget: never thrown away. */
+    if (e->thead == NULL && !e->bucket.fed)
         cap_unwanted_credit(global_bucket(e), loop_now(e->loop));
     if (cap_may_receive(global_bucket(e), host_bucket(a), loop_now(e->loop)))
         return true;
@@ -171,6 +178,7 @@ void engine_cap_on_refill(void *arg)
     size_t n = 0;
     struct active *a;
 
+    engine_cap_group_sync(e);
     if (capped(e))
         bucket_refill(&e->bucket, now);
     for (a = e->thead; a != NULL; a = a->tnext)
@@ -191,8 +199,12 @@ void engine_cap_on_refill(void *arg)
         /* Delivers the held chunk synchronously (charged through engine_cap_received()). */
         unpause(e, a);
     }
-    if (e->thead != NULL)
-        loop_timer_arm(e->refill_timer, cap_refill_wait_ms(global_bucket(e)));
+    if (e->thead != NULL) {
+        int64_t w = cap_refill_wait_ms(global_bucket(e));
+
+        /* Fed by leases, credit comes when the group's thread brings it: look often. */
+        loop_timer_arm(e->refill_timer, e->bucket.fed && w > 5 ? 5 : w);
+    }
     if (e->nstuck > 0)
         engine_kick(e);
 }
@@ -234,7 +246,11 @@ void engine_cap_diskwait_remove(struct engine *e, struct active *a)
  * A transfer about to start counts itself (extra = 1). */
 static int64_t share_of(const struct engine *e, const struct host *h, int ways, int extra)
 {
-    return cap_share(e->rate, ways, h->capped ? h->bucket.rate : 0, h->active + extra);
+    /* With a cap group, this worker's part of the group's cap: windows sized for the whole cap
+     * in every worker would let the kernels take in N times it (docs/scale.md#the-shared-cap). */
+    int64_t rate = e->group != NULL ? group_fallback_rate(e->rate, e->group_workers) : e->rate;
+
+    return cap_share(rate, ways, h->capped ? h->bucket.rate : 0, h->active + extra);
 }
 
 /* The ways the cap splits (cap_ways): the transfers running, less those between two files on a
@@ -265,6 +281,100 @@ void engine_cap_retune(struct engine *e)
 
     for (struct active *a = e->actives; a != NULL; a = a->next)
         xfer_tune_window(a->x, share_of(e, a->host, ways, 0));
+}
+
+static void group_say(struct engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void group_say(struct engine *e, const char *fmt, ...)
+{
+    char m[ERRLEN + 256];
+    va_list ap;
+    int n = snprintf(m, sizeof m, "cap group %s: ", e->group_name);
+
+    va_start(ap, fmt);
+    vsnprintf(m + n, sizeof m - (size_t)n, fmt, ap);
+    va_end(ap);
+    engine_emit_value(e, EV_MESSAGE, 0, m);
+}
+
+/* Asks for the next lease when this worker is short of credit. */
+static void group_ask(struct engine *e, bool up)
+{
+    int64_t lease = group_lease_bytes(e->rate, e->group_workers);
+
+    group_redis_want(e->group, capped(e) && up && e->transfers > 0 && e->bucket.tokens < lease ?
+                     lease : 0);
+}
+
+void engine_cap_group_take(struct engine *e)
+{
+    if (e->group == NULL)
+        return;
+    /* Not fed (Redis was away at the last full sync): what arrives waits for that sync. */
+    if (e->bucket.fed)
+        bucket_credit(&e->bucket, group_redis_take(e->group));
+    group_ask(e, e->bucket.fed);
+}
+
+void engine_cap_group_sync(struct engine *e)
+{
+    struct group_view v;
+    int64_t now;
+    char a[32], b[32];
+
+    if (e->group == NULL)
+        return;
+    now = loop_now(e->loop);
+    group_redis_view(e->group, &v);
+    e->group_calls = v.calls;
+    if (v.known) {
+        e->group_known = true;
+        e->group_workers = v.workers;
+        if (!e->group_said_rate && v.rate != e->s->rate) {
+            group_say(e, "the group's cap is %s; this worker's -r %s is not used",
+                      units_fmt_cap(v.rate, a, sizeof a), units_fmt_cap(e->s->rate, b, sizeof b));
+        }
+        e->group_said_rate = true;
+        if (v.rate != e->rate)
+            engine_cap_apply_rate(e, v.rate, e->burst, NULL);   /* another worker's `ctl rate` */
+    }
+    e->group_up = v.up;
+    if (!v.up && v.failures > 0 && !e->group_said_down) {
+        e->group_said_down = true;
+        group_say(e, "Redis cannot be reached (%s); this worker caps itself at %s (the group's "
+                  "cap over %d worker%s) until it is back", v.error,
+                  units_fmt_cap(group_fallback_rate(e->rate, e->group_workers), a, sizeof a),
+                  e->group_workers, e->group_workers == 1 ? "" : "s");
+    } else if (v.up && e->group_said_down) {
+        e->group_said_down = false;
+        group_say(e, "Redis is back; drawing from the group's cap again");
+    }
+    if (!capped(e)) {
+        group_redis_want(e->group, 0);
+        return;
+    }
+    if (v.up) {
+        if (!e->bucket.fed) {
+            /* From now on only leases add credit; what the local refill banked is dropped, so
+             * that it is not spent on top of the group's budget. */
+            bucket_refill(&e->bucket, now);
+            bucket_set(&e->bucket, e->rate, e->burst, now);
+            e->bucket.fed = true;
+            if (e->bucket.tokens > 0)
+                e->bucket.tokens = 0;
+        }
+        bucket_credit(&e->bucket, v.granted);
+    } else {
+        /* Never uncapped: the group's cap over the workers last seen, refilled by the clock. */
+        int64_t r = group_fallback_rate(e->rate, e->group_workers);
+
+        if (e->bucket.fed || e->bucket.rate != r) {
+            bucket_refill(&e->bucket, now);
+            e->bucket.fed = false;
+            bucket_set(&e->bucket, r, e->burst, now);
+        }
+    }
+    group_ask(e, v.up);
 }
 
 int engine_cap_local_second_of_week(void)

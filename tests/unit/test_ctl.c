@@ -577,7 +577,8 @@ static void test_status_json(void **state)
         "\"rate\":1500000,\"cap\":1048576,\"bytes\":123456789,\"elapsed_ms\":61005,"
         "\"eta_ms\":-1,\"disk_full\":false,\"paused_all\":true,\"cap_source\":\"settings\","
         "\"schedule_step\":null,\"schedule_next\":null,\"schedule_next_in_s\":-1,"
-        "\"cap_then\":-1}\n");
+        "\"cap_then\":-1,\"shard\":null,\"group_workers\":null,\"group_up\":null,"
+        "\"local_cap\":null}\n");
     sbuf_free(&b);
 
     /* Under a schedule: the step in force, the next one, and a live cap until then. */
@@ -598,7 +599,7 @@ static void test_status_json(void **state)
         assert_non_null(strstr(b.s, "\"paused_all\":true,\"cap_source\":\"live\","
                                     "\"schedule_step\":\"mon-fri 08:00,2M\","
                                     "\"schedule_next\":\"mon-fri 18:30,off\","
-                                    "\"schedule_next_in_s\":3600,\"cap_then\":0}\n"));
+                                    "\"schedule_next_in_s\":3600,\"cap_then\":0,\"shard\":null,"));
         sbuf_free(&b);
         b = (struct sbuf){ 0 };
         ctl_cmd_metrics(&st, &b);
@@ -671,8 +672,56 @@ static void test_metrics(void **state)
         assert_true(*p != '\0' && strspn(p, "-0123456789.") == strlen(p));
         samples++;
     }
-    assert_int_equal(samples, 7 + 10 + 3);
+    assert_int_equal(samples, 7 + 10 + 4);
     free(text);
+    sbuf_free(&b);
+}
+
+/* A worker of a sharded list says which shard, in both renderings (docs/scale.md#sharding). */
+static void test_shard_rendered(void **state)
+{
+    struct engine_stats st = sample;
+    struct sbuf b = { 0 };
+
+    st.shard = (struct shard){ 2, 3 };
+    ctl_cmd_status_json(&st, &b);
+    sbuf_add(&b, "", 1);
+    assert_non_null(strstr(b.s, ",\"cap_then\":-1,\"shard\":\"2/3\",\"group_workers\":null,"));
+    sbuf_free(&b);
+    ctl_cmd_metrics(&st, &b);
+    sbuf_add(&b, "", 1);
+    assert_non_null(strstr(b.s, "# TYPE sluice_shard gauge\n"
+                                "sluice_shard{index=\"2\",count=\"3\"} 1\n"));
+    sbuf_free(&b);
+    ctl_cmd_metrics(&sample, &b);
+    sbuf_add(&b, "", 1);
+    assert_null(strstr(b.s, "sluice_shard"));
+    assert_null(strstr(b.s, "sluice_cap_group"));
+    sbuf_free(&b);
+}
+
+/* A worker of a cap group (docs/scale.md#the-shared-cap): how many draw from the cap, whether
+ * Redis answers, and the local cap it keeps to while not. */
+static void test_group_rendered(void **state)
+{
+    struct engine_stats st = sample;
+    struct sbuf b = { 0 };
+
+    st.group_workers = 3;
+    st.group_up = false;
+    st.group_calls = 42;
+    st.local_cap = 349525;
+    ctl_cmd_status_json(&st, &b);
+    sbuf_add(&b, "", 1);
+    assert_non_null(strstr(b.s, ",\"group_workers\":3,\"group_up\":false,\"local_cap\":349525}\n"));
+    sbuf_free(&b);
+    ctl_cmd_metrics(&st, &b);
+    sbuf_add(&b, "", 1);
+    assert_non_null(strstr(b.s, "\nsluice_cap_group_workers 3\n"));
+    assert_non_null(strstr(b.s, "\nsluice_cap_group_up 0\n"));
+    assert_non_null(strstr(b.s, "# TYPE sluice_cap_group_calls_total counter\n"
+                                "sluice_cap_group_calls_total 42\n"));
+    assert_non_null(strstr(b.s, "\nsluice_cap_local_bytes_per_second 349525\n"));
     sbuf_free(&b);
 }
 
@@ -1336,6 +1385,8 @@ int main(void)
         cmocka_unit_test(test_schedule),
         cmocka_unit_test(test_status_json),
         cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_shard_rendered),
+        cmocka_unit_test(test_group_rendered),
         cmocka_unit_test(test_server_basics),
         cmocka_unit_test(test_server_framing),
         cmocka_unit_test(test_server_long_line),

@@ -27,7 +27,9 @@ static void test_stats_round_trip(void **state)
                                .concurrency = 16, .transfers = 16, .finishing = 2,
                                .rate = 123456, .cap = 1048576, .bytes = 1LL << 40,
                                .elapsed_ms = 3600000, .eta_ms = -1, .eta_mean = -1,
-                               .disk_full = true, .session_error = "disk full: /x y" };
+                               .disk_full = true, .session_error = "disk full: /x y",
+                               .shard = { 5, 7 }, .group_workers = 3, .group_up = false,
+                               .local_cap = 349525 };
     struct engine_stats got;
     struct sbuf b = { 0 };
     char *err;
@@ -45,6 +47,11 @@ static void test_stats_round_trip(void **state)
     assert_int_equal(got.eta_ms, -1);
     assert_true(got.disk_full);
     assert_false(got.paused_all);
+    assert_int_equal(got.shard.k, 5);      /* an attached TUI shows the shard too */
+    assert_int_equal(got.shard.n, 7);
+    assert_int_equal(got.group_workers, 3);    /* and the cap group's state */
+    assert_false(got.group_up);
+    assert_int_equal(got.local_cap, 349525);
     assert_string_equal(got.session_error, "disk full: /x y");
     free(err);
     sbuf_free(&b);
