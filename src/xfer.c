@@ -916,17 +916,15 @@ static enum retry_cause local_cause(const struct xfer *x)
 
 /* The verdict on a range: its stream always ends here (the commit is of the whole file, once
  * every range is on disk). Complete when every byte up to its end, as it is now, is written. */
-static enum xfer_verdict range_verdict(struct xfer *x, CURLcode rc, char *msg,
-                                       struct retry_facts *f)
+/* A response that is not the version (or not the range) asked for: neither its validators nor
+ * the old ones describe what the next attempt will fetch; with none, a target already there is
+ * asked for by its mtime, so an old file of the recorded size is never called unchanged. Then,
+ * whatever the verdict, the facts of a failure for retry_decide. */
+static void judge_facts(struct xfer *x, CURLcode rc, struct retry_facts *f)
 {
     struct item *it = x->it;
-    int64_t want = x->seg_end - x->offset;
 
-    end_stream(x);
-    it->http_status = x->r.status;
-    it->duration_ms = mono_ms() - x->started_ms;
     if (x->discard) {
-        /* Not the version (or not the range) asked for: nothing known of the file holds. */
         free(it->etag);
         free(it->last_modified);
         it->etag = it->last_modified = NULL;
@@ -938,6 +936,18 @@ static enum xfer_verdict range_verdict(struct xfer *x, CURLcode rc, char *msg,
     f->resumed = x->offset > 0;
     f->retry_after = x->r.retry_after;
     f->cause = local_cause(x);
+}
+
+static enum xfer_verdict range_verdict(struct xfer *x, CURLcode rc, char *msg,
+                                       struct retry_facts *f)
+{
+    struct item *it = x->it;
+    int64_t want = x->seg_end - x->offset;
+
+    end_stream(x);
+    it->http_status = x->r.status;
+    it->duration_ms = mono_ms() - x->started_ms;
+    judge_facts(x, rc, f);
     if (x->local_errno != 0)
         return errf(msg, "%s", x->local_msg), XFER_FAILED;
     if (x->seg_written == want && (x->seg_reached || rc == CURLE_OK))
@@ -977,22 +987,7 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, char *msg, struct re
      * next attempt can resume with Range + If-Range. */
     if (x->r.status >= 200 && x->r.status <= 299 && x->body_started && !x->discard)
         keep_validators(x);
-    if (x->discard) {
-        /* Neither this response's validators nor the old ones describe what the next attempt
-         * will fetch; with none, a target already there is asked for by its mtime, so an old
-         * file of the recorded size is never called unchanged. */
-        free(it->etag);
-        free(it->last_modified);
-        it->etag = it->last_modified = NULL;
-        it->size = -1;
-    }
-    /* Whatever the verdict, the facts of a failure; retry_decide judges them. */
-    f->status = x->r.status;
-    f->curl = rc;
-    f->err = x->local_errno;
-    f->resumed = x->offset > 0;
-    f->retry_after = x->r.retry_after;
-    f->cause = local_cause(x);
+    judge_facts(x, rc, f);
     if (x->local_errno != 0) {
         snprintf(msg, ERRLEN, "%s", x->local_msg);
         return XFER_FAILED;
