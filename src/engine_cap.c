@@ -14,6 +14,8 @@
 #include "bucket.h"
 #include "cap.h"
 #include "sched.h"
+#include "segplan.h"
+#include "item.h"
 #include "hosts.h"
 #include "loop.h"
 #include "meter.h"
@@ -237,9 +239,29 @@ static int64_t share_of(const struct engine *e, const struct host *h, int ways, 
     return cap_share(e->rate, ways, h->capped ? h->bucket.rate : 0, h->active + extra);
 }
 
-/* The ways the cap splits (cap_ways): the transfers running, less those between two files on a
- * kept-alive connection. A transfer waiting for its first response on a new connection counts:
- * at the start every transfer waits, and all of them then receive at once. */
+/* The ranges of segmented files whose first answer has come and whose plan is not made yet
+ * (engine_seg.c plans on the engine's next turn): they start on that turn, as many as the free
+ * slots take, and count as transfers from the moment the split is known. Otherwise the first
+ * connection keeps a window for the whole cap until they start, the kernel fills it, and that
+ * stays queued ahead of the cap with the new connections' windows on top of it
+ * (docs/design.md#segmented-downloads). */
+static int planned_ranges(const struct engine *e)
+{
+    int n = 0, free = e->concurrency - e->transfers - e->preparing;
+
+    for (size_t i = 0; i < e->nsegitems && n < free; i++) {
+        const struct item *it = e->segitems[i];
+
+        if (it->segs == NULL && it->size > 0)
+            n += segplan_count(it->size, e->s->segments, e->s->min_segment) - 1;
+    }
+    return n < free ? n : (free > 0 ? free : 0);
+}
+
+/* The ways the cap splits (cap_ways): the transfers running and the ranges about to start
+ * (planned_ranges), less those between two files on a kept-alive connection. A transfer
+ * waiting for its first response on a new connection counts: at the start every transfer
+ * waits, and all of them then receive at once. */
 static int ways_now(const struct engine *e, int extra)
 {
     int between = 0;
@@ -249,6 +271,7 @@ static int ways_now(const struct engine *e, int extra)
     for (const struct active *a = e->actives; a != NULL; a = a->next)
         if (!a->receiving && xfer_between_files(a->x))
             between++;
+    extra += planned_ranges(e);
     return cap_ways(e->transfers + extra, e->transfers + extra - between);
 }
 

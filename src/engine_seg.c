@@ -6,6 +6,7 @@
  * worker reads the .part in order for its SHA-256 and the writer commits it as usual. */
 #include "engine_seg.h"
 #include "engine_impl.h"
+#include "engine_cap.h"
 #include "engine_transfer.h"
 #include "digest.h"
 #include "fsout.h"
@@ -90,9 +91,17 @@ void engine_seg_forget(struct item *it)
     it->segs_dirty = true;       /* its rows go with the next write */
 }
 
+/* Called from the lead's write callback, at its first body byte: the split is decided here,
+ * so every window is retuned now with the planned ranges counted (engine_cap.c,
+ * planned_ranges), before the lead's buffer grows for a window of the whole cap and before the
+ * new connections start (docs/design.md#segmented-downloads). Only socket options change. */
 void engine_seg_on_lead(void *arg, struct xfer *x)
 {
-    track(arg, xfer_item(x));
+    struct engine *e = arg;
+
+    track(e, xfer_item(x));
+    if (e->rate > 0)
+        engine_cap_retune(e);
 }
 
 /* The lead's file gets its plan: the lead keeps the first range and is cut down to it. */
