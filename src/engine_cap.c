@@ -41,20 +41,29 @@ static bool capped(const struct engine *e)
  * share their file's age and take turns among themselves (after the others of that age): they
  * finish together rather than one by one, which would leave the last ones alone at the end, each
  * held to what one connection gets (docs/design.md#segmented-downloads). */
+/* A transfer whose buffer drains (xfer_draining: its window fell, its buffer is cut once what
+ * it holds unread is read) goes before every other: until then the kernel holds that much ahead
+ * of the cap, and a sender faster than the transfer's share would keep it full for good. */
+static uint64_t turn_of(const struct active *a)
+{
+    return xfer_draining(a->x) ? 0 : a->seq;
+}
+
 static void throttle_push(struct engine *e, struct active *a)
 {
     struct active **pp;
+    uint64_t key = turn_of(a);
 
     a->throttled = true;
     a->tnext = NULL;
-    if (e->ttail == NULL || e->ttail->seq <= a->seq) {
+    if (e->ttail == NULL || turn_of(e->ttail) <= key) {
         if (e->ttail != NULL)
             e->ttail->tnext = a;
         else
             e->thead = a;
         e->ttail = a;
     } else {
-        for (pp = &e->thead; *pp != NULL && (*pp)->seq <= a->seq; pp = &(*pp)->tnext)
+        for (pp = &e->thead; *pp != NULL && turn_of(*pp) <= key; pp = &(*pp)->tnext)
             ;
         a->tnext = *pp;
         *pp = a;

@@ -52,6 +52,7 @@ struct xfer {
     int ratio;                   /* payload/truesize it was sized for; 0 = not measured then */
     int64_t sampled_at;          /* x->got when the socket's queue was last measured */
     int64_t drain_ms;            /* the buffer is too large for the window since then, 0 = not */
+    int64_t drained_at;          /* x->got when drain_buffer last looked */
     bool autotuned;              /* the buffer could not be made big enough: the kernel grows it */
     struct item *it;
     CURL *easy;
@@ -311,6 +312,11 @@ void xfer_tune_window(struct xfer *x, int64_t share)
     }
 }
 
+bool xfer_draining(const struct xfer *x)
+{
+    return x->drain_ms != 0;
+}
+
 bool xfer_between_files(const struct xfer *x)
 {
     return x->fd >= 0 && x->r.status == 0 && socktab_reused(x->env->socks, x->fd);
@@ -375,6 +381,7 @@ static int on_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip, 
     x->ratio = 0;
     x->sampled_at = x->got;
     x->drain_ms = 0;
+    x->drained_at = x->got;
     if (socktab_find(x->env->socks, conn_local_port, conn_primary_ip, conn_primary_port, &x->fd) >= 0)
         apply_window(x, x->fd);
     return CURL_PREREQFUNC_OK;
@@ -646,6 +653,13 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
     if (x->window > 0 && x->fd >= 0 && !x->autotuned && socktab_ratio_measured(x->env->socks) &&
         (x->ratio == 0 || x->got - x->sampled_at >= x->window / 8))
         measure_ratio(x);
+    /* A buffer too large for its window (the window fell: the cap, more transfers, a segmented
+     * file's split) is looked at every eighth of a window too, not only on the tick: while it
+     * drains it is read first (xfer_draining), and it is cut as soon as it may be. */
+    if (x->window > 0 && x->fd >= 0 && !x->autotuned && x->got - x->drained_at >= x->window / 8) {
+        x->drained_at = x->got;
+        drain_buffer(x);
+    }
     if (x->env->received != NULL)
         x->env->received(x->env->arg, x, n);
     if (x->seg && x->offset + x->got >= x->seg_end)
