@@ -81,8 +81,16 @@ static void plan_changed(struct engine *e, struct item *it)
     queue_touch(e->q, it);
 }
 
+/* The first range's digest (xfer.c) is good while the .part's first bytes are those it hashed. */
+static void drop_seg_hash(struct item *it)
+{
+    digest_free(it->seg_hash);
+    it->seg_hash = NULL;
+}
+
 void engine_seg_forget(struct item *it)
 {
+    drop_seg_hash(it);
     if (it->segs == NULL)
         return;
     free(it->segs);
@@ -175,11 +183,15 @@ static void start_range(struct engine *e, struct item *it, int i)
     engine_transfer_start_range(e, it, &rg);
 }
 
-/* Once every range is on disk: the SHA-256 of the whole .part, in order, off the loop. */
+/* Once every range is on disk: the SHA-256 of the whole .part, in order, off the loop. The
+ * first range was hashed as it came (result_ptr, when it was: xfer.c): only the rest is read. */
 static void seg_hash_work(struct syncer_job *job)
 {
-    job->result_ptr = digest_of_part(job->dirfd, job->base, job->bytes, job->bytes,
-                                     (enum checksum_algo)job->algo, NULL, 0);
+    if (job->result_ptr != NULL)
+        job->result_ptr = digest_rest_of_part(job->dirfd, job->base, job->result_ptr, job->bytes);
+    else
+        job->result_ptr = digest_of_part(job->dirfd, job->base, job->bytes, job->bytes,
+                                         (enum checksum_algo)job->algo, NULL, 0);
 }
 
 static void whole(struct engine *e, struct item *it)
@@ -207,6 +219,9 @@ static void whole(struct engine *e, struct item *it)
     job->bytes = it->size;
     job->algo = it->algo;
     job->arg = it;
+    /* The digest goes with the job: the item holds none from here. */
+    job->result_ptr = it->seg_hash;
+    it->seg_hash = NULL;
     e->finishing++;
     syncer_submit(e->syncer, job);
 }
@@ -494,6 +509,8 @@ void engine_seg_finished(struct engine *e, struct active *a, CURLcode rc, const 
 void engine_seg_park(struct engine *e, struct item *it, enum item_state to)
 {
     stop_all(e, it);
+    /* While it waits the .part is no one's: read it all again at the end. */
+    drop_seg_hash(it);
     untrack(e, it);
     queue_touch(e->q, it);
     queue_set_state(e->q, it, to);

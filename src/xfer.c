@@ -484,7 +484,7 @@ static int start_range(struct xfer *x)
         snprintf(why, sizeof why, "HTTP %d to a range request (ranges ignored, or the file "
                  "changed)", x->r.status);
     } else if (resp_segment_ok(&x->r, x->offset, x->seg_asked, x->known_size, x->validator, why)) {
-        x->stream = writer_open_at(x->env->writer, x->env->rootfd, x->it->path, x->offset);
+        x->stream = writer_open_at(x->env->writer, x->env->rootfd, x->it->path, x->offset, NULL);
         return 0;
     }
     x->discard = true;
@@ -516,7 +516,9 @@ static int start_body(struct xfer *x)
         keep_validators(x);
         if (over_limit(x, x->r.content_length, true))
             return -1;
-        x->stream = writer_open_at(x->env->writer, x->env->rootfd, x->it->path, 0);
+        /* Hashed as it comes: it is the file from byte 0, in order (engine_seg.c, whole). */
+        x->stream = writer_open_at(x->env->writer, x->env->rootfd, x->it->path, 0,
+                                   digest_new(x->it->algo));
         if (x->env->segmented != NULL)
             x->env->segmented(x->env->arg, x);
         return 0;
@@ -579,6 +581,12 @@ static void end_stream(struct xfer *x)
     if (x->seg) {
         /* The engine keeps a range's progress (the item's is the sum of its ranges). */
         x->seg_written = written;
+        /* The first range's digest covers the .part from 0 as far as it was written, in order:
+         * the item keeps it, so only the rest is read back once every range is on disk. */
+        if (d != NULL && err == 0 && x->seg_lead && x->offset == 0 && x->it->seg_hash == NULL)
+            x->it->seg_hash = d;
+        else
+            digest_free(d);
     } else {
         xfer_attach_hash(x->it, d);
         x->it->received = written;
