@@ -31,6 +31,16 @@ static bool capped(const struct engine *e)
     return e->rate > 0;
 }
 
+/* A transfer whose buffer drains (xfer_draining: its window fell, its buffer is cut once what
+ * it holds unread is read) goes before every other: until then the kernel holds that much ahead
+ * of the cap, and a sender faster than the transfer's share would keep it full for good. Only
+ * for the drain's first half second: a sender faster than the whole cap would keep it full
+ * anyway, and take every turn. */
+static uint64_t turn_of(const struct active *a)
+{
+    return xfer_draining(a->x) ? 0 : a->seq;
+}
+
 /* The throttled list is kept oldest transfer first, so credit goes to the transfers admitted
  * first: equal turns would make files of one size, started together, finish together, and on a
  * long path the wire would then idle for a round trip per generation of files while every
@@ -41,14 +51,6 @@ static bool capped(const struct engine *e)
  * share their file's age and take turns among themselves (after the others of that age): they
  * finish together rather than one by one, which would leave the last ones alone at the end, each
  * held to what one connection gets (docs/design.md#segmented-downloads). */
-/* A transfer whose buffer drains (xfer_draining: its window fell, its buffer is cut once what
- * it holds unread is read) goes before every other: until then the kernel holds that much ahead
- * of the cap, and a sender faster than the transfer's share would keep it full for good. */
-static uint64_t turn_of(const struct active *a)
-{
-    return xfer_draining(a->x) ? 0 : a->seq;
-}
-
 static void throttle_push(struct engine *e, struct active *a)
 {
     struct active **pp;
@@ -256,15 +258,15 @@ static int64_t share_of(const struct engine *e, const struct host *h, int ways, 
  * (docs/design.md#segmented-downloads). */
 static int planned_ranges(const struct engine *e)
 {
-    int n = 0, free = e->concurrency - e->transfers - e->preparing;
+    int n = 0, slots = e->concurrency - e->transfers - e->preparing;
 
-    for (size_t i = 0; i < e->nsegitems && n < free; i++) {
+    for (size_t i = 0; i < e->nsegitems && n < slots; i++) {
         const struct item *it = e->segitems[i];
 
         if (it->segs == NULL && it->size > 0)
             n += segplan_count(it->size, e->s->segments, e->s->min_segment) - 1;
     }
-    return n < free ? n : (free > 0 ? free : 0);
+    return n < slots ? n : (slots > 0 ? slots : 0);
 }
 
 /* The ways the cap splits (cap_ways): the transfers running and the ranges about to start

@@ -312,9 +312,13 @@ void xfer_tune_window(struct xfer *x, int64_t share)
     }
 }
 
+/* Read first for this long at most: a sender faster than the whole cap keeps a buffer full
+ * however fast it is read, and its transfer would then take every turn from the others. */
+#define DRAIN_FIRST_MS 500
+
 bool xfer_draining(const struct xfer *x)
 {
-    return x->drain_ms != 0;
+    return x->drain_ms != 0 && mono_ms() - x->drain_ms < DRAIN_FIRST_MS;
 }
 
 bool xfer_between_files(const struct xfer *x)
