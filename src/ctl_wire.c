@@ -175,8 +175,24 @@ int ctl_wire_stats_parse(char *line, struct engine_stats *st, bool *idle, char *
     return 0;
 }
 
+/* The transfer's fields of an item or a row, with their blank after. */
+static void put_x(struct sbuf *out, const struct engine_xfer_view *x, int version)
+{
+    if (x != NULL)
+        sbuf_printf(out, "%lld %lld %lld %d ", (long long)x->bytes, (long long)x->size,
+                    (long long)x->rate, x->throttled);
+    else
+        sbuf_addstr(out, "- - - - ");
+    if (version >= CTL_WIRE_CONNS_VERSION) {
+        if (x != NULL)
+            sbuf_printf(out, "%d ", x->conns);
+        else
+            sbuf_addstr(out, "- ");
+    }
+}
+
 void ctl_wire_item(struct sbuf *out, const struct item *it, int64_t now,
-                   const struct engine_xfer_view *x)
+                   const struct engine_xfer_view *x, int version)
 {
     int64_t left = it->state == ITEM_RETRY ? it->next_try_ms - now : 0;
 
@@ -189,11 +205,8 @@ void ctl_wire_item(struct sbuf *out, const struct item *it, int64_t now,
     } else {
         sbuf_addstr(out, "-");
     }
-    if (x != NULL)
-        sbuf_printf(out, " %lld %lld %lld %d ", (long long)x->bytes, (long long)x->size,
-                    (long long)x->rate, x->throttled);
-    else
-        sbuf_addstr(out, " - - - - ");
+    sbuf_addstr(out, " ");
+    put_x(out, x, version);
     ctl_wire_str(out, it->path);
     sbuf_addstr(out, " ");
     ctl_wire_str(out, it->host);
@@ -211,14 +224,43 @@ void ctl_wire_item(struct sbuf *out, const struct item *it, int64_t now,
 
 #define NITEM_FIXED 18
 
-/* The eight numbers every item record starts with: id, state, attempts, next try (relative to
- * now), HTTP status, size, received, duration. */
-static int item_nums(char **f, int64_t now, struct item *it)
+/* x_conns at f[0] (attach 3): the connections of a running transfer, "-" without one. */
+static int conns_parse(char *f, bool has_x, struct engine_xfer_view *x)
 {
-    int64_t v[8];
+    int64_t c;
 
-    if (nums(f, 1, v, 1, INT64_MAX) < 0 || nums(f + 1, 1, v + 1, 0, ITEM_STATE_COUNT - 1) < 0 ||
-        nums(f + 2, 1, v + 2, 0, INT_MAX) < 0 ||
+    if (!has_x)
+        return strcmp(f, "-") == 0 ? 0 : -1;
+    if (nums(&f, 1, &c, 0, 256) < 0)
+        return -1;
+    x->conns = (int)c;
+    return 0;
+}
+
+int ctl_wire_item_parse(char *line, int version, int64_t now, struct item *it,
+                        struct engine_xfer_view *x, bool *has_x)
+{
+    char *f[MAX_FIELDS], *all[MAX_FIELDS];
+    int n = split(line, all, MAX_FIELDS);
+    int64_t v[8], xv[4];
+    bool conns = version >= CTL_WIRE_CONNS_VERSION;
+
+    memset(it, 0, sizeof *it);
+    *has_x = false;
+    if (n < 0)
+        return -1;
+    /* Read as the attach 1-2 layout, x_conns taken out. */
+    if (conns) {
+        if (n < 14)
+            return -1;
+        memcpy(f, all, 13 * sizeof *f);
+        memcpy(f + 13, all + 14, (size_t)(n - 14) * sizeof *f);
+        n--;
+    } else {
+        memcpy(f, all, (size_t)n * sizeof *f);
+    }
+    if (n < NITEM_FIXED + 1 || n > NITEM_FIXED + CTL_WIRE_URLS_MAX || nums(f, 1, v, 1, INT64_MAX) < 0 ||
+        nums(f + 1, 1, v + 1, 0, ITEM_STATE_COUNT - 1) < 0 || nums(f + 2, 1, v + 2, 0, INT_MAX) < 0 ||
         nums(f + 3, 1, v + 3, INT64_MIN / 4, INT64_MAX / 4) < 0 ||
         nums(f + 4, 1, v + 4, 0, 999) < 0 || nums(f + 5, 3, v + 5, -1, INT64_MAX) < 0)
         return -1;
@@ -230,20 +272,6 @@ static int item_nums(char **f, int64_t now, struct item *it)
     it->size = v[5];
     it->received = v[6];
     it->duration_ms = v[7];
-    return 0;
-}
-
-int ctl_wire_item_parse(char *line, int64_t now, struct item *it, struct engine_xfer_view *x,
-                        bool *has_x)
-{
-    char *f[MAX_FIELDS];
-    int n = split(line, f, MAX_FIELDS);
-    int64_t xv[4];
-
-    memset(it, 0, sizeof *it);
-    *has_x = false;
-    if (n < NITEM_FIXED + 1 || n > NITEM_FIXED + CTL_WIRE_URLS_MAX || item_nums(f, now, it) < 0)
-        return -1;
     if (strcmp(f[8], "-") != 0) {
         if (strlen(f[8]) != 64)
             return -1;
@@ -263,11 +291,13 @@ int ctl_wire_item_parse(char *line, int64_t now, struct item *it, struct engine_
         x->size = xv[1];
         x->rate = xv[2];
         x->throttled = xv[3] != 0;
-        x->conns = 0;            /* not carried: shown as running */
+        x->conns = 0;            /* not carried before attach 3: shown as running */
         *has_x = true;
     } else if (strcmp(f[10], "-") != 0 || strcmp(f[11], "-") != 0 || strcmp(f[12], "-") != 0) {
         return -1;
     }
+    if (conns && conns_parse(all[13], *has_x, x) < 0)
+        return -1;
     if (str_parse(f[13], &it->path) < 0 || it->path == NULL || str_parse(f[14], &it->host) < 0 ||
         str_parse(f[15], &it->error) < 0 || str_parse(f[16], &it->etag) < 0 ||
         str_parse(f[17], &it->last_modified) < 0)
@@ -292,18 +322,14 @@ fail:
 }
 
 void ctl_wire_row(struct sbuf *out, const struct item *it, int64_t now,
-                  const struct engine_xfer_view *x)
+                  const struct engine_xfer_view *x, int version)
 {
     int64_t left = it->state == ITEM_RETRY ? it->next_try_ms - now : 0;
 
     sbuf_printf(out, "%llu %d %d %lld %d %lld %lld %lld ", (unsigned long long)it->id,
                 (int)it->state, it->attempts, (long long)left, it->http_status,
                 (long long)it->size, (long long)it->received, (long long)it->duration_ms);
-    if (x != NULL)
-        sbuf_printf(out, "%lld %lld %lld %d ", (long long)x->bytes, (long long)x->size,
-                    (long long)x->rate, x->throttled);
-    else
-        sbuf_addstr(out, "- - - - ");
+    put_x(out, x, version);
     ctl_wire_str(out, it->error);
 }
 
@@ -311,10 +337,21 @@ void ctl_wire_row(struct sbuf *out, const struct item *it, int64_t now,
 static int dynamic_parse(char **f, int64_t now, struct item *it, struct engine_xfer_view *x,
                          bool *has_x)
 {
-    int64_t xv[4];
+    int64_t v[8], xv[4];
 
-    if (item_nums(f, now, it) < 0)
+    if (nums(f, 1, v, 1, INT64_MAX) < 0 || nums(f + 1, 1, v + 1, 0, ITEM_STATE_COUNT - 1) < 0 ||
+        nums(f + 2, 1, v + 2, 0, INT_MAX) < 0 ||
+        nums(f + 3, 1, v + 3, INT64_MIN / 4, INT64_MAX / 4) < 0 ||
+        nums(f + 4, 1, v + 4, 0, 999) < 0 || nums(f + 5, 3, v + 5, -1, INT64_MAX) < 0)
         return -1;
+    it->id = (uint64_t)v[0];
+    it->state = (enum item_state)v[1];
+    it->attempts = (int)v[2];
+    it->next_try_ms = now + v[3];
+    it->http_status = (int)v[4];
+    it->size = v[5];
+    it->received = v[6];
+    it->duration_ms = v[7];
     *has_x = false;
     if (strcmp(f[8], "-") != 0) {
         if (nums(f + 8, 3, xv, -1, INT64_MAX) < 0 || nums(f + 11, 1, xv + 3, 0, 1) < 0)
@@ -323,7 +360,7 @@ static int dynamic_parse(char **f, int64_t now, struct item *it, struct engine_x
         x->size = xv[1];
         x->rate = xv[2];
         x->throttled = xv[3] != 0;
-        x->conns = 0;            /* not carried: shown as running */
+        x->conns = 0;            /* not carried before attach 3: shown as running */
         *has_x = true;
     } else if (strcmp(f[9], "-") != 0 || strcmp(f[10], "-") != 0 || strcmp(f[11], "-") != 0) {
         return -1;
@@ -331,17 +368,41 @@ static int dynamic_parse(char **f, int64_t now, struct item *it, struct engine_x
     return 0;
 }
 
-int ctl_wire_row_parse(char *line, int64_t now, struct item *it, struct engine_xfer_view *x,
-                       bool *has_x)
+int ctl_wire_row_parse(char *line, int version, int64_t now, struct item *it,
+                       struct engine_xfer_view *x, bool *has_x)
 {
     char *f[MAX_FIELDS];
+    int k = version >= CTL_WIRE_CONNS_VERSION ? 1 : 0;
 
     memset(it, 0, sizeof *it);
-    if (split(line, f, MAX_FIELDS) != 13 || dynamic_parse(f, now, it, x, has_x) < 0 ||
-        str_parse(f[12], &it->error) < 0) {
+    if (split(line, f, MAX_FIELDS) != 13 + k || dynamic_parse(f, now, it, x, has_x) < 0 ||
+        (k == 1 && conns_parse(f[12], *has_x, x) < 0) || str_parse(f[12 + k], &it->error) < 0) {
         memset(it, 0, sizeof *it);
         return -1;
     }
+    return 0;
+}
+
+void ctl_wire_range(struct sbuf *out, const struct engine_range_view *r)
+{
+    sbuf_printf(out, "%lld %lld %lld %d %lld", (long long)r->start, (long long)r->end,
+                (long long)r->done, r->busy, (long long)r->rate);
+}
+
+int ctl_wire_range_parse(char *line, struct engine_range_view *r)
+{
+    char *f[MAX_FIELDS];
+    int64_t v[5];
+
+    if (split(line, f, MAX_FIELDS) != 5 || nums(f, 3, v, 0, INT64_MAX) < 0 ||
+        nums(f + 3, 1, v + 3, 0, 1) < 0 || nums(f + 4, 1, v + 4, 0, INT64_MAX) < 0 ||
+        v[1] < v[0] || v[2] > v[1] - v[0])
+        return -1;
+    r->start = v[0];
+    r->end = v[1];
+    r->done = v[2];
+    r->busy = v[3] != 0;
+    r->rate = v[4];
     return 0;
 }
 

@@ -15,6 +15,9 @@
 #include "cap.h"
 #include "group.h"
 #include "group_redis.h"
+#include "sched.h"
+#include "segplan.h"
+#include "item.h"
 #include "hosts.h"
 #include "loop.h"
 #include "meter.h"
@@ -34,6 +37,16 @@ static bool capped(const struct engine *e)
     return e->rate > 0;
 }
 
+/* A transfer whose buffer drains (xfer_draining: its window fell, its buffer is cut once what
+ * it holds unread is read) goes before every other: until then the kernel holds that much ahead
+ * of the cap, and a sender faster than the transfer's share would keep it full for good. Only
+ * for the drain's first half second: a sender faster than the whole cap would keep it full
+ * anyway, and take every turn. */
+static uint64_t turn_of(const struct active *a)
+{
+    return xfer_draining(a->x) ? 0 : a->seq;
+}
+
 /* The throttled list is kept oldest transfer first, so credit goes to the transfers admitted
  * first: equal turns would make files of one size, started together, finish together, and on a
  * long path the wire would then idle for a round trip per generation of files while every
@@ -47,17 +60,18 @@ static bool capped(const struct engine *e)
 static void throttle_push(struct engine *e, struct active *a)
 {
     struct active **pp;
+    uint64_t key = turn_of(a);
 
     a->throttled = true;
     a->tnext = NULL;
-    if (e->ttail == NULL || e->ttail->seq <= a->seq) {
+    if (e->ttail == NULL || turn_of(e->ttail) <= key) {
         if (e->ttail != NULL)
             e->ttail->tnext = a;
         else
             e->thead = a;
         e->ttail = a;
     } else {
-        for (pp = &e->thead; *pp != NULL && (*pp)->seq <= a->seq; pp = &(*pp)->tnext)
+        for (pp = &e->thead; *pp != NULL && turn_of(*pp) <= key; pp = &(*pp)->tnext)
             ;
         a->tnext = *pp;
         *pp = a;
@@ -253,9 +267,29 @@ static int64_t share_of(const struct engine *e, const struct host *h, int ways, 
     return cap_share(rate, ways, h->capped ? h->bucket.rate : 0, h->active + extra);
 }
 
-/* The ways the cap splits (cap_ways): the transfers running, less those between two files on a
- * kept-alive connection. A transfer waiting for its first response on a new connection counts:
- * at the start every transfer waits, and all of them then receive at once. */
+/* The ranges of segmented files whose first answer has come and whose plan is not made yet
+ * (engine_seg.c plans on the engine's next turn): they start on that turn, as many as the free
+ * slots take, and count as transfers from the moment the split is known. Otherwise the first
+ * connection keeps a window for the whole cap until they start, the kernel fills it, and that
+ * stays queued ahead of the cap with the new connections' windows on top of it
+ * (docs/design.md#segmented-downloads). */
+static int planned_ranges(const struct engine *e)
+{
+    int n = 0, slots = e->concurrency - e->transfers - e->preparing;
+
+    for (size_t i = 0; i < e->nsegitems && n < slots; i++) {
+        const struct item *it = e->segitems[i];
+
+        if (it->segs == NULL && it->size > 0)
+            n += segplan_count(it->size, e->s->segments, e->s->min_segment) - 1;
+    }
+    return n < slots ? n : (slots > 0 ? slots : 0);
+}
+
+/* The ways the cap splits (cap_ways): the transfers running and the ranges about to start
+ * (planned_ranges), less those between two files on a kept-alive connection. A transfer
+ * waiting for its first response on a new connection counts: at the start every transfer
+ * waits, and all of them then receive at once. */
 static int ways_now(const struct engine *e, int extra)
 {
     int between = 0;
@@ -265,6 +299,7 @@ static int ways_now(const struct engine *e, int extra)
     for (const struct active *a = e->actives; a != NULL; a = a->next)
         if (!a->receiving && xfer_between_files(a->x))
             between++;
+    extra += planned_ranges(e);
     return cap_ways(e->transfers + extra, e->transfers + extra - between);
 }
 

@@ -50,7 +50,8 @@ struct wstream {
     bool tagged;                     /* the .part carries this boot's tag (fsout_tag_part) */
     int64_t total;                   /* the file's size when known, else -1 (writer_expect) */
     char *validator;                 /* of the response, for the tag (writer_expect) */
-    bool at;                         /* writer_open_at: a range written at offset, no digest */
+    bool at;                         /* writer_open_at: a range written at offset (a digest only
+                                      * for the first range, from 0) */
     int64_t offset;                  /* what the .part must hold when opened (the digest's length) */
     int dirfd, fd;
     int64_t wpos;                    /* where the next write lands */
@@ -577,9 +578,10 @@ void writer_expect(struct wstream *s, int64_t total, const char *validator)
     s->validator = validator != NULL ? xstrdup(validator) : NULL;
 }
 
-struct wstream *writer_open_at(struct writer *w, int rootfd, const char *path, int64_t offset)
+struct wstream *writer_open_at(struct writer *w, int rootfd, const char *path, int64_t offset,
+                               struct digest *d)
 {
-    struct wstream *s = writer_open(w, rootfd, path, false, offset, NULL);
+    struct wstream *s = writer_open(w, rootfd, path, false, offset, d);
 
     s->at = true;
     return s;

@@ -52,6 +52,7 @@ struct xfer {
     int ratio;                   /* payload/truesize it was sized for; 0 = not measured then */
     int64_t sampled_at;          /* x->got when the socket's queue was last measured */
     int64_t drain_ms;            /* the buffer is too large for the window since then, 0 = not */
+    int64_t drained_at;          /* x->got when drain_buffer last looked */
     bool autotuned;              /* the buffer could not be made big enough: the kernel grows it */
     struct item *it;
     CURL *easy;
@@ -311,6 +312,15 @@ void xfer_tune_window(struct xfer *x, int64_t share)
     }
 }
 
+/* Read first for this long at most: a sender faster than the whole cap keeps a buffer full
+ * however fast it is read, and its transfer would then take every turn from the others. */
+#define DRAIN_FIRST_MS 500
+
+bool xfer_draining(const struct xfer *x)
+{
+    return x->drain_ms != 0 && mono_ms() - x->drain_ms < DRAIN_FIRST_MS;
+}
+
 bool xfer_between_files(const struct xfer *x)
 {
     return x->fd >= 0 && x->r.status == 0 && socktab_reused(x->env->socks, x->fd);
@@ -375,6 +385,7 @@ static int on_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip, 
     x->ratio = 0;
     x->sampled_at = x->got;
     x->drain_ms = 0;
+    x->drained_at = x->got;
     if (socktab_find(x->env->socks, conn_local_port, conn_primary_ip, conn_primary_port, &x->fd) >= 0)
         apply_window(x, x->fd);
     return CURL_PREREQFUNC_OK;
@@ -477,7 +488,7 @@ static int start_range(struct xfer *x)
         snprintf(why, sizeof why, "HTTP %d to a range request (ranges ignored, or the file "
                  "changed)", x->r.status);
     } else if (resp_segment_ok(&x->r, x->offset, x->seg_asked, x->known_size, x->validator, why)) {
-        x->stream = writer_open_at(x->env->writer, x->env->rootfd, x->it->path, x->offset);
+        x->stream = writer_open_at(x->env->writer, x->env->rootfd, x->it->path, x->offset, NULL);
         return 0;
     }
     x->discard = true;
@@ -509,7 +520,9 @@ static int start_body(struct xfer *x)
         keep_validators(x);
         if (over_limit(x, x->r.content_length, true))
             return -1;
-        x->stream = writer_open_at(x->env->writer, x->env->rootfd, x->it->path, 0);
+        /* Hashed as it comes: it is the file from byte 0, in order (engine_seg.c, whole). */
+        x->stream = writer_open_at(x->env->writer, x->env->rootfd, x->it->path, 0,
+                                   digest_new(x->it->algo));
         if (x->env->segmented != NULL)
             x->env->segmented(x->env->arg, x);
         return 0;
@@ -572,6 +585,12 @@ static void end_stream(struct xfer *x)
     if (x->seg) {
         /* The engine keeps a range's progress (the item's is the sum of its ranges). */
         x->seg_written = written;
+        /* The first range's digest covers the .part from 0 as far as it was written, in order:
+         * the item keeps it, so only the rest is read back once every range is on disk. */
+        if (d != NULL && err == 0 && x->seg_lead && x->offset == 0 && x->it->seg_hash == NULL)
+            x->it->seg_hash = d;
+        else
+            digest_free(d);
     } else {
         xfer_attach_hash(x->it, d);
         x->it->received = written;
@@ -646,6 +665,13 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
     if (x->window > 0 && x->fd >= 0 && !x->autotuned && socktab_ratio_measured(x->env->socks) &&
         (x->ratio == 0 || x->got - x->sampled_at >= x->window / 8))
         measure_ratio(x);
+    /* A buffer too large for its window (the window fell: the cap, more transfers, a segmented
+     * file's split) is looked at every eighth of a window too, not only on the tick: while it
+     * drains it is read first (xfer_draining), and it is cut as soon as it may be. */
+    if (x->window > 0 && x->fd >= 0 && !x->autotuned && x->got - x->drained_at >= x->window / 8) {
+        x->drained_at = x->got;
+        drain_buffer(x);
+    }
     if (x->env->received != NULL)
         x->env->received(x->env->arg, x, n);
     if (x->seg && x->offset + x->got >= x->seg_end)

@@ -184,7 +184,18 @@ int engine_add_url(struct engine *e, const char *url, const char *out, uint64_t 
 bool engine_idle(const struct engine *e) { return false; }
 void engine_rate_series(struct engine *e, int64_t *out, int n) { memset(out, 0, (size_t)n * sizeof *out); }
 bool engine_xfer_view(struct engine *e, uint64_t id, struct engine_xfer_view *v) { return false; }
-int engine_ranges_view(struct engine *e, uint64_t id, struct engine_range_view *out, int max) { return 0; }
+/* Item 5 runs on two ranges, the second idle; every other item is not segmented. */
+int engine_ranges_view(struct engine *e, uint64_t id, struct engine_range_view *out, int max)
+{
+    static const struct engine_range_view r[2] = { { 0, 4096, 100, 2048, true },
+                                                   { 4096, 8192, 0, 0, false } };
+
+    if (id != 5)
+        return 0;
+    for (int i = 0; i < 2 && i < max; i++)
+        out[i] = r[i];
+    return 2;
+}
 void engine_add_listener(struct engine *e, engine_listener cb, void *arg) { }
 void engine_remove_listener(struct engine *e, engine_listener cb, void *arg) { }
 void engine_item_wait(struct engine *e, const struct item *it, struct wait_facts *f)
@@ -968,9 +979,24 @@ static void test_server_attach(void **state)
     free(ans);
 
     fd = connect_to(sv.path);
-    send_str(fd, "attach 3\n", 9);
+    send_str(fd, "attach 4\n", 9);
     ans = collect(sv.loop, fd);
-    assert_string_equal(ans, "error: usage: attach VERSION (this sluice speaks attach 1 to 2)\n");
+    assert_string_equal(ans, "error: usage: attach VERSION (this sluice speaks attach 1 to 3)\n");
+    free(ans);
+
+    /* Version 3: a segmented download's ranges (start end done busy rate), the count first. */
+    fd = connect_to(sv.path);
+    {
+        const char *req = "attach 3\ninfo\nranges 5\nranges 6\nranges x\n";
+
+        send_str(fd, req, strlen(req));
+    }
+    shutdown(fd, SHUT_WR);
+    ans = collect(sv.loop, fd);
+    assert_string_equal(ans, "ok attach 3\nok 8\n3 0 0 0\n"
+                             "ok 36\n2\n0 4096 100 1 2048\n4096 8192 0 0 0\n"
+                             "ok 2\n0\n"
+                             "error: id: 'x' is not a number in 1..9223372036854775807\n");
     free(ans);
 
     /* Version 2 (waits, hosts) is answered in 2; info says which one the connection speaks. */
