@@ -4,6 +4,9 @@
 # LDFLAGS, PKG_CONFIG, PREFIX, DESTDIR (and BINDIR, DATADIR, MANDIR, DOCDIR). WERROR=1 turns
 # warnings into errors (on by default when CI=true).
 PKGS       := ncursesw libcurl libconfig libcrypto sqlite3
+# Optional: --cap-group (docs/scale.md) needs hiredis; without it that option says it is not
+# built in. HIREDIS=no leaves it out even when it is installed.
+OPT_PKGS   := $(if $(filter no,$(HIREDIS)),,hiredis)
 PKG_CONFIG ?= pkg-config
 CC         ?= cc
 CFLAGS     ?= -O2 -g
@@ -51,6 +54,14 @@ $(GEN)/pkg.stamp: Makefile | $(filter deps,$(MAKECMDGOALS))
 	    echo "$(PKG_CONFIG) does not find $(PKGS): run 'make deps' (or 'make deps $(or $(MAKECMDGOALS),all)')" >&2; \
 	    exit 1; \
 	fi
+	@for p in $(OPT_PKGS); do \
+	    if $(PKG_CONFIG) --exists $$p; then \
+	        c=$$(cat $(GEN)/pkg.cflags.new); l=$$(cat $(GEN)/pkg.libs.new); \
+	        def=$$(echo "$$p" | tr a-z A-Z); \
+	        echo "$$c -DSLUICE_$$def=1 $$($(PKG_CONFIG) --cflags $$p)" > $(GEN)/pkg.cflags.new; \
+	        echo "$$l $$($(PKG_CONFIG) --libs $$p)" > $(GEN)/pkg.libs.new; \
+	    fi; \
+	done
 	@for f in cflags libs; do \
 	    cmp -s $(GEN)/pkg.$$f.new $(GEN)/pkg.$$f && rm $(GEN)/pkg.$$f.new || mv $(GEN)/pkg.$$f.new $(GEN)/pkg.$$f; \
 	done

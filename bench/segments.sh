@@ -13,8 +13,9 @@
 #      file done to the end) with --segments 1, 2 and 8. With 2, the big file starts on two
 #      ranges beside the small files, and once they are done work stealing cuts its ranges for
 #      the free slots; with 8 its ranges take the slots first and the small files come after.
-# The machine may be shared: the figures are wall-clock times of one run each.
-#   SEG_SIZE SEG_CONN SEG_CAP SYNC_SMALL SYNC_BIG SYNC_CONN
+# The machine may be shared: the figures are wall-clock times of one run each. SEG_ROWS picks
+# rows (e.g. SEG_ROWS=2 for the capped row alone; all by default).
+#   SEG_SIZE SEG_CONN SEG_CAP SYNC_SMALL SYNC_BIG SYNC_CONN SEG_ROWS
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/tests/lib.sh"
@@ -28,6 +29,8 @@ BIG=${SYNC_BIG:-1073741824}
 SCONN=${SYNC_CONN:-8388608}
 rate_bytes() { case $1 in *M) echo $(( ${1%M} * 1048576 ));; *K) echo $(( ${1%K} * 1024 ));; *) echo "$1";; esac; }
 CAP=$(rate_bytes "$CAPR")
+ROWS=${SEG_ROWS:-1234}
+row() { case $ROWS in *"$1"*) return 0;; *) return 1;; esac; }
 now_ms() { date +%s%3N; }
 mibps() { awk -v b="$1" -v ms="$2" 'BEGIN { printf "%.1f", b / 1048576 / (ms / 1000) }'; }
 wire() { json_field body_bytes < "$1" | awk '{s += $1} END {print s + 0}'; }
@@ -36,6 +39,7 @@ mkdir -p "$T/www"
 head -c "$SIZE" /dev/urandom > "$T/www/big.bin"
 echo "segments bench: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine:"
 echo "  other work runs beside this; one run each)"
+if row 1; then
 echo "1. one $((SIZE / 1048576)) MiB file, $((CONN / 1048576)) MiB/s per connection (goal: sluice 8 >= $(awk -v c="$CONN" 'BEGIN {printf "%.1f", 0.9 * 8 * c / 1048576}') MiB/s and >= aria2c)"
 start_faultd "$T/www"
 url="$FAULT_URL/big.bin?rate=$CONN"
@@ -61,7 +65,9 @@ openssl dgst -sha256 "$T/www/big.bin" > /dev/null
 printf '   (SHA-256 of the file alone with OpenSSL, which sluice computes once it is whole and aria2c\n    does not: %.2f s)\n' \
     "$(awk -v t="$(( $(now_ms) - t0 ))" 'BEGIN {print t / 1000}')"
 stop_faultd
+fi
 
+if row 2; then
 echo "2. the same, --segments 8 under -r $CAPR: bytes leaving the origin per 1 s window (goal: 0.95-1.05x)"
 start_faultd "$T/www" --rate-log "$T/rate.log"
 url="$FAULT_URL/big.bin?rate=$CONN"
@@ -72,13 +78,19 @@ echo "   exit $?; $(awk -v cap="$CAP" '
     { b[NR] = $2 }
     END {
         # whole seconds from the first byte to the last, the last partial one left out
-        lo = 1e18; hi = 0; k = 0; tot = 0
+        lo = 1e18; hi = 0; k = 0; tot = 0; all = ""
         for (i = first; i + 9 <= last; i += 10) { s = 0; for (j = 0; j < 10; j++) s += b[i + j]
-            if (s < lo) lo = s; if (s > hi) hi = s; k++; tot += s }
-        printf "mean %.3fx, 1 s windows %.3fx..%.3fx (%d windows)", tot / k / cap, lo / cap, hi / cap, k
+            if (s < lo) lo = s; if (s > hi) hi = s; k++; tot += s
+            all = all sprintf(" %.3f", s / cap) }
+        # the first second, 100 ms at a time, relative to a tenth of the cap
+        f = ""; for (j = 0; j < 10; j++) f = f sprintf(" %.2f", b[first + j] * 10 / cap)
+        printf "mean %.3fx, 1 s windows %.3fx..%.3fx (%d windows)\n", tot / k / cap, lo / cap, hi / cap, k
+        printf "   every 1 s window:%s\n   the first second per 100 ms (x cap/10):%s", all, f
     }' "$T/rate.log")"
 stop_faultd
+fi
 
+if row 3; then
 echo "3. four kill -9 during the segmented download, then the same command (goal: wire <= 1.03x)"
 start_faultd "$T/www"
 url="$FAULT_URL/big.bin?rate=$CONN"
@@ -96,7 +108,9 @@ w=$(wire "$FAULT_LOG")
 printf '   exit %d, byte-exact %s; wire bytes %d for %d: %.4fx\n' "$rc" "$same" "$w" "$SIZE" \
     "$(awk -v w="$w" -v d="$SIZE" 'BEGIN {print w / d}')"
 stop_faultd
+fi
 
+if row 4; then
 echo "4. sync: $SMALL small files + one $((BIG / 1048576)) MiB file, -j 8, $((SCONN / 1048576)) MiB/s per connection"
 mkdir -p "$T/www2"
 "$TOOLS/gentree" "$T/www2" "$SMALL" 16384 262144 5 > "$T/small.tsv"
@@ -120,3 +134,4 @@ printf '   the tail is %.1fx shorter with --segments 2 (two ranges planned; stea
     "$(awk -v a="$(cat "$T/tail1")" -v b="$(cat "$T/tail2")" 'BEGIN {print a / b}')"
 printf '   for the slots the small files leave), %.1fx with --segments 8\n' \
     "$(awk -v a="$(cat "$T/tail1")" -v b="$(cat "$T/tail8")" 'BEGIN {print a / b}')"
+fi

@@ -26,5 +26,9 @@ bool digest_final(struct digest *d, unsigned char *sha256, unsigned char *md5);
  * than `bytes`. Blocking: for worker threads. */
 struct digest *digest_of_part(int dirfd, const char *base, int64_t bytes, int64_t max,
                               enum checksum_algo algo, char *validator, size_t cap);
+/* d covers the .part's first digest_bytes(d) bytes: it is completed with the rest, up to bytes
+ * (a segmented download whose first range was hashed as it came). d itself, or NULL (d freed)
+ * when the .part is missing or shorter. Blocking: for worker threads. */
+struct digest *digest_rest_of_part(int dirfd, const char *base, struct digest *d, int64_t bytes);
 
 #endif

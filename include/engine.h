@@ -32,7 +32,8 @@ typedef void (*engine_listener)(const struct engine_event *ev, void *arg);
 
 /* Where the cap in force comes from (docs/design.md#live-changes-and-the-schedule): the command
  * line or the config, the schedule's step, or a live change (the TUI, ctl, a resumed pass). */
-enum engine_cap_source { CAP_FROM_SETTINGS, CAP_FROM_SCHEDULE, CAP_FROM_LIVE };
+/* GROUP: --cap-group, the cap shared through Redis (docs/scale.md#the-shared-cap). */
+enum engine_cap_source { CAP_FROM_SETTINGS, CAP_FROM_SCHEDULE, CAP_FROM_LIVE, CAP_FROM_GROUP };
 
 /* The cap's source and the schedule's steps, as plain data for the header, ctl status and the
  * metrics. */
@@ -69,6 +70,13 @@ struct engine_stats {
     bool paused_all;
     const char *session_error;   /* the session cannot be written (retried each tick), or NULL */
     struct engine_sched_view sched;
+    struct shard shard;          /* --shard K/N of this worker; n == 0: none */
+    /* --cap-group (docs/scale.md#the-shared-cap); group_workers 0 = no group. cap is then the
+     * group's cap. */
+    int group_workers;           /* workers drawing from it, as last seen */
+    bool group_up;               /* Redis answers */
+    int64_t group_calls;         /* lease script calls so far */
+    int64_t local_cap;           /* while Redis is away: what this worker keeps to, else 0 */
 };
 
 /* Borrows loop, settings and queue; the settings must outlive the engine. */

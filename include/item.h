@@ -61,6 +61,10 @@ struct item {
     bool no_segments;            /* this run: ranges failed for it, one connection */
     int seg_fails;               /* ranges failed since one last made progress */
     int seg_cause, seg_curl, seg_err;    /* the last one's (retry_cause, CURLcode, errno) */
+    /* The digest of the .part's first bytes, [0, its length), hashed in order as the first range
+     * came (engine_seg.c: once every range is on disk only the rest is read back); NULL none.
+     * Freed with hash_state's function. */
+    void *seg_hash;
     /* Owned by the queue: links of its per-host FIFO and the index in its retry heap. */
     struct item *qnext, *qprev;
     size_t heap_idx;

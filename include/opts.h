@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "shard.h"
 #include "urlpath.h"
 
 enum ui_mode { UI_AUTO, UI_HEADLESS, UI_TUI };
@@ -32,6 +33,7 @@ struct settings {
     int64_t burst;               /* bytes, 0 = auto (rate/8, >= 64K) */
     struct sched_point *schedule;
     size_t nschedule;
+    char *cap_group;             /* --cap-group redis://HOST[:PORT]/NAME, NULL = none */
     int retries;
     int64_t retry_min_ms, retry_max_ms;
     int64_t connect_timeout_ms;
@@ -58,13 +60,15 @@ struct settings {
     bool insecure;
     struct host_rule *hosts;     /* config only */
     size_t nhosts;
+    struct shard shard;          /* --shard K/N; n == 0: every item */
     char **urls;                 /* positional URLs */
     size_t nurls;
     uint64_t set_on_cli;         /* bit (1 << opt index) for each option given on the command line */
 };
 
 enum opt_type { OPT_INT, OPT_RATE, OPT_SIZE, OPT_DURATION, OPT_DURATION_PAIR, OPT_STRING,
-                OPT_BOOL, OPT_LAYOUT, OPT_MODE, OPT_HEADERS, OPT_SCHEDULE, OPT_ACTION };
+                OPT_BOOL, OPT_LAYOUT, OPT_MODE, OPT_HEADERS, OPT_SCHEDULE, OPT_SHARD,
+                OPT_ACTION };
 
 struct opt {
     const char *name;            /* long option (the config key is `key`: mostly '-' → '_') */

@@ -63,10 +63,12 @@ void writer_expect(struct wstream *s, int64_t total, const char *validator);
 void writer_target_absent(struct wstream *s);
 /* A stream that writes one range of a segmented download (docs/design.md#segmented-downloads)
  * into path's .part from offset on, through a descriptor of its own: the .part is created when
- * missing, never emptied nor cut back, and nothing is hashed (the SHA-256 of the whole file is
- * computed once every range is on disk). writer_written counts the bytes from offset; end it
- * with writer_close (*d is NULL). */
-struct wstream *writer_open_at(struct writer *w, int rootfd, const char *path, int64_t offset);
+ * missing, never emptied nor cut back. Nothing is hashed unless d is given (the first range,
+ * from 0: d is then empty and covers what is written, in order); the SHA-256 of the whole file
+ * is completed once every range is on disk. writer_written counts the bytes from offset; end it
+ * with writer_close (*d is d). */
+struct wstream *writer_open_at(struct writer *w, int rootfd, const char *path, int64_t offset,
+                               struct digest *d);
 /* Queues c (ownership passes) to be written and hashed after what is already queued. */
 void writer_write(struct wstream *s, struct wchunk *c);
 /* Too much waits to be written (in all, or for s when not NULL): pause. `ready` will be called. */

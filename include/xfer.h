@@ -119,5 +119,9 @@ void xfer_tune_window(struct xfer *x, int64_t share);
 bool xfer_between_files(const struct xfer *x);
 /* The window clamp in force on its connection (0 = none) and the round trip it was sized for. */
 int64_t xfer_window(const struct xfer *x, int64_t *rtt_us);
+/* Its buffer is larger than its window needs and waits to be cut (drain_buffer): what it holds
+ * unread must be read first, so the cap gives it its turns before the others (engine_cap.c),
+ * for the first half second of the drain at most. */
+bool xfer_draining(const struct xfer *x);
 
 #endif

@@ -40,6 +40,7 @@ void bucket_init(struct bucket *b, int64_t rate, int64_t depth, int64_t now_ms)
     b->tokens = b->depth;
     b->last_ms = now_ms;
     b->frac = 0;
+    b->fed = false;
 }
 
 void bucket_set(struct bucket *b, int64_t rate, int64_t depth, int64_t now_ms)
@@ -65,6 +66,10 @@ void bucket_refill(struct bucket *b, int64_t now_ms)
     gap = (uint64_t)now_ms - (uint64_t)b->last_ms;
     elapsed = gap > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)gap;
     b->last_ms = now_ms;
+    if (b->fed) {
+        b->frac = 0;
+        return;
+    }
 
     if (b->rate == 0) {
         b->tokens = b->depth;
@@ -92,6 +97,13 @@ void bucket_refill(struct bucket *b, int64_t now_ms)
         b->tokens = b->depth;
         b->frac = 0;
     }
+}
+
+void bucket_credit(struct bucket *b, int64_t n)
+{
+    if (n <= 0)
+        return;
+    b->tokens = n > BUCKET_LIMIT - b->tokens ? BUCKET_LIMIT : b->tokens + n;
 }
 
 void bucket_take(struct bucket *b, int64_t n)

@@ -96,7 +96,7 @@ static void put_item(struct ctl_attach *a, struct sbuf *b, struct item *it)
     for (size_t i = 0; i < it->nurls; i++)
         urls[i] = urlpath_redact(it->urls[i]);
     red.urls = urls;
-    ctl_wire_item(b, &red, loop_now(a->loop), live ? &x : NULL);
+    ctl_wire_item(b, &red, loop_now(a->loop), live ? &x : NULL, a->version);
     sbuf_addstr(b, "\n");
     util_strv_free(urls, it->nurls);
 }
@@ -106,7 +106,7 @@ static void put_row(struct ctl_attach *a, struct sbuf *b, struct item *it)
     struct engine_xfer_view x;
     bool live = it->state == ITEM_ACTIVE && uisrc_xfer_view(a->src, it->id, &x);
 
-    ctl_wire_row(b, it, loop_now(a->loop), live ? &x : NULL);
+    ctl_wire_row(b, it, loop_now(a->loop), live ? &x : NULL, a->version);
     sbuf_addstr(b, "\n");
 }
 
@@ -281,6 +281,25 @@ static int req_hosts(struct ctl_attach *a, struct sbuf *b)
     return 0;
 }
 
+/* ranges ID (attach 3): a segmented download's ranges, as its details list them
+ * (engine_ranges_view; at most CTL_WIRE_RANGES_MAX). */
+static int req_ranges(struct ctl_attach *a, const char *id, struct sbuf *b, char *err)
+{
+    struct engine_range_view rv[CTL_WIRE_RANGES_MAX];
+    int64_t v;
+    int n;
+
+    if (num(id, 1, INT64_MAX, &v, "id", err) < 0)
+        return -1;
+    n = uisrc_ranges_view(a->src, (uint64_t)v, rv, CTL_WIRE_RANGES_MAX);
+    sbuf_printf(b, "%d\n", n);
+    for (int i = 0; i < n && i < CTL_WIRE_RANGES_MAX; i++) {
+        ctl_wire_range(b, &rv[i]);
+        sbuf_addstr(b, "\n");
+    }
+    return 0;
+}
+
 static int req_events(struct ctl_attach *a, struct sbuf *b)
 {
     sbuf_printf(b, "%llu %llu\n", (unsigned long long)a->count, (unsigned long long)a->lost);
@@ -355,6 +374,8 @@ static int attach_req(struct ctl_attach *a, int argc, char **argv, struct sbuf *
         return req_waits(a, argc, argv, b, err);
     if (strcmp(w, "hosts") == 0 && argc == 1)
         return req_hosts(a, b);
+    if (strcmp(w, "ranges") == 0 && argc == 2)
+        return req_ranges(a, argv[1], b, err);
     if (strcmp(w, "stop") == 0 && argc == 1) {
         /* As SIGTERM: main's signal descriptor stops the run cleanly (exit 3, .part kept). */
         kill(getpid(), SIGTERM);

@@ -9,9 +9,10 @@
 #include "opts.h"
 #include "util.h"
 
-/* 2 adds waits and hosts; a client that speaks 1 is still served (every request it knows is
- * answered as before). */
-#define CTL_ATTACH_VERSION 2
+/* 2 adds waits and hosts; 3 the connections of a running transfer in rows and items (x_conns)
+ * and ranges. A client that speaks an older one is still served (every request it knows is
+ * answered as before, in its layout). */
+#define CTL_ATTACH_VERSION 3
 #define CTL_ATTACH_VERSION_MIN 1
 #define CTL_ATTACH_EVENTS 256       /* events kept for a client between two polls */
 

@@ -130,7 +130,8 @@ int ctl_cmd_join(int argc, char **argv, struct sbuf *out, char *err)
 
 static const char *cap_source_name(enum engine_cap_source src)
 {
-    return src == CAP_FROM_LIVE ? "live" : src == CAP_FROM_SCHEDULE ? "schedule" : "settings";
+    return src == CAP_FROM_GROUP ? "group" : src == CAP_FROM_LIVE ? "live" :
+           src == CAP_FROM_SCHEDULE ? "schedule" : "settings";
 }
 
 /* The step as the schedule spells it ("mon-fri 08:00,2M"), for the status and the metrics. */
@@ -164,12 +165,23 @@ void ctl_cmd_status_json(const struct engine_stats *st, struct sbuf *out)
         step_text(&v->cur, a, sizeof a);
         step_text(&v->nxt, b, sizeof b);
         sbuf_printf(out, ",\"schedule_step\":\"%s\",\"schedule_next\":\"%s\","
-                    "\"schedule_next_in_s\":%lld,\"cap_then\":%lld}\n", a, b,
+                    "\"schedule_next_in_s\":%lld,\"cap_then\":%lld", a, b,
                     (long long)v->next_in_s, (long long)v->then_rate);
     } else {
         sbuf_addstr(out, ",\"schedule_step\":null,\"schedule_next\":null,"
-                    "\"schedule_next_in_s\":-1,\"cap_then\":-1}\n");
+                    "\"schedule_next_in_s\":-1,\"cap_then\":-1");
     }
+    /* Which part of the list this worker takes (docs/scale.md#sharding), null when all. */
+    if (st->shard.n > 0)
+        sbuf_printf(out, ",\"shard\":\"%u/%u\"", (unsigned)st->shard.k, (unsigned)st->shard.n);
+    else
+        sbuf_addstr(out, ",\"shard\":null");
+    /* A cap shared through Redis (docs/scale.md#the-shared-cap): "cap" is the group's. */
+    if (st->group_workers > 0)
+        sbuf_printf(out, ",\"group_workers\":%d,\"group_up\":%s,\"local_cap\":%lld}\n",
+                    st->group_workers, st->group_up ? "true" : "false", (long long)st->local_cap);
+    else
+        sbuf_addstr(out, ",\"group_workers\":null,\"group_up\":null,\"local_cap\":null}\n");
 }
 
 static void metric_head(struct sbuf *out, const char *name, const char *type, const char *help)
@@ -228,7 +240,7 @@ void ctl_cmd_metrics(const struct engine_stats *st, struct sbuf *out)
            st->paused_all);
     metric_head(out, "sluice_cap_source", "gauge",
                 "1 for where the cap in force comes from: settings, schedule or live.");
-    for (int src = CAP_FROM_SETTINGS; src <= CAP_FROM_LIVE; src++)
+    for (int src = CAP_FROM_SETTINGS; src <= CAP_FROM_GROUP; src++)
         sbuf_printf(out, "sluice_cap_source{source=\"%s\"} %d\n",
                     cap_source_name((enum engine_cap_source)src), (int)st->sched.source == src);
     if (st->sched.nsteps > 0 && st->sched.step >= 0) {
@@ -244,6 +256,23 @@ void ctl_cmd_metrics(const struct engine_stats *st, struct sbuf *out)
         metric(out, "sluice_schedule_next_cap_bytes_per_second", "gauge",
                "The cap the schedule's next step brings; 0 means no cap.",
                (long long)st->sched.nxt.rate);
+    }
+    /* The shard as labels, so a dashboard can sum the workers of one list (docs/scale.md). */
+    if (st->shard.n > 0) {
+        metric_head(out, "sluice_shard", "gauge",
+                    "1; the labels say which shard of the list this worker takes.");
+        sbuf_printf(out, "sluice_shard{index=\"%u\",count=\"%u\"} 1\n", (unsigned)st->shard.k,
+                    (unsigned)st->shard.n);
+    }
+    if (st->group_workers > 0) {
+        metric(out, "sluice_cap_group_workers", "gauge",
+               "Workers drawing from the shared cap, as last seen.", st->group_workers);
+        metric(out, "sluice_cap_group_up", "gauge", "1 while Redis answers.", st->group_up);
+        metric(out, "sluice_cap_group_calls_total", "counter",
+               "Lease script calls this worker made to Redis.", (long long)st->group_calls);
+        metric(out, "sluice_cap_local_bytes_per_second", "gauge",
+               "While Redis is away: the cap this worker keeps to; 0 otherwise.",
+               (long long)st->local_cap);
     }
 }
 

@@ -76,6 +76,12 @@ struct remote {
     size_t nxv;
     struct wc wc[CTL_WIRE_PAGE_MAX];    /* this turn's waits: one request a frame */
     size_t nwc;
+    /* a segmented download's ranges (attach 3): one item's, asked at most once a second, only
+     * while its details are shown (r_ranges) */
+    struct engine_range_view rg[CTL_WIRE_RANGES_MAX];
+    int nrg;
+    uint64_t rg_id;
+    int64_t rg_ms;
     /* the Hosts tab: asked at most once a second, only while it is shown (r_hosts) */
     struct engine_host_view *hv;
     long nhv;
@@ -408,7 +414,7 @@ static size_t items(struct remote *r, struct item **out, size_t n)
         struct engine_xfer_view x;
         bool has_x;
 
-        if (ctl_wire_item_parse(l, loop_now(r->loop), &it, &x, &has_x) < 0) {
+        if (ctl_wire_item_parse(l, r->version, loop_now(r->loop), &it, &x, &has_x) < 0) {
             protocol_error(r, "row");
             break;
         }
@@ -487,7 +493,7 @@ static void fetch_fixed(struct remote *r, const struct item *rows, size_t n)
             struct engine_xfer_view x;
             bool has_x;
 
-            if (ctl_wire_item_parse(l, loop_now(r->loop), &it, &x, &has_x) < 0) {
+            if (ctl_wire_item_parse(l, r->version, loop_now(r->loop), &it, &x, &has_x) < 0) {
                 protocol_error(r, "row");
                 break;
             }
@@ -521,7 +527,7 @@ static size_t r_page(void *impl, int st, size_t off, size_t n, struct item **out
         if (ask(r, err, "rows %d %zu %zu", st, off + k, want) < 0)
             break;
         while (got < want && (l = next_line(r, &pos)) != NULL) {
-            if (ctl_wire_row_parse(l, loop_now(r->loop), &rows[got], &xs[got], &has_x[got]) < 0) {
+            if (ctl_wire_row_parse(l, r->version, loop_now(r->loop), &rows[got], &xs[got], &has_x[got]) < 0) {
                 protocol_error(r, "row");
                 break;
             }
@@ -806,6 +812,44 @@ static long r_hosts(void *impl, struct engine_host_view *out, size_t max)
     return n;
 }
 
+/* The details of a segmented download list its ranges (attach 3). They move at the speed of
+ * its connections, and a frame of 32 of them is over a kilobyte: asked at most once a second,
+ * and only for the item whose details are shown (docs/ctl.md#attach-mode). */
+static int r_ranges(void *impl, uint64_t id, struct engine_range_view *out, int max)
+{
+    struct remote *r = impl;
+    char err[ERRLEN], *l;
+    size_t pos = 0;
+    long long count;
+
+    if (r->version < 3)
+        return 0;
+    if (id != r->rg_id || mono_ms() - r->rg_ms >= 1000) {
+        r->nrg = 0;
+        r->rg_id = id;
+        r->rg_ms = mono_ms();
+        if (ask(r, err, "ranges %llu", (unsigned long long)id) < 0)
+            return 0;
+        if ((l = next_line(r, &pos)) == NULL || sscanf(l, "%lld", &count) != 1 || count < 0 ||
+            count > 256) {
+            protocol_error(r, "ranges answer");
+            return 0;
+        }
+        while ((l = next_line(r, &pos)) != NULL) {
+            if (r->nrg == CTL_WIRE_RANGES_MAX || ctl_wire_range_parse(l, &r->rg[r->nrg]) < 0) {
+                protocol_error(r, "range");
+                r->nrg = 0;
+                return 0;
+            }
+            r->nrg++;
+        }
+        if (r->nrg > count)
+            r->nrg = (int)count;
+    }
+    memcpy(out, r->rg, (size_t)(r->nrg < max ? r->nrg : max) * sizeof *out);
+    return r->nrg;
+}
+
 /* ctl's schedule command through the same connection: its first line is "schedule SPEC". */
 static int r_schedule(void *impl, const char *spec, struct sbuf *out, char *err)
 {
@@ -1009,6 +1053,7 @@ static const struct uisrc_ops remote_ops = {
     .info = r_info, .stats = r_stats, .idle = r_idle, .rate_series = r_series,
     .xfer_view = r_xfer, .total = r_total, .count = r_count, .page = r_page, .get = r_get,
     .scan = r_scan, .states = r_states, .wait = r_wait, .hosts = r_hosts,
+    .ranges_view = r_ranges,
     .schedule = r_schedule, .set_rate = r_set_rate, .set_concurrency = r_set_conc,
     .pause = r_pause, .pause_all = r_pause_all, .requeue = r_requeue,
     .requeue_failed = r_requeue_failed, .remove = r_remove, .add_url = r_add, .flush = r_flush,
@@ -1039,8 +1084,8 @@ static int dial(const char *path, const char *dir, char *err)
 }
 
 /* The greeting: "attach V" is answered "ok attach V\n", not framed (a server that does not
- * speak V answers "error: ..." and closes). 0; 1 when refused by a sluice that speaks only
- * attach 1 (an older one: the client asks again in 1); -1 with err. */
+ * speak V answers "error: ..." and closes). 0; the newest version it speaks when refused by an
+ * older sluice (the client asks again in that one); -1 with err. */
 static int greet(struct remote *r, int version, char *err)
 {
     struct sbuf hello = { 0 };
@@ -1058,13 +1103,19 @@ static int greet(struct remote *r, int version, char *err)
             return errf(err, "%s: no answer to attach", r->path);
     snprintf(want, sizeof want, "ok attach %d", version);
     if ((size_t)(nl - r->in.s) != strlen(want) || memcmp(r->in.s, want, strlen(want)) != 0) {
-        static const char old[] = "(this sluice speaks attach 1)";
+        char line[256], *p;
+        int lo, hi;
 
-        if ((size_t)(nl - r->in.s) >= sizeof old - 1 &&
-            memcmp(nl - (sizeof old - 1), old, sizeof old - 1) == 0)
-            return 1;
-        return errf(err, "the sluice on %s cannot be attached to: %.*s", r->path,
-                    (int)(nl - r->in.s), r->in.s);
+        /* "(this sluice speaks attach 1)" or "(... attach 1 to N)": the newest it speaks. */
+        snprintf(line, sizeof line, "%.*s", (int)(nl - r->in.s), r->in.s);
+        if ((p = strstr(line, "(this sluice speaks attach ")) != NULL) {
+            p += strlen("(this sluice speaks attach ");
+            if (sscanf(p, "%d to %d)", &lo, &hi) == 2 && lo >= 1 && hi >= lo && hi < version)
+                return hi;
+            if (strchr(p, ' ') == NULL && sscanf(p, "%d)", &lo) == 1 && lo >= 1 && lo < version)
+                return lo;
+        }
+        return errf(err, "the sluice on %s cannot be attached to: %s", r->path, line);
     }
     consume(r, (size_t)(nl - r->in.s) + 1);
     r->version = version;
@@ -1093,13 +1144,14 @@ struct uisrc *ctl_remote_new(struct loop *loop, const char *path, const char *di
     s = xcalloc(1, sizeof *s);
     s->ops = &remote_ops;
     s->impl = r;
-    if ((rc = greet(r, CTL_ATTACH_VERSION, err)) == 1) {
-        /* A sluice from before attach 2: its UI without the WAITING column and the Hosts tab. */
+    if ((rc = greet(r, CTL_ATTACH_VERSION, err)) > 0) {
+        /* An older sluice: the UI it can serve (before attach 3 no connections nor ranges of a
+         * segmented download, before 2 no WAITING column and no Hosts tab). */
         close(r->fd);
         r->in.len = 0;
         if ((r->fd = dial(path, dir, err)) < 0)
             goto fail;
-        rc = greet(r, 1, err);
+        rc = greet(r, rc, err);
     }
     if (rc != 0)
         goto fail;

@@ -113,18 +113,19 @@ static int nums(char **f, int n, int64_t *v, int64_t lo, int64_t hi)
 void ctl_wire_stats(struct sbuf *out, const struct engine_stats *st, bool idle)
 {
     sbuf_printf(out, "%zu %zu %zu %zu %zu %zu %zu %zu %d %d %d %lld %lld %lld %lld %lld %lld %lld "
-                "%lld %lld %lld %lld %d %d %d %d ",
+                "%lld %lld %lld %lld %d %d %d %d %u %u %d %d %lld ",
                 st->total, st->queued, st->active, st->retrying, st->paused, st->done,
                 st->unchanged, st->failed, st->concurrency, st->transfers, st->finishing,
                 (long long)st->rate, (long long)st->cap, (long long)st->bytes,
                 (long long)st->elapsed_ms, (long long)st->eta_ms, (long long)st->eta_known_left,
                 (long long)st->eta_known_items, (long long)st->eta_unknown_items,
                 (long long)st->eta_mean, (long long)st->eta_finished, (long long)st->eta_rate,
-                st->eta_capped, st->disk_full, st->paused_all, idle);
+                st->eta_capped, st->disk_full, st->paused_all, idle, (unsigned)st->shard.k,
+                (unsigned)st->shard.n, st->group_workers, st->group_up, (long long)st->local_cap);
     ctl_wire_str(out, st->session_error);
 }
 
-#define NSTATS 27
+#define NSTATS 32
 
 int ctl_wire_stats_parse(char *line, struct engine_stats *st, bool *idle, char **session_error)
 {
@@ -134,7 +135,9 @@ int ctl_wire_stats_parse(char *line, struct engine_stats *st, bool *idle, char *
     *session_error = NULL;
     if (split(line, f, MAX_FIELDS) != NSTATS || nums(f, 11, v, 0, INT_MAX) < 0 ||
         nums(f + 11, 11, v + 11, -1, INT64_MAX) < 0 || nums(f + 22, 4, v + 22, 0, 1) < 0 ||
-        str_parse(f[26], session_error) < 0)
+        nums(f + 26, 2, v + 26, 0, SHARD_MAX) < 0 || (v[27] > 0 && v[26] >= v[27]) ||
+        nums(f + 28, 1, v + 28, 0, INT_MAX) < 0 || nums(f + 29, 1, v + 29, 0, 1) < 0 ||
+        nums(f + 30, 1, v + 30, 0, INT64_MAX) < 0 || str_parse(f[31], session_error) < 0)
         return -1;
     memset(st, 0, sizeof *st);
     st->total = (size_t)v[0];
@@ -163,12 +166,33 @@ int ctl_wire_stats_parse(char *line, struct engine_stats *st, bool *idle, char *
     st->disk_full = v[23] != 0;
     st->paused_all = v[24] != 0;
     *idle = v[25] != 0;
+    st->shard.k = (uint32_t)v[26];
+    st->shard.n = (uint32_t)v[27];
+    st->group_workers = (int)v[28];
+    st->group_up = v[29] != 0;
+    st->local_cap = v[30];
     st->session_error = *session_error;
     return 0;
 }
 
+/* The transfer's fields of an item or a row, with their blank after. */
+static void put_x(struct sbuf *out, const struct engine_xfer_view *x, int version)
+{
+    if (x != NULL)
+        sbuf_printf(out, "%lld %lld %lld %d ", (long long)x->bytes, (long long)x->size,
+                    (long long)x->rate, x->throttled);
+    else
+        sbuf_addstr(out, "- - - - ");
+    if (version >= CTL_WIRE_CONNS_VERSION) {
+        if (x != NULL)
+            sbuf_printf(out, "%d ", x->conns);
+        else
+            sbuf_addstr(out, "- ");
+    }
+}
+
 void ctl_wire_item(struct sbuf *out, const struct item *it, int64_t now,
-                   const struct engine_xfer_view *x)
+                   const struct engine_xfer_view *x, int version)
 {
     int64_t left = it->state == ITEM_RETRY ? it->next_try_ms - now : 0;
 
@@ -181,11 +205,8 @@ void ctl_wire_item(struct sbuf *out, const struct item *it, int64_t now,
     } else {
         sbuf_addstr(out, "-");
     }
-    if (x != NULL)
-        sbuf_printf(out, " %lld %lld %lld %d ", (long long)x->bytes, (long long)x->size,
-                    (long long)x->rate, x->throttled);
-    else
-        sbuf_addstr(out, " - - - - ");
+    sbuf_addstr(out, " ");
+    put_x(out, x, version);
     ctl_wire_str(out, it->path);
     sbuf_addstr(out, " ");
     ctl_wire_str(out, it->host);
@@ -203,15 +224,41 @@ void ctl_wire_item(struct sbuf *out, const struct item *it, int64_t now,
 
 #define NITEM_FIXED 18
 
-int ctl_wire_item_parse(char *line, int64_t now, struct item *it, struct engine_xfer_view *x,
-                        bool *has_x)
+/* x_conns at f[0] (attach 3): the connections of a running transfer, "-" without one. */
+static int conns_parse(char *f, bool has_x, struct engine_xfer_view *x)
 {
-    char *f[MAX_FIELDS];
-    int n = split(line, f, MAX_FIELDS);
+    int64_t c;
+
+    if (!has_x)
+        return strcmp(f, "-") == 0 ? 0 : -1;
+    if (nums(&f, 1, &c, 0, 256) < 0)
+        return -1;
+    x->conns = (int)c;
+    return 0;
+}
+
+int ctl_wire_item_parse(char *line, int version, int64_t now, struct item *it,
+                        struct engine_xfer_view *x, bool *has_x)
+{
+    char *f[MAX_FIELDS], *all[MAX_FIELDS];
+    int n = split(line, all, MAX_FIELDS);
     int64_t v[8], xv[4];
+    bool conns = version >= CTL_WIRE_CONNS_VERSION;
 
     memset(it, 0, sizeof *it);
     *has_x = false;
+    if (n < 0)
+        return -1;
+    /* Read as the attach 1-2 layout, x_conns taken out. */
+    if (conns) {
+        if (n < 14)
+            return -1;
+        memcpy(f, all, 13 * sizeof *f);
+        memcpy(f + 13, all + 14, (size_t)(n - 14) * sizeof *f);
+        n--;
+    } else {
+        memcpy(f, all, (size_t)n * sizeof *f);
+    }
     if (n < NITEM_FIXED + 1 || n > NITEM_FIXED + CTL_WIRE_URLS_MAX || nums(f, 1, v, 1, INT64_MAX) < 0 ||
         nums(f + 1, 1, v + 1, 0, ITEM_STATE_COUNT - 1) < 0 || nums(f + 2, 1, v + 2, 0, INT_MAX) < 0 ||
         nums(f + 3, 1, v + 3, INT64_MIN / 4, INT64_MAX / 4) < 0 ||
@@ -244,11 +291,13 @@ int ctl_wire_item_parse(char *line, int64_t now, struct item *it, struct engine_
         x->size = xv[1];
         x->rate = xv[2];
         x->throttled = xv[3] != 0;
-        x->conns = 0;            /* not carried: shown as running */
+        x->conns = 0;            /* not carried before attach 3: shown as running */
         *has_x = true;
     } else if (strcmp(f[10], "-") != 0 || strcmp(f[11], "-") != 0 || strcmp(f[12], "-") != 0) {
         return -1;
     }
+    if (conns && conns_parse(all[13], *has_x, x) < 0)
+        return -1;
     if (str_parse(f[13], &it->path) < 0 || it->path == NULL || str_parse(f[14], &it->host) < 0 ||
         str_parse(f[15], &it->error) < 0 || str_parse(f[16], &it->etag) < 0 ||
         str_parse(f[17], &it->last_modified) < 0)
@@ -273,18 +322,14 @@ fail:
 }
 
 void ctl_wire_row(struct sbuf *out, const struct item *it, int64_t now,
-                  const struct engine_xfer_view *x)
+                  const struct engine_xfer_view *x, int version)
 {
     int64_t left = it->state == ITEM_RETRY ? it->next_try_ms - now : 0;
 
     sbuf_printf(out, "%llu %d %d %lld %d %lld %lld %lld ", (unsigned long long)it->id,
                 (int)it->state, it->attempts, (long long)left, it->http_status,
                 (long long)it->size, (long long)it->received, (long long)it->duration_ms);
-    if (x != NULL)
-        sbuf_printf(out, "%lld %lld %lld %d ", (long long)x->bytes, (long long)x->size,
-                    (long long)x->rate, x->throttled);
-    else
-        sbuf_addstr(out, "- - - - ");
+    put_x(out, x, version);
     ctl_wire_str(out, it->error);
 }
 
@@ -315,7 +360,7 @@ static int dynamic_parse(char **f, int64_t now, struct item *it, struct engine_x
         x->size = xv[1];
         x->rate = xv[2];
         x->throttled = xv[3] != 0;
-        x->conns = 0;            /* not carried: shown as running */
+        x->conns = 0;            /* not carried before attach 3: shown as running */
         *has_x = true;
     } else if (strcmp(f[9], "-") != 0 || strcmp(f[10], "-") != 0 || strcmp(f[11], "-") != 0) {
         return -1;
@@ -323,17 +368,41 @@ static int dynamic_parse(char **f, int64_t now, struct item *it, struct engine_x
     return 0;
 }
 
-int ctl_wire_row_parse(char *line, int64_t now, struct item *it, struct engine_xfer_view *x,
-                       bool *has_x)
+int ctl_wire_row_parse(char *line, int version, int64_t now, struct item *it,
+                       struct engine_xfer_view *x, bool *has_x)
 {
     char *f[MAX_FIELDS];
+    int k = version >= CTL_WIRE_CONNS_VERSION ? 1 : 0;
 
     memset(it, 0, sizeof *it);
-    if (split(line, f, MAX_FIELDS) != 13 || dynamic_parse(f, now, it, x, has_x) < 0 ||
-        str_parse(f[12], &it->error) < 0) {
+    if (split(line, f, MAX_FIELDS) != 13 + k || dynamic_parse(f, now, it, x, has_x) < 0 ||
+        (k == 1 && conns_parse(f[12], *has_x, x) < 0) || str_parse(f[12 + k], &it->error) < 0) {
         memset(it, 0, sizeof *it);
         return -1;
     }
+    return 0;
+}
+
+void ctl_wire_range(struct sbuf *out, const struct engine_range_view *r)
+{
+    sbuf_printf(out, "%lld %lld %lld %d %lld", (long long)r->start, (long long)r->end,
+                (long long)r->done, r->busy, (long long)r->rate);
+}
+
+int ctl_wire_range_parse(char *line, struct engine_range_view *r)
+{
+    char *f[MAX_FIELDS];
+    int64_t v[5];
+
+    if (split(line, f, MAX_FIELDS) != 5 || nums(f, 3, v, 0, INT64_MAX) < 0 ||
+        nums(f + 3, 1, v + 3, 0, 1) < 0 || nums(f + 4, 1, v + 4, 0, INT64_MAX) < 0 ||
+        v[1] < v[0] || v[2] > v[1] - v[0])
+        return -1;
+    r->start = v[0];
+    r->end = v[1];
+    r->done = v[2];
+    r->busy = v[3] != 0;
+    r->rate = v[4];
     return 0;
 }
 

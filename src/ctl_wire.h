@@ -24,24 +24,28 @@ void ctl_wire_str(struct sbuf *out, const char *s);
 void ctl_wire_stats(struct sbuf *out, const struct engine_stats *st, bool idle);
 /* One item; now is the sender's loop clock (a retry's wait travels as time left), x the view of
  * its running transfer or NULL. URLs are redacted by the caller. */
+/* From attach 3 on (version >= 3) the transfer's view carries its connections too (x_conns,
+ * after x_throttled: more than 1 for a segmented download); a parser reads the version it was
+ * written in. */
+#define CTL_WIRE_CONNS_VERSION 3
 void ctl_wire_item(struct sbuf *out, const struct item *it, int64_t now,
-                   const struct engine_xfer_view *x);
+                   const struct engine_xfer_view *x, int version);
 void ctl_wire_event(struct sbuf *out, const struct engine_event *ev);
 /* A row: what changes of an item (its path, host and URLs never do, and a client keeps them):
  * "id state attempts retry_in_ms http_status size received duration_ms x_bytes x_size x_rate
- * x_throttled error". */
+ * x_throttled [x_conns] error" (x_conns from attach 3). */
 void ctl_wire_row(struct sbuf *out, const struct item *it, int64_t now,
-                  const struct engine_xfer_view *x);
+                  const struct engine_xfer_view *x, int version);
 
 /* Decoding works on one line (no newline) in place: the line is cut into its fields. */
 int ctl_wire_stats_parse(char *line, struct engine_stats *st, bool *idle, char **session_error);
 /* it is filled with allocated strings (item_free frees them); next_try_ms is now + the time left
  * it carries. *has_x tells whether x was filled. */
-int ctl_wire_item_parse(char *line, int64_t now, struct item *it, struct engine_xfer_view *x,
-                        bool *has_x);
+int ctl_wire_item_parse(char *line, int version, int64_t now, struct item *it,
+                        struct engine_xfer_view *x, bool *has_x);
 /* Fills the fields a row carries (error allocated); the others are left zero. */
-int ctl_wire_row_parse(char *line, int64_t now, struct item *it, struct engine_xfer_view *x,
-                       bool *has_x);
+int ctl_wire_row_parse(char *line, int version, int64_t now, struct item *it,
+                       struct engine_xfer_view *x, bool *has_x);
 /* ev->item points at it (only its id is set); ev->error at an allocated string in *text. */
 int ctl_wire_event_parse(char *line, struct engine_event *ev, struct item *it, char **text);
 /* Numbers as the wire has them. */
@@ -68,5 +72,11 @@ int ctl_wire_wait_parse(char *line, int64_t now, int *host, bool *gone, struct w
  * rate queued queued_more". */
 void ctl_wire_host(struct sbuf *out, const struct engine_host_view *h, int64_t now);
 int ctl_wire_host_parse(char *line, int64_t now, struct engine_host_view *h);
+/* The ranges of a segmented download (attach 3, `ranges ID`): a first line "COUNT" (how many
+ * it has, 0 when it is not segmented or not running), then one "start end done busy rate" line
+ * per range, in file order, at most CTL_WIRE_RANGES_MAX (the details view's room). */
+#define CTL_WIRE_RANGES_MAX 32
+void ctl_wire_range(struct sbuf *out, const struct engine_range_view *r);
+int ctl_wire_range_parse(char *line, struct engine_range_view *r);
 
 #endif

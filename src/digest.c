@@ -122,3 +122,34 @@ struct digest *digest_of_part(int dirfd, const char *base, int64_t bytes, int64_
     }
     return d;
 }
+
+struct digest *digest_rest_of_part(int dirfd, const char *base, struct digest *d, int64_t bytes)
+{
+    char name[4096], err[ERRLEN];
+    int64_t pos = digest_bytes(d);
+    char *buf;
+    int fd, errnum;
+
+    snprintf(name, sizeof name, "%s%s", base, FSOUT_PART_SUFFIX);
+    if (pos > bytes || (fd = fsout_open_regular(dirfd, name, O_RDONLY, &errnum, err)) < 0) {
+        digest_free(d);
+        return NULL;
+    }
+    buf = xmalloc(1 << 20);
+    while (pos < bytes) {
+        ssize_t n = pread(fd, buf, bytes - pos < (1 << 20) ? (size_t)(bytes - pos) : (size_t)(1 << 20),
+                          (off_t)pos);
+
+        if (n <= 0)
+            break;
+        digest_update(d, buf, (size_t)n);
+        pos += n;
+    }
+    free(buf);
+    close(fd);
+    if (pos < bytes) {      /* shorter than its ranges say: not to be trusted */
+        digest_free(d);
+        return NULL;
+    }
+    return d;
+}

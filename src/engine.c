@@ -11,6 +11,8 @@
 #include "engine_impl.h"
 #include "engine_seg.h"
 #include "engine_transfer.h"
+#include "group.h"
+#include "group_redis.h"
 #include "hosts.h"
 #include "loop.h"
 #include "meter.h"
@@ -264,6 +266,7 @@ static void on_tick(void *arg)
         session_health(e);
     }
     engine_sched_tick(e);
+    engine_cap_group_sync(e);       /* an idle worker follows the group's cap too */
     engine_cap_retune(e);
     if (e->disk_full_until != 0 && now >= e->disk_full_until)
         engine_transfer_disk_recheck(e);
@@ -411,6 +414,30 @@ void engine_kick(struct engine *e)
     update_eager(e);
 }
 
+/* --cap-group (docs/scale.md#the-shared-cap). Until Redis first answers, the worker keeps to
+ * its -r over the shards of the list (a good guess at how many workers share the cap). */
+static int start_group(struct engine *e, char *err)
+{
+    const struct settings *s = e->s;
+    struct group_url u;
+
+    if (group_parse_url(s->cap_group, &u, err) < 0)
+        return -1;
+    if (s->rate <= 0)
+        return errf(err, "--cap-group needs a cap (-r RATE): the group's cap when the group has "
+                    "none yet, and what this worker keeps to while Redis cannot be reached");
+    if (s->nschedule > 0)
+        return errf(err, "--cap-group and --schedule do not go together yet: change the group's "
+                    "cap with `sluice ctl rate` on any worker");
+    snprintf(e->group_name, sizeof e->group_name, "%s", u.name);
+    e->group_workers = s->shard.n > 1 ? (int)s->shard.n : 1;
+    e->group = group_redis_start(&u, s->rate, e->group_workers, err);
+    if (e->group == NULL)
+        return -1;
+    engine_cap_group_sync(e);
+    return 0;
+}
+
 struct engine *engine_new(struct loop *loop, const struct settings *s, struct queue *q, int rootfd,
                           char *err)
 {
@@ -468,6 +495,10 @@ struct engine *engine_new(struct loop *loop, const struct settings *s, struct qu
     e->env.writer = e->writer;
 
     engine_sched_init(e);
+    if (s->cap_group != NULL && start_group(e, err) < 0) {
+        engine_free(e);
+        return NULL;
+    }
     return e;
 }
 
@@ -523,6 +554,7 @@ void engine_free(struct engine *e)
         return;
     if (e->multi != NULL)
         engine_stop(e);
+    group_redis_free(e->group);     /* leaves the group at once: the others count without us */
     writer_free(e->writer);
     syncer_free(e->syncer);
     for (size_t i = 0; i < e->npool; i++)

@@ -13,20 +13,38 @@
 #include "engine_impl.h"
 #include "bucket.h"
 #include "cap.h"
+#include "group.h"
+#include "group_redis.h"
 #include "sched.h"
+#include "segplan.h"
+#include "item.h"
 #include "hosts.h"
 #include "loop.h"
 #include "meter.h"
+#include "sched.h"
+#include "units.h"
 #include "util.h"
 #include "writer.h"
 #include "xfer.h"
 
 #include <curl/curl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <time.h>
 
 static bool capped(const struct engine *e)
 {
     return e->rate > 0;
+}
+
+/* A transfer whose buffer drains (xfer_draining: its window fell, its buffer is cut once what
+ * it holds unread is read) goes before every other: until then the kernel holds that much ahead
+ * of the cap, and a sender faster than the transfer's share would keep it full for good. Only
+ * for the drain's first half second: a sender faster than the whole cap would keep it full
+ * anyway, and take every turn. */
+static uint64_t turn_of(const struct active *a)
+{
+    return xfer_draining(a->x) ? 0 : a->seq;
 }
 
 /* The throttled list is kept oldest transfer first, so credit goes to the transfers admitted
@@ -42,17 +60,18 @@ static bool capped(const struct engine *e)
 static void throttle_push(struct engine *e, struct active *a)
 {
     struct active **pp;
+    uint64_t key = turn_of(a);
 
     a->throttled = true;
     a->tnext = NULL;
-    if (e->ttail == NULL || e->ttail->seq <= a->seq) {
+    if (e->ttail == NULL || turn_of(e->ttail) <= key) {
         if (e->ttail != NULL)
             e->ttail->tnext = a;
         else
             e->thead = a;
         e->ttail = a;
     } else {
-        for (pp = &e->thead; *pp != NULL && (*pp)->seq <= a->seq; pp = &(*pp)->tnext)
+        for (pp = &e->thead; *pp != NULL && turn_of(*pp) <= key; pp = &(*pp)->tnext)
             ;
         a->tnext = *pp;
         *pp = a;
@@ -135,7 +154,9 @@ bool engine_cap_may_receive(void *arg, struct xfer *x, size_t n)
         e->dhead = a;
         return false;
     }
-    if (e->thead == NULL)
+    engine_cap_group_take(e);
+    /* Leased credit is the group's, already spent from its budget: never thrown away. */
+    if (e->thead == NULL && !e->bucket.fed)
         cap_unwanted_credit(global_bucket(e), loop_now(e->loop));
     if (cap_may_receive(global_bucket(e), host_bucket(a), loop_now(e->loop)))
         return true;
@@ -171,6 +192,7 @@ void engine_cap_on_refill(void *arg)
     size_t n = 0;
     struct active *a;
 
+    engine_cap_group_sync(e);
     if (capped(e))
         bucket_refill(&e->bucket, now);
     for (a = e->thead; a != NULL; a = a->tnext)
@@ -191,8 +213,12 @@ void engine_cap_on_refill(void *arg)
         /* Delivers the held chunk synchronously (charged through engine_cap_received()). */
         unpause(e, a);
     }
-    if (e->thead != NULL)
-        loop_timer_arm(e->refill_timer, cap_refill_wait_ms(global_bucket(e)));
+    if (e->thead != NULL) {
+        int64_t w = cap_refill_wait_ms(global_bucket(e));
+
+        /* Fed by leases, credit comes when the group's thread brings it: look often. */
+        loop_timer_arm(e->refill_timer, e->bucket.fed && w > 5 ? 5 : w);
+    }
     if (e->nstuck > 0)
         engine_kick(e);
 }
@@ -234,12 +260,36 @@ void engine_cap_diskwait_remove(struct engine *e, struct active *a)
  * A transfer about to start counts itself (extra = 1). */
 static int64_t share_of(const struct engine *e, const struct host *h, int ways, int extra)
 {
-    return cap_share(e->rate, ways, h->capped ? h->bucket.rate : 0, h->active + extra);
+    /* With a cap group, this worker's part of the group's cap: windows sized for the whole cap
+     * in every worker would let the kernels take in N times it (docs/scale.md#the-shared-cap). */
+    int64_t rate = e->group != NULL ? group_fallback_rate(e->rate, e->group_workers) : e->rate;
+
+    return cap_share(rate, ways, h->capped ? h->bucket.rate : 0, h->active + extra);
 }
 
-/* The ways the cap splits (cap_ways): the transfers running, less those between two files on a
- * kept-alive connection. A transfer waiting for its first response on a new connection counts:
- * at the start every transfer waits, and all of them then receive at once. */
+/* The ranges of segmented files whose first answer has come and whose plan is not made yet
+ * (engine_seg.c plans on the engine's next turn): they start on that turn, as many as the free
+ * slots take, and count as transfers from the moment the split is known. Otherwise the first
+ * connection keeps a window for the whole cap until they start, the kernel fills it, and that
+ * stays queued ahead of the cap with the new connections' windows on top of it
+ * (docs/design.md#segmented-downloads). */
+static int planned_ranges(const struct engine *e)
+{
+    int n = 0, slots = e->concurrency - e->transfers - e->preparing;
+
+    for (size_t i = 0; i < e->nsegitems && n < slots; i++) {
+        const struct item *it = e->segitems[i];
+
+        if (it->segs == NULL && it->size > 0)
+            n += segplan_count(it->size, e->s->segments, e->s->min_segment) - 1;
+    }
+    return n < slots ? n : (slots > 0 ? slots : 0);
+}
+
+/* The ways the cap splits (cap_ways): the transfers running and the ranges about to start
+ * (planned_ranges), less those between two files on a kept-alive connection. A transfer
+ * waiting for its first response on a new connection counts: at the start every transfer
+ * waits, and all of them then receive at once. */
 static int ways_now(const struct engine *e, int extra)
 {
     int between = 0;
@@ -249,6 +299,7 @@ static int ways_now(const struct engine *e, int extra)
     for (const struct active *a = e->actives; a != NULL; a = a->next)
         if (!a->receiving && xfer_between_files(a->x))
             between++;
+    extra += planned_ranges(e);
     return cap_ways(e->transfers + extra, e->transfers + extra - between);
 }
 
@@ -265,6 +316,100 @@ void engine_cap_retune(struct engine *e)
 
     for (struct active *a = e->actives; a != NULL; a = a->next)
         xfer_tune_window(a->x, share_of(e, a->host, ways, 0));
+}
+
+static void group_say(struct engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void group_say(struct engine *e, const char *fmt, ...)
+{
+    char m[ERRLEN + 256];
+    va_list ap;
+    int n = snprintf(m, sizeof m, "cap group %s: ", e->group_name);
+
+    va_start(ap, fmt);
+    vsnprintf(m + n, sizeof m - (size_t)n, fmt, ap);
+    va_end(ap);
+    engine_emit_value(e, EV_MESSAGE, 0, m);
+}
+
+/* Asks for the next lease when this worker is short of credit. */
+static void group_ask(struct engine *e, bool up)
+{
+    int64_t lease = group_lease_bytes(e->rate, e->group_workers);
+
+    group_redis_want(e->group, capped(e) && up && e->transfers > 0 && e->bucket.tokens < lease ?
+                     lease : 0);
+}
+
+void engine_cap_group_take(struct engine *e)
+{
+    if (e->group == NULL)
+        return;
+    /* Not fed (Redis was away at the last full sync): what arrives waits for that sync. */
+    if (e->bucket.fed)
+        bucket_credit(&e->bucket, group_redis_take(e->group));
+    group_ask(e, e->bucket.fed);
+}
+
+void engine_cap_group_sync(struct engine *e)
+{
+    struct group_view v;
+    int64_t now;
+    char a[32], b[32];
+
+    if (e->group == NULL)
+        return;
+    now = loop_now(e->loop);
+    group_redis_view(e->group, &v);
+    e->group_calls = v.calls;
+    if (v.known) {
+        e->group_known = true;
+        e->group_workers = v.workers;
+        if (!e->group_said_rate && v.rate != e->s->rate) {
+            group_say(e, "the group's cap is %s; this worker's -r %s is not used",
+                      units_fmt_cap(v.rate, a, sizeof a), units_fmt_cap(e->s->rate, b, sizeof b));
+        }
+        e->group_said_rate = true;
+        if (v.rate != e->rate)
+            engine_cap_apply_rate(e, v.rate, e->burst, NULL);   /* another worker's `ctl rate` */
+    }
+    e->group_up = v.up;
+    if (!v.up && v.failures > 0 && !e->group_said_down) {
+        e->group_said_down = true;
+        group_say(e, "Redis cannot be reached (%s); this worker caps itself at %s (the group's "
+                  "cap over %d worker%s) until it is back", v.error,
+                  units_fmt_cap(group_fallback_rate(e->rate, e->group_workers), a, sizeof a),
+                  e->group_workers, e->group_workers == 1 ? "" : "s");
+    } else if (v.up && e->group_said_down) {
+        e->group_said_down = false;
+        group_say(e, "Redis is back; drawing from the group's cap again");
+    }
+    if (!capped(e)) {
+        group_redis_want(e->group, 0);
+        return;
+    }
+    if (v.up) {
+        if (!e->bucket.fed) {
+            /* From now on only leases add credit; what the local refill banked is dropped, so
+             * that it is not spent on top of the group's budget. */
+            bucket_refill(&e->bucket, now);
+            bucket_set(&e->bucket, e->rate, e->burst, now);
+            e->bucket.fed = true;
+            if (e->bucket.tokens > 0)
+                e->bucket.tokens = 0;
+        }
+        bucket_credit(&e->bucket, v.granted);
+    } else {
+        /* Never uncapped: the group's cap over the workers last seen, refilled by the clock. */
+        int64_t r = group_fallback_rate(e->rate, e->group_workers);
+
+        if (e->bucket.fed || e->bucket.rate != r) {
+            bucket_refill(&e->bucket, now);
+            e->bucket.fed = false;
+            bucket_set(&e->bucket, r, e->burst, now);
+        }
+    }
+    group_ask(e, v.up);
 }
 
 int engine_cap_local_second_of_week(void)

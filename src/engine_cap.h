@@ -29,5 +29,13 @@ void engine_cap_retune(struct engine *e);
 void engine_cap_apply_rate(struct engine *e, int64_t rate, int64_t burst, const char *why);
 /* Local time in seconds since Sunday 00:00, for the rate schedule (sched.h). */
 int engine_cap_local_second_of_week(void);
+/* With --cap-group: takes the leases granted into the bucket, follows the group's cap, switches
+ * to the safe local cap while Redis cannot be reached (and back), and says how much to lease
+ * next. Cheap (a mutex, a few numbers): called for every chunk, every refill and every tick. */
+void engine_cap_group_sync(struct engine *e);
+/* The part of it a libcurl callback may do (docs/design.md#the-event-loop: callbacks record and
+ * return): takes the leases granted into a fed bucket and asks for the next; the cap, Redis
+ * coming and going, and the messages wait for the next full sync (the refill timer, the tick). */
+void engine_cap_group_take(struct engine *e);
 
 #endif

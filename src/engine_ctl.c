@@ -6,6 +6,8 @@
 #include "engine_seg.h"
 #include "engine_transfer.h"
 #include "fsout.h"
+#include "group.h"
+#include "group_redis.h"
 #include "intake.h"
 #include "item.h"
 #include "meter.h"
@@ -54,6 +56,13 @@ void engine_stats(struct engine *e, struct engine_stats *st)
     if (st->session_error == NULL)
         st->session_error = queue_session_gone(e->q);
     st->paused_all = e->paused_all;
+    st->shard = e->s->shard;
+    if (e->group != NULL) {
+        st->group_workers = e->group_workers;
+        st->group_up = e->group_up;
+        st->group_calls = e->group_calls;
+        st->local_cap = e->group_up ? 0 : group_fallback_rate(e->rate, e->group_workers);
+    }
     /* Sizes known from started items; the others at the mean size of what finished this run
      * (meter.h, meter_eta; paused items are not counted: they do not move until resumed). */
     {
@@ -112,6 +121,11 @@ void engine_set_rate(struct engine *e, int64_t rate, int64_t burst)
     }
     e->rate_live = true;
     engine_cap_apply_rate(e, rate, burst, NULL);
+    if (e->group != NULL) {
+        /* The group's cap, for every worker (docs/scale.md#the-shared-cap). */
+        group_redis_set_rate(e->group, rate);
+        engine_cap_group_sync(e);
+    }
     queue_setting_set(e->q, "rate", rate);
     queue_setting_set(e->q, "burst", burst);
     queue_setting_set(e->q, "rate_until", until);

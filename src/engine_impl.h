@@ -11,6 +11,7 @@
 
 #include "bucket.h"
 #include "engine.h"
+#include "group.h"
 #include "meter.h"
 #include "sched.h"
 #include "xfer.h"
@@ -76,7 +77,14 @@ struct engine {
     int preparing;                   /* digests of .part files being rebuilt by the worker */
     int concurrency;
     struct bucket bucket;
-    int64_t rate, burst;             /* in force */
+    int64_t rate, burst;             /* in force (with a cap group: the group's cap) */
+    /* --cap-group (docs/scale.md#the-shared-cap): the bucket is fed by leases while Redis
+     * answers, and refills on its own at the group's cap over the workers last seen when not. */
+    struct group_client *group;
+    char group_name[GROUP_NAME_MAX + 1];
+    int group_workers;               /* last seen (at least 1) */
+    bool group_known, group_up, group_said_down, group_said_rate;
+    int64_t group_calls;
     struct sched_state sched;
     struct engine_htab *htab;        /* what each host did in this run (engine_hosts.c) */
     struct sched_point *sched_pts;   /* the schedule (engine_sched.c), from the settings or ctl */

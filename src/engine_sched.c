@@ -103,7 +103,9 @@ void engine_sched_view(struct engine *e, struct engine_sched_view *v)
     v->then_rate = -1;
     v->nsteps = e->nsched;
     if (e->nsched == 0) {
-        v->source = e->rate_live ? CAP_FROM_LIVE : CAP_FROM_SETTINGS;
+        /* A cap group's cap is the group's, whoever set it (docs/scale.md#the-shared-cap). */
+        v->source = e->group != NULL ? CAP_FROM_GROUP : e->rate_live ? CAP_FROM_LIVE :
+                    CAP_FROM_SETTINGS;
         return;
     }
     sow = engine_cap_local_second_of_week();

@@ -6,6 +6,7 @@
  * worker reads the .part in order for its SHA-256 and the writer commits it as usual. */
 #include "engine_seg.h"
 #include "engine_impl.h"
+#include "engine_cap.h"
 #include "engine_transfer.h"
 #include "digest.h"
 #include "fsout.h"
@@ -80,8 +81,16 @@ static void plan_changed(struct engine *e, struct item *it)
     queue_touch(e->q, it);
 }
 
+/* The first range's digest (xfer.c) is good while the .part's first bytes are those it hashed. */
+static void drop_seg_hash(struct item *it)
+{
+    digest_free(it->seg_hash);
+    it->seg_hash = NULL;
+}
+
 void engine_seg_forget(struct item *it)
 {
+    drop_seg_hash(it);
     if (it->segs == NULL)
         return;
     free(it->segs);
@@ -90,9 +99,17 @@ void engine_seg_forget(struct item *it)
     it->segs_dirty = true;       /* its rows go with the next write */
 }
 
+/* Called from the lead's write callback, at its first body byte: the split is decided here,
+ * so every window is retuned now with the planned ranges counted (engine_cap.c,
+ * planned_ranges), before the lead's buffer grows for a window of the whole cap and before the
+ * new connections start (docs/design.md#segmented-downloads). Only socket options change. */
 void engine_seg_on_lead(void *arg, struct xfer *x)
 {
-    track(arg, xfer_item(x));
+    struct engine *e = arg;
+
+    track(e, xfer_item(x));
+    if (e->rate > 0)
+        engine_cap_retune(e);
 }
 
 /* The lead's file gets its plan: the lead keeps the first range and is cut down to it. */
@@ -166,11 +183,15 @@ static void start_range(struct engine *e, struct item *it, int i)
     engine_transfer_start_range(e, it, &rg);
 }
 
-/* Once every range is on disk: the SHA-256 of the whole .part, in order, off the loop. */
+/* Once every range is on disk: the SHA-256 of the whole .part, in order, off the loop. The
+ * first range was hashed as it came (result_ptr, when it was: xfer.c): only the rest is read. */
 static void seg_hash_work(struct syncer_job *job)
 {
-    job->result_ptr = digest_of_part(job->dirfd, job->base, job->bytes, job->bytes,
-                                     (enum checksum_algo)job->algo, NULL, 0);
+    if (job->result_ptr != NULL)
+        job->result_ptr = digest_rest_of_part(job->dirfd, job->base, job->result_ptr, job->bytes);
+    else
+        job->result_ptr = digest_of_part(job->dirfd, job->base, job->bytes, job->bytes,
+                                         (enum checksum_algo)job->algo, NULL, 0);
 }
 
 static void whole(struct engine *e, struct item *it)
@@ -198,6 +219,9 @@ static void whole(struct engine *e, struct item *it)
     job->bytes = it->size;
     job->algo = it->algo;
     job->arg = it;
+    /* The digest goes with the job: the item holds none from here. */
+    job->result_ptr = it->seg_hash;
+    it->seg_hash = NULL;
     e->finishing++;
     syncer_submit(e->syncer, job);
 }
@@ -481,6 +505,8 @@ void engine_seg_finished(struct engine *e, struct active *a, CURLcode rc, const 
 void engine_seg_park(struct engine *e, struct item *it, enum item_state to)
 {
     stop_all(e, it);
+    /* While it waits the .part is no one's: read it all again at the end. */
+    drop_seg_hash(it);
     untrack(e, it);
     queue_touch(e->q, it);
     queue_set_state(e->q, it, to);

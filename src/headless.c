@@ -3,6 +3,7 @@
 #include "engine.h"
 #include "loop.h"
 #include "queue.h"
+#include "shard.h"
 #include "units.h"
 #include "urlpath.h"
 #include "util.h"
@@ -18,12 +19,40 @@ struct headless {
     struct loop_timer *timer;
 };
 
+/* "; shard K/N" when this worker takes one shard of the list (docs/scale.md#sharding), else "". */
+static void shard_note(const struct engine_stats *st, char *buf, size_t len)
+{
+    char k[24];
+
+    if (st->shard.n > 0)
+        snprintf(buf, len, "; shard %s", shard_fmt(&st->shard, k, sizeof k));
+    else
+        snprintf(buf, len, "%s", "");
+}
+
+/* " (group of N)" when the cap is shared, and what the worker keeps to while Redis is away
+ * (docs/scale.md#the-shared-cap). */
+static void group_note(const struct engine_stats *st, char *buf, size_t len)
+{
+    char c[32];
+
+    if (st->group_workers <= 0)
+        snprintf(buf, len, "%s", "");
+    else if (st->group_up)
+        snprintf(buf, len, " (group of %d)", st->group_workers);
+    else
+        snprintf(buf, len, " (group of %d; REDIS AWAY, local cap %s)", st->group_workers,
+                 units_fmt_cap(st->local_cap, c, sizeof c));
+}
+
 static void progress_line(struct engine *e, FILE *fp)
 {
     struct engine_stats st;
-    char rate[32], cap[32], eta[32], got[32];
+    char rate[32], cap[32], eta[32], got[32], sh[40], grp[96];
 
     engine_stats(e, &st);
+    shard_note(&st, sh, sizeof sh);
+    group_note(&st, grp, sizeof grp);
     units_fmt_rate(st.rate, rate, sizeof rate);
     if (st.cap > 0)
         units_fmt_rate(st.cap, cap, sizeof cap);
@@ -31,9 +60,9 @@ static void progress_line(struct engine *e, FILE *fp)
         snprintf(cap, sizeof cap, "off");
     units_fmt_duration(st.eta_ms, eta, sizeof eta);
     units_fmt_size(st.bytes, got, sizeof got);
-    fprintf(fp, "sluice: %zu/%zu done, %d active, %zu queued, %zu retrying, %zu failed, %s (%s) cap %s, ETA %s%s%s\n",
+    fprintf(fp, "sluice: %zu/%zu done, %d active, %zu queued, %zu retrying, %zu failed, %s (%s) cap %s%s, ETA %s%s%s%s\n",
             st.done + st.unchanged, st.total, st.transfers, st.queued, st.retrying, st.failed, rate,
-            got, cap, eta, st.disk_full ? " - DISK FULL, waiting" : "",
+            got, cap, grp, eta, sh, st.disk_full ? " - DISK FULL, waiting" : "",
             st.session_error != NULL ? " - SESSION NOT SAVED, retrying" : "");
     fflush(fp);
 }
@@ -87,18 +116,19 @@ void headless_free(struct headless *h)
 void headless_summary(struct engine *e, struct queue *q, FILE *fp, enum headless_end end)
 {
     struct engine_stats st;
-    char got[32], dur[32], rate[32];
+    char got[32], dur[32], rate[32], sh[40];
     struct item *page[256];
     size_t off = 0, n;
 
     engine_stats(e, &st);
+    shard_note(&st, sh, sizeof sh);
     units_fmt_size(st.bytes, got, sizeof got);
     units_fmt_duration(st.elapsed_ms, dur, sizeof dur);
     units_fmt_rate(st.elapsed_ms > 0 ? st.bytes * 1000 / st.elapsed_ms : 0, rate, sizeof rate);
-    fprintf(fp, "sluice: %s: %zu done, %zu unchanged, %zu failed, %zu not finished; %s in %s (%s)\n",
+    fprintf(fp, "sluice: %s: %zu done, %zu unchanged, %zu failed, %zu not finished; %s in %s (%s)%s\n",
             end == HEADLESS_INTERRUPTED ? "interrupted" : end == HEADLESS_UNFINISHED ?
             "stopped" : "finished", st.done, st.unchanged, st.failed,
-            st.total - st.done - st.unchanged - st.failed, got, dur, rate);
+            st.total - st.done - st.unchanged - st.failed, got, dur, rate, sh);
     while ((n = queue_page(q, ITEM_FAILED, off, ARRAY_LEN(page), page)) > 0) {
         for (size_t i = 0; i < n; i++) {
             char *url = urlpath_redact(page[i]->urls[0]);

@@ -19,6 +19,7 @@
 #include "intake_scan.h"
 #include "intake_writer.h"
 #include "queue.h"
+#include "shard.h"
 #include "store.h"
 #include "store_item.h"
 #include "store_meta.h"
@@ -69,6 +70,10 @@ static int walk_cb(const struct input_item *ii, void *arg, char *err)
 {
     struct walk *w = arg;
 
+    /* Items of other shards never enter the session (docs/scale.md#sharding); every pass
+     * skips the same ones, so the sequence numbers of the passes agree. */
+    if (!shard_mine(&w->in->s->shard, ii->urls[0]))
+        return 0;
     if (w->seq == UINT32_MAX)
         return errf(err, "%s: too many items", w->in->list_name);
     return w->fn(w->in, ii, w->seq++, err);
@@ -88,6 +93,11 @@ int intake_walk(struct intake *in, intake_walk_fn fn, void (*report)(void *arg, 
         ii.nurls = 1;
         ii.file = INTAKE_CLI_NAME;
         ii.line = (long)i + 1;
+        /* Skipped, the number still taken: seq < nurls marks a command-line item. */
+        if (!shard_mine(&in->s->shard, urls[0])) {
+            w.seq++;
+            continue;
+        }
         if (fn(in, &ii, w.seq++, err) < 0)
             return -1;
     }

@@ -31,6 +31,8 @@ void item_free(struct item *it)
     free(it->segs);
     if (it->hash_state != NULL && item_hash_free != NULL)
         item_hash_free(it->hash_state);
+    if (it->seg_hash != NULL && item_hash_free != NULL)
+        item_hash_free(it->seg_hash);
     free(it);
 }
 

@@ -12,6 +12,7 @@
 #include "notify.h"
 #include "opts.h"
 #include "queue.h"
+#include "shard.h"
 #include "theme.h"
 #include "ui.h"
 #include "uisrc.h"
@@ -264,7 +265,8 @@ static void restore_settings(struct run *r, bool resume)
             fprintf(stderr, "sluice: resuming the pass with the concurrency set live: %lld\n",
                     (long long)v);
     }
-    if (queue_setting_get(r->q, "rate", &v) > 0 &&
+    /* With a cap group the cap is the group's: nothing of this worker's to resume. */
+    if (r->s.cap_group == NULL && queue_setting_get(r->q, "rate", &v) > 0 &&
         (queue_setting_get(r->q, "rate_until", &until) <= 0 || until <= 0 || wall_ms() < until)) {
         char text[32];
 
@@ -381,6 +383,38 @@ static int check_input(struct run *r)
     return -1;
 }
 
+/* A session holds the items of one shard (docs/scale.md#sharding): run again with another
+ * --shard, it would keep the old shard's items as well and fetch what another worker fetches.
+ * The shard is kept in the session as (N << 20) | K (0 = none) and a change is refused. */
+static int check_shard(struct run *r)
+{
+    const struct shard *sh = &r->s.shard;
+    int64_t want = sh->n > 0 ? ((int64_t)sh->n << 20) | sh->k : 0, have;
+    int got = queue_setting_get(r->q, "shard", &have);
+    char a[24], b[24];
+
+    if (got > 0 && have != want) {
+        struct shard old = { (uint32_t)(have & 0xfffff), (uint32_t)(have >> 20) };
+
+        fprintf(stderr, "sluice: this session holds the items of %s%s, not of %s%s: use another "
+                "folder (-d) or --session for another shard\n", old.n > 0 ? "shard " : "every shard",
+                shard_fmt(&old, a, sizeof a), sh->n > 0 ? "shard " : "every shard",
+                shard_fmt(sh, b, sizeof b));
+        return -1;
+    }
+    if (got <= 0 && queue_total(r->q) > 0 && want != 0) {
+        fprintf(stderr, "sluice: this session holds the items of every shard (it was made "
+                "without --shard): use another folder (-d) or --session for --shard %s\n",
+                shard_fmt(sh, b, sizeof b));
+        return -1;
+    }
+    if (got <= 0 && want != 0 && queue_setting_set(r->q, "shard", want) < 0) {
+        r->session_failed = true;
+        return -1;
+    }
+    return 0;
+}
+
 /* The root, the session and the input, merged into the session; nothing is fetched yet. */
 static int plan(struct run *r)
 {
@@ -394,6 +428,8 @@ static int plan(struct run *r)
         return -1;
     }
     restore_settings(r, resume == 1);
+    if (check_shard(r) < 0)
+        return -1;
     return check_input(r);
 }
 
@@ -418,7 +454,9 @@ static int start_engine(struct run *r)
         fprintf(stderr, "sluice: %s\n", err);
         return -1;
     }
-    if (r->has_live_rate)
+    /* With a cap group the cap is the group's, kept in Redis: a worker that resumes must not
+     * set it back to what it once was (docs/scale.md#the-shared-cap). */
+    if (r->has_live_rate && r->s.cap_group == NULL)
         engine_set_rate(r->engine, r->live_rate, r->live_burst);
     if (r->log != NULL) {
         engine_add_listener(r->engine, evlog_listener, r->log);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "group.h"
 #include "units.h"
 #include "util.h"
 #include "version.h"
@@ -29,6 +30,9 @@ const struct opt opts_table[] = {
       .help = "session file (default: DIR/.sluice/session.db)" },
     { .name = "no-session", .type = OPT_BOOL, .def = "false", .key = "no_session",
       .off = F(no_session), .help = "keep no session (nothing to resume from)" },
+    { .name = "shard", .type = OPT_SHARD, .arg = "K/N", .key = "shard", .off = F(shard),
+      .help = "take only the items whose URL hashes to K of N (0 <= K < N); index/N takes K from "
+              "$JOB_COMPLETION_INDEX" },
 
     /* Transfers */
     { .name = "concurrency", .short_name = 'j', .type = OPT_INT, .def = "8", .min = 1, .max = 1024,
@@ -43,6 +47,10 @@ const struct opt opts_table[] = {
       .help = "token-bucket depth; auto = rate/8, >= 64K" },
     { .name = "schedule", .type = OPT_SCHEDULE, .arg = "SPEC", .key = "schedule",
       .off = F(schedule), .help = "rate timetable, e.g. \"08:00,10M 18:30,off\"" },
+    { .name = "cap-group", .type = OPT_STRING, .arg = "URL", .key = "cap_group",
+      .off = F(cap_group),
+      .help = "redis://HOST[:PORT]/NAME: share one cap (-r) with every worker of group NAME, "
+              "kept in Redis" },
     { .name = "retries", .type = OPT_INT, .def = "5", .min = 0, .max = 1000, .arg = "N",
       .key = "retries", .off = F(retries), .help = "attempts after the first, 0..1000" },
     { .name = "retry-wait", .type = OPT_DURATION_PAIR, .def = "1s,5m", .arg = "MIN,MAX",
@@ -268,6 +276,15 @@ int opts_apply(struct settings *s, int idx, const char *value, char *err)
             return errf(err, "must not be empty");
         if (has_control(value))
             return errf(err, "'%s': control characters are not allowed", units_quote(value, q, sizeof q));
+        if (dst == &s->cap_group) {
+            struct group_url u;
+
+            if (!group_built_in())
+                return errf(err, "this sluice was built without hiredis: a shared cap is not "
+                            "available (install libhiredis-dev and build again)");
+            if (group_parse_url(value, &u, err) < 0)
+                return -1;
+        }
         free(*dst);
         *dst = xstrdup(value);
         if (dst == &s->session)
@@ -316,6 +333,8 @@ int opts_apply(struct settings *s, int idx, const char *value, char *err)
         s->nschedule = n;
         return 0;
     }
+    case OPT_SHARD:
+        return shard_parse(value, getenv("JOB_COMPLETION_INDEX"), &s->shard, err);
     case OPT_ACTION:
         return 0;
     }
@@ -618,6 +637,7 @@ void settings_free(struct settings *s)
     free(s->input);
     free(s->dir);
     free(s->schedule);
+    free(s->cap_group);
     free(s->session);
     free(s->config);
     free(s->theme);

@@ -3,6 +3,7 @@
 #include "ui_impl.h"
 #include "engine.h"
 #include "loop.h"
+#include "shard.h"
 #include "ui_text.h"
 #include "units.h"
 #include "wait.h"
@@ -126,6 +127,18 @@ static void header(struct ui *u, const struct engine_stats *st)
     x = pair(u, 0, x, w, "  cap ", units_fmt_cap(st->cap, b, sizeof b),
              st->cap > 0 ? TH_VALUE : TH_LABEL);
     x += ui_put(u, 0, x, w - x, TH_LABEL, cap_note(st, note, sizeof note), false, false);
+    /* One worker of several: which part of the list this one takes (docs/scale.md#sharding). */
+    if (st->shard.n > 0)
+        x = pair(u, 0, x, w, "  shard ", shard_fmt(&st->shard, b, sizeof b), TH_VALUE);
+    /* The cap is a group's (docs/scale.md#the-shared-cap): how many share it, or, while Redis
+     * is away, the cap this worker keeps to on its own. */
+    if (st->group_workers > 0 && st->group_up) {
+        snprintf(b, sizeof b, "%d", st->group_workers);
+        x = pair(u, 0, x, w, "  workers ", b, TH_VALUE);
+    } else if (st->group_workers > 0) {
+        x = pair(u, 0, x, w, "  REDIS AWAY, local ", units_fmt_cap(st->local_cap, b, sizeof b),
+                 TH_ERROR);
+    }
     snprintf(right, sizeof right, "elapsed %s  ETA %s",
              units_fmt_duration(idle ? u->frozen_elapsed_ms : st->elapsed_ms, a, sizeof a),
              idle && st->total > 0 ? "done" : units_fmt_duration(st->eta_ms, b, sizeof b));

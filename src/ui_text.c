@@ -170,7 +170,8 @@ const char *ui_text_cap_note(int source, int until_wday, int until_minute, int64
                              char *buf, size_t len)
 {
     static const char *const days[7] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
-    const char *who = source == 2 ? "live" : source == 1 ? "schedule" : "settings";
+    const char *who = source == 3 ? "group" : source == 2 ? "live" : source == 1 ? "schedule" :
+                      "settings";
     char r[16];
 
     if (until_minute < 0 || until_minute > 1439) {

@@ -51,7 +51,8 @@ struct wstream {
     bool target_absent;              /* the loop saw no target just before (writer_target_absent) */
     int64_t total;                   /* the file's size when known, else -1 (writer_expect) */
     char *validator;                 /* of the response, for the tag (writer_expect) */
-    bool at;                         /* writer_open_at: a range written at offset, no digest */
+    bool at;                         /* writer_open_at: a range written at offset (a digest only
+                                      * for the first range, from 0) */
     int64_t offset;                  /* what the .part must hold when opened (the digest's length) */
     int dirfd, fd;
     bool dirfd_owned;                /* false: dirfd is rootfd (a file at the top), not closed */
@@ -587,9 +588,10 @@ void writer_target_absent(struct wstream *s)
     s->target_absent = true;
 }
 
-struct wstream *writer_open_at(struct writer *w, int rootfd, const char *path, int64_t offset)
+struct wstream *writer_open_at(struct writer *w, int rootfd, const char *path, int64_t offset,
+                               struct digest *d)
 {
-    struct wstream *s = writer_open(w, rootfd, path, false, offset, NULL);
+    struct wstream *s = writer_open(w, rootfd, path, false, offset, d);
 
     s->at = true;
     return s;

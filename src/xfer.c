@@ -53,6 +53,7 @@ struct xfer {
     int ratio;                   /* payload/truesize it was sized for; 0 = not measured then */
     int64_t sampled_at;          /* x->got when the socket's queue was last measured */
     int64_t drain_ms;            /* the buffer is too large for the window since then, 0 = not */
+    int64_t drained_at;          /* x->got when drain_buffer last looked */
     bool autotuned;              /* the buffer could not be made big enough: the kernel grows it */
     struct item *it;
     CURL *easy;
@@ -313,6 +314,15 @@ void xfer_tune_window(struct xfer *x, int64_t share)
     }
 }
 
+/* Read first for this long at most: a sender faster than the whole cap keeps a buffer full
+ * however fast it is read, and its transfer would then take every turn from the others. */
+#define DRAIN_FIRST_MS 500
+
+bool xfer_draining(const struct xfer *x)
+{
+    return x->drain_ms != 0 && mono_ms() - x->drain_ms < DRAIN_FIRST_MS;
+}
+
 bool xfer_between_files(const struct xfer *x)
 {
     return x->fd >= 0 && x->r.status == 0 && socktab_reused(x->env->socks, x->fd);
@@ -377,6 +387,7 @@ static int on_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip, 
     x->ratio = 0;
     x->sampled_at = x->got;
     x->drain_ms = 0;
+    x->drained_at = x->got;
     if (socktab_find(x->env->socks, conn_local_port, conn_primary_ip, conn_primary_port, &x->fd) >= 0)
         apply_window(x, x->fd);
     return CURL_PREREQFUNC_OK;
@@ -481,7 +492,7 @@ static int start_range(struct xfer *x)
         snprintf(why, sizeof why, "HTTP %d to a range request (ranges ignored, or the file "
                  "changed)", x->r.status);
     } else if (resp_segment_ok(&x->r, x->offset, x->seg_asked, x->known_size, x->validator, why)) {
-        x->stream = writer_open_at(x->env->writer, x->env->rootfd, x->it->path, x->offset);
+        x->stream = writer_open_at(x->env->writer, x->env->rootfd, x->it->path, x->offset, NULL);
         return 0;
     }
     x->discard = true;
@@ -513,7 +524,9 @@ static int start_body(struct xfer *x)
         keep_validators(x);
         if (over_limit(x, x->r.content_length, true))
             return -1;
-        x->stream = writer_open_at(x->env->writer, x->env->rootfd, x->it->path, 0);
+        /* Hashed as it comes: it is the file from byte 0, in order (engine_seg.c, whole). */
+        x->stream = writer_open_at(x->env->writer, x->env->rootfd, x->it->path, 0,
+                                   digest_new(x->it->algo));
         if (x->env->segmented != NULL)
             x->env->segmented(x->env->arg, x);
         return 0;
@@ -576,6 +589,12 @@ static void end_stream(struct xfer *x)
     if (x->seg) {
         /* The engine keeps a range's progress (the item's is the sum of its ranges). */
         x->seg_written = written;
+        /* The first range's digest covers the .part from 0 as far as it was written, in order:
+         * the item keeps it, so only the rest is read back once every range is on disk. */
+        if (d != NULL && err == 0 && x->seg_lead && x->offset == 0 && x->it->seg_hash == NULL)
+            x->it->seg_hash = d;
+        else
+            digest_free(d);
     } else {
         xfer_attach_hash(x->it, d);
         x->it->received = written;
@@ -650,6 +669,13 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
     if (x->window > 0 && x->fd >= 0 && !x->autotuned && socktab_ratio_measured(x->env->socks) &&
         (x->ratio == 0 || x->got - x->sampled_at >= x->window / 8))
         measure_ratio(x);
+    /* A buffer too large for its window (the window fell: the cap, more transfers, a segmented
+     * file's split) is looked at every eighth of a window too, not only on the tick: while it
+     * drains it is read first (xfer_draining), and it is cut as soon as it may be. */
+    if (x->window > 0 && x->fd >= 0 && !x->autotuned && x->got - x->drained_at >= x->window / 8) {
+        x->drained_at = x->got;
+        drain_buffer(x);
+    }
     if (x->env->received != NULL)
         x->env->received(x->env->arg, x, n);
     if (x->seg && x->offset + x->got >= x->seg_end)
@@ -920,17 +946,15 @@ static enum retry_cause local_cause(const struct xfer *x)
 
 /* The verdict on a range: its stream always ends here (the commit is of the whole file, once
  * every range is on disk). Complete when every byte up to its end, as it is now, is written. */
-static enum xfer_verdict range_verdict(struct xfer *x, CURLcode rc, char *msg,
-                                       struct retry_facts *f)
+/* A response that is not the version (or not the range) asked for: neither its validators nor
+ * the old ones describe what the next attempt will fetch; with none, a target already there is
+ * asked for by its mtime, so an old file of the recorded size is never called unchanged. Then,
+ * whatever the verdict, the facts of a failure for retry_decide. */
+static void judge_facts(struct xfer *x, CURLcode rc, struct retry_facts *f)
 {
     struct item *it = x->it;
-    int64_t want = x->seg_end - x->offset;
 
-    end_stream(x);
-    it->http_status = x->r.status;
-    it->duration_ms = mono_ms() - x->started_ms;
     if (x->discard) {
-        /* Not the version (or not the range) asked for: nothing known of the file holds. */
         free(it->etag);
         free(it->last_modified);
         it->etag = it->last_modified = NULL;
@@ -942,6 +966,18 @@ static enum xfer_verdict range_verdict(struct xfer *x, CURLcode rc, char *msg,
     f->resumed = x->offset > 0;
     f->retry_after = x->r.retry_after;
     f->cause = local_cause(x);
+}
+
+static enum xfer_verdict range_verdict(struct xfer *x, CURLcode rc, char *msg,
+                                       struct retry_facts *f)
+{
+    struct item *it = x->it;
+    int64_t want = x->seg_end - x->offset;
+
+    end_stream(x);
+    it->http_status = x->r.status;
+    it->duration_ms = mono_ms() - x->started_ms;
+    judge_facts(x, rc, f);
     if (x->local_errno != 0)
         return errf(msg, "%s", x->local_msg), XFER_FAILED;
     if (x->seg_written == want && (x->seg_reached || rc == CURLE_OK))
@@ -981,22 +1017,7 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, char *msg, struct re
      * next attempt can resume with Range + If-Range. */
     if (x->r.status >= 200 && x->r.status <= 299 && x->body_started && !x->discard)
         keep_validators(x);
-    if (x->discard) {
-        /* Neither this response's validators nor the old ones describe what the next attempt
-         * will fetch; with none, a target already there is asked for by its mtime, so an old
-         * file of the recorded size is never called unchanged. */
-        free(it->etag);
-        free(it->last_modified);
-        it->etag = it->last_modified = NULL;
-        it->size = -1;
-    }
-    /* Whatever the verdict, the facts of a failure; retry_decide judges them. */
-    f->status = x->r.status;
-    f->curl = rc;
-    f->err = x->local_errno;
-    f->resumed = x->offset > 0;
-    f->retry_after = x->r.retry_after;
-    f->cause = local_cause(x);
+    judge_facts(x, rc, f);
     if (x->local_errno != 0) {
         snprintf(msg, ERRLEN, "%s", x->local_msg);
         return XFER_FAILED;

@@ -4,7 +4,7 @@
 set -e
 PKGS="gcc make pkg-config libncurses-dev libcurl4-openssl-dev libconfig-dev libssl-dev
 libsqlite3-dev sqlite3 libcmocka-dev nginx-light openssl tmux curl aria2 iproute2 procps time
-groff-base mount clang libclang-rt-14-dev attr"
+groff-base mount clang libclang-rt-14-dev attr libhiredis-dev redis-server"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -209,6 +209,14 @@ wait_until() {
     "$@" > /dev/null 2>&1
 }
 
+# output_is EXPECTED CMD...: CMD prints EXPECTED (one word, blanks trimmed). For wait_until, which
+# runs its command again on each try: `wait_until 5 test "$(cmd)" = x` would run cmd only once.
+output_is() {
+    local want=$1
+    shift
+    [ "$("$@" 2> /dev/null | tr -d ' \n')" = "$want" ]
+}
+
 # ---- servers ----
 
 _have_ipv6_lo() {

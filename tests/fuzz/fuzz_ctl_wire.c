@@ -1,7 +1,8 @@
 /* libFuzzer target: the attach mode's records (src/ctl_wire.c) as a client reads them from a
  * socket anyone of our user could serve: the first byte picks the record (stats, item, event,
- * row, and attach 2's wait run, wait host, wait and host rows), the rest is one line. A line that
- * parses is encoded again and must parse to the same values. */
+ * row, and attach 2's wait run, wait host, wait and host rows), and the attach version items
+ * and rows are read in (1 to 3: 3 carries x_conns); the rest is one line. A line that parses is
+ * encoded again and must parse to the same values. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,21 +29,21 @@ static void same_str(const char *a, const char *b)
         abort();
 }
 
-static void item_case(char *line)
+static void item_case(char *line, int version)
 {
     struct item it, again;
     struct engine_xfer_view x, x2;
     bool has_x, has_x2;
     struct sbuf b = { 0 };
 
-    if (ctl_wire_item_parse(line, 1000, &it, &x, &has_x) < 0)
+    if (ctl_wire_item_parse(line, version, 1000, &it, &x, &has_x) < 0)
         return;
-    ctl_wire_item(&b, &it, 1000, has_x ? &x : NULL);
+    ctl_wire_item(&b, &it, 1000, has_x ? &x : NULL, version);
     sbuf_add(&b, "", 0);
-    if (ctl_wire_item_parse(b.s, 1000, &again, &x2, &has_x2) < 0)
+    if (ctl_wire_item_parse(b.s, version, 1000, &again, &x2, &has_x2) < 0)
         abort();
     if (again.id != it.id || again.state != it.state || again.received != it.received ||
-        has_x != has_x2 || again.nurls != it.nurls)
+        has_x != has_x2 || again.nurls != it.nurls || (has_x && x.conns != x2.conns))
         abort();
     same_str(it.path, again.path);
     same_str(it.error, again.error);
@@ -128,7 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(text);
         break;
     case 1:
-        item_case(line);
+        item_case(line, 1 + data[0] / 8 % 3);
         break;
     case 4:
     case 5:
@@ -140,7 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct engine_xfer_view x;
         bool has_x;
 
-        if (ctl_wire_row_parse(line, 0, &it, &x, &has_x) == 0)
+        if (ctl_wire_row_parse(line, 1 + data[0] / 8 % 3, 0, &it, &x, &has_x) == 0)
             free(it.error);
         break;
     }

@@ -294,7 +294,8 @@ old_port=$FAULT_PORT
 lines=$(wc -l < "$FAULT_LOG")
 curl -s -o /dev/null --max-time 10 "$FAULT_URL/$big?stall_after=10&bye=1" &
 cpid=$!
-wait_until 5 test "$(faultd_stats | sed -n 's/.*"conns":\([0-9]*\).*/\1/p')" = 1
+faultd_conns() { faultd_stats | sed -n 's/.*"conns":\([0-9]*\).*/\1/p'; }
+wait_until 5 output_is 1 faultd_conns
 stop_faultd
 check "faultd: exits on SIGTERM" not kill -0 "$FAULT_PID"
 wait "$cpid"

@@ -10,7 +10,7 @@ source "$(dirname "$0")/../tui_lib.sh"
 
 mkdir -p "$T/www"
 for i in $(seq 1 8); do head -c 150000 /dev/urandom > "$T/www/f$i.bin"; done
-start_faultd "$T/www"
+start_faultd "$T/www" --rate-log "$T/rate.log"
 for i in $(seq 1 8); do echo "$FAULT_URL/f$i.bin?rate=30000"; done > "$T/list.txt"
 
 done_count() { grep -c '"event":"done"' "$T/ev.jsonl" 2> /dev/null || true; }
@@ -45,8 +45,17 @@ keys att b
 check "attach: b opens the cap prompt" wait_until 10 line_has att 30 '^cap \('
 keys att 1 0 k Enter
 check "attach: the cap typed there is the engine's" \
-    wait_until 10 test "$("$SLUICE" ctl -d "$T/out" rate)" = 10240
+    wait_until 10 output_is 10240 "$SLUICE" ctl -d "$T/out" rate
 check "attach: the engine logged it" wait_until 10 grep -q '"event":"rate","rate":10240' "$T/ev.jsonl"
+# ... and holds on the wire: what the origin sends in the 4 s from 2 s after the change is at
+# most twice the cap's share of them (uncapped, the two transfers take 60,000 B/s: 240,000 B).
+# Only an upper bound: a slow machine sends less, never more.
+sleep 2
+mark=$(wc -l < "$T/rate.log")
+sleep 4
+sent=$(tail -n +"$((mark + 1))" "$T/rate.log" | awk '{s += $2} END {print s + 0}')
+check "attach: the cap typed there holds at the origin ($sent bytes in 4 s, cap 10240 B/s)" \
+    test "$sent" -le $((10240 * 4 * 2))
 keys att D
 check "D: the client exits 0" wait_until 10 grep -qx 0 "$T/att.exit"
 check "D: the detached run goes on" kill -0 "$pid"
@@ -54,7 +63,7 @@ check_eq "the cap holds after the client left" 10240 "$("$SLUICE" ctl -d "$T/out
 tui att2 100 30 LC_ALL=C.UTF-8 -- attach -d "$T/out"
 wait_screen 20 att2 'cap 10\.0 KiB/s' "a second attach works (and shows the cap)"
 keys att2 b C-u o f f Enter
-check "the second client lifts the cap" wait_until 10 test "$("$SLUICE" ctl -d "$T/out" rate)" = 0
+check "the second client lifts the cap" wait_until 10 output_is 0 "$SLUICE" ctl -d "$T/out" rate
 keys att2 D
 check "D again: the client exits 0" wait_until 10 grep -qx 0 "$T/att2.exit"
 check "the detached run ends on its own when the work is done" wait_until 60 gone "$pid"

@@ -71,7 +71,7 @@ keys a1 b
 check "attach: b opens the cap prompt" wait_until 10 line_has a1 30 '^cap \('
 keys a1 2 0 k Enter
 check "attach: the cap typed there is the engine's (ctl rate)" \
-    wait_until 10 test "$("$SLUICE" ctl -d "$OUT" rate)" = 20480
+    wait_until 10 output_is 20480 "$SLUICE" ctl -d "$OUT" rate
 check "attach: the engine logged the new cap" wait_until 10 grep -q '"event":"rate","rate":20480' "$T/ev.jsonl"
 wait_screen 10 a1 'cap 20\.0 KiB/s' "attach: the header shows the new cap"
 
@@ -81,7 +81,7 @@ tui a2 120 30 LC_ALL=C.UTF-8 -- attach -d "$OUT"
 wait_screen 20 a2 'cap 20\.0 KiB/s' "second client: sees the same cap"
 keys a2 +
 check "second client: + raises the engine's concurrency" \
-    wait_until 10 test "$("$SLUICE" ctl -d "$OUT" concurrency)" = 3
+    wait_until 10 output_is 3 "$SLUICE" ctl -d "$OUT" concurrency
 wait_screen 10 a1 'conns [0-9]+/3' "first client: shows the concurrency changed in the second"
 "$SLUICE" ctl -d "$OUT" concurrency 2 > /dev/null
 wait_screen 10 a2 'conns [0-9]+/2' "second client: shows a change made with sluice ctl"

@@ -35,7 +35,7 @@ keys op 5
 wait_screen 10 op 'NAME +HOST +TRY +HTTP +REASON' "the Failed tab"
 keys op / 'status:503' Enter
 wait_screen 10 op " 5 Failed 2 " "status:503: the Failed tab counts two"
-check "status:503: a1 and a2 only" wait_until 10 test "$(rows_in op)" -eq 2
+check "status:503: a1 and a2 only" wait_until 10 output_is 2 rows_in op
 check "status:503: a2 shown with its host" row_of op a2.bin "localhost:$FAULT_PORT .*503 +HTTP 503 unavailable"
 check "status:503: no 404 shown" not row_of op gone1.bin .
 screen op > "$T/failed-503.txt"
@@ -55,7 +55,7 @@ keys op Escape
 keys op 1
 keys op / 'state:failed reason:404' Enter
 wait_screen 10 op " 1 All 2 " "state:failed reason:404: the two 404s in All"
-check "... gone1 and gone2" wait_until 10 test "$(rows_in op)" -eq 2
+check "... gone1 and gone2" wait_until 10 output_is 2 rows_in op
 keys op Escape
 
 keys op q

@@ -383,6 +383,37 @@ static void test_simulated_consumer(void **state)
     run_consumer(40 * MiB);    /* several chunks per tick */
 }
 
+/* A fed bucket (a shared cap's leases, docs/scale.md#the-shared-cap): time adds nothing, credit
+ * adds exactly what was leased, even above the depth, and charges still make debt. */
+static void test_fed(void **state)
+{
+    struct bucket b;
+
+    bucket_init(&b, 100000, 0, 1000);
+    bucket_take(&b, b.tokens);
+    b.fed = true;
+    bucket_refill(&b, 11000);               /* ten seconds: nothing */
+    assert_int_equal(b.tokens, 0);
+    assert_false(bucket_has_credit(&b));
+    bucket_credit(&b, 5000);
+    assert_int_equal(b.tokens, 5000);
+    bucket_credit(&b, 200000);              /* above the 64 KiB depth: kept */
+    assert_int_equal(b.tokens, 205000);
+    bucket_credit(&b, -7);                  /* nonsense adds nothing */
+    assert_int_equal(b.tokens, 205000);
+    bucket_take(&b, 210000);
+    assert_int_equal(b.tokens, -5000);
+    bucket_refill(&b, 20000);
+    assert_int_equal(b.tokens, -5000);
+    assert_int_equal(b.last_ms, 20000);
+    /* Back on the clock (the shared store is unreachable): refills from last_ms on. */
+    b.fed = false;
+    bucket_refill(&b, 20100);
+    assert_int_equal(b.tokens, 5000);
+    bucket_init(&b, 100000, 0, 0);
+    assert_false(b.fed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_long_gaps_no_overflow),
         cmocka_unit_test(test_backwards_clock),
         cmocka_unit_test(test_simulated_consumer),
+        cmocka_unit_test(test_fed),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -184,7 +184,18 @@ int engine_add_url(struct engine *e, const char *url, const char *out, uint64_t 
 bool engine_idle(const struct engine *e) { return false; }
 void engine_rate_series(struct engine *e, int64_t *out, int n) { memset(out, 0, (size_t)n * sizeof *out); }
 bool engine_xfer_view(struct engine *e, uint64_t id, struct engine_xfer_view *v) { return false; }
-int engine_ranges_view(struct engine *e, uint64_t id, struct engine_range_view *out, int max) { return 0; }
+/* Item 5 runs on two ranges, the second idle; every other item is not segmented. */
+int engine_ranges_view(struct engine *e, uint64_t id, struct engine_range_view *out, int max)
+{
+    static const struct engine_range_view r[2] = { { 0, 4096, 100, 2048, true },
+                                                   { 4096, 8192, 0, 0, false } };
+
+    if (id != 5)
+        return 0;
+    for (int i = 0; i < 2 && i < max; i++)
+        out[i] = r[i];
+    return 2;
+}
 void engine_add_listener(struct engine *e, engine_listener cb, void *arg) { }
 void engine_remove_listener(struct engine *e, engine_listener cb, void *arg) { }
 void engine_item_wait(struct engine *e, const struct item *it, struct wait_facts *f)
@@ -577,7 +588,8 @@ static void test_status_json(void **state)
         "\"rate\":1500000,\"cap\":1048576,\"bytes\":123456789,\"elapsed_ms\":61005,"
         "\"eta_ms\":-1,\"disk_full\":false,\"paused_all\":true,\"cap_source\":\"settings\","
         "\"schedule_step\":null,\"schedule_next\":null,\"schedule_next_in_s\":-1,"
-        "\"cap_then\":-1}\n");
+        "\"cap_then\":-1,\"shard\":null,\"group_workers\":null,\"group_up\":null,"
+        "\"local_cap\":null}\n");
     sbuf_free(&b);
 
     /* Under a schedule: the step in force, the next one, and a live cap until then. */
@@ -598,7 +610,7 @@ static void test_status_json(void **state)
         assert_non_null(strstr(b.s, "\"paused_all\":true,\"cap_source\":\"live\","
                                     "\"schedule_step\":\"mon-fri 08:00,2M\","
                                     "\"schedule_next\":\"mon-fri 18:30,off\","
-                                    "\"schedule_next_in_s\":3600,\"cap_then\":0}\n"));
+                                    "\"schedule_next_in_s\":3600,\"cap_then\":0,\"shard\":null,"));
         sbuf_free(&b);
         b = (struct sbuf){ 0 };
         ctl_cmd_metrics(&st, &b);
@@ -671,8 +683,56 @@ static void test_metrics(void **state)
         assert_true(*p != '\0' && strspn(p, "-0123456789.") == strlen(p));
         samples++;
     }
-    assert_int_equal(samples, 7 + 10 + 3);
+    assert_int_equal(samples, 7 + 10 + 4);
     free(text);
+    sbuf_free(&b);
+}
+
+/* A worker of a sharded list says which shard, in both renderings (docs/scale.md#sharding). */
+static void test_shard_rendered(void **state)
+{
+    struct engine_stats st = sample;
+    struct sbuf b = { 0 };
+
+    st.shard = (struct shard){ 2, 3 };
+    ctl_cmd_status_json(&st, &b);
+    sbuf_add(&b, "", 1);
+    assert_non_null(strstr(b.s, ",\"cap_then\":-1,\"shard\":\"2/3\",\"group_workers\":null,"));
+    sbuf_free(&b);
+    ctl_cmd_metrics(&st, &b);
+    sbuf_add(&b, "", 1);
+    assert_non_null(strstr(b.s, "# TYPE sluice_shard gauge\n"
+                                "sluice_shard{index=\"2\",count=\"3\"} 1\n"));
+    sbuf_free(&b);
+    ctl_cmd_metrics(&sample, &b);
+    sbuf_add(&b, "", 1);
+    assert_null(strstr(b.s, "sluice_shard"));
+    assert_null(strstr(b.s, "sluice_cap_group"));
+    sbuf_free(&b);
+}
+
+/* A worker of a cap group (docs/scale.md#the-shared-cap): how many draw from the cap, whether
+ * Redis answers, and the local cap it keeps to while not. */
+static void test_group_rendered(void **state)
+{
+    struct engine_stats st = sample;
+    struct sbuf b = { 0 };
+
+    st.group_workers = 3;
+    st.group_up = false;
+    st.group_calls = 42;
+    st.local_cap = 349525;
+    ctl_cmd_status_json(&st, &b);
+    sbuf_add(&b, "", 1);
+    assert_non_null(strstr(b.s, ",\"group_workers\":3,\"group_up\":false,\"local_cap\":349525}\n"));
+    sbuf_free(&b);
+    ctl_cmd_metrics(&st, &b);
+    sbuf_add(&b, "", 1);
+    assert_non_null(strstr(b.s, "\nsluice_cap_group_workers 3\n"));
+    assert_non_null(strstr(b.s, "\nsluice_cap_group_up 0\n"));
+    assert_non_null(strstr(b.s, "# TYPE sluice_cap_group_calls_total counter\n"
+                                "sluice_cap_group_calls_total 42\n"));
+    assert_non_null(strstr(b.s, "\nsluice_cap_local_bytes_per_second 349525\n"));
     sbuf_free(&b);
 }
 
@@ -919,9 +979,24 @@ static void test_server_attach(void **state)
     free(ans);
 
     fd = connect_to(sv.path);
-    send_str(fd, "attach 3\n", 9);
+    send_str(fd, "attach 4\n", 9);
     ans = collect(sv.loop, fd);
-    assert_string_equal(ans, "error: usage: attach VERSION (this sluice speaks attach 1 to 2)\n");
+    assert_string_equal(ans, "error: usage: attach VERSION (this sluice speaks attach 1 to 3)\n");
+    free(ans);
+
+    /* Version 3: a segmented download's ranges (start end done busy rate), the count first. */
+    fd = connect_to(sv.path);
+    {
+        const char *req = "attach 3\ninfo\nranges 5\nranges 6\nranges x\n";
+
+        send_str(fd, req, strlen(req));
+    }
+    shutdown(fd, SHUT_WR);
+    ans = collect(sv.loop, fd);
+    assert_string_equal(ans, "ok attach 3\nok 8\n3 0 0 0\n"
+                             "ok 36\n2\n0 4096 100 1 2048\n4096 8192 0 0 0\n"
+                             "ok 2\n0\n"
+                             "error: id: 'x' is not a number in 1..9223372036854775807\n");
     free(ans);
 
     /* Version 2 (waits, hosts) is answered in 2; info says which one the connection speaks. */
@@ -1336,6 +1411,8 @@ int main(void)
         cmocka_unit_test(test_schedule),
         cmocka_unit_test(test_status_json),
         cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_shard_rendered),
+        cmocka_unit_test(test_group_rendered),
         cmocka_unit_test(test_server_basics),
         cmocka_unit_test(test_server_framing),
         cmocka_unit_test(test_server_long_line),

@@ -27,7 +27,9 @@ static void test_stats_round_trip(void **state)
                                .concurrency = 16, .transfers = 16, .finishing = 2,
                                .rate = 123456, .cap = 1048576, .bytes = 1LL << 40,
                                .elapsed_ms = 3600000, .eta_ms = -1, .eta_mean = -1,
-                               .disk_full = true, .session_error = "disk full: /x y" };
+                               .disk_full = true, .session_error = "disk full: /x y",
+                               .shard = { 5, 7 }, .group_workers = 3, .group_up = false,
+                               .local_cap = 349525 };
     struct engine_stats got;
     struct sbuf b = { 0 };
     char *err;
@@ -45,6 +47,11 @@ static void test_stats_round_trip(void **state)
     assert_int_equal(got.eta_ms, -1);
     assert_true(got.disk_full);
     assert_false(got.paused_all);
+    assert_int_equal(got.shard.k, 5);      /* an attached TUI shows the shard too */
+    assert_int_equal(got.shard.n, 7);
+    assert_int_equal(got.group_workers, 3);    /* and the cap group's state */
+    assert_false(got.group_up);
+    assert_int_equal(got.local_cap, 349525);
     assert_string_equal(got.session_error, "disk full: /x y");
     free(err);
     sbuf_free(&b);
@@ -65,10 +72,10 @@ static void test_item_round_trip(void **state)
 
     for (int i = 0; i < 32; i++)
         it.sha256[i] = (unsigned char)(i * 7);
-    ctl_wire_item(&b, &it, 10000, &x);
+    ctl_wire_item(&b, &it, 10000, &x, 2);
     assert_null(strchr(b.s, '\n'));
     /* The receiver's clock: a retry due in 500 ms stays due in 500 ms. */
-    assert_int_equal(ctl_wire_item_parse(line_of(&b), 20000, &got, &gx, &has_x), 0);
+    assert_int_equal(ctl_wire_item_parse(line_of(&b), 2, 20000, &got, &gx, &has_x), 0);
     assert_int_equal(got.id, 42);
     assert_int_equal(got.state, ITEM_RETRY);
     assert_int_equal(got.next_try_ms, 20500);
@@ -103,9 +110,9 @@ static void test_row_round_trip(void **state)
     struct sbuf b = { 0 };
     bool has_x;
 
-    ctl_wire_row(&b, &it, 0, &x);
+    ctl_wire_row(&b, &it, 0, &x, 2);
     assert_null(strstr(b.s, "never sent"));     /* what never changes stays at the client */
-    assert_int_equal(ctl_wire_row_parse(line_of(&b), 0, &got, &gx, &has_x), 0);
+    assert_int_equal(ctl_wire_row_parse(line_of(&b), 2, 0, &got, &gx, &has_x), 0);
     assert_int_equal(got.id, 9);
     assert_int_equal(got.state, ITEM_ACTIVE);
     assert_int_equal(got.size, 8000000);
@@ -118,8 +125,86 @@ static void test_row_round_trip(void **state)
     {
         char bad[] = "9 1 1 0 0 8000000 4096 0 - - - - =a extra";
 
-        assert_int_equal(ctl_wire_row_parse(bad, 0, &got, &gx, &has_x), -1);
+        assert_int_equal(ctl_wire_row_parse(bad, 2, 0, &got, &gx, &has_x), -1);
     }
+}
+
+/* Attach 3: a running transfer's connections ride in rows and items (x_conns), a segmented
+ * download's ranges in ranges answers; an older layout is read as before. */
+static void test_conns_and_ranges(void **state)
+{
+    char *urls[1] = { "http://h/big" };
+    struct item it = { .id = 5, .state = ITEM_ACTIVE, .attempts = 1, .size = 1 << 24,
+                       .received = 4096, .path = "big", .host = "h", .urls = urls, .nurls = 1 };
+    struct item idle = { .id = 6, .state = ITEM_QUEUED, .path = "q", .urls = urls, .nurls = 1 };
+    struct engine_xfer_view x = { .bytes = 4096, .size = 1 << 24, .rate = 900, .conns = 8 }, gx;
+    struct engine_range_view r = { .start = 4096, .end = 8192, .done = 100, .rate = 7,
+                                   .busy = true }, gr;
+    struct item got;
+    struct sbuf b = { 0 };
+    bool has_x;
+    char buf[128];
+
+    ctl_wire_row(&b, &it, 0, &x, 3);
+    assert_int_equal(ctl_wire_row_parse(line_of(&b), 3, 0, &got, &gx, &has_x), 0);
+    assert_true(has_x);
+    assert_int_equal(gx.conns, 8);
+    assert_int_equal(gx.rate, 900);
+    free(got.error);
+    /* A version-3 row is not a version-2 one, nor the other way round. */
+    b.len = 0;
+    ctl_wire_row(&b, &it, 0, &x, 3);
+    assert_int_equal(ctl_wire_row_parse(line_of(&b), 2, 0, &got, &gx, &has_x), -1);
+    b.len = 0;
+    ctl_wire_row(&b, &it, 0, &x, 2);
+    assert_int_equal(ctl_wire_row_parse(line_of(&b), 3, 0, &got, &gx, &has_x), -1);
+    /* No transfer: "-" in its place, and a number there without one is refused. */
+    b.len = 0;
+    ctl_wire_row(&b, &idle, 0, NULL, 3);
+    assert_int_equal(ctl_wire_row_parse(line_of(&b), 3, 0, &got, &gx, &has_x), 0);
+    assert_false(has_x);
+    free(got.error);
+    snprintf(buf, sizeof buf, "6 0 0 0 0 0 0 0 - - - - 3 -");
+    assert_int_equal(ctl_wire_row_parse(buf, 3, 0, &got, &gx, &has_x), -1);
+    snprintf(buf, sizeof buf, "5 1 1 0 0 9 9 0 9 9 9 0 999 -");
+    assert_int_equal(ctl_wire_row_parse(buf, 3, 0, &got, &gx, &has_x), -1);
+    /* Items: the same field, URLs after it as before. */
+    b.len = 0;
+    ctl_wire_item(&b, &it, 0, &x, 3);
+    assert_int_equal(ctl_wire_item_parse(line_of(&b), 3, 0, &got, &gx, &has_x), 0);
+    assert_int_equal(gx.conns, 8);
+    assert_string_equal(got.path, "big");
+    assert_int_equal(got.nurls, 1);
+    assert_string_equal(got.urls[0], "http://h/big");
+    util_strv_free(got.urls, got.nurls);
+    free(got.path);
+    free(got.host);
+    b.len = 0;
+    ctl_wire_item(&b, &it, 0, &x, 2);
+    assert_int_equal(ctl_wire_item_parse(line_of(&b), 2, 0, &got, &gx, &has_x), 0);
+    assert_int_equal(gx.conns, 0);          /* not carried: shown as running */
+    util_strv_free(got.urls, got.nurls);
+    free(got.path);
+    free(got.host);
+    /* Ranges. */
+    b.len = 0;
+    ctl_wire_range(&b, &r);
+    assert_int_equal(ctl_wire_range_parse(line_of(&b), &gr), 0);
+    assert_int_equal(gr.start, 4096);
+    assert_int_equal(gr.end, 8192);
+    assert_int_equal(gr.done, 100);
+    assert_true(gr.busy);
+    assert_int_equal(gr.rate, 7);
+    {
+        static const char *const bad[] = { "", "1 2 0 0", "5 4 0 0 0", "0 10 11 0 0",
+                                           "0 10 0 2 0", "0 10 0 0 -1", "0 10 0 0 0 0" };
+
+        for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+            snprintf(buf, sizeof buf, "%s", bad[i]);
+            assert_int_equal(ctl_wire_range_parse(buf, &gr), -1);
+        }
+    }
+    sbuf_free(&b);
 }
 
 static void test_event_round_trip(void **state)
@@ -269,7 +354,7 @@ static void test_refused(void **state)
 
     for (size_t i = 0; i < ARRAY_LEN(items); i++) {
         snprintf(buf, sizeof buf, "%s", items[i]);
-        assert_int_equal(ctl_wire_item_parse(buf, 0, &it, &x, &has_x), -1);
+        assert_int_equal(ctl_wire_item_parse(buf, 2, 0, &it, &x, &has_x), -1);
     }
     snprintf(buf, sizeof buf, "1 2 3");
     assert_int_equal(ctl_wire_stats_parse(buf, &st, &idle, &text), -1);
@@ -322,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_stats_round_trip),
         cmocka_unit_test(test_item_round_trip),
         cmocka_unit_test(test_row_round_trip),
+        cmocka_unit_test(test_conns_and_ranges),
         cmocka_unit_test(test_event_round_trip),
         cmocka_unit_test(test_wait_round_trip),
         cmocka_unit_test(test_host_round_trip),

@@ -1,0 +1,34 @@
+#ifndef SLUICE_GROUP_H
+#define SLUICE_GROUP_H
+/* --cap-group redis://HOST[:PORT]/NAME: the policy of a cap shared by several workers through
+ * one token bucket kept in Redis (docs/scale.md#the-shared-cap). Pure: parsing, lease sizes, the
+ * safe local cap. The Redis client is group_redis.h. */
+#include <stdbool.h>
+#include <stdint.h>
+
+#define GROUP_NAME_MAX 64
+#define GROUP_LEASE_MS 100       /* a lease is about this much of the worker's share */
+#define GROUP_LEASE_MIN (16 * 1024)
+#define GROUP_DEPTH_MS 200       /* the shared bucket banks at most this much of the cap */
+#define GROUP_HEARTBEAT_MS 500   /* an idle worker still says it is there, and reads the cap */
+#define GROUP_WORKER_TTL_MS 3000 /* a worker not heard from for this long is not counted */
+
+struct group_url {
+    char host[256];              /* a name, an IPv4 address, or an IPv6 one without brackets */
+    int port;                    /* 6379 when not given */
+    char name[GROUP_NAME_MAX + 1];   /* [A-Za-z0-9._-], names the Redis keys */
+};
+
+/* "redis://HOST[:PORT]/NAME" ("[v6]" for an IPv6 host). Returns 0 or -1 with err (ERRLEN). */
+int group_parse_url(const char *s, struct group_url *u, char *err);
+/* True when this sluice was built with hiredis (else --cap-group is refused, saying so). */
+bool group_built_in(void);
+/* How many bytes a worker asks for at once: GROUP_LEASE_MS of its share of rate among workers
+ * (at least GROUP_LEASE_MIN, at most GROUP_DEPTH_MS of the whole rate), so Redis sees about
+ * 1000 / GROUP_LEASE_MS calls per second per busy worker whatever the cap. 0 when rate is 0. */
+int64_t group_lease_bytes(int64_t rate, int workers);
+/* The cap a worker keeps on its own while Redis cannot be reached: the group's cap over the
+ * workers last seen (at least 1), never 0 (uncapped) when the group has a cap. */
+int64_t group_fallback_rate(int64_t rate, int workers);
+
+#endif

@@ -1,0 +1,403 @@
+/* The shared cap's Redis client (docs/scale.md#the-shared-cap). One thread per worker, blocking
+ * hiredis calls with short timeouts, and a mutex around the few numbers the engine reads: the
+ * loop never waits on Redis, and a slow or absent Redis only makes the thread say "down". */
+#include "group_redis.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef SLUICE_HIREDIS
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+#include <hiredis.h>
+
+#define CONNECT_TIMEOUT_MS 500
+#define CALL_TIMEOUT_MS 500
+#define RETRY_MS 1000            /* between two connection attempts while Redis is away */
+
+/* KEYS[1] the bucket (hash: rate, tokens, ts), KEYS[2] the workers (sorted set, score = when
+ * it last asked for bytes, ms: the workers drawing from the cap). ARGV: worker id, bytes wanted, this worker's -r (the cap when the group has none),
+ * a new cap (-1 = none), the depth in ms of the cap, the workers' time to live in ms.
+ * Returns { bytes granted, the group's cap, workers counted }. Redis's own clock, so the workers'
+ * clocks do not matter. docs/scale.md#the-redis-protocol documents it. */
+static const char SCRIPT[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local want = tonumber(ARGV[2])\n"
+    "local setrate = tonumber(ARGV[4])\n"
+    "local rate = tonumber(redis.call('HGET', KEYS[1], 'rate'))\n"
+    "if setrate >= 0 then rate = setrate\n"
+    "elseif rate == nil then rate = tonumber(ARGV[3]) end\n"
+    "local depth = rate * tonumber(ARGV[5]) / 1000\n"
+    "local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens')) or 0\n"
+    "local ts = tonumber(redis.call('HGET', KEYS[1], 'ts')) or now\n"
+    "if now > ts then tokens = tokens + rate * (now - ts) / 1000 end\n"
+    "if tokens > depth then tokens = depth end\n"
+    "local grant = 0\n"
+    "if rate > 0 and want > 0 and tokens >= 1 then\n"
+    "  grant = math.min(want, math.floor(tokens))\n"
+    "  tokens = tokens - grant\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], 'rate', rate, 'tokens', tostring(tokens), 'ts', math.max(now, ts))\n"
+    "redis.call('PEXPIRE', KEYS[1], 86400000)\n"
+    "if want > 0 then redis.call('ZADD', KEYS[2], now, ARGV[1]) end\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[6]))\n"
+    "redis.call('PEXPIRE', KEYS[2], 86400000)\n"
+    "return { grant, rate, redis.call('ZCARD', KEYS[2]) }\n";
+
+struct group_client {
+    struct group_url url;
+    char id[128];
+    char key_bucket[GROUP_NAME_MAX + 32], key_workers[GROUP_NAME_MAX + 32];
+    char sha[64];
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    redisContext *c;             /* the thread's only */
+    /* under mu */
+    bool stop;
+    int64_t want, granted, set_rate, init_rate, rate, calls, failures;
+    int workers;
+    bool known, up, waiting, cooling;
+    char error[ERRLEN];
+};
+
+static struct timeval tv_ms(int ms)
+{
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+    return tv;
+}
+
+/* Waits on the condition up to ms, or until woken. Under mu. */
+static void wait_ms(struct group_client *g, int64_t ms)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    g->waiting = true;
+    pthread_cond_timedwait(&g->cv, &g->mu, &ts);
+    g->waiting = false;
+}
+
+static void drop(struct group_client *g, const char *why)
+{
+    if (g->c != NULL) {
+        redisFree(g->c);
+        g->c = NULL;
+    }
+    pthread_mutex_lock(&g->mu);
+    g->up = false;
+    g->failures++;
+    snprintf(g->error, sizeof g->error, "%s", why);
+    pthread_mutex_unlock(&g->mu);
+}
+
+static int connect_redis(struct group_client *g)
+{
+    redisReply *r;
+    char why[ERRLEN];
+
+    g->c = redisConnectWithTimeout(g->url.host, g->url.port, tv_ms(CONNECT_TIMEOUT_MS));
+    if (g->c == NULL || g->c->err) {
+        snprintf(why, sizeof why, "cannot connect to %.200s:%d: %.200s", g->url.host, g->url.port,
+                 g->c != NULL ? g->c->errstr : "out of memory");
+        drop(g, why);
+        return -1;
+    }
+    redisSetTimeout(g->c, tv_ms(CALL_TIMEOUT_MS));
+    r = redisCommand(g->c, "SCRIPT LOAD %s", SCRIPT);
+    if (r == NULL || r->type != REDIS_REPLY_STRING || r->len >= (int)sizeof g->sha) {
+        snprintf(why, sizeof why, "SCRIPT LOAD failed: %.200s",
+                 r == NULL ? g->c->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "odd reply");
+        if (r != NULL)
+            freeReplyObject(r);
+        drop(g, why);
+        return -1;
+    }
+    memcpy(g->sha, r->str, (size_t)r->len);
+    g->sha[r->len] = '\0';
+    freeReplyObject(r);
+    return 0;
+}
+
+/* One lease (want may be 0: a heartbeat). 0, or -1 when Redis failed (then dropped). */
+static int call(struct group_client *g, int64_t want, int64_t init_rate, int64_t set_rate)
+{
+    char a_want[24], a_init[24], a_set[24], a_depth[24], a_ttl[24];
+    const char *argv[11];
+    redisReply *r;
+    char why[ERRLEN];
+    int64_t grant, rate, n;
+
+    snprintf(a_want, sizeof a_want, "%lld", (long long)want);
+    snprintf(a_init, sizeof a_init, "%lld", (long long)init_rate);
+    snprintf(a_set, sizeof a_set, "%lld", (long long)set_rate);
+    snprintf(a_depth, sizeof a_depth, "%d", GROUP_DEPTH_MS);
+    snprintf(a_ttl, sizeof a_ttl, "%d", GROUP_WORKER_TTL_MS);
+    argv[0] = "EVALSHA";
+    argv[1] = g->sha;
+    argv[2] = "2";
+    argv[3] = g->key_bucket;
+    argv[4] = g->key_workers;
+    argv[5] = g->id;
+    argv[6] = a_want;
+    argv[7] = a_init;
+    argv[8] = a_set;
+    argv[9] = a_depth;
+    argv[10] = a_ttl;
+    r = redisCommandArgv(g->c, 11, argv, NULL);
+    if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        /* Redis restarted (or flushed its scripts) under a live connection: load it again. */
+        freeReplyObject(r);
+        redisFree(g->c);
+        g->c = NULL;
+        if (connect_redis(g) < 0)
+            return -1;
+        argv[1] = g->sha;
+        r = redisCommandArgv(g->c, 11, argv, NULL);
+    }
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER ||
+        r->element[2]->type != REDIS_REPLY_INTEGER) {
+        snprintf(why, sizeof why, "the lease script failed: %.200s",
+                 r == NULL ? g->c->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "odd reply");
+        if (r != NULL)
+            freeReplyObject(r);
+        drop(g, why);
+        return -1;
+    }
+    grant = r->element[0]->integer;
+    rate = r->element[1]->integer;
+    n = r->element[2]->integer;
+    freeReplyObject(r);
+    pthread_mutex_lock(&g->mu);
+    g->granted += grant > 0 ? grant : 0;
+    g->rate = rate < 0 ? 0 : rate;
+    /* Should Redis lose its data (a restart without persistence), the group's cap comes back
+     * as it was last, not as some worker's -r at its start. */
+    g->init_rate = g->rate;
+    /* Nobody drawing (all idle, or none asked yet): the last count stands, a safe guess. */
+    if (n >= 1)
+        g->workers = n > 1000000 ? 1000000 : (int)n;
+    g->known = g->up = true;
+    g->calls++;
+    g->error[0] = '\0';
+    pthread_mutex_unlock(&g->mu);
+    return 0;
+}
+
+static void *thread_main(void *arg)
+{
+    struct group_client *g = arg;
+    int64_t last = 0;
+
+    pthread_mutex_lock(&g->mu);
+    while (!g->stop) {
+        int64_t now = mono_ms(), want, set_rate, init_rate, got;
+        bool beat = now - last >= GROUP_HEARTBEAT_MS;
+        int rc;
+
+        /* A request of the engine is taken once; it asks again when it needs more. */
+        want = g->want;
+        if (want == 0 && !beat && g->set_rate < 0) {
+            wait_ms(g, GROUP_HEARTBEAT_MS - (now - last));
+            continue;
+        }
+        g->want = 0;
+        set_rate = g->set_rate;
+        g->set_rate = -1;
+        init_rate = g->init_rate;
+        got = g->granted;
+        pthread_mutex_unlock(&g->mu);
+
+        rc = g->c != NULL || connect_redis(g) == 0 ? call(g, want, init_rate, set_rate) : -1;
+
+        pthread_mutex_lock(&g->mu);
+        last = mono_ms();
+        if (g->stop)
+            break;          /* asked while the call was out: its wake-up is gone, do not wait */
+        if (rc < 0) {
+            if (set_rate >= 0 && g->set_rate < 0)
+                g->set_rate = set_rate;       /* not lost: sent once Redis is back */
+            g->cooling = true;
+            wait_ms(g, RETRY_MS);
+            g->cooling = false;
+            continue;
+        }
+        got = g->granted - got;
+        if (want > 0 && g->rate > 0) {
+            /* Pace the leases by this worker's share of the cap (the cap over the workers
+             * drawing): after a short grant (the shared bucket had less, the others took it),
+             * about as long as the share takes to earn the rest; after a full one, half the
+             * lease's length, so that the next comes before this one is spent. Asking again at
+             * once would turn an empty bucket into a busy loop of small grants. */
+            int64_t share = g->rate / (g->workers > 0 ? g->workers : 1);
+            int64_t ms = share <= 0 ? GROUP_LEASE_MS
+                         : got < want ? (want - got) * 1000 / share : want * 1000 / share / 2;
+
+            g->cooling = true;
+            wait_ms(g, ms < 5 ? 5 : ms > GROUP_LEASE_MS ? GROUP_LEASE_MS : ms);
+            g->cooling = false;
+        }
+    }
+    pthread_mutex_unlock(&g->mu);
+    if (g->c != NULL) {
+        /* Leave at once rather than after GROUP_WORKER_TTL_MS: the others may count without us. */
+        redisReply *r = redisCommand(g->c, "ZREM %s %s", g->key_workers, g->id);
+
+        if (r != NULL)
+            freeReplyObject(r);
+        redisFree(g->c);
+        g->c = NULL;
+    }
+    return NULL;
+}
+
+struct group_client *group_redis_start(const struct group_url *u, int64_t init_rate, int workers,
+                                       char *err)
+{
+    struct group_client *g = xcalloc(1, sizeof *g);
+    char host[64] = "";
+    pthread_condattr_t ca;
+
+    g->url = *u;
+    /* Hash tags ({NAME}) keep both keys on one node of a Redis Cluster. */
+    snprintf(g->key_bucket, sizeof g->key_bucket, "sluice:{%s}:bucket", u->name);
+    snprintf(g->key_workers, sizeof g->key_workers, "sluice:{%s}:workers", u->name);
+    gethostname(host, sizeof host - 1);
+    snprintf(g->id, sizeof g->id, "%s:%ld:%llx", host, (long)getpid(),
+             (unsigned long long)(mono_ms() ^ ((int64_t)getpid() << 20)));
+    g->init_rate = init_rate;
+    g->set_rate = -1;
+    g->workers = workers < 1 ? 1 : workers;
+    snprintf(g->error, sizeof g->error, "not connected yet");
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&g->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (util_thread_start(&g->thread, thread_main, g) != 0) {
+        pthread_cond_destroy(&g->cv);
+        pthread_mutex_destroy(&g->mu);
+        free(g);
+        errf(err, "cannot start the cap group's thread");
+        return NULL;
+    }
+    return g;
+}
+
+void group_redis_free(struct group_client *g)
+{
+    if (g == NULL)
+        return;
+    pthread_mutex_lock(&g->mu);
+    g->stop = true;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    pthread_join(g->thread, NULL);
+    pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->mu);
+    free(g);
+}
+
+void group_redis_want(struct group_client *g, int64_t bytes)
+{
+    pthread_mutex_lock(&g->mu);
+    if (bytes <= 0) {
+        g->want = 0;
+    } else if (g->want == 0 && g->granted == 0) {
+        /* A new request, with the last lease taken: wake the thread unless it is waiting on
+         * purpose (the shared bucket was short, or Redis is away). */
+        g->want = bytes;
+        if (g->waiting && !g->cooling)
+            pthread_cond_signal(&g->cv);
+    }
+    pthread_mutex_unlock(&g->mu);
+}
+
+int64_t group_redis_take(struct group_client *g)
+{
+    int64_t n;
+
+    pthread_mutex_lock(&g->mu);
+    n = g->granted;
+    g->granted = 0;
+    pthread_mutex_unlock(&g->mu);
+    return n;
+}
+
+void group_redis_set_rate(struct group_client *g, int64_t rate)
+{
+    pthread_mutex_lock(&g->mu);
+    g->set_rate = rate < 0 ? 0 : rate;
+    g->rate = g->set_rate;       /* ours at once; the others with their next call */
+    pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+void group_redis_view(struct group_client *g, struct group_view *v)
+{
+    pthread_mutex_lock(&g->mu);
+    v->known = g->known;
+    v->up = g->up;
+    v->rate = g->rate;
+    v->workers = g->workers;
+    v->granted = g->granted;
+    v->calls = g->calls;
+    v->failures = g->failures;
+    if (!g->up)                  /* asked for every chunk: copy the text only when it says something */
+        snprintf(v->error, sizeof v->error, "%s", g->error);
+    else
+        v->error[0] = '\0';
+    g->granted = 0;
+    pthread_mutex_unlock(&g->mu);
+}
+
+#else /* !SLUICE_HIREDIS */
+
+struct group_client {
+    int unused;
+};
+
+struct group_client *group_redis_start(const struct group_url *u, int64_t init_rate, int workers,
+                                       char *err)
+{
+    errf(err, "--cap-group: this sluice was built without hiredis (install libhiredis-dev and "
+         "build again)");
+    return NULL;
+}
+
+void group_redis_free(struct group_client *g)
+{
+}
+
+void group_redis_want(struct group_client *g, int64_t bytes)
+{
+}
+
+int64_t group_redis_take(struct group_client *g)
+{
+    return 0;
+}
+
+void group_redis_set_rate(struct group_client *g, int64_t rate)
+{
+}
+
+void group_redis_view(struct group_client *g, struct group_view *v)
+{
+    memset(v, 0, sizeof *v);
+}
+
+#endif

@@ -1,0 +1,95 @@
+/* The shared cap's pure policy: the --cap-group URL, lease sizes, the safe local cap. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "group.h"
+#include "util.h"
+
+static void test_parse_ok(void **state)
+{
+    struct group_url u;
+    char err[ERRLEN];
+
+    assert_int_equal(group_parse_url("redis://127.0.0.1:6390/nightly", &u, err), 0);
+    assert_string_equal(u.host, "127.0.0.1");
+    assert_int_equal(u.port, 6390);
+    assert_string_equal(u.name, "nightly");
+    assert_int_equal(group_parse_url("redis://redis.svc/a.b_c-9", &u, err), 0);
+    assert_string_equal(u.host, "redis.svc");
+    assert_int_equal(u.port, 6379);
+    assert_string_equal(u.name, "a.b_c-9");
+    assert_int_equal(group_parse_url("redis://[::1]:7000/g", &u, err), 0);
+    assert_string_equal(u.host, "::1");
+    assert_int_equal(u.port, 7000);
+    assert_int_equal(group_parse_url("redis://[::1]/g", &u, err), 0);
+    assert_int_equal(u.port, 6379);
+}
+
+static void test_parse_refused(void **state)
+{
+    static const struct { const char *in, *says; } bad[] = {
+        { "http://h/g", "redis://HOST" },
+        { "redis://h", "NAME is missing" },
+        { "redis://h/", "NAME must be" },
+        { "redis:///g", "bad host" },
+        { "redis://h:/g", "bad port" },
+        { "redis://h:0/g", "port:" },
+        { "redis://h:65536/g", "port:" },
+        { "redis://h:12x/g", "port:" },
+        { "redis://u:p@h/g", "not supported" },
+        { "redis://h/a/b", "NAME takes" },
+        { "redis://h/a b", "NAME takes" },
+        { "redis://[::1/g", "']'" },
+        { "redis://[::1]x/g", "bad host" },
+        { "redis://h/01234567890123456789012345678901234567890123456789012345678901234",
+          "NAME must be" },
+    };
+    struct group_url u;
+    char err[ERRLEN];
+
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        if (group_parse_url(bad[i].in, &u, err) != -1)
+            fail_msg("%s was accepted", bad[i].in);
+        if (strstr(err, bad[i].says) == NULL)
+            fail_msg("%s: '%s' does not say '%s'", bad[i].in, err, bad[i].says);
+    }
+}
+
+static void test_lease(void **state)
+{
+    /* 10 MB/s: 100 ms of it, 1 MB, for one worker; a tenth each for ten. */
+    assert_int_equal(group_lease_bytes(10000000, 1), 1000000);
+    assert_int_equal(group_lease_bytes(10000000, 10), 100000);
+    assert_int_equal(group_lease_bytes(10000000, 0), 1000000);
+    /* Never below the floor, and nothing for no cap. */
+    assert_int_equal(group_lease_bytes(100000, 4), GROUP_LEASE_MIN);
+    assert_int_equal(group_lease_bytes(0, 1), 0);
+    assert_int_equal(group_lease_bytes(-5, 1), 0);
+    /* Huge rates do not overflow. */
+    assert_true(group_lease_bytes(INT64_MAX, 1) > 0);
+}
+
+static void test_fallback(void **state)
+{
+    assert_int_equal(group_fallback_rate(3000000, 3), 1000000);
+    assert_int_equal(group_fallback_rate(3000000, 0), 3000000);
+    assert_int_equal(group_fallback_rate(2, 7), 1);      /* capped, never "off" */
+    assert_int_equal(group_fallback_rate(0, 3), 0);      /* the group has no cap */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_ok),
+        cmocka_unit_test(test_parse_refused),
+        cmocka_unit_test(test_lease),
+        cmocka_unit_test(test_fallback),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
