@@ -237,12 +237,34 @@ static int conns_parse(char *f, bool has_x, struct engine_xfer_view *x)
     return 0;
 }
 
+/* The eight numbers every item record starts with: id, state, attempts, next try (relative to
+ * now), HTTP status, size, received, duration. */
+static int item_nums(char **f, int64_t now, struct item *it)
+{
+    int64_t v[8];
+
+    if (nums(f, 1, v, 1, INT64_MAX) < 0 || nums(f + 1, 1, v + 1, 0, ITEM_STATE_COUNT - 1) < 0 ||
+        nums(f + 2, 1, v + 2, 0, INT_MAX) < 0 ||
+        nums(f + 3, 1, v + 3, INT64_MIN / 4, INT64_MAX / 4) < 0 ||
+        nums(f + 4, 1, v + 4, 0, 999) < 0 || nums(f + 5, 3, v + 5, -1, INT64_MAX) < 0)
+        return -1;
+    it->id = (uint64_t)v[0];
+    it->state = (enum item_state)v[1];
+    it->attempts = (int)v[2];
+    it->next_try_ms = now + v[3];
+    it->http_status = (int)v[4];
+    it->size = v[5];
+    it->received = v[6];
+    it->duration_ms = v[7];
+    return 0;
+}
+
 int ctl_wire_item_parse(char *line, int version, int64_t now, struct item *it,
                         struct engine_xfer_view *x, bool *has_x)
 {
     char *f[MAX_FIELDS], *all[MAX_FIELDS];
     int n = split(line, all, MAX_FIELDS);
-    int64_t v[8], xv[4];
+    int64_t xv[4];
     bool conns = version >= CTL_WIRE_CONNS_VERSION;
 
     memset(it, 0, sizeof *it);
@@ -259,19 +281,8 @@ int ctl_wire_item_parse(char *line, int version, int64_t now, struct item *it,
     } else {
         memcpy(f, all, (size_t)n * sizeof *f);
     }
-    if (n < NITEM_FIXED + 1 || n > NITEM_FIXED + CTL_WIRE_URLS_MAX || nums(f, 1, v, 1, INT64_MAX) < 0 ||
-        nums(f + 1, 1, v + 1, 0, ITEM_STATE_COUNT - 1) < 0 || nums(f + 2, 1, v + 2, 0, INT_MAX) < 0 ||
-        nums(f + 3, 1, v + 3, INT64_MIN / 4, INT64_MAX / 4) < 0 ||
-        nums(f + 4, 1, v + 4, 0, 999) < 0 || nums(f + 5, 3, v + 5, -1, INT64_MAX) < 0)
+    if (n < NITEM_FIXED + 1 || n > NITEM_FIXED + CTL_WIRE_URLS_MAX || item_nums(f, now, it) < 0)
         return -1;
-    it->id = (uint64_t)v[0];
-    it->state = (enum item_state)v[1];
-    it->attempts = (int)v[2];
-    it->next_try_ms = now + v[3];
-    it->http_status = (int)v[4];
-    it->size = v[5];
-    it->received = v[6];
-    it->duration_ms = v[7];
     if (strcmp(f[8], "-") != 0) {
         if (strlen(f[8]) != 64)
             return -1;
@@ -337,21 +348,10 @@ void ctl_wire_row(struct sbuf *out, const struct item *it, int64_t now,
 static int dynamic_parse(char **f, int64_t now, struct item *it, struct engine_xfer_view *x,
                          bool *has_x)
 {
-    int64_t v[8], xv[4];
+    int64_t xv[4];
 
-    if (nums(f, 1, v, 1, INT64_MAX) < 0 || nums(f + 1, 1, v + 1, 0, ITEM_STATE_COUNT - 1) < 0 ||
-        nums(f + 2, 1, v + 2, 0, INT_MAX) < 0 ||
-        nums(f + 3, 1, v + 3, INT64_MIN / 4, INT64_MAX / 4) < 0 ||
-        nums(f + 4, 1, v + 4, 0, 999) < 0 || nums(f + 5, 3, v + 5, -1, INT64_MAX) < 0)
+    if (item_nums(f, now, it) < 0)
         return -1;
-    it->id = (uint64_t)v[0];
-    it->state = (enum item_state)v[1];
-    it->attempts = (int)v[2];
-    it->next_try_ms = now + v[3];
-    it->http_status = (int)v[4];
-    it->size = v[5];
-    it->received = v[6];
-    it->duration_ms = v[7];
     *has_x = false;
     if (strcmp(f[8], "-") != 0) {
         if (nums(f + 8, 3, xv, -1, INT64_MAX) < 0 || nums(f + 11, 1, xv + 3, 0, 1) < 0)
