@@ -132,8 +132,10 @@ int ctl_wire_stats_parse(char *line, struct engine_stats *st, bool *idle, char *
     char *f[MAX_FIELDS];
     int64_t v[NSTATS - 1];
 
+    /* Fields after the ones known here are skipped: stats only ever grows at its end, so a
+     * newer sluice's record still reads (docs/ctl.md#attach-mode). */
     *session_error = NULL;
-    if (split(line, f, MAX_FIELDS) != NSTATS || nums(f, 11, v, 0, INT_MAX) < 0 ||
+    if (split(line, f, MAX_FIELDS) < NSTATS || nums(f, 11, v, 0, INT_MAX) < 0 ||
         nums(f + 11, 11, v + 11, -1, INT64_MAX) < 0 || nums(f + 22, 4, v + 22, 0, 1) < 0 ||
         nums(f + 26, 2, v + 26, 0, SHARD_MAX) < 0 || (v[27] > 0 && v[26] >= v[27]) ||
         nums(f + 28, 1, v + 28, 0, INT_MAX) < 0 || nums(f + 29, 1, v + 29, 0, 1) < 0 ||

@@ -5,10 +5,12 @@
 # and as its very last line "N passed, N failed"; exits 1 if anything failed.
 #
 # Environment:
-#   TEST_FILTER=PAT   only test files whose name contains PAT (a glob: *, ? and [..] work)
+#   TEST_FILTER=PAT   only test files whose name contains PAT (a glob: *, ? and [..] work;
+#                     A|B: either)
 #   TEST_PHASES=...   a subset of "unit build integration unit-san integration-san"
 #   TEST_JOBS=N       integration scripts at once (default 2; a script with a line
-#                     "# test: serial" among its first 10 runs alone)
+#                     "# test: serial" among its first 10 runs alone, one with "# test: long"
+#                     (30 s or more) starts before the others)
 #   TEST_TIMEOUT=S    limit for one integration script (default 900 s), unit binary (300 s)
 #   KEEP=1            integration scripts keep their temporary folders
 set -u
@@ -31,7 +33,13 @@ trap 'kill $(jobs -p) 2> /dev/null; exit 130' INT TERM
 case $JOBS in '' | *[!0-9]* | 0) JOBS=1 ;; esac
 
 selected() {
-    [ -z "$FILTER" ] || [[ $1 == *$FILTER* ]]
+    local pat
+    [ -z "$FILTER" ] && return 0
+    local IFS='|'
+    for pat in $FILTER; do
+        [ -n "$pat" ] && [[ $1 == *$pat* ]] && return 0
+    done
+    return 1
 }
 
 want_phase() {
@@ -82,6 +90,10 @@ is_serial() {
     head -n 10 "$1" | grep -q '^# test: serial'
 }
 
+is_long() {
+    head -n 10 "$1" | grep -q '^# test: long'
+}
+
 # run_integration LABEL SLUICE_BIN [ENV...]: tests/integration/*.sh (SCRIPTS_DIR=tests/build for the
 # build checks).
 run_integration() {
@@ -97,28 +109,53 @@ run_integration() {
         echo "[$label] MISSING: $bin does not exist (the scripts run anyway)"
         fail=$((fail + 1))
     fi
-    # A sliding window of JOBS scripts; results are printed in file order.
+    # A pool of JOBS scripts: the next one starts as soon as any slot is free (a slow script no
+    # longer holds back the slot beside it); results are printed in file order. Scripts marked
+    # "# test: long" start first, so the phase does not end on one long script running alone. A
+    # serial script starts when nothing runs, and nothing starts beside it. Each script's time is
+    # printed after its output, to find the slow ones.
+    local running serial_on t0 k order=() started=()
+    for ((k = 0; k < n; k++)); do
+        is_long "${scripts[k]}" && order+=("$k")
+    done
+    for ((k = 0; k < n; k++)); do
+        is_long "${scripts[k]}" || order+=("$k")
+    done
     while [ "$i" -lt "$n" ]; do
-        while [ "$next" -lt "$n" ] && [ $((next - i)) -lt "$JOBS" ]; do
-            busy=""
-            for ((j = i; j < next; j++)); do
-                is_serial "${scripts[j]}" && busy=1
-            done
-            [ "$next" -gt "$i" ] && is_serial "${scripts[next]}" && busy=1
-            [ -n "$busy" ] && break
-            s=${scripts[next]}
+        running=0 serial_on=""
+        for k in "${started[@]}"; do
+            [ -e "$OUT/$label-$(basename "${scripts[k]}").rc" ] && continue
+            running=$((running + 1))
+            is_serial "${scripts[k]}" && serial_on=1
+        done
+        while [ "$next" -lt "$n" ] && [ "$running" -lt "$JOBS" ] && [ -z "$serial_on" ]; do
+            k=${order[next]}
+            s=${scripts[k]}
+            if is_serial "$s"; then
+                [ "$running" -eq 0 ] || break
+                serial_on=1
+            fi
             (
                 # timeout passes a TERM on to the script, whose trap stops its servers.
                 trap 'kill -TERM $child 2> /dev/null' INT TERM
+                t0=$SECONDS
                 env SLUICE="$bin" "$@" timeout -k 10 "$SCRIPT_TIMEOUT" bash "$s" \
                     < /dev/null > "$OUT/$label-$(basename "$s").out" 2>&1 &
                 child=$!
                 wait "$child"
-                echo "$?" > "$OUT/$label-$(basename "$s").rc"
+                rc=$?
+                echo "$((SECONDS - t0))" > "$OUT/$label-$(basename "$s").time"
+                echo "$rc" > "$OUT/$label-$(basename "$s").rc"
             ) &
-            pids[next]=$!
+            pids[k]=$!
+            started+=("$k")
+            running=$((running + 1))
             next=$((next + 1))
         done
+        if [ ! -e "$OUT/$label-$(basename "${scripts[i]}").rc" ]; then
+            sleep 0.2
+            continue
+        fi
         wait "${pids[i]}"
         s=${scripts[i]}
         local name out rc okn notn
@@ -137,6 +174,7 @@ run_integration() {
             fi
             notn=1
         fi
+        echo "[$label/$name] ($(cat "$OUT/$label-$(basename "$s").time" 2> /dev/null || echo '?') s)"
         pass=$((pass + okn))
         fail=$((fail + notn))
         i=$((i + 1))

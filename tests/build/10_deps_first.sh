@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: long
 # `make deps test` and `make deps demo` are one invocation each on a fresh machine: the build
 # must not ask pkg-config for the libraries' flags before `deps` has installed them.
 #

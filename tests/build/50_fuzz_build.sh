@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: long
 # Every libFuzzer target still builds and links against the modules as they are now (a stand-in
 # engine that misses a new engine function fails here, not in the next `make fuzz`), and each
 # replays its seed corpus without a crash (a few seconds: the real runs are `make fuzz`'s).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: long
 # A full disk pauses everything, keeps every .part, fails nothing, and the sync completes once
 # there is room again (a real small tmpfs made by the test, grown with remount). While the disk
 # stays full the origin sees at most one probe per retry, not a burst of bodies thrown away.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: long
 # --log survives kill -9: ten kills at random moments of a sync that appends to one log, then
 # a run to the end. Every line of the log is one whole JSON object, and every item the session
 # records as done has a `done` event. A log whose last line was cut off gets the next run's

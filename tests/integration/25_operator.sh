@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: long
 # Issue 11, what an operator must be able to trust (docs/design.md#session):
 # the exit status of a run that ends with items paused; live caps and concurrency across
 # interruptions and passes; pause all / resume all against items paused one by one; a removed

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: long
 # After a kill -9 (same boot), the next run resumes from the end of the .part, not from the last
 # progress the session recorded: every byte in a .part tagged with this boot's id is what a
 # write() of sluice put there; the tag also names the validator of the response the bytes came

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: long
 # The control socket: `sluice ctl` tunes a running headless sluice (status, rate, concurrency,
 # pause/resume, metrics), refuses bad values with exit 1, says so when nothing runs (exit 2),
 # and the socket is 0600 and gone when the run ends. Polls are bounded; nothing is timed.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: long
 # Segmented downloads (docs/design.md#segmented-downloads): --segments N fetches a file that
 # accepts ranges as up to N ranges on N connections, byte-exact; free slots at the tail cut the
 # largest range again (work stealing); an origin that ignores ranges, or whose validator changes,

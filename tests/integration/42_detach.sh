@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: long
 # Detach (docs/design.md#detach-and-attach): the tmux session of a running TUI is killed (the
 # terminal goes away, SIGHUP); the sync goes on headless: the process stays, files keep arriving,
 # the control socket answers, and the run ends on its own with its exit status and summary in the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: long
 # Issue 11: after a kill -9 while a running transfer is paused, the paused item's attempt count
 # is not one too high. The pause keeps the running attempt's count on the row (TRY does not
 # drop) and marks it in the session; the next run gives that attempt back before it starts the
