@@ -67,7 +67,8 @@ check "per-host: fetched in ranges" test "$(faultd_lines '^/c.bin$' | grep -c pe
 # At the origin, from each request's start and end: how many ran at once. A connection sluice
 # stopped at its range's end (the first request, asked for the whole file) is seen closed when
 # the origin next writes to it, after sluice closed it and started the next range: such a stop
-# is not counted within a second of its end.
+# is not counted within two seconds of its end (one second was too short once, on a machine
+# loaded by five other builds: the origin's next write came late).
 overlap() {
     faultd_lines '^/c.bin$' | grep perhost | while read -r l; do
         echo "$(echo "$l" | json_field ts_ms) $(echo "$l" | json_field dur_ms) $(echo "$l" | json_field complete)"
@@ -75,7 +76,7 @@ overlap() {
         END { m = 0
             for (i = 1; i <= NR; i++) { n = 1
                 for (j = 1; j <= NR; j++) if (j != i && s[j] <= s[i] && s[i] < e[j] &&
-                    !(c[j] == "false" && e[j] - s[i] < 1000)) n++
+                    !(c[j] == "false" && e[j] - s[i] < 2000)) n++
                 if (n > m) m = n }
             print m }'
 }
