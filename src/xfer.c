@@ -654,8 +654,7 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
         x->chunk = writer_chunk(x->env->writer, n > x->chunk_cap ? n : x->chunk_cap);
         x->chunk_ms = x->last_rx_ms;
     }
-    memcpy(x->chunk->data + x->chunk->len, ptr, n);
-    x->chunk->len += n;
+    writer_chunk_add(x->chunk, ptr, n);
     /* A slow transfer hands over what it has every CHUNK_AGE_MS too: the session records only
      * what the writer has put on disk, and a kill -9 re-fetches whatever was not recorded. The
      * chunk that ends the body waits for the end of the transfer (the same loop turn, as a
