@@ -17,7 +17,10 @@
 #include "digest.h"
 
 #define WRITER_BACKLOG (16 * 1024 * 1024)
-#define WRITER_STREAM_BACKLOG (4 * 1024 * 1024)
+/* Per file: about 90 ms of a 90 MiB/s transfer, so a writer thread that a loaded machine
+ * schedules late rarely pauses its transfer (4 MiB did 16-47 times in one 256 MiB file over a
+ * 1 ms path on a busy 2-core machine, 8 MiB 1-3 times: docs/design.md#files). */
+#define WRITER_STREAM_BACKLOG (8 * 1024 * 1024)
 
 struct loop;
 struct syncer;
