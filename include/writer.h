@@ -17,7 +17,10 @@
 #include "digest.h"
 
 #define WRITER_BACKLOG (16 * 1024 * 1024)
-#define WRITER_STREAM_BACKLOG (4 * 1024 * 1024)
+/* Per file: about 90 ms of a 90 MiB/s transfer, so a writer thread that a loaded machine
+ * schedules late rarely pauses its transfer (4 MiB did 16-47 times in one 256 MiB file over a
+ * 1 ms path on a busy 2-core machine, 8 MiB 1-3 times: docs/design.md#files). */
+#define WRITER_STREAM_BACKLOG (8 * 1024 * 1024)
 
 struct loop;
 struct syncer;
@@ -25,11 +28,13 @@ struct syncer_job;
 struct writer;
 struct wstream;
 
-/* A buffer to fill: data[0..len) of cap bytes. */
+/* A buffer to fill: data[0..len) of cap bytes. data starts on a cache line (WCHUNK_ALIGN), so
+ * the write() of a full chunk copies between equally aligned addresses (see writer_chunk_add). */
+#define WCHUNK_ALIGN 64
 struct wchunk {
     struct wchunk *next;
     size_t len, cap;
-    char data[];
+    _Alignas(WCHUNK_ALIGN) char data[];
 };
 
 enum writer_fail {
@@ -47,6 +52,8 @@ void writer_free(struct writer *w);
 /* An empty chunk of at least cap bytes (recycled when one is free). */
 struct wchunk *writer_chunk(struct writer *w, size_t cap);
 void writer_chunk_free(struct writer *w, struct wchunk *c);
+/* Appends n bytes (n <= c->cap - c->len) to c. */
+void writer_chunk_add(struct wchunk *c, const void *src, size_t n);
 
 /* A stream for path (relative to rootfd) whose .part is opened by a worker: emptied when truncate,
  * else cut back to offset bytes, which d (the running digest, owned by the stream from here)

@@ -27,12 +27,17 @@
 #include <sys/socket.h>
 #include <sys/statvfs.h>
 
-/* Uncapped, big reads cost less CPU per byte; capped, small chunks keep the pause/unpause rhythm
- * fine-grained (one chunk is the most a transfer can overshoot its turn). */
-#define BUFFER_UNCAPPED (128 * 1024)
+/* Uncapped, big reads cost less CPU per byte (1 GiB from loopback: 2.9-3.8 s of CPU with 128 KiB,
+ * 2.2-2.5 s with 512 KiB and whole chunks, docs/design.md#buffers); libcurl allocates the buffer
+ * per transfer, so it is smaller when many run at once. Capped, small chunks keep the
+ * pause/unpause rhythm fine-grained (one chunk is the most a transfer can overshoot its turn). */
+#define BUFFER_UNCAPPED (512 * 1024)
+#define BUFFER_MANY (128 * 1024)
 #define BUFFER_CAPPED (16 * 1024)
 /* libcurl hands over at most one buffer per call; gathering 256 KiB per chunk for the writer
- * cuts its syscalls and wakeups. Kept small when many transfers run at once. */
+ * cuts its syscalls and wakeups. Kept small when many transfers run at once (more than
+ * MANY_AT_ONCE). */
+#define MANY_AT_ONCE 64
 #define WBUF_MAX (256 * 1024)
 #define WBUF_MANY (64 * 1024)
 #define CHUNK_AGE_MS 100
@@ -604,6 +609,36 @@ static void end_stream(struct xfer *x)
 
 static int64_t promised(const struct xfer *x);
 
+/* Copies what libcurl handed over into chunks, each handed to the writer once full: every
+ * write() but the last is a whole chunk, so the file offsets stay aligned as the chunks' data
+ * is (writer.h). A slow transfer hands over what it has every CHUNK_AGE_MS too: the session
+ * records only what the writer has put on disk, and a kill -9 re-fetches whatever was not
+ * recorded. The chunk that ends the body waits for the end of the transfer (the same loop turn,
+ * as a rule) and goes with the commit: one hand-off, one wakeup of a writer per small file. */
+static void gather(struct xfer *x, const char *ptr, size_t n)
+{
+    bool ends = x->got + (int64_t)n == promised(x);
+
+    while (n > 0) {
+        size_t k;
+
+        if (x->chunk == NULL) {
+            x->chunk = writer_chunk(x->env->writer, x->chunk_cap);
+            x->chunk_ms = x->last_rx_ms;
+        }
+        k = x->chunk->cap - x->chunk->len;
+        if (k > n)
+            k = n;
+        writer_chunk_add(x->chunk, ptr, k);
+        ptr += k;
+        n -= k;
+        if (x->chunk->len == x->chunk->cap && (n > 0 || !ends))
+            flush(x);
+    }
+    if (x->chunk != NULL && x->last_rx_ms - x->chunk_ms >= CHUNK_AGE_MS && !ends)
+        flush(x);
+}
+
 static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct xfer *x = ud;
@@ -643,26 +678,12 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
         return CURL_WRITEFUNC_PAUSE;
     if (x->chunk_cap == 0) {
         int64_t want = x->r.content_length > 0 ? x->r.content_length : WBUF_MAX;
-        size_t cap = x->env->settings->concurrency > 64 ? WBUF_MANY : WBUF_MAX;
+        size_t cap = x->env->settings->concurrency > MANY_AT_ONCE ? WBUF_MANY : WBUF_MAX;
 
         x->chunk_cap = want < (int64_t)cap ? (size_t)want : cap;
     }
-    if (x->chunk != NULL && x->chunk->len + n > x->chunk->cap)
-        flush(x);
     x->last_rx_ms = mono_ms();
-    if (x->chunk == NULL) {
-        x->chunk = writer_chunk(x->env->writer, n > x->chunk_cap ? n : x->chunk_cap);
-        x->chunk_ms = x->last_rx_ms;
-    }
-    memcpy(x->chunk->data + x->chunk->len, ptr, n);
-    x->chunk->len += n;
-    /* A slow transfer hands over what it has every CHUNK_AGE_MS too: the session records only
-     * what the writer has put on disk, and a kill -9 re-fetches whatever was not recorded. The
-     * chunk that ends the body waits for the end of the transfer (the same loop turn, as a
-     * rule) and goes with the commit: one hand-off, one wakeup of a writer per small file. */
-    if ((x->chunk->len == x->chunk->cap || x->last_rx_ms - x->chunk_ms >= CHUNK_AGE_MS) &&
-        x->got + (int64_t)n != promised(x))
-        flush(x);
+    gather(x, ptr, n);
     x->got += (int64_t)n;
     if (x->autotuned && x->window > 0 && x->fd >= 0 && x->got - x->held_at >= x->window / 8)
         hold_window(x);
@@ -727,6 +748,11 @@ static void add_conditions(struct xfer *x, struct item *it)
     h = xasprintf("If-Modified-Since: %s", date);
     x->hdrs = curl_slist_append(x->hdrs, h);
     free(h);
+}
+
+static long uncapped_buffer(const struct xfer_env *env)
+{
+    return env->settings->concurrency > MANY_AT_ONCE ? BUFFER_MANY : BUFFER_UNCAPPED;
 }
 
 struct xfer *xfer_new(const struct xfer_env *env, struct item *it, CURL *easy, int64_t now_ms,
@@ -811,7 +837,7 @@ struct xfer *xfer_new_range(const struct xfer_env *env, struct item *it, CURL *e
     curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long)s->connect_timeout_ms);
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, (long)BUFFER_UNCAPPED);
+    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, uncapped_buffer(env));
     curl_easy_setopt(easy, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
     curl_easy_setopt(easy, CURLOPT_SOCKOPTDATA, x);
     curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
@@ -843,7 +869,7 @@ struct xfer *xfer_new_range(const struct xfer_env *env, struct item *it, CURL *e
 void xfer_set_share(struct xfer *x, int64_t share)
 {
     x->share = share;
-    curl_easy_setopt(x->easy, CURLOPT_BUFFERSIZE, (long)(share > 0 ? BUFFER_CAPPED : BUFFER_UNCAPPED));
+    curl_easy_setopt(x->easy, CURLOPT_BUFFERSIZE, share > 0 ? (long)BUFFER_CAPPED : uncapped_buffer(x->env));
 }
 
 void *xfer_user(const struct xfer *x)

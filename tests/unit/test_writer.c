@@ -119,6 +119,34 @@ static unsigned char *read_file(struct env *e, const char *rel, size_t *len)
     return buf;
 }
 
+/* writer_chunk_add appends in pieces: every size around a piece's border lands whole and in
+ * order, from any offset in the chunk; a chunk's data starts on a cache line. */
+static void chunk_add_copies_every_byte(void **state)
+{
+    struct env *e = *state;
+    static const size_t sizes[] = { 0, 1, 63, 2047, 2048, 2049, 4095, 4097, 10000, 65, 131072 };
+    unsigned char *src = xmalloc(300000), *want = xmalloc(300000);
+    struct wchunk *c = writer_chunk(e->writer, 256 * 1024);
+    size_t at = 0;
+
+    assert_int_equal((uintptr_t)c->data % WCHUNK_ALIGN, 0);
+    for (size_t k = 0; k < 300000; k++)
+        src[k] = (unsigned char)(k * 131 + 7);
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        /* From an odd place in the source too: the copy must not rely on alignment. */
+        const unsigned char *from = src + 1 + i * 3;
+
+        writer_chunk_add(c, from, sizes[i]);
+        memcpy(want + at, from, sizes[i]);
+        at += sizes[i];
+        assert_int_equal(c->len, at);
+    }
+    assert_memory_equal(c->data, want, at);
+    writer_chunk_free(e->writer, c);
+    free(src);
+    free(want);
+}
+
 /* Writes n chunks to a new stream for rel; returns what was written (caller frees). */
 static unsigned char *write_stream(struct env *e, struct wstream *s, int n, size_t *total)
 {
@@ -448,6 +476,7 @@ static void ranges_at_offsets_then_one_commit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(chunk_add_copies_every_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(commit_is_in_order_and_hashed, setup, teardown),
         cmocka_unit_test_setup_teardown(finish_with_last_chunk, setup, teardown),
         cmocka_unit_test_setup_teardown(commit_with_wrong_checksum_is_refused, setup, teardown),
