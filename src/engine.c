@@ -78,9 +78,7 @@ void engine_emit_value(struct engine *e, enum engine_event_kind kind, int64_t va
 /* Admission by host, asked by queue_next for each candidate. */
 static bool host_ok(const char *name, void *arg)
 {
-    struct engine *e = arg;
-
-    return hosts_ok(e->hosts, e->s, name, mono_ms());
+    return engine_rps_admit(arg, name);
 }
 
 /* ---- libcurl glue ---- */
@@ -267,6 +265,7 @@ static void on_tick(void *arg)
     }
     engine_sched_tick(e);
     engine_cap_group_sync(e);       /* an idle worker follows the group's cap too */
+    engine_rps_tick(e);
     engine_cap_retune(e);
     if (e->disk_full_until != 0 && now >= e->disk_full_until)
         engine_transfer_disk_recheck(e);
@@ -379,6 +378,7 @@ void engine_kick(struct engine *e)
     if (!e->stopping && !e->in_kick && e->disk_full_until == 0 && !e->paused_all &&
         !(e->disk_probing && e->probe_id != 0)) {
         e->in_kick = true;
+        engine_rps_begin(e);
         while (e->transfers + e->preparing < e->concurrency) {
             /* Asked only once a slot is free, and then at most every few ms (engine_transfer.c):
              * no transfer starts that the free space cannot begin to hold. */
@@ -403,6 +403,7 @@ void engine_kick(struct engine *e)
          * whose largest ranges are cut for them (work stealing). */
         if (drained && e->nsegitems > 0)
             engine_seg_fill(e, true);
+        engine_rps_end(e);
         e->in_kick = false;
     }
     /* Shares follow the number of transfers running: theirs shrink to make room for new ones,
@@ -490,6 +491,7 @@ struct engine *engine_new(struct loop *loop, const struct settings *s, struct qu
     e->refill_timer = loop_timer_new(loop, engine_cap_on_refill, e);
     e->seg_timer = loop_timer_new(loop, on_seg_ckpt, e);
     loop_timer_arm(e->tick_timer, TICK_MS);
+    engine_rps_init(e);
     e->syncer = syncer_new(loop, 2, engine_transfer_on_worker_done, e);
     e->writer = writer_new(loop, e->syncer, 2, engine_cap_on_disk_ready, e);
     e->env.writer = e->writer;
@@ -566,6 +568,7 @@ void engine_free(struct engine *e)
         curl_share_cleanup(e->share);
     socktab_free(e->socks);     /* after the multi handle: closing its connections uses it */
     loop_timer_free(e->curl_timer);
+    engine_rps_free(e);
     loop_timer_free(e->tick_timer);
     loop_timer_free(e->due_timer);
     loop_timer_free(e->refill_timer);

@@ -178,7 +178,7 @@ size_t engine_hosts_view(struct engine *e, struct engine_host_view *out, size_t 
 
 void engine_item_wait(struct engine *e, const struct item *it, struct wait_facts *f)
 {
-    const struct host *h = it->host != NULL ? hosts_find(e->hosts, it->host) : NULL;
+    struct host *h = it->host != NULL ? hosts_find(e->hosts, it->host) : NULL;
     struct engine_hstat *hs = it->host != NULL ? hstat_get(e, it->host, false) : NULL;
 
     memset(f, 0, sizeof *f);
@@ -197,10 +197,16 @@ void engine_item_wait(struct engine *e, const struct item *it, struct wait_facts
         }
     }
     if (h != NULL) {
+        int64_t now = mono_ms();
+
         f->host_active = h->active;
         f->host_limit = hosts_effective(e->s, it->host, h);
         f->host_lowered = h->limit > 0;
         f->host_hold_until_ms = h->hold_until;
+        f->host_gate_until_ms = h->gate_until;
+        f->host_gate_status = h->gate_status;
+        f->host_rps = h->rps.rate;
+        f->host_rps_empty = h->rps.rate > 0 && rps_wait_ms(&h->rps, now) != 0;
     } else {
         f->host_limit = e->s->per_host;
     }
