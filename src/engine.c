@@ -435,6 +435,7 @@ static int start_group(struct engine *e, char *err)
     e->group = group_redis_start(&u, s->rate, e->group_workers, err);
     if (e->group == NULL)
         return -1;
+    engine_rps_group_start(e);
     engine_cap_group_sync(e);
     return 0;
 }

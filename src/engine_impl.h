@@ -150,6 +150,8 @@ void engine_rps_slowed(struct engine *e, const char *host, struct host *h, int64
 void engine_rps_tick(struct engine *e);
 /* The group's request leases and holds, taken from its client (also from the refill timer). */
 void engine_rps_group_sync(struct engine *e);
+/* A cap group starts: request tokens come from its leases from now on. */
+void engine_rps_group_start(struct engine *e);
 
 /* engine_hosts.c: what each host did in this run (429/503, done, failed), counted from the
  * events, and the views of hosts and of why an item waits. */

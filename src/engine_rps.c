@@ -103,9 +103,10 @@ void engine_rps_group_sync(struct engine *e)
     if (e->group == NULL)
         return;
     now = mono_ms();
-    /* Redis up: tokens only from leases; away: each worker on its own clock at the host's rate
-     * over the workers last seen. */
-    fed = e->group_up;
+    /* Tokens only from leases, from the start (before Redis first answers too: a bucket of our
+     * own would add its burst to the group's); once Redis is known to be away, each worker on
+     * its own clock at the host's rate over the workers last seen. */
+    fed = !e->group_said_down;
     if (fed != hosts_rps_fed(e->hosts) || (!fed && e->rps_div != e->group_workers)) {
         e->rps_div = e->group_workers;
         hosts_rps_mode(e->hosts, e->s, fed, fed ? 1 : e->group_workers, now);
@@ -126,6 +127,11 @@ void engine_rps_group_sync(struct engine *e)
             hosts_hold(h, hl[i].until_ms, hl[i].status);
         }
     }
+}
+
+void engine_rps_group_start(struct engine *e)
+{
+    hosts_rps_mode(e->hosts, e->s, true, 1, mono_ms());
 }
 
 void engine_rps_tick(struct engine *e)
