@@ -9,7 +9,7 @@
 # files on one host, 3 workers, the requests a second at the origin (mean, worst 1 s) against
 # N, and the Redis calls a second per worker, with the requests limit and without it.
 #   GROUP_CAP (4M) GROUP_FILES (120) GROUP_SIZE (262144) GROUP_J (4 per worker) GROUP_NS ("1 3 6")
-#   GROUP_RPS (50) GROUP_RPS_FILES (400)
+#   GROUP_RPS (50) GROUP_RPS_FILES (400) GROUP_RPS_ONLY (set: only the requests part)
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/tests/lib.sh"
@@ -77,6 +77,7 @@ run() {
 echo "group bench: $NF x $SIZE B, -j $J per worker, one cap $RATE ($CAP B/s) shared through Redis"
 mkdir -p "$T/www"
 "$TOOLS/gentree" "$T/www" "$NF" "$SIZE" "$SIZE" 3 > "$T/files.tsv"
+[ -n "${GROUP_RPS_ONLY:-}" ] && NS=""
 for n in $NS; do
     c0=$(evalsha_calls); c0=${c0:-0}
     run "even$n" "$n" "$RATE" "redis://127.0.0.1:$REDIS_PORT/even$n"
@@ -86,6 +87,7 @@ for n in $NS; do
         "$(analyse "$T/even$n.log" "$CAP")" "$(awk -v c=$((c1 - c0)) -v s="$sp" -v n="$n" 'BEGIN {print c / s / n}')"
 done
 
+if [ -z "${GROUP_RPS_ONLY:-}" ]; then
 # Uneven shards: the bytes per shard differ, so fixed cap/N each leaves the link idle as the
 # small shards finish; one shared bucket gives their share to the rest.
 rm -rf "$T/www"
@@ -104,6 +106,7 @@ ts=$(span_s "$T/shared.log"); tp=$(span_s "$T/split.log")
 echo "  shared bucket:  $(analyse "$T/shared.log" "$CAP")"
 echo "  cap/N each:     $(analyse "$T/split.log" "$CAP")"
 echo "  wall at the origin: shared ${ts} s, cap/N each ${tp} s: the shared cap takes $(awk -v a="$ts" -v b="$tp" 'BEGIN {printf "%.0f", (1 - a / b) * 100}')% less time"
+fi
 
 # Requests per second per host, shared: many small files on one host, 3 workers.
 RPS=${GROUP_RPS:-50}
@@ -134,6 +137,9 @@ rps_run() {
                 n, s, n / s, n / s / rps, m, rps + (rps / 10 > 1 ? int(rps / 10) : 1), c / s / 3 }'
 }
 echo "requests per second: $NR x 2 KiB on one host, 3 workers, -j $J each"
-echo "  --per-host-rps $RPS shared: $(rps_run rps --per-host-rps "$RPS")"
-echo "  no requests limit:        $(rps_run norps)"
+# Not in $(...): start_faultd counts its logs in this shell.
+rps_run rps --per-host-rps "$RPS" > "$T/rps.txt"
+echo "  --per-host-rps $RPS shared: $(cat "$T/rps.txt")"
+rps_run norps > "$T/norps.txt"
+echo "  no requests limit:        $(cat "$T/norps.txt")"
 echo "goal: every 1 s window within 0.95-1.05x while the workers have work; a few calls/s per worker"

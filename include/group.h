@@ -38,8 +38,10 @@ int64_t group_fallback_rate(int64_t rate, int workers);
  * leases at once: GROUP_LEASE_MS of its share, rounded up, at least 1 and at most the host's
  * burst (docs/scale.md#requests-per-second-shared). 0 when rps is 0. */
 int group_rps_lease(int rps, int workers);
-/* How long the group's thread waits before it asks again for a host Redis gave less than it
- * asked: about the time the group earns one request of it, 5..GROUP_LEASE_MS ms. */
-int64_t group_rps_pause_ms(int rps);
+/* How long the group's thread waits before it asks again for a host Redis gave `short_by`
+ * requests less than it asked: about the time this worker's share (rps over workers) takes to
+ * earn them, 5..GROUP_LEASE_MS ms, as for bytes. Asking at once would be a busy loop of empty
+ * grants while the others hold the host's tokens. */
+int64_t group_rps_pause_ms(int rps, int workers, int64_t short_by);
 
 #endif

@@ -424,17 +424,17 @@ static int start_group(struct engine *e, char *err)
 
     if (group_parse_url(s->cap_group, &u, err) < 0)
         return -1;
-    if (s->rate <= 0)
-        return errf(err, "--cap-group needs a cap (-r RATE): the group's cap when the group has "
-                    "none yet, and what this worker keeps to while Redis cannot be reached");
-    if (s->nschedule > 0)
-        return errf(err, "--cap-group and --schedule do not go together yet: change the group's "
-                    "cap with `sluice ctl rate` on any worker");
+    if (s->rate <= 0 && s->nschedule == 0)
+        return errf(err, "--cap-group needs a cap (-r RATE or --schedule): the group's cap when "
+                    "the group has none yet, and what this worker keeps to while Redis cannot be "
+                    "reached");
     snprintf(e->group_name, sizeof e->group_name, "%s", u.name);
     e->group_workers = s->shard.n > 1 ? (int)s->shard.n : 1;
-    e->group = group_redis_start(&u, s->rate, e->group_workers, err);
+    /* With a schedule, the step in force now (engine_sched_init) is the cap a new group takes. */
+    e->group = group_redis_start(&u, e->rate, e->group_workers, err);
     if (e->group == NULL)
         return -1;
+    engine_sched_group_start(e);
     engine_rps_group_start(e);
     engine_cap_group_sync(e);
     return 0;

@@ -92,6 +92,7 @@ struct engine {
     int group_workers;               /* last seen (at least 1) */
     bool group_known, group_up, group_said_down, group_said_rate;
     int64_t group_calls;
+    int group_sched_step;            /* the schedule's step that last set the group's cap */
     struct sched_state sched;
     struct engine_htab *htab;        /* what each host did in this run (engine_hosts.c) */
     struct sched_point *sched_pts;   /* the schedule (engine_sched.c), from the settings or ctl */
@@ -162,6 +163,8 @@ void engine_hosts_free(struct engine *e);
 void engine_sched_init(struct engine *e);
 void engine_sched_free(struct engine *e);
 void engine_sched_tick(struct engine *e);
+/* A cap group starts: the step in force now is the one the group's cap already follows. */
+void engine_sched_group_start(struct engine *e);
 void engine_sched_view(struct engine *e, struct engine_sched_view *v);
 
 /* engine_ctl.c: at the end of a run, paused items give back the attempt they were parked in

@@ -130,12 +130,18 @@ int group_rps_lease(int rps, int workers)
     return n < 1 ? 1 : (int)n;
 }
 
-int64_t group_rps_pause_ms(int rps)
+int64_t group_rps_pause_ms(int rps, int workers, int64_t short_by)
 {
     int64_t ms;
 
     if (rps <= 0)
         return GROUP_LEASE_MS;
-    ms = (1000 + rps - 1) / rps;
+    if (workers < 1)
+        workers = 1;
+    if (short_by < 1)
+        short_by = 1;
+    if (short_by > RPS_MAX)
+        short_by = RPS_MAX;
+    ms = (short_by * 1000 * workers + rps - 1) / rps;
     return ms < 5 ? 5 : ms > GROUP_LEASE_MS ? GROUP_LEASE_MS : ms;
 }

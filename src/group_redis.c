@@ -220,8 +220,8 @@ static void take_extra(struct group_client *g, const struct call_extra *x, const
         size_t k;
 
         if (n < x->hw[i].n) {
-            /* Short: the others took the host's tokens. Ask again once the group earned one. */
-            int64_t p = group_rps_pause_ms(x->hw[i].rps);
+            /* Short: the others took the host's tokens. Ask again once our share earned them. */
+            int64_t p = group_rps_pause_ms(x->hw[i].rps, g->workers, x->hw[i].n - n);
 
             if (pause == 0 || p < pause)
                 pause = p;

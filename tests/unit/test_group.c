@@ -93,10 +93,13 @@ static void test_rps_lease(void **state)
     assert_int_equal(group_rps_lease(1000, 0), 100);  /* workers < 1: one */
     /* Never more than the host's burst (N/10): held tokens add to what the host may see. */
     assert_int_equal(group_rps_lease(5, 1), 1);
-    assert_int_equal(group_rps_pause_ms(0), GROUP_LEASE_MS);
-    assert_int_equal(group_rps_pause_ms(1), GROUP_LEASE_MS);
-    assert_int_equal(group_rps_pause_ms(20), 50);
-    assert_int_equal(group_rps_pause_ms(100000), 5);
+    assert_int_equal(group_rps_pause_ms(0, 1, 1), GROUP_LEASE_MS);
+    assert_int_equal(group_rps_pause_ms(1, 1, 1), GROUP_LEASE_MS);
+    assert_int_equal(group_rps_pause_ms(20, 1, 1), 50);         /* the whole 20/s: 50 ms a request */
+    assert_int_equal(group_rps_pause_ms(50, 3, 1), 60);         /* a third of 50/s */
+    assert_int_equal(group_rps_pause_ms(50, 3, 2), GROUP_LEASE_MS);
+    assert_int_equal(group_rps_pause_ms(100000, 1, 1), 5);
+    assert_int_equal(group_rps_pause_ms(100, 0, 0), 10);        /* workers and short_by at least 1 */
 }
 
 int main(void)
