@@ -172,6 +172,10 @@ int ctl_wire_stats_parse(char *line, struct engine_stats *st, bool *idle, char *
     st->group_up = v[29] != 0;
     st->local_cap = v[30];
     st->session_error = *session_error;
+    /* The record has no field for where the cap comes from; a cap group's is always the
+     * group's (docs/scale.md#the-shared-cap), whatever else the worker runs with. */
+    if (st->group_workers > 0)
+        st->sched.source = CAP_FROM_GROUP;
     return 0;
 }
 

@@ -52,7 +52,15 @@ static void test_stats_round_trip(void **state)
     assert_int_equal(got.group_workers, 3);    /* and the cap group's state */
     assert_false(got.group_up);
     assert_int_equal(got.local_cap, 349525);
+    assert_int_equal(got.sched.source, CAP_FROM_GROUP);   /* "(group)", not "(settings)" */
     assert_string_equal(got.session_error, "disk full: /x y");
+    free(err);
+    sbuf_free(&b);
+    /* Without a group the record says nothing of the source: settings, as before. */
+    st.group_workers = 0;
+    ctl_wire_stats(&b, &st, false);
+    assert_int_equal(ctl_wire_stats_parse(line_of(&b), &got, &idle, &err), 0);
+    assert_int_equal(got.sched.source, CAP_FROM_SETTINGS);
     free(err);
     sbuf_free(&b);
 }
