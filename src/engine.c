@@ -369,6 +369,10 @@ void engine_kick(struct engine *e)
     }
     if (e->nsegitems > 0 && !loop_timer_armed(e->seg_timer))
         loop_timer_arm(e->seg_timer, SEG_CKPT_MS);
+    /* The hosts that wait for a request token or a hold in this turn (engine_rps.c): once the
+     * turn is over, one timer wakes the loop when the first of them may go. */
+    if (!e->in_kick)
+        engine_rps_begin(e);
     /* Idle ranges of the files already running take free slots before new files. */
     if (!e->in_kick && e->nsegitems > 0) {
         e->in_kick = true;
@@ -378,7 +382,6 @@ void engine_kick(struct engine *e)
     if (!e->stopping && !e->in_kick && e->disk_full_until == 0 && !e->paused_all &&
         !(e->disk_probing && e->probe_id != 0)) {
         e->in_kick = true;
-        engine_rps_begin(e);
         while (e->transfers + e->preparing < e->concurrency) {
             /* Asked only once a slot is free, and then at most every few ms (engine_transfer.c):
              * no transfer starts that the free space cannot begin to hold. */
@@ -403,9 +406,10 @@ void engine_kick(struct engine *e)
          * whose largest ranges are cut for them (work stealing). */
         if (drained && e->nsegitems > 0)
             engine_seg_fill(e, true);
-        engine_rps_end(e);
         e->in_kick = false;
     }
+    if (!e->in_kick)
+        engine_rps_end(e);
     /* Shares follow the number of transfers running: theirs shrink to make room for new ones,
      * and grow (windows too) as soon as one ends, not at the next tick. */
     if (e->transfers != e->tuned_for) {

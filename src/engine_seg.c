@@ -442,7 +442,7 @@ void engine_seg_fill(struct engine *e, bool steal)
         if (e->disk_probing && e->probe_id != it->id)
             continue;
         while (e->transfers + e->preparing < e->concurrency &&
-               hosts_ok(e->hosts, e->s, it->host, mono_ms()) &&
+               engine_rps_admit(e, it->host) &&
                (i = next_range(e, it, steal)) >= 0)
             start_range(e, it, i);
     }

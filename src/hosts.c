@@ -1,5 +1,6 @@
-/* Per-host limits: own connection limits, AIMD after 429/503, per-host caps. Only hosts with
- * something in force are kept (hosts_release): the table is as big as the hosts in use. */
+/* Per-host limits: own connection limits, AIMD after 429/503, per-host caps, requests per second
+ * (docs/design.md#requests-per-second-per-host) and a cap group's holds. Only hosts with something
+ * in force are kept (hosts_release, hosts_sweep): the table is as big as the hosts in use. */
 #include "hosts.h"
 #include "hmap.h"
 #include "opts.h"
