@@ -53,7 +53,7 @@ static const char SCRIPT[] =
     "if want > 0 then redis.call('ZADD', KEYS[2], now, ARGV[1]) end\n"
     "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[6]))\n"
     "redis.call('PEXPIRE', KEYS[2], 86400000)\n"
-    /* Request tokens per host (--per-host-rps): KEYS[3 + i] is host i's bucket, ARGV[9 + 3i..]
+    /* Request tokens per host (--per-host-rps): KEYS[3 + i] is host i's bucket, ARGV[9 + 3(i-1)..]
      * its wanted tokens, its rate a second and its burst. */
     "local nh = tonumber(ARGV[7])\n"
     "local nhold = tonumber(ARGV[8])\n"
