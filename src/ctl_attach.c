@@ -249,7 +249,7 @@ static int req_waits(struct ctl_attach *a, int argc, char **argv, struct sbuf *b
         if (it->host != NULL && host < 0) {
             host = nhosts;
             names[nhosts++] = xstrdup(it->host);
-            ctl_wire_wait_host(&recs, &f, now);
+            ctl_wire_wait_host(&recs, &f, now, a->version);
             sbuf_addstr(&recs, "\n");
         }
         ctl_wire_wait(&recs, host, &f, now);

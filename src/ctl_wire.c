@@ -477,26 +477,37 @@ int ctl_wire_wait_run_parse(char *line, struct wait_facts *f)
     return 0;
 }
 
-void ctl_wire_wait_host(struct sbuf *out, const struct wait_facts *f, int64_t now)
+void ctl_wire_wait_host(struct sbuf *out, const struct wait_facts *f, int64_t now, int version)
 {
     sbuf_printf(out, "h %d %d %d %d %lld", f->host_active, f->host_limit, f->host_lowered,
                 f->host_slow_status, (long long)until_in(f->host_hold_until_ms, now));
+    if (version >= CTL_WIRE_HOLD_VERSION)
+        sbuf_printf(out, " %lld %d %d", (long long)until_in(f->host_gate_until_ms, now),
+                    f->host_gate_status, f->host_rps_empty ? f->host_rps : 0);
 }
 
-int ctl_wire_wait_host_parse(char *line, int64_t now, struct wait_facts *f)
+int ctl_wire_wait_host_parse(char *line, int64_t now, int version, struct wait_facts *f)
 {
     char *fl[MAX_FIELDS];
-    int64_t v[5];
+    int64_t v[8];
+    int n = version >= CTL_WIRE_HOLD_VERSION ? 9 : 6;
 
-    if (split(line, fl, MAX_FIELDS) != 6 || strcmp(fl[0], "h") != 0 ||
+    if (split(line, fl, MAX_FIELDS) != n || strcmp(fl[0], "h") != 0 ||
         nums(fl + 1, 2, v, 0, INT_MAX) < 0 || nums(fl + 3, 1, v + 2, 0, 1) < 0 ||
         nums(fl + 4, 1, v + 3, 0, 999) < 0 || nums(fl + 5, 1, v + 4, 0, INT64_MAX / 4) < 0)
+        return -1;
+    if (n == 9 && (nums(fl + 6, 1, v + 5, 0, INT64_MAX / 4) < 0 ||
+                   nums(fl + 7, 1, v + 6, 0, 999) < 0 || nums(fl + 8, 1, v + 7, 0, INT_MAX) < 0))
         return -1;
     f->host_active = (int)v[0];
     f->host_limit = (int)v[1];
     f->host_lowered = v[2] != 0;
     f->host_slow_status = (int)v[3];
     f->host_hold_until_ms = until_back(v[4], now);
+    f->host_gate_until_ms = n == 9 ? until_back(v[5], now) : 0;
+    f->host_gate_status = n == 9 ? (int)v[6] : 0;
+    f->host_rps = n == 9 ? (int)v[7] : 0;
+    f->host_rps_empty = f->host_rps > 0;
     return 0;
 }
 

@@ -5,7 +5,8 @@
 #      the log's end-of-request times) requests of the limited host, while the other host (its
 #      rule says rps = 0) is not held behind it: all of its requests are done before the limited
 #      host's 25th (which the limit alone puts 2.4 s after its first);
-#   2. the TUI's Queued tab says "rps" for an item that waits for its host's next request.
+#   2. the TUI's Queued tab says "rps" for an item that waits for its host's next request, and
+#      so does a TUI attached to that run.
 # Only upper bounds and orders at the origin: nothing here fails because the machine is slow.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../tui_lib.sh"
@@ -60,6 +61,12 @@ check "Queued: an item of the host waits for its next request: rps" \
 keys op Enter
 wait_screen 10 op 'waiting for its host.s next request: at most 1 a second' "details: the sentence"
 keys op Escape
+tui att 120 30 LC_ALL=C.UTF-8 -- attach -d "$T/out2"
+wait_screen 20 att 'sluice' "attached to it"
+keys att 3
+check "the attached TUI says rps too (attach 4)" \
+    wait_until 20 bash -c "tmux -L '$SOCK' capture-pane -p -t att | sed -n '6,\$p' | grep -E 'a[0-9]\.bin' | grep -q ' rps '"
+TM kill-session -t att
 keys op q
 keys op y
 check "q y: sluice exits" wait_until 20 test -e "$T/op.exit"

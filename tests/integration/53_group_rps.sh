@@ -6,8 +6,8 @@
 #      than 20 + burst 2 + a lease (1) per worker (+2 for the log's end-of-request times)
 #      requests, where three buckets of their own would allow 60;
 #   2. a 429 with Retry-After 6 at one worker: the other (a TUI) sends no request to that host
-#      from 1.5 s after the 429 until the hold ends, says why its items wait ("held 429"), and
-#      goes on afterwards.
+#      from 1.5 s after the 429 until the hold ends, says why its items wait ("held 429", in a
+#      TUI attached to it too), and goes on afterwards.
 # Only upper bounds and "no request in" at the origin: nothing here fails because the machine is
 # slow.
 source "$(dirname "$0")/../lib.sh"
@@ -77,12 +77,19 @@ echo "http://$H/f1.bin?w=a&status=429&retry_after=6&fail=1" > "$T/lista.txt"
 tui b 120 30 LC_ALL=C.UTF-8 -- -i "$T/listb.txt" -d "$T/outb" -j 2 --per-host-rps 5 -r 100M \
     --cap-group "$GROUP/hold"
 check "worker b is fetching" wait_until 30 bash -c "grep -q 'w=b' '$FAULT_LOG'"
+# A TUI attached to worker b (attach 4) says why its rows wait too.
+tui att 120 30 LC_ALL=C.UTF-8 -- attach -d "$T/outb"
+wait_screen 20 att 'sluice' "attached to worker b"
+keys att 3
 worker a -r 100M --cap-group "$GROUP/hold" -i "$T/lista.txt" -d "$T/outa" --retry-wait 1s,10s
 check "worker a gets its 429" wait_until 30 bash -c "grep -q '\"status\":429' '$FAULT_LOG'"
 t429=$(grep -F '"status":429' "$FAULT_LOG" | head -n 1 | json_field ts_ms)
 keys b 3
 check "worker b says why its items wait: held 429" \
     wait_until 10 bash -c "tmux -L '$SOCK' capture-pane -p -t b | sed -n '6,\$p' | grep -q 'held 429 '"
+check "... and so does the TUI attached to it" \
+    wait_until 10 bash -c "tmux -L '$SOCK' capture-pane -p -t att | sed -n '6,\$p' | grep -q 'held 429 '"
+TM kill-session -t att
 check "Redis holds the host" \
     test "$(redis-cli -p "$REDIS_PORT" zcard 'sluice:{hold}:holds')" -ge 1
 rc=0

@@ -257,9 +257,9 @@ static void test_wait_round_trip(void **state)
     assert_int_equal(g.concurrency, 16);
 
     b.len = 0;
-    ctl_wire_wait_host(&b, &f, 1000000);
+    ctl_wire_wait_host(&b, &f, 1000000, 3);
     assert_string_equal(line_of(&b), "h 1 1 1 503 12000");
-    assert_int_equal(ctl_wire_wait_host_parse(b.s, 50000, &g), 0);
+    assert_int_equal(ctl_wire_wait_host_parse(b.s, 50000, 3, &g), 0);
     assert_int_equal(g.host_active, 1);
     assert_int_equal(g.host_limit, 1);
     assert_true(g.host_lowered);
@@ -268,9 +268,33 @@ static void test_wait_round_trip(void **state)
     /* A hold that is over is none, on either clock. */
     f.host_hold_until_ms = 999000;
     b.len = 0;
-    ctl_wire_wait_host(&b, &f, 1000000);
-    assert_int_equal(ctl_wire_wait_host_parse(line_of(&b), 50000, &g), 0);
+    ctl_wire_wait_host(&b, &f, 1000000, 3);
+    assert_int_equal(ctl_wire_wait_host_parse(line_of(&b), 50000, 3, &g), 0);
     assert_int_equal(g.host_hold_until_ms, 0);
+    /* Attach 4: a cap group's hold and the host's requests a second when it has none left. */
+    f.host_gate_until_ms = 1006000;
+    f.host_gate_status = 429;
+    f.host_rps = 20;
+    f.host_rps_empty = true;
+    b.len = 0;
+    ctl_wire_wait_host(&b, &f, 1000000, 4);
+    assert_string_equal(line_of(&b), "h 1 1 1 503 0 6000 429 20");
+    assert_int_equal(ctl_wire_wait_host_parse(b.s, 50000, 4, &g), 0);
+    assert_int_equal(g.host_gate_until_ms, 56000);
+    assert_int_equal(g.host_gate_status, 429);
+    assert_int_equal(g.host_rps, 20);
+    assert_true(g.host_rps_empty);
+    /* ... which an attach 3 record has not, and a reader of 3 does not take. */
+    assert_int_equal(ctl_wire_wait_host_parse(line_of(&b), 50000, 3, &g), -1);
+    b.len = 0;
+    f.host_rps_empty = false;               /* a token in hand: nothing to say */
+    ctl_wire_wait_host(&b, &f, 1000000, 4);
+    assert_string_equal(line_of(&b), "h 1 1 1 503 0 6000 429 0");
+    assert_int_equal(ctl_wire_wait_host_parse(b.s, 50000, 4, &g), 0);
+    assert_false(g.host_rps_empty);
+    f.host_gate_until_ms = 0;
+    f.host_gate_status = 0;
+    f.host_rps = 0;
 
     b.len = 0;
     ctl_wire_wait(&b, 3, &f, 1000000);
@@ -396,7 +420,18 @@ static void test_refused(void **state)
         }
         for (size_t i = 0; i < ARRAY_LEN(hosts); i++) {
             snprintf(buf, sizeof buf, "%s", hosts[i]);
-            assert_int_equal(ctl_wire_wait_host_parse(buf, 0, &f), -1);
+            assert_int_equal(ctl_wire_wait_host_parse(buf, 0, 3, &f), -1);
+        }
+        {
+            static const char *const hosts4[] = {
+                "h 1 1 1 503 0", "h 1 1 1 503 0 0 0", "h 1 1 1 503 0 -1 429 0",
+                "h 1 1 1 503 0 0 1000 0", "h 1 1 1 503 0 0 429 -3", "h 1 1 1 503 0 0 429 0 1",
+            };
+
+            for (size_t i = 0; i < ARRAY_LEN(hosts4); i++) {
+                snprintf(buf, sizeof buf, "%s", hosts4[i]);
+                assert_int_equal(ctl_wire_wait_host_parse(buf, 0, 4, &f), -1);
+            }
         }
         for (size_t i = 0; i < ARRAY_LEN(waits); i++) {
             snprintf(buf, sizeof buf, "%s", waits[i]);
