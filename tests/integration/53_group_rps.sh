@@ -5,9 +5,11 @@
 #   1. three workers with --per-host-rps 20 and one list: the origin sees no 1 s window with more
 #      than 20 + burst 2 + a lease (1) per worker (+2 for the log's end-of-request times)
 #      requests, where three buckets of their own would allow 60;
-#   2. a 429 with Retry-After 6 at one worker: the other (a TUI) sends no request to that host
+#   2. a 429 with Retry-After 10 at one worker: the other (a TUI) sends no request to that host
 #      from 1.5 s after the 429 until the hold ends, says why its items wait ("held 429", in a
-#      TUI attached to it too), and goes on afterwards.
+#      TUI attached to it too), and goes on afterwards;
+#   3. Redis unreachable: three workers with --per-host-rps 30 each keep to 30 / 3 a second on
+#      their own clock (no window above 3 x (10 + burst 1) + 2), and finish.
 # Only upper bounds and "no request in" at the origin: nothing here fails because the machine is
 # slow.
 source "$(dirname "$0")/../lib.sh"
@@ -73,7 +75,7 @@ stop_faultd
 start_faultd "$T/www"
 H="127.0.0.1:$FAULT_PORT"
 for i in $(seq 1 60); do echo "http://$H/f$i.bin?w=b"; done > "$T/listb.txt"
-echo "http://$H/f1.bin?w=a&status=429&retry_after=6&fail=1" > "$T/lista.txt"
+echo "http://$H/f1.bin?w=a&status=429&retry_after=10&fail=1" > "$T/lista.txt"
 tui b 120 30 LC_ALL=C.UTF-8 -- -i "$T/listb.txt" -d "$T/outb" -j 2 --per-host-rps 5 -r 100M \
     --cap-group "$GROUP/hold"
 check "worker b is fetching" wait_until 30 bash -c "grep -q 'w=b' '$FAULT_LOG'"
@@ -97,13 +99,35 @@ wait "${WPID[a]}" || rc=$?
 check_eq "worker a: its retry after the hold succeeds, exit 0" 0 "$rc"
 check "worker b finishes its list after the hold" wait_until 60 bash -c "
     tmux -L '$SOCK' capture-pane -p -t b | grep -Eq 'done 60 '"
-during=$(times 'w=b' | awk -v a=$((t429 + 1500)) -v b=$((t429 + 6000 - 300)) '$1 >= a && $1 < b' | wc -l)
+during=$(times 'w=b' | awk -v a=$((t429 + 1500)) -v b=$((t429 + 10000 - 300)) '$1 >= a && $1 < b' | wc -l)
 check_eq "worker b sent no request to the held host from 1.5 s after the 429 to its end" 0 "$during"
-after=$(times 'w=b' | awk -v b=$((t429 + 6000)) '$1 >= b' | wc -l)
+after=$(times 'w=b' | awk -v b=$((t429 + 10000)) '$1 >= b' | wc -l)
 check "... and goes on after it ($after requests)" test "$after" -ge 1
 check_eq "worker b fetched every file once" 60 "$(times 'w=b' | grep -c .)"
 keys b q
 keys b y
 check "worker b exits" wait_until 20 test -e "$T/b.exit"
+stop_faultd
+
+# ---- 3. Redis away: each worker keeps to N over the workers ----
+start_faultd "$T/www"
+H="127.0.0.1:$FAULT_PORT"
+for i in $(seq 1 60); do echo "http://$H/f$i.bin"; done > "$T/list3.txt"
+NOREDIS=$("$TOOLS/freeport") || bail "freeport failed"
+for k in 0 1 2; do
+    worker "n$k" --shard "$k/3" -r 100M --cap-group "redis://127.0.0.1:$NOREDIS/away" \
+        --per-host-rps 30 -j 4 -i "$T/list3.txt" -d "$T/outn$k"
+done
+for k in 0 1 2; do
+    rc=0
+    wait "${WPID[n$k]}" || rc=$?
+    check_eq "Redis away, worker $k/3: exit 0 (never blocked waiting for leases)" 0 "$rc"
+done
+check "... it said Redis cannot be reached, and the requests it keeps to" grep -q \
+    "cap group away: Redis cannot be reached .*, and at 10 requests a second per host, until it is back" \
+    "$T/n0.err"
+check_eq "the origin answered every file once" 60 "$(times | wc -l)"
+worst=$(times | worst_second)
+check "no 1 s window above 3 x (30 / 3 + burst 1) (+2) requests (worst $worst)" test "$worst" -le 35
 
 finish
