@@ -274,7 +274,7 @@ static int req_hosts(struct ctl_attach *a, struct sbuf *b)
     long got = uisrc_hosts(a->src, hv, CTL_WIRE_HOSTS_MAX);
 
     for (long i = 0; i < got; i++) {
-        ctl_wire_host(b, &hv[i], loop_now(a->loop));
+        ctl_wire_host(b, &hv[i], loop_now(a->loop), a->version);
         sbuf_addstr(b, "\n");
     }
     free(hv);

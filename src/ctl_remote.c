@@ -803,7 +803,7 @@ static long r_hosts(void *impl, struct engine_host_view *out, size_t max)
             return -1;
         while ((l = next_line(r, &pos)) != NULL) {
             if (r->nhv == CTL_WIRE_HOSTS_MAX ||
-                ctl_wire_host_parse(l, loop_now(r->loop), &r->hv[r->nhv]) < 0) {
+                ctl_wire_host_parse(l, loop_now(r->loop), r->version, &r->hv[r->nhv]) < 0) {
                 protocol_error(r, "host row");
                 r->nhv = 0;
                 return -1;

@@ -553,25 +553,32 @@ int ctl_wire_wait_parse(char *line, int64_t now, int *host, bool *gone, struct w
     return 0;
 }
 
-void ctl_wire_host(struct sbuf *out, const struct engine_host_view *h, int64_t now)
+void ctl_wire_host(struct sbuf *out, const struct engine_host_view *h, int64_t now, int version)
 {
     ctl_wire_str(out, h->name);
     sbuf_printf(out, " %d %d %d %d %lld %ld %ld %ld %ld %lld %zu %d", h->active, h->limit,
                 h->lowered, h->slow_status, (long long)until_in(h->hold_until_ms, now), h->n429,
                 h->n503, h->done, h->failed, (long long)h->rate, h->queued, h->queued_more);
+    if (version >= CTL_WIRE_HOLD_VERSION)
+        sbuf_printf(out, " %lld %d %d", (long long)until_in(h->gate_until_ms, now),
+                    h->gate_status, h->rps);
 }
 
-int ctl_wire_host_parse(char *line, int64_t now, struct engine_host_view *h)
+int ctl_wire_host_parse(char *line, int64_t now, int version, struct engine_host_view *h)
 {
     char *fl[MAX_FIELDS], *name = NULL;
-    int64_t v[12];
+    int64_t v[15];
+    int n = version >= CTL_WIRE_HOLD_VERSION ? 16 : 13;
 
     memset(h, 0, sizeof *h);
-    if (split(line, fl, MAX_FIELDS) != 13 || nums(fl + 1, 2, v, 0, INT_MAX) < 0 ||
+    if (split(line, fl, MAX_FIELDS) != n || nums(fl + 1, 2, v, 0, INT_MAX) < 0 ||
         nums(fl + 3, 1, v + 2, 0, 1) < 0 || nums(fl + 4, 1, v + 3, 0, 999) < 0 ||
         nums(fl + 5, 1, v + 4, 0, INT64_MAX / 4) < 0 || nums(fl + 6, 4, v + 5, 0, LONG_MAX) < 0 ||
         nums(fl + 10, 1, v + 9, 0, INT64_MAX) < 0 || nums(fl + 11, 1, v + 10, 0, INT64_MAX) < 0 ||
-        nums(fl + 12, 1, v + 11, 0, 1) < 0 || str_parse(fl[0], &name) < 0)
+        nums(fl + 12, 1, v + 11, 0, 1) < 0 ||
+        (n == 16 && (nums(fl + 13, 1, v + 12, 0, INT64_MAX / 4) < 0 ||
+                     nums(fl + 14, 1, v + 13, 0, 999) < 0 || nums(fl + 15, 1, v + 14, 0, INT_MAX) < 0)) ||
+        str_parse(fl[0], &name) < 0)
         return -1;
     if (name == NULL || name[0] == '\0' || strlen(name) >= sizeof h->name) {
         free(name);
@@ -591,5 +598,10 @@ int ctl_wire_host_parse(char *line, int64_t now, struct engine_host_view *h)
     h->rate = v[9];
     h->queued = (size_t)v[10];
     h->queued_more = v[11] != 0;
+    if (n == 16) {
+        h->gate_until_ms = until_back(v[12], now);
+        h->gate_status = (int)v[13];
+        h->rps = (int)v[14];
+    }
     return 0;
 }

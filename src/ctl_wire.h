@@ -75,8 +75,8 @@ void ctl_wire_wait(struct sbuf *out, int host, const struct wait_facts *f, int64
 int ctl_wire_wait_parse(char *line, int64_t now, int *host, bool *gone, struct wait_facts *f);
 /* A Hosts tab row: "name active limit lowered slow_status hold_in_ms n429 n503 done failed
  * rate queued queued_more". */
-void ctl_wire_host(struct sbuf *out, const struct engine_host_view *h, int64_t now);
-int ctl_wire_host_parse(char *line, int64_t now, struct engine_host_view *h);
+void ctl_wire_host(struct sbuf *out, const struct engine_host_view *h, int64_t now, int version);
+int ctl_wire_host_parse(char *line, int64_t now, int version, struct engine_host_view *h);
 /* The ranges of a segmented download (attach 3, `ranges ID`): a first line "COUNT" (how many
  * it has, 0 when it is not segmented or not running), then one "start end done busy rate" line
  * per range, in file order, at most CTL_WIRE_RANGES_MAX (the details view's room). */

@@ -118,8 +118,12 @@ static void fill_live(struct engine *e, struct engine_host_view *v)
         v->limit = hosts_effective(e->s, v->name, h);
         v->lowered = h->limit > 0;
         v->hold_until_ms = v->lowered ? h->hold_until : 0;
+        v->gate_until_ms = h->gate_until > mono_ms() ? h->gate_until : 0;
+        v->gate_status = v->gate_until_ms > 0 ? h->gate_status : 0;
+        v->rps = h->rps.rate;
     } else {
         v->limit = e->s->per_host;
+        v->rps = hosts_rps_base(e->s, v->name);
     }
     if (hs != NULL) {
         v->n429 = hs->n429;

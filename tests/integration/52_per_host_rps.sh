@@ -54,6 +54,8 @@ check "... and it went faster than the limit would allow (worst second $worst_b)
 # ---- 2. why it waits: "rps" ----
 for i in $(seq 1 8); do echo "http://$HA/a$i.bin?t=2"; done > "$T/list2.txt"
 tui op 120 30 LC_ALL=C.UTF-8 -- -i "$T/list2.txt" -d "$T/out2" -j 4 --per-host-rps 1
+keys op 7
+wait_screen 20 op "$HA +[0-9]+ +--per-host-rps 1 " "the Hosts tab: the host's requests a second"
 keys op 3
 wait_screen 20 op 'NAME +SIZE +PROGRESS +% +WAITING +TRY' "the Queued tab"
 check "Queued: an item of the host waits for its next request: rps" \

@@ -91,6 +91,9 @@ check "worker b says why its items wait: held 429" \
     wait_until 10 bash -c "tmux -L '$SOCK' capture-pane -p -t b | sed -n '6,\$p' | grep -q 'held 429 '"
 check "... and so does the TUI attached to it" \
     wait_until 10 bash -c "tmux -L '$SOCK' capture-pane -p -t att | sed -n '6,\$p' | grep -q 'held 429 '"
+keys att 7
+check "... whose Hosts tab says the group holds the host" \
+    wait_until 10 bash -c "tmux -L '$SOCK' capture-pane -p -t att | grep -q '$H .*group hold 429, [0-9]*s'"
 TM kill-session -t att
 check "Redis holds the host" \
     test "$(redis-cli -p "$REDIS_PORT" zcard 'sluice:{hold}:holds')" -ge 1

@@ -342,9 +342,9 @@ static void test_host_round_trip(void **state)
     struct engine_host_view g;
     struct sbuf b = { 0 };
 
-    ctl_wire_host(&b, &h, 1000000);
+    ctl_wire_host(&b, &h, 1000000, 3);
     assert_null(strchr(b.s, '\n'));
-    assert_int_equal(ctl_wire_host_parse(line_of(&b), 7000, &g), 0);
+    assert_int_equal(ctl_wire_host_parse(line_of(&b), 7000, 3, &g), 0);
     assert_string_equal(g.name, "a b%\n:8080");
     assert_int_equal(g.active, 2);
     assert_int_equal(g.limit, 4);
@@ -358,6 +358,21 @@ static void test_host_round_trip(void **state)
     assert_int_equal(g.rate, 5000000);
     assert_int_equal(g.queued, 4096);
     assert_true(g.queued_more);
+    /* Attach 4: a cap group's hold and the host's requests a second. */
+    h.gate_until_ms = 1008000;
+    h.gate_status = 429;
+    h.rps = 20;
+    b.len = 0;
+    ctl_wire_host(&b, &h, 1000000, 4);
+    assert_non_null(strstr(line_of(&b), " 8000 429 20"));
+    assert_int_equal(ctl_wire_host_parse(b.s, 7000, 4, &g), 0);
+    assert_int_equal(g.gate_until_ms, 15000);
+    assert_int_equal(g.gate_status, 429);
+    assert_int_equal(g.rps, 20);
+    assert_int_equal(g.queued, 4096);
+    b.len = 0;
+    ctl_wire_host(&b, &h, 1000000, 4);
+    assert_int_equal(ctl_wire_host_parse(line_of(&b), 7000, 3, &g), -1);   /* not a 3 record */
     sbuf_free(&b);
 }
 
@@ -439,7 +454,7 @@ static void test_refused(void **state)
         }
         for (size_t i = 0; i < ARRAY_LEN(views); i++) {
             snprintf(big, sizeof big, "%s", views[i]);
-            assert_int_equal(ctl_wire_host_parse(big, 0, &h), -1);
+            assert_int_equal(ctl_wire_host_parse(big, 0, 3, &h), -1);
         }
     }
 }
