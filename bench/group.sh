@@ -5,7 +5,11 @@
 # window relative to the cap, the worst 100 ms, and the lease calls Redis saw per second per
 # worker. Then uneven shards (file sizes 16 KiB..2 MiB, so the shards' bytes differ): the same
 # workers under one shared cap against each capped at cap/N on its own, by wall time.
+# Last, --per-host-rps shared by the group (docs/scale.md#requests-per-second-shared): small
+# files on one host, 3 workers, the requests a second at the origin (mean, worst 1 s) against
+# N, and the Redis calls a second per worker, with the requests limit and without it.
 #   GROUP_CAP (4M) GROUP_FILES (120) GROUP_SIZE (262144) GROUP_J (4 per worker) GROUP_NS ("1 3 6")
+#   GROUP_RPS (50) GROUP_RPS_FILES (400) GROUP_RPS_ONLY (set: only the requests part)
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/tests/lib.sh"
@@ -73,6 +77,7 @@ run() {
 echo "group bench: $NF x $SIZE B, -j $J per worker, one cap $RATE ($CAP B/s) shared through Redis"
 mkdir -p "$T/www"
 "$TOOLS/gentree" "$T/www" "$NF" "$SIZE" "$SIZE" 3 > "$T/files.tsv"
+[ -n "${GROUP_RPS_ONLY:-}" ] && NS=""
 for n in $NS; do
     c0=$(evalsha_calls); c0=${c0:-0}
     run "even$n" "$n" "$RATE" "redis://127.0.0.1:$REDIS_PORT/even$n"
@@ -82,6 +87,7 @@ for n in $NS; do
         "$(analyse "$T/even$n.log" "$CAP")" "$(awk -v c=$((c1 - c0)) -v s="$sp" -v n="$n" 'BEGIN {print c / s / n}')"
 done
 
+if [ -z "${GROUP_RPS_ONLY:-}" ]; then
 # Uneven shards: the bytes per shard differ, so fixed cap/N each leaves the link idle as the
 # small shards finish; one shared bucket gives their share to the rest.
 rm -rf "$T/www"
@@ -100,4 +106,40 @@ ts=$(span_s "$T/shared.log"); tp=$(span_s "$T/split.log")
 echo "  shared bucket:  $(analyse "$T/shared.log" "$CAP")"
 echo "  cap/N each:     $(analyse "$T/split.log" "$CAP")"
 echo "  wall at the origin: shared ${ts} s, cap/N each ${tp} s: the shared cap takes $(awk -v a="$ts" -v b="$tp" 'BEGIN {printf "%.0f", (1 - a / b) * 100}')% less time"
+fi
+
+# Requests per second per host, shared: many small files on one host, 3 workers.
+RPS=${GROUP_RPS:-50}
+NR=${GROUP_RPS_FILES:-400}
+rm -rf "$T/www"
+mkdir -p "$T/www"
+"$TOOLS/gentree" "$T/www" "$NR" 2048 2048 5 > "$T/files.tsv"
+# rps_run TAG [ARGS]: 3 workers at -r 100M (the cap out of the way) over the small files.
+rps_run() {
+    local tag=$1 k pids=()
+    shift
+    start_faultd "$T/www"
+    tree_urls "$FAULT_URL" "$T/files.tsv" > "$T/list.txt"
+    c0=$(evalsha_calls); c0=${c0:-0}
+    for k in 0 1 2; do
+        "$SLUICE" --headless --shard "$k/3" -r 100M --cap-group "redis://127.0.0.1:$REDIS_PORT/$tag" \
+            -j "$J" "$@" -i "$T/list.txt" -d "$T/$tag-out$k" < /dev/null 2> "$T/$tag-$k.err" &
+        pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p"; done
+    c1=$(evalsha_calls)
+    stop_faultd
+    json_field ts_ms < "$FAULT_LOG" | sort -n | awk -v c=$((c1 - c0)) -v rps="$RPS" '
+        { t[n++] = $1 } END { m = 0; j = 0
+            for (i = 0; i < n; i++) { while (t[i] - t[j] >= 1000) j++; if (i - j + 1 > m) m = i - j + 1 }
+            s = (t[n - 1] - t[0]) / 1000; if (s <= 0) s = 0.001
+            printf "%d requests in %.1f s: %.1f/s (%.2fx N), worst 1 s %d (N + burst = %d); Redis %.1f calls/s per worker\n",
+                n, s, n / s, n / s / rps, m, rps + (rps / 10 > 1 ? int(rps / 10) : 1), c / s / 3 }'
+}
+echo "requests per second: $NR x 2 KiB on one host, 3 workers, -j $J each"
+# Not in $(...): start_faultd counts its logs in this shell.
+rps_run rps --per-host-rps "$RPS" > "$T/rps.txt"
+echo "  --per-host-rps $RPS shared: $(cat "$T/rps.txt")"
+rps_run norps > "$T/norps.txt"
+echo "  no requests limit:        $(cat "$T/norps.txt")"
 echo "goal: every 1 s window within 0.95-1.05x while the workers have work; a few calls/s per worker"

@@ -49,7 +49,7 @@ _sluice()
 {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
     local opts="-i --input -d --dir --layout --overwrite --session --no-session --shard
-        -j --concurrency --per-host -r --rate --burst --schedule --cap-group --retries --retry-wait
+        -j --concurrency --per-host --per-host-rps -r --rate --burst --schedule --cap-group --retries --retry-wait
         --connect-timeout --stall --min-rate --max-size --segments --min-segment -H --header --user-agent --proxy
         --ca-file --insecure --headless --tui --theme --log --no-bell --on-finish -c --config -h --help -V --version"
     local IFS=$' \t\n'
@@ -83,7 +83,7 @@ _sluice()
         return ;;
     -r | --rate)
         COMPREPLY=($(compgen -W "off" -- "$cur")); return ;;
-    -j | --concurrency | --per-host | --shard | --cap-group | --burst | --schedule | --retries | --retry-wait | \
+    -j | --concurrency | --per-host | --per-host-rps | --shard | --cap-group | --burst | --schedule | --retries | --retry-wait | \
         --connect-timeout | --stall | --min-rate | --max-size | --segments | --min-segment | -H | --header | \
         --user-agent | --proxy | --on-finish)
         return ;;

@@ -163,6 +163,9 @@ struct engine_host_view {
     int64_t rate;                /* bytes/s of its transfers now */
     size_t queued;               /* queued items held in memory for it */
     bool queued_more;            /* ... and the session holds more */
+    int64_t gate_until_ms;       /* a cap group's hold: no request before this (monotonic; 0) */
+    int gate_status;             /* ... after this 429 or 503 */
+    int rps;                     /* its requests a second (--per-host-rps, a rule's rps; 0 none) */
 };
 /* Up to max hosts, busiest first (rate, then transfers, then name); returns how many. */
 size_t engine_hosts_view(struct engine *e, struct engine_host_view *out, size_t max);

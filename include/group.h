@@ -12,6 +12,10 @@
 #define GROUP_DEPTH_MS 200       /* the shared bucket banks at most this much of the cap */
 #define GROUP_HEARTBEAT_MS 500   /* an idle worker still says it is there, and reads the cap */
 #define GROUP_WORKER_TTL_MS 3000 /* a worker not heard from for this long is not counted */
+#define GROUP_HOSTS_MAX 16       /* hosts whose request tokens one call leases, at most */
+#define GROUP_HOLDS_MAX 32       /* holds one call publishes, and learns, at most */
+#define GROUP_RPS_KEY_TTL_MS 60000   /* a host's request bucket in Redis outlives its last use */
+#define GROUP_HOST_MAX 255       /* longest host key ("host:port") shared through Redis */
 
 struct group_url {
     char host[256];              /* a name, an IPv4 address, or an IPv6 one without brackets */
@@ -30,5 +34,14 @@ int64_t group_lease_bytes(int64_t rate, int workers);
 /* The cap a worker keeps on its own while Redis cannot be reached: the group's cap over the
  * workers last seen (at least 1), never 0 (uncapped) when the group has a cap. */
 int64_t group_fallback_rate(int64_t rate, int workers);
+/* How many request tokens of a host (rps requests per second for the whole group) a worker
+ * leases at once: GROUP_LEASE_MS of its share, rounded up, at least 1 and at most the host's
+ * burst (docs/scale.md#requests-per-second-shared). 0 when rps is 0. */
+int group_rps_lease(int rps, int workers);
+/* How long the group's thread waits before it asks again for a host Redis gave `short_by`
+ * requests less than it asked: about the time this worker's share (rps over workers) takes to
+ * earn them, 5..GROUP_LEASE_MS ms, as for bytes. Asking at once would be a busy loop of empty
+ * grants while the others hold the host's tokens. */
+int64_t group_rps_pause_ms(int rps, int workers, int64_t short_by);
 
 #endif

@@ -4,6 +4,7 @@
  * to Redis, so the event loop never waits on the network; the engine only reads and writes a
  * few numbers under a mutex. Leases are taken with one script call (EVALSHA) each. */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "group.h"
 
@@ -19,6 +20,20 @@ struct group_view {
     int64_t calls;               /* script calls so far */
     int64_t failures;            /* connections or calls that failed so far */
     char error[512];             /* why the last call failed, when !up */
+};
+
+/* Request tokens Redis granted for a host (--per-host-rps shared by the group). */
+struct group_grant {
+    char host[GROUP_HOST_MAX + 1];
+    int64_t n;
+};
+
+/* A hold on a host that a worker of the group published after a 429/503: no request to it
+ * before until_ms (monotonic, this process's clock). */
+struct group_hold {
+    char host[GROUP_HOST_MAX + 1];
+    int64_t until_ms;
+    int status;
 };
 
 /* Starts the thread; it connects on its own (never blocks the caller). init_rate is this
@@ -37,5 +52,15 @@ int64_t group_redis_take(struct group_client *g);
 void group_redis_set_rate(struct group_client *g, int64_t rate);
 /* A snapshot; takes the granted bytes (v->granted) out of the client. */
 void group_redis_view(struct group_client *g, struct group_view *v);
+/* The engine would like n request tokens of host (rps a second for the whole group) leased:
+ * sent with the next call (at most GROUP_HOSTS_MAX hosts per call; a host asked again before
+ * that call is asked once). */
+void group_redis_want_host(struct group_client *g, const char *host, int rps, int n);
+/* The request tokens granted since the last take, at most max hosts (the rest next time). */
+size_t group_redis_take_grants(struct group_client *g, struct group_grant *out, size_t max);
+/* Publishes a hold on host for hold_ms from now (sent with the next call). */
+void group_redis_hold(struct group_client *g, const char *host, int64_t hold_ms, int status);
+/* The holds in force as the last call learned them (at most GROUP_HOLDS_MAX), once each call. */
+size_t group_redis_take_holds(struct group_client *g, struct group_hold *out, size_t max);
 
 #endif

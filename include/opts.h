@@ -22,6 +22,7 @@ struct host_rule {
     char *host;          /* lower-cased host name */
     int per_host;        /* -1 = not set */
     int64_t rate;        /* -1 = not set, 0 = off */
+    int rps;             /* requests per second, -1 = not set, 0 = off */
 };
 
 struct settings {
@@ -29,6 +30,7 @@ struct settings {
     char *dir;                   /* output root */
     int concurrency;             /* 1..1024 */
     int per_host;                /* 0 = none */
+    int per_host_rps;            /* requests started per second per host, 0 = no limit */
     int64_t rate;                /* bytes/s, 0 = off */
     int64_t burst;               /* bytes, 0 = auto (rate/8, >= 64K) */
     struct sched_point *schedule;

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "rps.h"
 #include "units.h"
 #include "util.h"
 
@@ -298,22 +299,23 @@ static bool valid_host(const char *h)
 
 static void load_hosts(struct ctx *c, struct settings *s, const config_setting_t *st)
 {
-    static const char *const members[] = { "host", "per_host", "rate", NULL };
+    static const char *const members[] = { "host", "per_host", "rate", "rps", NULL };
     struct host_rule *rules = NULL;
     size_t nrules = 0;
     int errors = c->errors;
     int n;
 
     if (!config_setting_is_list(st) && !config_setting_is_array(st)) {
-        problem(c, st, "hosts: expected a list of { host = \"NAME\"; per_host = N; rate = \"RATE\"; }");
+        problem(c, st, "hosts: expected a list of { host = \"NAME\"; per_host = N; rate = \"RATE\"; "
+                "rps = N; }");
         return;
     }
     n = config_setting_length(st);
     rules = xcalloc((size_t)n, sizeof *rules);
     for (int i = 0; i < n; i++) {
         const config_setting_t *g = config_setting_get_elem(st, (unsigned)i);
-        struct host_rule r = { .host = NULL, .per_host = -1, .rate = -1 };
-        char *host, *per, *rate, err[ERRLEN], q[48];
+        struct host_rule r = { .host = NULL, .per_host = -1, .rate = -1, .rps = -1 };
+        char *host, *per, *rate, *rps, err[ERRLEN], q[48];
         long v;
 
         if (!config_setting_is_group(g)) {
@@ -324,6 +326,7 @@ static void load_hosts(struct ctx *c, struct settings *s, const config_setting_t
         host = member_text(c, g, "hosts", "host", true, false);
         per = member_text(c, g, "hosts", "per_host", false, true);
         rate = member_text(c, g, "hosts", "rate", false, true);
+        rps = member_text(c, g, "hosts", "rps", false, true);
         if (host != NULL && !valid_host(host)) {
             problem(c, config_setting_get_member(g, "host"), "hosts: host: '%s' is not a host name",
                     units_quote(host, q, sizeof q));
@@ -349,8 +352,15 @@ static void load_hosts(struct ctx *c, struct settings *s, const config_setting_t
         }
         if (rate != NULL && units_parse_rate(rate, &r.rate, err) < 0)
             problem(c, config_setting_get_member(g, "rate"), "hosts: rate: %s", err);
+        if (rps != NULL) {
+            if (units_parse_int(rps, 0, RPS_MAX, &v, err) < 0)
+                problem(c, config_setting_get_member(g, "rps"), "hosts: rps: %s", err);
+            else
+                r.rps = (int)v;
+        }
         free(per);
         free(rate);
+        free(rps);
         /* Kept even after an error, so that a later duplicate is still found. */
         if (host != NULL) {
             r.host = host;

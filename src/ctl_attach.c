@@ -249,7 +249,7 @@ static int req_waits(struct ctl_attach *a, int argc, char **argv, struct sbuf *b
         if (it->host != NULL && host < 0) {
             host = nhosts;
             names[nhosts++] = xstrdup(it->host);
-            ctl_wire_wait_host(&recs, &f, now);
+            ctl_wire_wait_host(&recs, &f, now, a->version);
             sbuf_addstr(&recs, "\n");
         }
         ctl_wire_wait(&recs, host, &f, now);
@@ -274,7 +274,7 @@ static int req_hosts(struct ctl_attach *a, struct sbuf *b)
     long got = uisrc_hosts(a->src, hv, CTL_WIRE_HOSTS_MAX);
 
     for (long i = 0; i < got; i++) {
-        ctl_wire_host(b, &hv[i], loop_now(a->loop));
+        ctl_wire_host(b, &hv[i], loop_now(a->loop), a->version);
         sbuf_addstr(b, "\n");
     }
     free(hv);

@@ -12,7 +12,7 @@
 /* 2 adds waits and hosts; 3 the connections of a running transfer in rows and items (x_conns)
  * and ranges. A client that speaks an older one is still served (every request it knows is
  * answered as before, in its layout). */
-#define CTL_ATTACH_VERSION 3
+#define CTL_ATTACH_VERSION 4
 #define CTL_ATTACH_VERSION_MIN 1
 #define CTL_ATTACH_EVENTS 256       /* events kept for a client between two polls */
 

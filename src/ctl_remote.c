@@ -719,7 +719,7 @@ static void fetch_waits(struct remote *r, const struct item *it)
             if (nh == CTL_WIRE_PAGE_MAX)
                 goto bad;
             hosts[nh] = run;
-            if (ctl_wire_wait_host_parse(l, loop_now(r->loop), &hosts[nh]) < 0)
+            if (ctl_wire_wait_host_parse(l, loop_now(r->loop), r->version, &hosts[nh]) < 0)
                 goto bad;
             nh++;
             continue;
@@ -737,6 +737,10 @@ static void fetch_waits(struct remote *r, const struct item *it)
             w->f.host_lowered = hosts[host].host_lowered;
             w->f.host_slow_status = hosts[host].host_slow_status;
             w->f.host_hold_until_ms = hosts[host].host_hold_until_ms;
+            w->f.host_gate_until_ms = hosts[host].host_gate_until_ms;
+            w->f.host_gate_status = hosts[host].host_gate_status;
+            w->f.host_rps = hosts[host].host_rps;
+            w->f.host_rps_empty = hosts[host].host_rps_empty;
         }
         w->gone = gone;
         r->nwc++;
@@ -799,7 +803,7 @@ static long r_hosts(void *impl, struct engine_host_view *out, size_t max)
             return -1;
         while ((l = next_line(r, &pos)) != NULL) {
             if (r->nhv == CTL_WIRE_HOSTS_MAX ||
-                ctl_wire_host_parse(l, loop_now(r->loop), &r->hv[r->nhv]) < 0) {
+                ctl_wire_host_parse(l, loop_now(r->loop), r->version, &r->hv[r->nhv]) < 0) {
                 protocol_error(r, "host row");
                 r->nhv = 0;
                 return -1;
@@ -1145,8 +1149,9 @@ struct uisrc *ctl_remote_new(struct loop *loop, const char *path, const char *di
     s->ops = &remote_ops;
     s->impl = r;
     if ((rc = greet(r, CTL_ATTACH_VERSION, err)) > 0) {
-        /* An older sluice: the UI it can serve (before attach 3 no connections nor ranges of a
-         * segmented download, before 2 no WAITING column and no Hosts tab). */
+        /* An older sluice: the UI it can serve (before attach 4 no "rps" nor a cap group's hold
+         * as why a row waits, before 3 no connections nor ranges of a segmented download,
+         * before 2 no WAITING column and no Hosts tab). */
         close(r->fd);
         r->in.len = 0;
         if ((r->fd = dial(path, dir, err)) < 0)

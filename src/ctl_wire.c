@@ -174,6 +174,10 @@ int ctl_wire_stats_parse(char *line, struct engine_stats *st, bool *idle, char *
     st->group_up = v[29] != 0;
     st->local_cap = v[30];
     st->session_error = *session_error;
+    /* The record has no field for where the cap comes from; a cap group's is always the
+     * group's (docs/scale.md#the-shared-cap), whatever else the worker runs with. */
+    if (st->group_workers > 0)
+        st->sched.source = CAP_FROM_GROUP;
     return 0;
 }
 
@@ -475,26 +479,37 @@ int ctl_wire_wait_run_parse(char *line, struct wait_facts *f)
     return 0;
 }
 
-void ctl_wire_wait_host(struct sbuf *out, const struct wait_facts *f, int64_t now)
+void ctl_wire_wait_host(struct sbuf *out, const struct wait_facts *f, int64_t now, int version)
 {
     sbuf_printf(out, "h %d %d %d %d %lld", f->host_active, f->host_limit, f->host_lowered,
                 f->host_slow_status, (long long)until_in(f->host_hold_until_ms, now));
+    if (version >= CTL_WIRE_HOLD_VERSION)
+        sbuf_printf(out, " %lld %d %d", (long long)until_in(f->host_gate_until_ms, now),
+                    f->host_gate_status, f->host_rps_empty ? f->host_rps : 0);
 }
 
-int ctl_wire_wait_host_parse(char *line, int64_t now, struct wait_facts *f)
+int ctl_wire_wait_host_parse(char *line, int64_t now, int version, struct wait_facts *f)
 {
     char *fl[MAX_FIELDS];
-    int64_t v[5];
+    int64_t v[8];
+    int n = version >= CTL_WIRE_HOLD_VERSION ? 9 : 6;
 
-    if (split(line, fl, MAX_FIELDS) != 6 || strcmp(fl[0], "h") != 0 ||
+    if (split(line, fl, MAX_FIELDS) != n || strcmp(fl[0], "h") != 0 ||
         nums(fl + 1, 2, v, 0, INT_MAX) < 0 || nums(fl + 3, 1, v + 2, 0, 1) < 0 ||
         nums(fl + 4, 1, v + 3, 0, 999) < 0 || nums(fl + 5, 1, v + 4, 0, INT64_MAX / 4) < 0)
+        return -1;
+    if (n == 9 && (nums(fl + 6, 1, v + 5, 0, INT64_MAX / 4) < 0 ||
+                   nums(fl + 7, 1, v + 6, 0, 999) < 0 || nums(fl + 8, 1, v + 7, 0, INT_MAX) < 0))
         return -1;
     f->host_active = (int)v[0];
     f->host_limit = (int)v[1];
     f->host_lowered = v[2] != 0;
     f->host_slow_status = (int)v[3];
     f->host_hold_until_ms = until_back(v[4], now);
+    f->host_gate_until_ms = n == 9 ? until_back(v[5], now) : 0;
+    f->host_gate_status = n == 9 ? (int)v[6] : 0;
+    f->host_rps = n == 9 ? (int)v[7] : 0;
+    f->host_rps_empty = f->host_rps > 0;
     return 0;
 }
 
@@ -540,25 +555,32 @@ int ctl_wire_wait_parse(char *line, int64_t now, int *host, bool *gone, struct w
     return 0;
 }
 
-void ctl_wire_host(struct sbuf *out, const struct engine_host_view *h, int64_t now)
+void ctl_wire_host(struct sbuf *out, const struct engine_host_view *h, int64_t now, int version)
 {
     ctl_wire_str(out, h->name);
     sbuf_printf(out, " %d %d %d %d %lld %ld %ld %ld %ld %lld %zu %d", h->active, h->limit,
                 h->lowered, h->slow_status, (long long)until_in(h->hold_until_ms, now), h->n429,
                 h->n503, h->done, h->failed, (long long)h->rate, h->queued, h->queued_more);
+    if (version >= CTL_WIRE_HOLD_VERSION)
+        sbuf_printf(out, " %lld %d %d", (long long)until_in(h->gate_until_ms, now),
+                    h->gate_status, h->rps);
 }
 
-int ctl_wire_host_parse(char *line, int64_t now, struct engine_host_view *h)
+int ctl_wire_host_parse(char *line, int64_t now, int version, struct engine_host_view *h)
 {
     char *fl[MAX_FIELDS], *name = NULL;
-    int64_t v[12];
+    int64_t v[15];
+    int n = version >= CTL_WIRE_HOLD_VERSION ? 16 : 13;
 
     memset(h, 0, sizeof *h);
-    if (split(line, fl, MAX_FIELDS) != 13 || nums(fl + 1, 2, v, 0, INT_MAX) < 0 ||
+    if (split(line, fl, MAX_FIELDS) != n || nums(fl + 1, 2, v, 0, INT_MAX) < 0 ||
         nums(fl + 3, 1, v + 2, 0, 1) < 0 || nums(fl + 4, 1, v + 3, 0, 999) < 0 ||
         nums(fl + 5, 1, v + 4, 0, INT64_MAX / 4) < 0 || nums(fl + 6, 4, v + 5, 0, LONG_MAX) < 0 ||
         nums(fl + 10, 1, v + 9, 0, INT64_MAX) < 0 || nums(fl + 11, 1, v + 10, 0, INT64_MAX) < 0 ||
-        nums(fl + 12, 1, v + 11, 0, 1) < 0 || str_parse(fl[0], &name) < 0)
+        nums(fl + 12, 1, v + 11, 0, 1) < 0 ||
+        (n == 16 && (nums(fl + 13, 1, v + 12, 0, INT64_MAX / 4) < 0 ||
+                     nums(fl + 14, 1, v + 13, 0, 999) < 0 || nums(fl + 15, 1, v + 14, 0, INT_MAX) < 0)) ||
+        str_parse(fl[0], &name) < 0)
         return -1;
     if (name == NULL || name[0] == '\0' || strlen(name) >= sizeof h->name) {
         free(name);
@@ -578,5 +600,10 @@ int ctl_wire_host_parse(char *line, int64_t now, struct engine_host_view *h)
     h->rate = v[9];
     h->queued = (size_t)v[10];
     h->queued_more = v[11] != 0;
+    if (n == 16) {
+        h->gate_until_ms = until_back(v[12], now);
+        h->gate_status = (int)v[13];
+        h->rps = (int)v[14];
+    }
     return 0;
 }

@@ -60,9 +60,14 @@ int ctl_wire_i64(const char *s, int64_t *v);
 /* "paused_all disk_full transfers concurrency" */
 void ctl_wire_wait_run(struct sbuf *out, const struct wait_facts *f);
 int ctl_wire_wait_run_parse(char *line, struct wait_facts *f);
-/* "h active limit lowered slow_status hold_in_ms": the host part of f. */
-void ctl_wire_wait_host(struct sbuf *out, const struct wait_facts *f, int64_t now);
-int ctl_wire_wait_host_parse(char *line, int64_t now, struct wait_facts *f);
+/* From attach 4 on the host record carries a cap group's hold and --per-host-rps too
+ * (docs/scale.md#holds-seen-by-every-worker). */
+#define CTL_WIRE_HOLD_VERSION 4
+/* "h active limit lowered slow_status hold_in_ms [gate_in_ms gate_status rps_wait]": the host
+ * part of f (rps_wait: its requests a second when it has no request token now, else 0; the
+ * three from attach 4). */
+void ctl_wire_wait_host(struct sbuf *out, const struct wait_facts *f, int64_t now, int version);
+int ctl_wire_wait_host_parse(char *line, int64_t now, int version, struct wait_facts *f);
 /* "x" for an id that is gone; else "HOST" (the index of its host record, "-" for none), and
  * for a running item "HOST FLAGS RX_AGE_MS" (FLAGS 1 throttled + 2 diskwait; RX_AGE_MS since
  * its last byte, -1 none yet). host is -1 for none; *gone tells the "x". */
@@ -70,8 +75,8 @@ void ctl_wire_wait(struct sbuf *out, int host, const struct wait_facts *f, int64
 int ctl_wire_wait_parse(char *line, int64_t now, int *host, bool *gone, struct wait_facts *f);
 /* A Hosts tab row: "name active limit lowered slow_status hold_in_ms n429 n503 done failed
  * rate queued queued_more". */
-void ctl_wire_host(struct sbuf *out, const struct engine_host_view *h, int64_t now);
-int ctl_wire_host_parse(char *line, int64_t now, struct engine_host_view *h);
+void ctl_wire_host(struct sbuf *out, const struct engine_host_view *h, int64_t now, int version);
+int ctl_wire_host_parse(char *line, int64_t now, int version, struct engine_host_view *h);
 /* The ranges of a segmented download (attach 3, `ranges ID`): a first line "COUNT" (how many
  * it has, 0 when it is not segmented or not running), then one "start end done busy rate" line
  * per range, in file order, at most CTL_WIRE_RANGES_MAX (the details view's room). */

@@ -78,9 +78,7 @@ void engine_emit_value(struct engine *e, enum engine_event_kind kind, int64_t va
 /* Admission by host, asked by queue_next for each candidate. */
 static bool host_ok(const char *name, void *arg)
 {
-    struct engine *e = arg;
-
-    return hosts_ok(e->hosts, e->s, name, mono_ms());
+    return engine_rps_admit(arg, name);
 }
 
 /* ---- libcurl glue ---- */
@@ -267,6 +265,7 @@ static void on_tick(void *arg)
     }
     engine_sched_tick(e);
     engine_cap_group_sync(e);       /* an idle worker follows the group's cap too */
+    engine_rps_tick(e);
     engine_cap_retune(e);
     if (e->disk_full_until != 0 && now >= e->disk_full_until)
         engine_transfer_disk_recheck(e);
@@ -370,6 +369,10 @@ void engine_kick(struct engine *e)
     }
     if (e->nsegitems > 0 && !loop_timer_armed(e->seg_timer))
         loop_timer_arm(e->seg_timer, SEG_CKPT_MS);
+    /* The hosts that wait for a request token or a hold in this turn (engine_rps.c): once the
+     * turn is over, one timer wakes the loop when the first of them may go. */
+    if (!e->in_kick)
+        engine_rps_begin(e);
     /* Idle ranges of the files already running take free slots before new files. */
     if (!e->in_kick && e->nsegitems > 0) {
         e->in_kick = true;
@@ -405,6 +408,8 @@ void engine_kick(struct engine *e)
             engine_seg_fill(e, true);
         e->in_kick = false;
     }
+    if (!e->in_kick)
+        engine_rps_end(e);
     /* Shares follow the number of transfers running: theirs shrink to make room for new ones,
      * and grow (windows too) as soon as one ends, not at the next tick. */
     if (e->transfers != e->tuned_for) {
@@ -423,17 +428,18 @@ static int start_group(struct engine *e, char *err)
 
     if (group_parse_url(s->cap_group, &u, err) < 0)
         return -1;
-    if (s->rate <= 0)
-        return errf(err, "--cap-group needs a cap (-r RATE): the group's cap when the group has "
-                    "none yet, and what this worker keeps to while Redis cannot be reached");
-    if (s->nschedule > 0)
-        return errf(err, "--cap-group and --schedule do not go together yet: change the group's "
-                    "cap with `sluice ctl rate` on any worker");
+    if (s->rate <= 0 && s->nschedule == 0)
+        return errf(err, "--cap-group needs a cap (-r RATE or --schedule): the group's cap when "
+                    "the group has none yet, and what this worker keeps to while Redis cannot be "
+                    "reached");
     snprintf(e->group_name, sizeof e->group_name, "%s", u.name);
     e->group_workers = s->shard.n > 1 ? (int)s->shard.n : 1;
-    e->group = group_redis_start(&u, s->rate, e->group_workers, err);
+    /* With a schedule, the step in force now (engine_sched_init) is the cap a new group takes. */
+    e->group = group_redis_start(&u, e->rate, e->group_workers, err);
     if (e->group == NULL)
         return -1;
+    engine_sched_group_start(e);
+    engine_rps_group_start(e);
     engine_cap_group_sync(e);
     return 0;
 }
@@ -490,6 +496,7 @@ struct engine *engine_new(struct loop *loop, const struct settings *s, struct qu
     e->refill_timer = loop_timer_new(loop, engine_cap_on_refill, e);
     e->seg_timer = loop_timer_new(loop, on_seg_ckpt, e);
     loop_timer_arm(e->tick_timer, TICK_MS);
+    engine_rps_init(e);
     e->syncer = syncer_new(loop, 2, engine_transfer_on_worker_done, e);
     e->writer = writer_new(loop, e->syncer, 2, engine_cap_on_disk_ready, e);
     e->env.writer = e->writer;
@@ -566,6 +573,7 @@ void engine_free(struct engine *e)
         curl_share_cleanup(e->share);
     socktab_free(e->socks);     /* after the multi handle: closing its connections uses it */
     loop_timer_free(e->curl_timer);
+    engine_rps_free(e);
     loop_timer_free(e->tick_timer);
     loop_timer_free(e->due_timer);
     loop_timer_free(e->refill_timer);

@@ -376,10 +376,17 @@ void engine_cap_group_sync(struct engine *e)
     e->group_up = v.up;
     if (!v.up && v.failures > 0 && !e->group_said_down) {
         e->group_said_down = true;
+        char rps[96] = "";
+
+        /* Requests a second per host too, the same way (docs/scale.md#requests-per-second-shared). */
+        if (e->s->per_host_rps > 0)
+            snprintf(rps, sizeof rps, ", and at %d requests a second per host,",
+                     e->s->per_host_rps / e->group_workers > 0 ?
+                     e->s->per_host_rps / e->group_workers : 1);
         group_say(e, "Redis cannot be reached (%s); this worker caps itself at %s (the group's "
-                  "cap over %d worker%s) until it is back", v.error,
+                  "cap over %d worker%s)%s until it is back", v.error,
                   units_fmt_cap(group_fallback_rate(e->rate, e->group_workers), a, sizeof a),
-                  e->group_workers, e->group_workers == 1 ? "" : "s");
+                  e->group_workers, e->group_workers == 1 ? "" : "s", rps);
     } else if (v.up && e->group_said_down) {
         e->group_said_down = false;
         group_say(e, "Redis is back; drawing from the group's cap again");

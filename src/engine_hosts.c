@@ -118,8 +118,12 @@ static void fill_live(struct engine *e, struct engine_host_view *v)
         v->limit = hosts_effective(e->s, v->name, h);
         v->lowered = h->limit > 0;
         v->hold_until_ms = v->lowered ? h->hold_until : 0;
+        v->gate_until_ms = h->gate_until > mono_ms() ? h->gate_until : 0;
+        v->gate_status = v->gate_until_ms > 0 ? h->gate_status : 0;
+        v->rps = h->rps.rate;
     } else {
         v->limit = e->s->per_host;
+        v->rps = hosts_rps_base(e->s, v->name);
     }
     if (hs != NULL) {
         v->n429 = hs->n429;
@@ -178,7 +182,7 @@ size_t engine_hosts_view(struct engine *e, struct engine_host_view *out, size_t 
 
 void engine_item_wait(struct engine *e, const struct item *it, struct wait_facts *f)
 {
-    const struct host *h = it->host != NULL ? hosts_find(e->hosts, it->host) : NULL;
+    struct host *h = it->host != NULL ? hosts_find(e->hosts, it->host) : NULL;
     struct engine_hstat *hs = it->host != NULL ? hstat_get(e, it->host, false) : NULL;
 
     memset(f, 0, sizeof *f);
@@ -197,10 +201,16 @@ void engine_item_wait(struct engine *e, const struct item *it, struct wait_facts
         }
     }
     if (h != NULL) {
+        int64_t now = mono_ms();
+
         f->host_active = h->active;
         f->host_limit = hosts_effective(e->s, it->host, h);
         f->host_lowered = h->limit > 0;
         f->host_hold_until_ms = h->hold_until;
+        f->host_gate_until_ms = h->gate_until;
+        f->host_gate_status = h->gate_status;
+        f->host_rps = h->rps.rate;
+        f->host_rps_empty = h->rps.rate > 0 && rps_wait_ms(&h->rps, now) != 0;
     } else {
         f->host_limit = e->s->per_host;
     }

@@ -62,6 +62,13 @@ struct engine {
     struct xfer_env env;
     struct loop_timer *curl_timer, *tick_timer, *due_timer, *refill_timer;
     struct loop_timer *seg_timer;    /* records the ranges of segmented downloads */
+    /* --per-host-rps and a cap group's holds (engine_rps.c): when an item that waits for its
+     * host's request token or hold may start, the loop is woken by this timer. */
+    struct loop_timer *rps_timer;
+    int64_t rps_wake;                /* ms until the first such wait ends, -1 none (this kick) */
+    bool rps_lease_wait;             /* a host waits for a leased request token */
+    int rps_div;                     /* the request buckets' divisor while Redis is away */
+    struct group_hold *rps_holds;    /* GROUP_HOLDS_MAX, for engine_rps_group_sync */
     struct syncer *syncer;
     struct writer *writer;
     struct hosts *hosts;
@@ -85,6 +92,7 @@ struct engine {
     int group_workers;               /* last seen (at least 1) */
     bool group_known, group_up, group_said_down, group_said_rate;
     int64_t group_calls;
+    int group_sched_step;            /* the schedule's step that last set the group's cap */
     struct sched_state sched;
     struct engine_htab *htab;        /* what each host did in this run (engine_hosts.c) */
     struct sched_point *sched_pts;   /* the schedule (engine_sched.c), from the settings or ctl */
@@ -127,6 +135,25 @@ struct engine {
     int nlisteners;
 };
 
+/* engine_rps.c: --per-host-rps and the holds a cap group shares
+ * (docs/design.md#requests-per-second-per-host, docs/scale.md#requests-per-second-shared). */
+void engine_rps_init(struct engine *e);
+void engine_rps_free(struct engine *e);
+/* Admission by host for queue_next and the ranges: connection limit, hold, request token. */
+bool engine_rps_admit(struct engine *e, const char *name);
+/* Before a round of admissions, and after it: arms the wake-up for the items left waiting. */
+void engine_rps_begin(struct engine *e);
+void engine_rps_end(struct engine *e);
+/* A 429/503 slowed a host down for hold_ms: with a cap group, every worker holds it. */
+void engine_rps_slowed(struct engine *e, const char *host, struct host *h, int64_t hold_ms,
+                       int status);
+/* Every tick: forgets hosts with nothing in force, follows the group's request leases. */
+void engine_rps_tick(struct engine *e);
+/* The group's request leases and holds, taken from its client (also from the refill timer). */
+void engine_rps_group_sync(struct engine *e);
+/* A cap group starts: request tokens come from its leases from now on. */
+void engine_rps_group_start(struct engine *e);
+
 /* engine_hosts.c: what each host did in this run (429/503, done, failed), counted from the
  * events, and the views of hosts and of why an item waits. */
 void engine_hosts_event(struct engine *e, const struct engine_event *ev);
@@ -136,6 +163,8 @@ void engine_hosts_free(struct engine *e);
 void engine_sched_init(struct engine *e);
 void engine_sched_free(struct engine *e);
 void engine_sched_tick(struct engine *e);
+/* A cap group starts: the step in force now is the one the group's cap already follows. */
+void engine_sched_group_start(struct engine *e);
 void engine_sched_view(struct engine *e, struct engine_sched_view *v);
 
 /* engine_ctl.c: at the end of a run, paused items give back the attempt they were parked in

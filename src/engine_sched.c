@@ -5,6 +5,7 @@
 #include "engine.h"
 #include "engine_cap.h"
 #include "engine_impl.h"
+#include "group_redis.h"
 #include "opts.h"
 #include "queue.h"
 #include "sched.h"
@@ -13,13 +14,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The rate the timetable puts in force now, with the step's text when a step change made it. */
+/* The rate the timetable puts in force now, with the step's text when a step change made it.
+ * With a cap group the group's cap rules between steps (another worker's `ctl rate` or step):
+ * a step that begins sets the group's cap, for every worker, as `ctl rate` does
+ * (docs/scale.md#a-schedule-for-the-group). */
 static void apply(struct engine *e, const char *why)
 {
     int64_t rate = sched_eval(&e->sched, e->sched_pts, e->nsched,
                               engine_cap_local_second_of_week(), e->s->rate);
 
+    if (e->group != NULL) {
+        if (e->sched.step == e->group_sched_step)
+            return;
+        e->group_sched_step = e->sched.step;
+        group_redis_set_rate(e->group, rate);
+    }
     engine_cap_apply_rate(e, rate, e->s->burst, why);
+}
+
+void engine_sched_group_start(struct engine *e)
+{
+    /* The step in force at the start is not a step that begins: the group's cap stands (this
+     * worker's step rate is only the cap of a group that has none yet). */
+    e->group_sched_step = e->sched.step;
 }
 
 void engine_sched_init(struct engine *e)
@@ -86,10 +103,13 @@ void engine_set_schedule(struct engine *e, const struct sched_point *p, size_t n
     queue_setting_del(e->q, "burst");
     queue_setting_del(e->q, "rate_until");
     sbuf_addstr(&why, "schedule replaced");
-    if (n > 0)
+    if (n > 0) {
         apply(e, why.s);
-    else
+    } else {
+        if (e->group != NULL)
+            group_redis_set_rate(e->group, e->s->rate);      /* the group's, as a step's */
         engine_cap_apply_rate(e, e->s->rate, e->s->burst, why.s);
+    }
     sbuf_free(&why);
 }
 
@@ -109,7 +129,9 @@ void engine_sched_view(struct engine *e, struct engine_sched_view *v)
         return;
     }
     sow = engine_cap_local_second_of_week();
-    v->source = e->sched.override ? CAP_FROM_LIVE : CAP_FROM_SCHEDULE;
+    /* In a group the steps set the group's cap, but between them any worker may change it. */
+    v->source = e->group != NULL ? CAP_FROM_GROUP : e->sched.override ? CAP_FROM_LIVE :
+                CAP_FROM_SCHEDULE;
     v->step = sched_step_at(e->sched_pts, e->nsched, sow);
     v->next = sched_next_step(e->sched_pts, e->nsched, sow);
     v->next_in_s = sched_secs_to_next(e->sched_pts, e->nsched, sow);

@@ -442,7 +442,7 @@ void engine_seg_fill(struct engine *e, bool steal)
         if (e->disk_probing && e->probe_id != it->id)
             continue;
         while (e->transfers + e->preparing < e->concurrency &&
-               hosts_ok(e->hosts, e->s, it->host, mono_ms()) &&
+               engine_rps_admit(e, it->host) &&
                (i = next_range(e, it, steal)) >= 0)
             start_range(e, it, i);
     }
@@ -481,6 +481,7 @@ void engine_seg_finished(struct engine *e, struct active *a, CURLcode rc, const 
 
             if (hosts_slow_down(e->s, it->host, a->host, d.hold_ms, loop_now(e->loop), slow))
                 engine_emit_value(e, EV_MESSAGE, a->host->limit, slow);
+            engine_rps_slowed(e, it->host, a->host, d.hold_ms, f.status);
         }
         it->seg_fails = written > 0 ? 1 : it->seg_fails + 1;
         it->seg_cause = (int)f.cause;

@@ -138,6 +138,7 @@ static void start_xfer(struct engine *e, struct item *it, const struct xfer_rang
         if (xfer_item(o->x) == it && o->seq < a->seq)
             a->seq = o->seq;
     a->host = hosts_get(e->hosts, e->s, it->host, mono_ms());
+    hosts_started(a->host, mono_ms());     /* its request token (--per-host-rps) */
     a->x = xfer_new_range(&e->env, it, easy, loop_now(e->loop), a, rg);
     xfer_set_share(a->x, engine_cap_share(e, a->host));
     a->next = e->actives;
@@ -264,7 +265,7 @@ void engine_transfer_release(struct engine *e, struct active *a)
     e->transfers--;
     a->host->active--;
     /* An idle host leaves the table (hosts_release): a->host is not used after this. */
-    hosts_release(e->hosts, xfer_item(a->x)->host, a->host);
+    hosts_release(e->hosts, xfer_item(a->x)->host, a->host, mono_ms());
     easy = xfer_free(a->x);
     free(a);
     if (e->npool < (size_t)e->concurrency * 2 + 8) {
@@ -338,6 +339,7 @@ void engine_transfer_judge(struct engine *e, struct active *a, struct item *it,
 
             if (hosts_slow_down(e->s, it->host, a->host, d.hold_ms, loop_now(e->loop), slow))
                 engine_emit_value(e, EV_MESSAGE, a->host->limit, slow);
+            engine_rps_slowed(e, it->host, a->host, d.hold_ms, f->status);
         }
         engine_transfer_release(e, a);     /* f->retry_after is gone from here on */
     }

@@ -1,6 +1,7 @@
 /* The shared cap's policy (docs/scale.md#the-shared-cap): what --cap-group names, how much a
  * worker leases at once, and what it keeps to on its own when Redis is out of reach. */
 #include "group.h"
+#include "rps.h"
 #include "units.h"
 #include "util.h"
 
@@ -112,4 +113,35 @@ int64_t group_fallback_rate(int64_t rate, int workers)
         return 0;
     r = rate / (workers < 1 ? 1 : workers);
     return r < 1 ? 1 : r;
+}
+
+int group_rps_lease(int rps, int workers)
+{
+    int64_t n, most;
+
+    if (rps <= 0)
+        return 0;
+    if (workers < 1)
+        workers = 1;
+    n = ((int64_t)rps * GROUP_LEASE_MS + 1000LL * workers - 1) / (1000LL * workers);
+    most = rps_burst(rps);
+    if (n > most)
+        n = most;
+    return n < 1 ? 1 : (int)n;
+}
+
+int64_t group_rps_pause_ms(int rps, int workers, int64_t short_by)
+{
+    int64_t ms;
+
+    if (rps <= 0)
+        return GROUP_LEASE_MS;
+    if (workers < 1)
+        workers = 1;
+    if (short_by < 1)
+        short_by = 1;
+    if (short_by > RPS_MAX)
+        short_by = RPS_MAX;
+    ms = (short_by * 1000 * workers + rps - 1) / rps;
+    return ms < 5 ? 5 : ms > GROUP_LEASE_MS ? GROUP_LEASE_MS : ms;
 }

@@ -660,7 +660,7 @@ static void bottom_line(struct ui *u, int y)
  * is left out from the end (the ETA first), never cut in the middle. */
 static void compact_header(struct ui *u, const struct engine_stats *st)
 {
-    char part[4][96], a[32], b[32];
+    char part[5][96], a[32], b[32];
     int n = 0, x = 0;
 
     /* The counters first: they are what the full header would have lost. */
@@ -673,6 +673,22 @@ static void compact_header(struct ui *u, const struct engine_stats *st)
     snprintf(part[n++], sizeof part[0], "%s cap %s", ui_text_rate(st->rate, a, sizeof a),
              st->cap > 0 ? ui_text_size(st->cap, b, sizeof b) : "off");
     snprintf(part[n++], sizeof part[0], "conns %d/%d", st->transfers, st->concurrency);
+    /* One worker of several (docs/scale.md): its shard, and how many share the group's cap (or
+     * that Redis is away), shortened as the full header says them. */
+    if (st->shard.n > 0 || st->group_workers > 0) {
+        size_t l = 0;
+
+        part[n][0] = '\0';
+        if (st->shard.n > 0)
+            l = (size_t)snprintf(part[n], sizeof part[0], "shard %s",
+                                 shard_fmt(&st->shard, a, sizeof a));
+        if (st->group_workers > 0 && st->group_up)
+            snprintf(part[n] + l, sizeof part[0] - l, "%swk %d", l > 0 ? " " : "",
+                     st->group_workers);
+        else if (st->group_workers > 0)
+            snprintf(part[n] + l, sizeof part[0] - l, "%sREDIS AWAY", l > 0 ? " " : "");
+        n++;
+    }
     snprintf(part[n++], sizeof part[0], "ETA %s", u->idle_since_ms >= 0 && st->total > 0 ? "done" :
              units_fmt_duration(st->eta_ms, a, sizeof a));
     ui_fill(u, 0, 0, COLS, TH_HEADER);

@@ -348,13 +348,22 @@ void ui_view_hosts(struct ui *u, int y0, int y1)
             snprintf(a, sizeof a, "%d/%d", h->active, h->limit);
         else
             snprintf(a, sizeof a, "%d", h->active);
-        if (h->lowered && h->hold_until_ms > now)
+        /* A cap group's hold first: nothing of the host starts before it ends
+         * (docs/scale.md#holds-seen-by-every-worker). */
+        if (h->gate_until_ms > now)
+            snprintf(why, sizeof why, "group hold %d, %llds", h->gate_status > 0 ? h->gate_status : 429,
+                     (long long)((h->gate_until_ms - now + 999) / 1000));
+        else if (h->lowered && h->hold_until_ms > now)
             snprintf(why, sizeof why, "after %d, held %llds", h->slow_status > 0 ? h->slow_status : 503,
                      (long long)((h->hold_until_ms - now + 999) / 1000));
         else if (h->lowered)
             snprintf(why, sizeof why, "after %d, growing back", h->slow_status > 0 ? h->slow_status : 503);
+        else if (h->limit > 0 && h->rps > 0)
+            snprintf(why, sizeof why, "--per-host %d, %d/s", h->limit, h->rps);
         else if (h->limit > 0)
             snprintf(why, sizeof why, "--per-host %d", h->limit);
+        else if (h->rps > 0)
+            snprintf(why, sizeof why, "--per-host-rps %d", h->rps);
         else
             snprintf(why, sizeof why, "none");
         snprintf(q, sizeof q, "%zu%s", h->queued, h->queued_more ? "+" : "");

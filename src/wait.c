@@ -52,6 +52,13 @@ void wait_decide(const struct wait_facts *f, int64_t now, int64_t stall_show_ms,
         a->reason = WAIT_DISK;
         return;
     }
+    /* A cap group's hold comes first: nothing of the host starts before it ends, whatever else. */
+    if (f->host_gate_until_ms > now) {
+        a->reason = WAIT_GROUP_HOLD;
+        a->until_ms = f->host_gate_until_ms;
+        a->status = f->host_gate_status;
+        return;
+    }
     if (f->host_limit > 0 && f->host_active >= f->host_limit) {
         if (f->host_lowered && f->host_hold_until_ms > now) {
             a->reason = WAIT_HOST_HELD;
@@ -64,6 +71,11 @@ void wait_decide(const struct wait_facts *f, int64_t now, int64_t stall_show_ms,
     }
     if (f->transfers >= f->concurrency) {
         a->reason = WAIT_SLOTS;
+        return;
+    }
+    /* After the slots: with every slot busy, the token would not start it anyway. */
+    if (f->host_rps > 0 && f->host_rps_empty) {
+        a->reason = WAIT_HOST_RPS;
         return;
     }
     /* Nothing holds it: it starts on the next turn of the loop. A due retry still says so. */
@@ -84,6 +96,10 @@ const char *wait_short(const struct wait_answer *a, const struct wait_facts *f, 
     case WAIT_HOST_HELD:
         snprintf(buf, len, "held %d %llds", a->status, (long long)secs_until(a->until_ms, now));
         break;
+    case WAIT_GROUP_HOLD:
+        snprintf(buf, len, "held %d %llds", a->status, (long long)secs_until(a->until_ms, now));
+        break;
+    case WAIT_HOST_RPS: snprintf(buf, len, "rps"); break;
     case WAIT_RETRY: snprintf(buf, len, "retry %llds", (long long)secs_until(a->until_ms, now)); break;
     case WAIT_RETRY_DUE: snprintf(buf, len, "due"); break;
     case WAIT_PAUSED: snprintf(buf, len, "paused"); break;
@@ -122,6 +138,14 @@ const char *wait_text(const struct wait_answer *a, const struct wait_facts *f, i
         snprintf(buf, len, "held by the host after a %d: at most %d connection%s for %llds more",
                  a->status, f->host_limit, f->host_limit == 1 ? "" : "s",
                  (long long)secs_until(a->until_ms, now));
+        break;
+    case WAIT_GROUP_HOLD:
+        snprintf(buf, len, "held after a %d seen in the cap group: no request to its host for "
+                 "%llds more", a->status, (long long)secs_until(a->until_ms, now));
+        break;
+    case WAIT_HOST_RPS:
+        snprintf(buf, len, "waiting for its host's next request: at most %d a second "
+                 "(--per-host-rps)", f->host_rps);
         break;
     case WAIT_RETRY:
         snprintf(buf, len, "retry due in %llds", (long long)secs_until(a->until_ms, now));

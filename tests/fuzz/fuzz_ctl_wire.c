@@ -75,11 +75,12 @@ static void wait_case(int kind, char *line)
             abort();
         break;
     case 5:
-        if (ctl_wire_wait_host_parse(line, 5000, &f) < 0)
+        if (ctl_wire_wait_host_parse(line, 5000, CTL_WIRE_HOLD_VERSION, &f) < 0)
             return;
-        ctl_wire_wait_host(&b, &f, 5000);
+        ctl_wire_wait_host(&b, &f, 5000, CTL_WIRE_HOLD_VERSION);
         sbuf_add(&b, "", 0);
-        if (ctl_wire_wait_host_parse(b.s, 5000, &g) < 0 || memcmp(&f, &g, sizeof f) != 0)
+        if (ctl_wire_wait_host_parse(b.s, 5000, CTL_WIRE_HOLD_VERSION, &g) < 0 ||
+            memcmp(&f, &g, sizeof f) != 0)
             abort();
         break;
     case 6:
@@ -97,11 +98,12 @@ static void wait_case(int kind, char *line)
             abort();
         break;
     default:
-        if (ctl_wire_host_parse(line, 5000, &h) < 0)
+        if (ctl_wire_host_parse(line, 5000, CTL_WIRE_HOLD_VERSION, &h) < 0)
             return;
-        ctl_wire_host(&b, &h, 5000);
+        ctl_wire_host(&b, &h, 5000, CTL_WIRE_HOLD_VERSION);
         sbuf_add(&b, "", 0);
-        if (ctl_wire_host_parse(b.s, 5000, &h2) < 0 || memcmp(&h, &h2, sizeof h) != 0)
+        if (ctl_wire_host_parse(b.s, 5000, CTL_WIRE_HOLD_VERSION, &h2) < 0 ||
+            memcmp(&h, &h2, sizeof h) != 0)
             abort();
         break;
     }

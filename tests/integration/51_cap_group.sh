@@ -116,8 +116,8 @@ check "... and says so" wait_until 10 grep -q \
 # The TUI, attached to a worker: its shard, and how many workers share the cap.
 tui att 140 40 LC_ALL=C.UTF-8 -- attach -d "$T/b"
 wait_screen 20 att 'shard 1/2' "attached TUI: the worker's shard in the header"
-# (The attach records do not carry where the cap comes from yet: "(settings)" there.)
-wait_screen 20 att 'cap 1\.0 MiB/s .*shard 1/2 +workers 2' "... the group's cap and its workers"
+wait_screen 20 att 'cap 1\.0 MiB/s \(group\) +shard 1/2 +workers 2' \
+    "... the group's cap, from the group, and its workers"
 TM kill-session -t att
 
 timeout -k 5 20 "$SLUICE" ctl -d "$T/a" rate 1536K > "$T/ctl.out" 2>&1

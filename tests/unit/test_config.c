@@ -148,8 +148,9 @@ static void test_values(void **state)
                    "schedule = ( { at = \"18:30\"; rate = \"off\"; },\n"
                    "             { at = \"8:00\"; rate = 10485760; } );\n"
                    "hosts = ( { host = \"IMG.Example.com\"; per_host = 4; rate = \"5M\"; },\n"
-                   "          { host = \"cdn.example.org\"; per_host = \"16\"; },\n"
-                   "          { host = \"slow.example.net\"; rate = 0; } );\n",
+                   "          { host = \"cdn.example.org\"; per_host = \"16\"; rps = 50; },\n"
+                   "          { host = \"slow.example.net\"; rate = 0; } );\n"
+                   "per_host_rps = 20;\n",
                    &s, &r, NULL);
     for (int i = 0; i < r.n; i++)
         print_message("unexpected: %s\n", r.msg[i]);
@@ -196,6 +197,9 @@ static void test_values(void **state)
     assert_int_equal(s.hosts[1].rate, -1);
     assert_int_equal(s.hosts[2].per_host, -1);
     assert_int_equal(s.hosts[2].rate, 0);
+    assert_int_equal(s.per_host_rps, 20);
+    assert_int_equal(s.hosts[0].rps, -1);
+    assert_int_equal(s.hosts[1].rps, 50);
     assert_int_equal(s.set_on_cli, 0);
     settings_free(&s);
     reports_free(&r);
@@ -368,14 +372,16 @@ static void test_hosts_errors(void **state)
                                "  { host = \"ok.example\"; per_host = 2000; },\n"
                                "  { host = \"ok2.example\"; rate = \"1Q\"; },\n"
                                "  { host = \"x.example\"; },\n"
-                               "  { host = \"X.example\"; }\n"
+                               "  { host = \"X.example\"; },\n"
+                               "  { host = \"ok3.example\"; rps = -1; }\n"
                                ");\n", &s, &r, NULL), -1);
-    assert_int_equal(r.n, 5);
+    assert_int_equal(r.n, 6);
     assert_report(&r, 0, path, 2, "hosts: 'host' is missing");
     assert_report(&r, 1, path, 3, "hosts: host: 'a b' is not a host name");
     assert_report(&r, 2, path, 4, "hosts: per_host: '2000' is out of range (0..1024)");
     assert_report(&r, 3, path, 5, "hosts: rate: '1Q' is not a rate (examples: 50M, 400Mbit, off)");
     assert_report(&r, 4, path, 7, "hosts: 'x.example' is listed twice");
+    assert_report(&r, 5, path, 8, "hosts: rps: '-1' is out of range (0..1000000)");
     assert_int_equal(s.nhosts, 0);
     settings_free(&s);
     reports_free(&r);

@@ -979,9 +979,9 @@ static void test_server_attach(void **state)
     free(ans);
 
     fd = connect_to(sv.path);
-    send_str(fd, "attach 4\n", 9);
+    send_str(fd, "attach 5\n", 9);
     ans = collect(sv.loop, fd);
-    assert_string_equal(ans, "error: usage: attach VERSION (this sluice speaks attach 1 to 3)\n");
+    assert_string_equal(ans, "error: usage: attach VERSION (this sluice speaks attach 1 to 4)\n");
     free(ans);
 
     /* Version 3: a segmented download's ranges (start end done busy rate), the count first. */

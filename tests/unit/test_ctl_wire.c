@@ -52,6 +52,7 @@ static void test_stats_round_trip(void **state)
     assert_int_equal(got.group_workers, 3);    /* and the cap group's state */
     assert_false(got.group_up);
     assert_int_equal(got.local_cap, 349525);
+    assert_int_equal(got.sched.source, CAP_FROM_GROUP);   /* "(group)", not "(settings)" */
     assert_string_equal(got.session_error, "disk full: /x y");
     free(err);
     /* a newer sluice's record, with fields this one does not know at its end, still reads */
@@ -61,6 +62,13 @@ static void test_stats_round_trip(void **state)
     assert_int_equal(ctl_wire_stats_parse(line_of(&b), &got, &idle, &err), 0);
     assert_int_equal(got.local_cap, 349525);
     assert_string_equal(got.session_error, "disk full: /x y");
+    free(err);
+    sbuf_free(&b);
+    /* Without a group the record says nothing of the source: settings, as before. */
+    st.group_workers = 0;
+    ctl_wire_stats(&b, &st, false);
+    assert_int_equal(ctl_wire_stats_parse(line_of(&b), &got, &idle, &err), 0);
+    assert_int_equal(got.sched.source, CAP_FROM_SETTINGS);
     free(err);
     sbuf_free(&b);
 }
@@ -257,9 +265,9 @@ static void test_wait_round_trip(void **state)
     assert_int_equal(g.concurrency, 16);
 
     b.len = 0;
-    ctl_wire_wait_host(&b, &f, 1000000);
+    ctl_wire_wait_host(&b, &f, 1000000, 3);
     assert_string_equal(line_of(&b), "h 1 1 1 503 12000");
-    assert_int_equal(ctl_wire_wait_host_parse(b.s, 50000, &g), 0);
+    assert_int_equal(ctl_wire_wait_host_parse(b.s, 50000, 3, &g), 0);
     assert_int_equal(g.host_active, 1);
     assert_int_equal(g.host_limit, 1);
     assert_true(g.host_lowered);
@@ -268,9 +276,33 @@ static void test_wait_round_trip(void **state)
     /* A hold that is over is none, on either clock. */
     f.host_hold_until_ms = 999000;
     b.len = 0;
-    ctl_wire_wait_host(&b, &f, 1000000);
-    assert_int_equal(ctl_wire_wait_host_parse(line_of(&b), 50000, &g), 0);
+    ctl_wire_wait_host(&b, &f, 1000000, 3);
+    assert_int_equal(ctl_wire_wait_host_parse(line_of(&b), 50000, 3, &g), 0);
     assert_int_equal(g.host_hold_until_ms, 0);
+    /* Attach 4: a cap group's hold and the host's requests a second when it has none left. */
+    f.host_gate_until_ms = 1006000;
+    f.host_gate_status = 429;
+    f.host_rps = 20;
+    f.host_rps_empty = true;
+    b.len = 0;
+    ctl_wire_wait_host(&b, &f, 1000000, 4);
+    assert_string_equal(line_of(&b), "h 1 1 1 503 0 6000 429 20");
+    assert_int_equal(ctl_wire_wait_host_parse(b.s, 50000, 4, &g), 0);
+    assert_int_equal(g.host_gate_until_ms, 56000);
+    assert_int_equal(g.host_gate_status, 429);
+    assert_int_equal(g.host_rps, 20);
+    assert_true(g.host_rps_empty);
+    /* ... which an attach 3 record has not, and a reader of 3 does not take. */
+    assert_int_equal(ctl_wire_wait_host_parse(line_of(&b), 50000, 3, &g), -1);
+    b.len = 0;
+    f.host_rps_empty = false;               /* a token in hand: nothing to say */
+    ctl_wire_wait_host(&b, &f, 1000000, 4);
+    assert_string_equal(line_of(&b), "h 1 1 1 503 0 6000 429 0");
+    assert_int_equal(ctl_wire_wait_host_parse(b.s, 50000, 4, &g), 0);
+    assert_false(g.host_rps_empty);
+    f.host_gate_until_ms = 0;
+    f.host_gate_status = 0;
+    f.host_rps = 0;
 
     b.len = 0;
     ctl_wire_wait(&b, 3, &f, 1000000);
@@ -318,9 +350,9 @@ static void test_host_round_trip(void **state)
     struct engine_host_view g;
     struct sbuf b = { 0 };
 
-    ctl_wire_host(&b, &h, 1000000);
+    ctl_wire_host(&b, &h, 1000000, 3);
     assert_null(strchr(b.s, '\n'));
-    assert_int_equal(ctl_wire_host_parse(line_of(&b), 7000, &g), 0);
+    assert_int_equal(ctl_wire_host_parse(line_of(&b), 7000, 3, &g), 0);
     assert_string_equal(g.name, "a b%\n:8080");
     assert_int_equal(g.active, 2);
     assert_int_equal(g.limit, 4);
@@ -334,6 +366,21 @@ static void test_host_round_trip(void **state)
     assert_int_equal(g.rate, 5000000);
     assert_int_equal(g.queued, 4096);
     assert_true(g.queued_more);
+    /* Attach 4: a cap group's hold and the host's requests a second. */
+    h.gate_until_ms = 1008000;
+    h.gate_status = 429;
+    h.rps = 20;
+    b.len = 0;
+    ctl_wire_host(&b, &h, 1000000, 4);
+    assert_non_null(strstr(line_of(&b), " 8000 429 20"));
+    assert_int_equal(ctl_wire_host_parse(b.s, 7000, 4, &g), 0);
+    assert_int_equal(g.gate_until_ms, 15000);
+    assert_int_equal(g.gate_status, 429);
+    assert_int_equal(g.rps, 20);
+    assert_int_equal(g.queued, 4096);
+    b.len = 0;
+    ctl_wire_host(&b, &h, 1000000, 4);
+    assert_int_equal(ctl_wire_host_parse(line_of(&b), 7000, 3, &g), -1);   /* not a 3 record */
     sbuf_free(&b);
 }
 
@@ -396,7 +443,18 @@ static void test_refused(void **state)
         }
         for (size_t i = 0; i < ARRAY_LEN(hosts); i++) {
             snprintf(buf, sizeof buf, "%s", hosts[i]);
-            assert_int_equal(ctl_wire_wait_host_parse(buf, 0, &f), -1);
+            assert_int_equal(ctl_wire_wait_host_parse(buf, 0, 3, &f), -1);
+        }
+        {
+            static const char *const hosts4[] = {
+                "h 1 1 1 503 0", "h 1 1 1 503 0 0 0", "h 1 1 1 503 0 -1 429 0",
+                "h 1 1 1 503 0 0 1000 0", "h 1 1 1 503 0 0 429 -3", "h 1 1 1 503 0 0 429 0 1",
+            };
+
+            for (size_t i = 0; i < ARRAY_LEN(hosts4); i++) {
+                snprintf(buf, sizeof buf, "%s", hosts4[i]);
+                assert_int_equal(ctl_wire_wait_host_parse(buf, 0, 4, &f), -1);
+            }
         }
         for (size_t i = 0; i < ARRAY_LEN(waits); i++) {
             snprintf(buf, sizeof buf, "%s", waits[i]);
@@ -404,7 +462,7 @@ static void test_refused(void **state)
         }
         for (size_t i = 0; i < ARRAY_LEN(views); i++) {
             snprintf(big, sizeof big, "%s", views[i]);
-            assert_int_equal(ctl_wire_host_parse(big, 0, &h), -1);
+            assert_int_equal(ctl_wire_host_parse(big, 0, 3, &h), -1);
         }
     }
 }

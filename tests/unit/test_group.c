@@ -82,6 +82,26 @@ static void test_fallback(void **state)
     assert_int_equal(group_fallback_rate(0, 3), 0);      /* the group has no cap */
 }
 
+/* Request leases: about 100 ms of the worker's share, rounded up, within 1..burst. */
+static void test_rps_lease(void **state)
+{
+    assert_int_equal(group_rps_lease(0, 3), 0);
+    assert_int_equal(group_rps_lease(1, 1), 1);
+    assert_int_equal(group_rps_lease(20, 3), 1);      /* 0.67 -> 1 */
+    assert_int_equal(group_rps_lease(100, 1), 10);
+    assert_int_equal(group_rps_lease(100, 4), 3);     /* 2.5 -> 3 */
+    assert_int_equal(group_rps_lease(1000, 0), 100);  /* workers < 1: one */
+    /* Never more than the host's burst (N/10): held tokens add to what the host may see. */
+    assert_int_equal(group_rps_lease(5, 1), 1);
+    assert_int_equal(group_rps_pause_ms(0, 1, 1), GROUP_LEASE_MS);
+    assert_int_equal(group_rps_pause_ms(1, 1, 1), GROUP_LEASE_MS);
+    assert_int_equal(group_rps_pause_ms(20, 1, 1), 50);         /* the whole 20/s: 50 ms a request */
+    assert_int_equal(group_rps_pause_ms(50, 3, 1), 60);         /* a third of 50/s */
+    assert_int_equal(group_rps_pause_ms(50, 3, 2), GROUP_LEASE_MS);
+    assert_int_equal(group_rps_pause_ms(100000, 1, 1), 5);
+    assert_int_equal(group_rps_pause_ms(100, 0, 0), 10);        /* workers and short_by at least 1 */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -89,6 +109,7 @@ int main(void)
         cmocka_unit_test(test_parse_refused),
         cmocka_unit_test(test_lease),
         cmocka_unit_test(test_fallback),
+        cmocka_unit_test(test_rps_lease),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -232,13 +232,13 @@ static void test_idle_hosts_leave(void **state)
 
         c->active++;
         c->active--;
-        hosts_release(hs, "cdn.test", c);
+        hosts_release(hs, "cdn.test", c, 0);
     }
     assert_int_equal(hosts_count(hs), N + 1);
     for (int i = 0; i < N; i++) {
         snprintf(name, sizeof name, "h%d.test", i);
         hp[i]->active--;
-        hosts_release(hs, name, hp[i]);
+        hosts_release(hs, name, hp[i], 0);
     }
     /* What is left: the slowed-down host and the capped one, both still found. */
     assert_int_equal(hosts_count(hs), 2);
@@ -251,7 +251,7 @@ static void test_idle_hosts_leave(void **state)
     hosts_success(&s, "h7.test", hp[7], 2, 2000);
     assert_int_equal(hp[7]->limit, 0);
     hp[7]->active--;
-    hosts_release(hs, "h7.test", hp[7]);
+    hosts_release(hs, "h7.test", hp[7], 0);
     assert_int_equal(hosts_count(hs), 1);
     /* A host still running is kept by a release; a new one starts afresh. */
     {
@@ -259,14 +259,100 @@ static void test_idle_hosts_leave(void **state)
 
         a->active = 2;
         a->active--;
-        hosts_release(hs, "busy.test", a);
+        hosts_release(hs, "busy.test", a, 0);
         assert_true(hosts_get(hs, &s, "busy.test", 0) == a);
         a->active--;
-        hosts_release(hs, "busy.test", a);
+        hosts_release(hs, "busy.test", a, 0);
         b = hosts_get(hs, &s, "busy.test", 0);
         assert_int_equal(b->active, 0);
         assert_int_equal(b->limit, 0);
     }
+    hosts_free(hs);
+}
+
+/* --per-host-rps: a host with no request token is refused with the time its next one is due;
+ * an unknown host starts with its burst; other hosts are not affected. */
+static void test_rps_admission(void **state)
+{
+    struct settings s = settings(0, 16);
+    struct hosts *hs = hosts_new();
+    struct host *h;
+    int64_t wake = -1;
+    bool lease = false;
+
+    (void)state;
+    s.per_host_rps = 20;                  /* burst 2 */
+    assert_int_equal(hosts_rps_base(&s, "r.test"), 20);
+    assert_int_equal(hosts_rps_base(&s, "cdn.test"), 0);   /* its rule says rps 0 (unset: 0) */
+    assert_true(hosts_ok(hs, &s, "r.test", 1000));
+    h = hosts_get(hs, &s, "r.test", 1000);
+    hosts_started(h, 1000);
+    assert_true(hosts_admit(hs, &s, "r.test", 1000, &wake, &lease));
+    hosts_started(h, 1000);
+    assert_false(hosts_admit(hs, &s, "r.test", 1000, &wake, &lease));
+    assert_int_equal(wake, 50);
+    assert_false(lease);
+    assert_true(hosts_ok(hs, &s, "other.test", 1000));
+    assert_false(hosts_ok(hs, &s, "r.test", 1049));
+    assert_true(hosts_ok(hs, &s, "r.test", 1050));
+    /* Kept while its bucket is short (a new entry would start full), let go once refilled. */
+    hosts_release(hs, "r.test", h, 1050);
+    assert_int_equal(hosts_count(hs), 1);
+    assert_int_equal(hosts_sweep(hs, 1060, 10), 0);
+    assert_int_equal(hosts_sweep(hs, 1100, 10), 1);
+    assert_int_equal(hosts_count(hs), 0);
+    hosts_free(hs);
+}
+
+/* A cap group's hold: nothing of the host before it ends; the wake-up says when. */
+static void test_hold(void **state)
+{
+    struct settings s = settings(0, 16);
+    struct hosts *hs = hosts_new();
+    struct host *h = hosts_get(hs, &s, "h.test", 0);
+    int64_t wake = -1;
+
+    (void)state;
+    hosts_hold(h, 8000, 429);
+    hosts_hold(h, 5000, 503);             /* an earlier end does not shorten it */
+    assert_int_equal(h->gate_until, 8000);
+    assert_int_equal(h->gate_status, 429);
+    assert_false(hosts_admit(hs, &s, "h.test", 1000, &wake, NULL));
+    assert_int_equal(wake, 7000);
+    assert_true(hosts_ok(hs, &s, "h.test", 8000));
+    hosts_release(hs, "h.test", h, 7999);
+    assert_int_equal(hosts_count(hs), 1);
+    assert_int_equal(hosts_sweep(hs, 8000, 10), 1);
+    hosts_free(hs);
+}
+
+/* With a cap group: fed buckets start empty and ask for a lease; Redis away, the clock feeds
+ * them at the host's rate over the workers. */
+static void test_rps_modes(void **state)
+{
+    struct settings s = settings(0, 16);
+    struct hosts *hs = hosts_new();
+    struct host *h;
+    int64_t wake = -1;
+    bool lease = false;
+
+    (void)state;
+    s.per_host_rps = 30;
+    hosts_rps_mode(hs, &s, true, 1, 0);
+    assert_true(hosts_rps_fed(hs));
+    h = hosts_get(hs, &s, "g.test", 0);
+    assert_false(hosts_admit(hs, &s, "g.test", 0, &wake, &lease));
+    assert_true(lease);
+    assert_int_equal(wake, -1);
+    rps_credit(&h->rps, 2);
+    assert_true(hosts_ok(hs, &s, "g.test", 0));
+    hosts_rps_mode(hs, &s, false, 3, 0);  /* 30 / 3 workers = 10 a second, burst 1 */
+    assert_false(hosts_rps_fed(hs));
+    assert_int_equal(h->rps.rate, 10);
+    assert_true(hosts_ok(hs, &s, "g.test", 0));   /* the leased tokens, clipped to the burst */
+    hosts_started(h, 0);
+    assert_false(hosts_ok(hs, &s, "g.test", 99));
+    assert_true(hosts_ok(hs, &s, "g.test", 100));
     hosts_free(hs);
 }
 
@@ -282,6 +368,9 @@ int main(void)
         cmocka_unit_test(test_success_grows_back),
         cmocka_unit_test(test_success_up_to_concurrency),
         cmocka_unit_test(test_idle_hosts_leave),
+        cmocka_unit_test(test_rps_admission),
+        cmocka_unit_test(test_hold),
+        cmocka_unit_test(test_rps_modes),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -61,7 +61,7 @@ static void test_table_covers_spec(void **state)
         { "theme", 0 }, { "log", 0 }, { "header", 'H' }, { "user-agent", 0 }, { "proxy", 0 },
         { "ca-file", 0 }, { "insecure", 0 }, { "help", 'h' }, { "version", 'V' },
         { "min-rate", 0 }, { "max-size", 0 }, { "no-bell", 0 }, { "on-finish", 0 },
-        { "shard", 0 }, { "cap-group", 0 },
+        { "shard", 0 }, { "cap-group", 0 }, { "per-host-rps", 0 },
     };
 
     (void)state;

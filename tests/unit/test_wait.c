@@ -114,12 +114,43 @@ static void test_retry_and_paused(void **state)
     assert_int_equal(why(&f, s, sizeof s), WAIT_NONE);
 }
 
+/* A cap group's hold comes before everything of the host; "rps" after the slots. */
+static void test_hold_and_rps(void **state)
+{
+    struct wait_facts f = base(ITEM_QUEUED);
+    struct wait_answer a;
+    char s[64], t[160];
+
+    (void)state;
+    f.host_rps = 5;
+    f.host_rps_empty = true;
+    assert_int_equal(why(&f, s, sizeof s), WAIT_HOST_RPS);
+    assert_string_equal(s, "rps");
+    wait_decide(&f, NOW, 3000, &a);
+    wait_text(&a, &f, NOW, t, sizeof t);
+    assert_string_equal(t, "waiting for its host's next request: at most 5 a second (--per-host-rps)");
+    f.transfers = 8;
+    assert_int_equal(why(&f, s, sizeof s), WAIT_SLOTS);
+    f.transfers = 2;
+    f.host_gate_until_ms = NOW + 7500;
+    f.host_gate_status = 429;
+    assert_int_equal(why(&f, s, sizeof s), WAIT_GROUP_HOLD);
+    assert_string_equal(s, "held 429 8s");
+    wait_decide(&f, NOW, 3000, &a);
+    wait_text(&a, &f, NOW, t, sizeof t);
+    assert_string_equal(t, "held after a 429 seen in the cap group: no request to its host for 8s more");
+    f.host_gate_until_ms = NOW;           /* over */
+    f.host_rps_empty = false;
+    assert_int_equal(why(&f, s, sizeof s), WAIT_NONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_running),
         cmocka_unit_test(test_queued),
         cmocka_unit_test(test_retry_and_paused),
+        cmocka_unit_test(test_hold_and_rps),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
