@@ -51,6 +51,7 @@ struct xfer {
     int64_t held_at;             /* x->got when the clamp was last checked */
     int64_t rcvbuf;              /* SO_RCVBUF given for the window (cap_rcvbuf), 0 none */
     int ratio;                   /* payload/truesize it was sized for; 0 = not measured then */
+    int seen;                    /* the ratio measured on this socket (cap_ratio_next), 0 none */
     int64_t sampled_at;          /* x->got when the socket's queue was last measured */
     int64_t drain_ms;            /* the buffer is too large for the window since then, 0 = not */
     int64_t drained_at;          /* x->got when drain_buffer last looked */
@@ -213,7 +214,7 @@ static void apply_window(struct xfer *x, curl_socket_t fd)
     /* While drain_buffer holds the clamp lower on purpose, only a new window counts. */
     if (!cap_window_stale(x->window, want) && (x->drain_ms != 0 || !cap_window_stale(k, want)))
         return;
-    x->ratio = socktab_ratio(x->env->socks);
+    x->ratio = x->seen > 0 ? x->seen : socktab_ratio(x->env->socks);
     rcvbuf = cap_rcvbuf(want, x->ratio);
     x->autotuned = !make_room(fd, rcvbuf, x->window < 0);
     /* During a transfer make_room only grows the buffer: drain_buffer cuts it when it may. */
@@ -226,10 +227,10 @@ static void apply_window(struct xfer *x, curl_socket_t fd)
 
 /* The buffer holds the window only if it was sized for the ratio of payload to memory of the
  * packets this path brings (cap_rcvbuf): measured from what waits unread on the socket, at the
- * first chance and then every eighth of a window. A buffer found too small grows at once (the
- * window could not carry the share); one too large stays until the next request, when nothing
- * is queued: shrinking it under queued data makes the kernel drop packets it has already let
- * the peer send. */
+ * first chance and then every eighth of a window, the largest trustworthy sample holding
+ * (cap_ratio_next). A buffer found too small grows at once (the window could not carry the
+ * share); one too large is drained and cut (drain_buffer): shrinking it under queued data would
+ * make the kernel drop packets it has already let the peer send. */
 static void measure_ratio(struct xfer *x)
 {
     int queued = 0;
@@ -243,17 +244,16 @@ static void measure_ratio(struct xfer *x)
         getsockopt(x->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) != 0 ||
         len < sizeof mem[0] * (SK_MEMINFO_RMEM_ALLOC + 1))
         return;
-    r = cap_ratio(queued, (int64_t)mem[SK_MEMINFO_RMEM_ALLOC]);
-    if (r == 0)
+    r = cap_ratio_next(x->seen, queued, (int64_t)mem[SK_MEMINFO_RMEM_ALLOC], x->window);
+    if (r == x->seen)
         return;
+    x->seen = r;
     socktab_learn_ratio(x->env->socks, r);
+    x->ratio = r;
     v = cap_rcvbuf(x->window, r);
-    if (x->ratio == 0 || v > x->rcvbuf + x->rcvbuf / 16) {
-        x->ratio = r;
-        if (v > x->rcvbuf) {
-            x->rcvbuf = v;
-            x->autotuned = !make_room(x->fd, v, false);
-        }
+    if (v > x->rcvbuf) {
+        x->rcvbuf = v;
+        x->autotuned = !make_room(x->fd, v, false);
     }
 }
 
@@ -385,6 +385,7 @@ static int on_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip, 
     x->autotuned = false;
     x->rcvbuf = 0;
     x->ratio = 0;
+    x->seen = 0;
     x->sampled_at = x->got;
     x->drain_ms = 0;
     x->drained_at = x->got;
@@ -667,7 +668,7 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
     if (x->autotuned && x->window > 0 && x->fd >= 0 && x->got - x->held_at >= x->window / 8)
         hold_window(x);
     if (x->window > 0 && x->fd >= 0 && !x->autotuned && socktab_ratio_measured(x->env->socks) &&
-        (x->ratio == 0 || x->got - x->sampled_at >= x->window / 8))
+        x->got - x->sampled_at >= x->window / 8)
         measure_ratio(x);
     /* A buffer too large for its window (the window fell: the cap, more transfers, a segmented
      * file's split) is looked at every eighth of a window too, not only on the tick: while it
