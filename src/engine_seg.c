@@ -121,15 +121,21 @@ static void plan(struct engine *e, struct item *it, struct active *lead)
         return;
     if (lead == NULL)
         for (struct active *a = e->actives; a != NULL; a = a->next)
-            if (xfer_item(a->x) == it && xfer_is_range(a->x) && xfer_offset(a->x) == 0)
+            if (xfer_item(a->x) == it && xfer_range_lead(a->x))
                 lead = a;
     v = xcalloc(SEGPLAN_MAX, sizeof *v);
     it->segs = v;
-    it->nsegs = segplan_split(it->size, e->s->segments, e->s->min_segment, v);
+    /* A lead that resumed a .part one connection wrote: [0, its offset) is on disk already. */
+    it->nsegs = segplan_split_from(it->size, lead != NULL ? xfer_offset(lead->x) : 0,
+                                   e->s->segments, e->s->min_segment, v);
     it->seg_fails = 0;
     if (lead != NULL) {
-        v[0].busy = true;
-        xfer_range_cut(lead->x, v[0].end);
+        int i = range_at(it, xfer_offset(lead->x));
+
+        if (i >= 0) {
+            v[i].busy = true;
+            xfer_range_cut(lead->x, v[i].end);
+        }
     }
     plan_changed(e, it);
 }

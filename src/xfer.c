@@ -483,6 +483,17 @@ static bool segmentable(const struct xfer *x)
            segplan_count(x->r.content_length, s->segments, s->min_segment) > 1;
 }
 
+/* A resumed request (one connection wrote the .part's first bytes) answered 206 as asked: what is
+ * left can be split like a new file's whole (docs/design.md#segmented-downloads). */
+static bool resumed_segmentable(const struct xfer *x)
+{
+    const struct settings *s = x->env->settings;
+
+    return s->segments > 1 && !x->it->no_segments && x->r.status == 206 && x->offset > 0 &&
+           x->r.cr_total > x->offset && x->validator != NULL &&
+           segplan_count(x->r.cr_total - x->offset, s->segments, s->min_segment) > 1;
+}
+
 /* The first body byte of a range: exactly the range asked for, of the version asked for, or
  * nothing of it is kept and the engine falls back to one connection from zero. */
 static int start_range(struct xfer *x)
@@ -505,7 +516,7 @@ static int start_range(struct xfer *x)
 
 /* The first body byte of a 2xx response (no byte of it has reached the .part): decide between
  * appending, starting over, and refusing it. */
-static int start_body(struct xfer *x)
+static int start_body(struct xfer *x, bool in_body)
 {
     x->body_started = true;
     if (x->seg)
@@ -548,6 +559,25 @@ static int start_body(struct xfer *x)
             return -1;
         }
         x->it->size = x->r.cr_total;
+        if (in_body && resumed_segmentable(x)) {
+            /* The first range to fetch of a segmented download whose [0, offset) is on disk:
+             * it goes on from there, hashed as it comes after what the digest covers, and stops
+             * where the plan ends its range (segplan_split_from). */
+            x->seg = x->seg_lead = true;
+            x->seg_asked = x->r.cr_total;
+            x->seg_end = segplan_first_end_from(x->r.cr_total, x->offset,
+                                                x->env->settings->segments,
+                                                x->env->settings->min_segment);
+            keep_validators(x);
+            if (over_limit(x, x->r.cr_total, true))
+                return -1;
+            x->stream = writer_open_at(x->env->writer, x->env->rootfd, x->it->path, x->offset,
+                                       item_digest(x->it));
+            x->it->hash_state = NULL;
+            if (x->env->segmented != NULL)
+                x->env->segmented(x->env->arg, x);
+            return 0;
+        }
     } else if (x->offset > 0) {
         /* 200 to a Range + If-Range request: the file changed (or ranges are not supported). */
         x->offset = 0;
@@ -592,7 +622,8 @@ static void end_stream(struct xfer *x)
         x->seg_written = written;
         /* The first range's digest covers the .part from 0 as far as it was written, in order:
          * the item keeps it, so only the rest is read back once every range is on disk. */
-        if (d != NULL && err == 0 && x->seg_lead && x->offset == 0 && x->it->seg_hash == NULL)
+        if (d != NULL && err == 0 && x->seg_lead && digest_bytes(d) == x->offset + written &&
+            x->it->seg_hash == NULL)
             x->it->seg_hash = d;
         else
             digest_free(d);
@@ -614,7 +645,7 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
         return 0;
     if (x->r.status < 200 || x->r.status > 299)
         return n;        /* an error page: not file content */
-    if (!x->body_started && start_body(x) < 0)
+    if (!x->body_started && start_body(x, true) < 0)
         return 0;
     if (x->seg) {
         int64_t room = x->seg_end - x->offset - x->got;
@@ -1031,7 +1062,7 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, char *msg, struct re
         return XFER_UNCHANGED;
     if (x->r.status >= 200 && x->r.status <= 299) {
         if (!x->body_started) {                          /* an empty body */
-            if (start_body(x) < 0) {
+            if (start_body(x, false) < 0) {
                 snprintf(msg, ERRLEN, "%s", x->local_msg);
                 f->err = x->local_errno;
                 f->cause = local_cause(x);
@@ -1112,6 +1143,11 @@ int xfer_status(const struct xfer *x)
 bool xfer_is_range(const struct xfer *x)
 {
     return x->seg;
+}
+
+bool xfer_range_lead(const struct xfer *x)
+{
+    return x->seg_lead;
 }
 
 bool xfer_range_fallback(const struct xfer *x)

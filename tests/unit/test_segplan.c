@@ -91,6 +91,50 @@ static void test_split_odd(void **state)
     }
 }
 
+/* A .part one connection wrote: [0, from) is one whole range, the rest is cut as a file of its
+ * own length would be (with the file's offsets aligned); the resumed request stops where the
+ * range it continues ends. */
+static void test_split_from(void **state)
+{
+    struct seg v[SEGPLAN_MAX];
+    char why[ERRLEN];
+    size_t n = segplan_split_from(64 * MiB, 16 * MiB + 100, 4, 1 * MiB, v);
+    int64_t rest = 48 * MiB - 100;
+
+    (void)state;
+    assert_int_equal(n, 5);
+    assert_plan(v, n, 64 * MiB);
+    assert_int_equal(segplan_check(v, n, 64 * MiB, why), 0);
+    assert_int_equal(v[0].start, 0);
+    assert_int_equal(v[0].end, 16 * MiB + 100);
+    assert_int_equal(v[0].done, 16 * MiB + 100);
+    assert_true(segplan_whole(v, 1));
+    assert_int_equal(segplan_done(v, n), 16 * MiB + 100);
+    for (size_t i = 1; i < n; i++) {
+        int64_t len = v[i].end - v[i].start;
+
+        assert_int_equal(v[i].done, 0);
+        if (i + 1 < n)
+            assert_int_equal(v[i].end % SEGPLAN_ALIGN, 0);
+        assert_true(len >= rest / 4 - 2 * SEGPLAN_ALIGN && len <= rest / 4 + 2 * SEGPLAN_ALIGN);
+    }
+    assert_int_equal(segplan_first_end_from(64 * MiB, 16 * MiB + 100, 4, 1 * MiB), v[1].end);
+    /* What is left counts against --min-segment, not the whole file. */
+    n = segplan_split_from(64 * MiB, 62 * MiB, 4, 1 * MiB, v);
+    assert_int_equal(n, 3);
+    assert_plan(v, n, 64 * MiB);
+    assert_int_equal(v[1].start, 62 * MiB);
+    assert_int_equal(v[1].end, 63 * MiB);
+    /* Nothing on disk, or all of it: segplan_split. */
+    n = segplan_split_from(64 * MiB, 0, 4, 1 * MiB, v);
+    assert_int_equal(n, 4);
+    assert_int_equal(v[0].done, 0);
+    assert_int_equal(segplan_first_end_from(64 * MiB, 0, 4, 1 * MiB), segplan_first_end(64 * MiB, 4, 1 * MiB));
+    n = segplan_split_from(64 * MiB, 64 * MiB, 4, 1 * MiB, v);
+    assert_int_equal(n, 4);
+    assert_plan(v, n, 64 * MiB);
+}
+
 /* An idle range with bytes left is taken before anything is cut, the one with most left first. */
 static void test_next_idle_first(void **state)
 {
@@ -234,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_no_steal),
         cmocka_unit_test(test_steal_repeat),
         cmocka_unit_test(test_check),
+        cmocka_unit_test(test_split_from),
         cmocka_unit_test(test_compact),
     };
 
