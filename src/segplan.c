@@ -67,6 +67,43 @@ size_t segplan_split_from(int64_t size, int64_t from, int n, int64_t min_segment
     return 1 + split_span(from, size, segplan_count(size - from, n, min_segment), out + 1);
 }
 
+int segplan_pieces(int64_t size, int n, int64_t min_segment)
+{
+    int k = segplan_count(size, n, min_segment);
+    int64_t most;
+
+    if (k <= 1)
+        return k;
+    if (min_segment < 1)
+        min_segment = 1;
+    most = size / min_segment;
+    if (most > (int64_t)k * SEGPLAN_PIECES)
+        most = (int64_t)k * SEGPLAN_PIECES;
+    if (most > SEGPLAN_MAX / 2)
+        most = SEGPLAN_MAX / 2;       /* room left for steals */
+    return most > k ? (int)most : k;
+}
+
+size_t segplan_plan(int64_t size, int64_t from, int n, int64_t min_segment, struct seg *out)
+{
+    if (size < 0)
+        size = 0;
+    if (from <= 0 || from >= size)
+        return split_span(0, size, segplan_pieces(size, n, min_segment), out);
+    out[0].start = 0;
+    out[0].end = out[0].done = from;
+    out[0].busy = false;
+    return 1 + split_span(from, size, segplan_pieces(size - from, n, min_segment), out + 1);
+}
+
+int64_t segplan_plan_first_end(int64_t size, int64_t from, int n, int64_t min_segment)
+{
+    struct seg v[SEGPLAN_MAX];
+    size_t m = segplan_plan(size, from, n, min_segment, v);
+
+    return m > 1 && from > 0 && from < size ? v[1].end : v[0].end;
+}
+
 int64_t segplan_first_end(int64_t size, int n, int64_t min_segment)
 {
     return segplan_first_end_from(size, 0, n, min_segment);

@@ -529,8 +529,8 @@ static int start_body(struct xfer *x, bool in_body)
         x->seg_asked = x->r.content_length;
         /* Where the plan will end this range: one socket action can bring megabytes before the
          * engine plans, and the bytes past it are the other ranges'. */
-        x->seg_end = segplan_first_end(x->r.content_length, x->env->settings->segments,
-                                       x->env->settings->min_segment);
+        x->seg_end = segplan_plan_first_end(x->r.content_length, 0, x->env->settings->segments,
+                                            x->env->settings->min_segment);
         x->it->size = x->r.content_length;
         xfer_reset_hash(x->it);
         keep_validators(x);
@@ -565,7 +565,7 @@ static int start_body(struct xfer *x, bool in_body)
              * where the plan ends its range (segplan_split_from). */
             x->seg = x->seg_lead = true;
             x->seg_asked = x->r.cr_total;
-            x->seg_end = segplan_first_end_from(x->r.cr_total, x->offset,
+            x->seg_end = segplan_plan_first_end(x->r.cr_total, x->offset,
                                                 x->env->settings->segments,
                                                 x->env->settings->min_segment);
             keep_validators(x);

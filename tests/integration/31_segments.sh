@@ -113,6 +113,11 @@ run_sluice -i "$T/good.txt" -d "$T/o7" "${seg[@]}"
 check_eq "checksum right: exit 0" 0 "$RC"
 check "checksum right: byte-exact" cmp "$T/www/g.bin" "$T/o7/g.bin"
 check "checksum right: fetched in ranges" test "$(ranges g.bin | grep -vc null)" -ge 3
+# Four connections, four pieces each, none under --min-segment (1M): the first request is cut
+# at 1 MiB and fifteen closed ranges of 1 MiB follow, which the connections take in file order
+# while the SHA-256 follows them (the checksum above holds).
+check_eq "pieces: fifteen closed ranges of 1 MiB after the first request" "15 15" \
+    "$(ranges g.bin | grep -vc null) $(ranges g.bin | grep -v null | sed 's/^bytes=//' | awk -F- '$2 - $1 + 1 == 1048576' | wc -l)"
 printf '%s/h.bin\n  checksum=sha-256=%064d\n' "$FAULT_URL" 0 > "$T/bad.txt"
 run_sluice -i "$T/bad.txt" -d "$T/o8" "${seg[@]}" --retries 1
 check_eq "checksum wrong: exit 1" 1 "$RC"

@@ -135,6 +135,35 @@ static void test_split_from(void **state)
     assert_plan(v, n, 64 * MiB);
 }
 
+/* The engine's plan: SEGPLAN_PIECES pieces per connection, none under --min-segment, and the
+ * first request stops where the first piece ends. */
+static void test_plan_pieces(void **state)
+{
+    struct seg v[SEGPLAN_MAX];
+    size_t n;
+
+    (void)state;
+    assert_int_equal(segplan_pieces(256 * MiB, 8, 8 * MiB), 32);
+    assert_int_equal(segplan_pieces(256 * MiB, 8, 16 * MiB), 16);      /* min_segment bounds */
+    assert_int_equal(segplan_pieces(16 * MiB, 4, 4 * MiB), 4);         /* no more than ranges */
+    assert_int_equal(segplan_pieces(16 * MiB, 4, 8 * MiB), 2);
+    assert_int_equal(segplan_pieces(10 * MiB, 8, 8 * MiB), 1);
+    assert_int_equal(segplan_pieces(1LL << 40, 64, 1), SEGPLAN_MAX / 2); /* room for steals */
+    n = segplan_plan(256 * MiB, 0, 8, 8 * MiB, v);
+    assert_int_equal(n, 32);
+    assert_plan(v, n, 256 * MiB);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(v[i].end - v[i].start, 8 * MiB);
+    assert_int_equal(segplan_plan_first_end(256 * MiB, 0, 8, 8 * MiB), 8 * MiB);
+    /* Resumed: [0, from) whole, the rest in pieces of a file of its length. */
+    n = segplan_plan(256 * MiB, 64 * MiB, 8, 8 * MiB, v);
+    assert_int_equal(n, 1 + 24);
+    assert_plan(v, n, 256 * MiB);
+    assert_int_equal(v[0].done, 64 * MiB);
+    assert_int_equal(v[1].start, 64 * MiB);
+    assert_int_equal(segplan_plan_first_end(256 * MiB, 64 * MiB, 8, 8 * MiB), v[1].end);
+}
+
 /* An idle range with bytes left is taken before anything is cut, the one with most left first. */
 static void test_next_idle_first(void **state)
 {
@@ -279,6 +308,7 @@ int main(void)
         cmocka_unit_test(test_steal_repeat),
         cmocka_unit_test(test_check),
         cmocka_unit_test(test_split_from),
+        cmocka_unit_test(test_plan_pieces),
         cmocka_unit_test(test_compact),
     };
 
