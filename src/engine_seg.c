@@ -129,8 +129,10 @@ static void plan(struct engine *e, struct item *it, struct active *lead)
     v = xcalloc(SEGPLAN_MAX, sizeof *v);
     it->segs = v;
     /* A lead that resumed a .part one connection wrote: [0, its offset) is on disk already. */
-    it->nsegs = segplan_plan(it->size, lead != NULL ? xfer_offset(lead->x) : 0,
-                             e->s->segments, e->s->min_segment, v);
+    /* Pieces in file order only uncapped: the lead was told the same (xfer.c, seg_per). */
+    it->nsegs = segplan_plan(it->size, lead != NULL ? xfer_offset(lead->x) : 0, e->s->segments,
+                             (lead != NULL ? xfer_range_per(lead->x) :
+                              e->rate > 0 ? 1 : SEGPLAN_PIECES), e->s->min_segment, v);
     it->seg_fails = 0;
     if (lead != NULL) {
         int i = range_at(it, xfer_offset(lead->x));
@@ -259,19 +261,19 @@ static void followed(struct engine *e, struct syncer_job *job)
     struct item *it = queue_get(e->q, tag->id);
 
     e->following--;
-    if (it == NULL || it->seg_gen != tag->gen || !it->seg_hashing) {
-        /* Dropped meanwhile (drop_seg_hash): the item reads its .part again at the end. */
-        digest_free(job->result_ptr);
-        free(tag);
-        return;
+    if (it != NULL && it->seg_gen == tag->gen && it->seg_hashing) {
+        it->seg_hashing = false;
+        if (it->state == ITEM_ACTIVE && it->seg_hash == NULL) {
+            it->seg_hash = job->result_ptr;  /* NULL when the .part was short: read it all */
+            job->result_ptr = NULL;
+        }
     }
-    free(tag);
-    it->seg_hashing = false;
-    if (it->state == ITEM_ACTIVE && it->seg_hash == NULL)
-        it->seg_hash = job->result_ptr;      /* NULL when the .part was short: read it all */
-    else
-        digest_free(job->result_ptr);
+    /* Otherwise dropped meanwhile (drop_seg_hash): the item reads its .part again at the end. */
+    digest_free(job->result_ptr);
     job->result_ptr = NULL;
+    free(tag);
+    if (it == NULL || it->seg_hashing)
+        return;                              /* another follower of a later digest is out */
     if (it->seg_whole_wait) {
         it->seg_whole_wait = false;
         e->finishing--;

@@ -67,7 +67,7 @@ size_t segplan_split_from(int64_t size, int64_t from, int n, int64_t min_segment
     return 1 + split_span(from, size, segplan_count(size - from, n, min_segment), out + 1);
 }
 
-int segplan_pieces(int64_t size, int n, int64_t min_segment)
+int segplan_pieces(int64_t size, int n, int per, int64_t min_segment)
 {
     int k = segplan_count(size, n, min_segment);
     int64_t most;
@@ -77,29 +77,32 @@ int segplan_pieces(int64_t size, int n, int64_t min_segment)
     if (min_segment < 1)
         min_segment = 1;
     most = size / min_segment;
-    if (most > (int64_t)k * SEGPLAN_PIECES)
-        most = (int64_t)k * SEGPLAN_PIECES;
+    if (per < 1)
+        per = 1;
+    if (most > (int64_t)k * per)
+        most = (int64_t)k * per;
     if (most > SEGPLAN_MAX / 2)
         most = SEGPLAN_MAX / 2;       /* room left for steals */
     return most > k ? (int)most : k;
 }
 
-size_t segplan_plan(int64_t size, int64_t from, int n, int64_t min_segment, struct seg *out)
+size_t segplan_plan(int64_t size, int64_t from, int n, int per, int64_t min_segment,
+                    struct seg *out)
 {
     if (size < 0)
         size = 0;
     if (from <= 0 || from >= size)
-        return split_span(0, size, segplan_pieces(size, n, min_segment), out);
+        return split_span(0, size, segplan_pieces(size, n, per, min_segment), out);
     out[0].start = 0;
     out[0].end = out[0].done = from;
     out[0].busy = false;
-    return 1 + split_span(from, size, segplan_pieces(size - from, n, min_segment), out + 1);
+    return 1 + split_span(from, size, segplan_pieces(size - from, n, per, min_segment), out + 1);
 }
 
-int64_t segplan_plan_first_end(int64_t size, int64_t from, int n, int64_t min_segment)
+int64_t segplan_plan_first_end(int64_t size, int64_t from, int n, int per, int64_t min_segment)
 {
     struct seg v[SEGPLAN_MAX];
-    size_t m = segplan_plan(size, from, n, min_segment, v);
+    size_t m = segplan_plan(size, from, n, per, min_segment, v);
 
     return m > 1 && from > 0 && from < size ? v[1].end : v[0].end;
 }

@@ -530,7 +530,7 @@ static int start_body(struct xfer *x, bool in_body)
         /* Where the plan will end this range: one socket action can bring megabytes before the
          * engine plans, and the bytes past it are the other ranges'. */
         x->seg_end = segplan_plan_first_end(x->r.content_length, 0, x->env->settings->segments,
-                                            x->env->settings->min_segment);
+                                            xfer_range_per(x), x->env->settings->min_segment);
         x->it->size = x->r.content_length;
         xfer_reset_hash(x->it);
         keep_validators(x);
@@ -566,7 +566,7 @@ static int start_body(struct xfer *x, bool in_body)
             x->seg = x->seg_lead = true;
             x->seg_asked = x->r.cr_total;
             x->seg_end = segplan_plan_first_end(x->r.cr_total, x->offset,
-                                                x->env->settings->segments,
+                                                x->env->settings->segments, xfer_range_per(x),
                                                 x->env->settings->min_segment);
             keep_validators(x);
             if (over_limit(x, x->r.cr_total, true))
@@ -1143,6 +1143,11 @@ int xfer_status(const struct xfer *x)
 bool xfer_is_range(const struct xfer *x)
 {
     return x->seg;
+}
+
+int xfer_range_per(const struct xfer *x)
+{
+    return x->share > 0 ? 1 : SEGPLAN_PIECES;
 }
 
 bool xfer_range_lead(const struct xfer *x)

@@ -143,25 +143,28 @@ static void test_plan_pieces(void **state)
     size_t n;
 
     (void)state;
-    assert_int_equal(segplan_pieces(256 * MiB, 8, 8 * MiB), 32);
-    assert_int_equal(segplan_pieces(256 * MiB, 8, 16 * MiB), 16);      /* min_segment bounds */
-    assert_int_equal(segplan_pieces(16 * MiB, 4, 4 * MiB), 4);         /* no more than ranges */
-    assert_int_equal(segplan_pieces(16 * MiB, 4, 8 * MiB), 2);
-    assert_int_equal(segplan_pieces(10 * MiB, 8, 8 * MiB), 1);
-    assert_int_equal(segplan_pieces(1LL << 40, 64, 1), SEGPLAN_MAX / 2); /* room for steals */
-    n = segplan_plan(256 * MiB, 0, 8, 8 * MiB, v);
+    assert_int_equal(segplan_pieces(256 * MiB, 8, SEGPLAN_PIECES, 8 * MiB), 32);
+    assert_int_equal(segplan_pieces(256 * MiB, 8, SEGPLAN_PIECES, 16 * MiB), 16);      /* min_segment bounds */
+    assert_int_equal(segplan_pieces(16 * MiB, 4, SEGPLAN_PIECES, 4 * MiB), 4);         /* no more than ranges */
+    assert_int_equal(segplan_pieces(16 * MiB, 4, SEGPLAN_PIECES, 8 * MiB), 2);
+    assert_int_equal(segplan_pieces(10 * MiB, 8, SEGPLAN_PIECES, 8 * MiB), 1);
+    assert_int_equal(segplan_pieces(1LL << 40, 64, SEGPLAN_PIECES, 1), SEGPLAN_MAX / 2); /* room for steals */
+    assert_int_equal(segplan_pieces(256 * MiB, 8, 1, 8 * MiB), 8);       /* under a cap */
+    assert_int_equal(segplan_pieces(256 * MiB, 8, 0, 8 * MiB), 8);
+    n = segplan_plan(256 * MiB, 0, 8, SEGPLAN_PIECES, 8 * MiB, v);
     assert_int_equal(n, 32);
     assert_plan(v, n, 256 * MiB);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(v[i].end - v[i].start, 8 * MiB);
-    assert_int_equal(segplan_plan_first_end(256 * MiB, 0, 8, 8 * MiB), 8 * MiB);
+    assert_int_equal(segplan_plan_first_end(256 * MiB, 0, 8, SEGPLAN_PIECES, 8 * MiB), 8 * MiB);
+    assert_int_equal(segplan_plan_first_end(256 * MiB, 0, 8, 1, 8 * MiB), 32 * MiB);
     /* Resumed: [0, from) whole, the rest in pieces of a file of its length. */
-    n = segplan_plan(256 * MiB, 64 * MiB, 8, 8 * MiB, v);
+    n = segplan_plan(256 * MiB, 64 * MiB, 8, SEGPLAN_PIECES, 8 * MiB, v);
     assert_int_equal(n, 1 + 24);
     assert_plan(v, n, 256 * MiB);
     assert_int_equal(v[0].done, 64 * MiB);
     assert_int_equal(v[1].start, 64 * MiB);
-    assert_int_equal(segplan_plan_first_end(256 * MiB, 64 * MiB, 8, 8 * MiB), v[1].end);
+    assert_int_equal(segplan_plan_first_end(256 * MiB, 64 * MiB, 8, SEGPLAN_PIECES, 8 * MiB), v[1].end);
 }
 
 /* An idle range with bytes left is taken before anything is cut, the one with most left first. */
