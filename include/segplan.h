@@ -37,14 +37,6 @@ size_t segplan_split(int64_t size, int n, int64_t min_segment, struct seg *out);
  * file, stops there even before the engine has planned the others. */
 int64_t segplan_first_end(int64_t size, int n, int64_t min_segment);
 
-/* The same for a file whose first `from` bytes are on disk already (a .part that one connection
- * wrote, resumed by a request from there): range 0 is [0, from), whole, and [from, size) is cut
- * as segplan_split cuts a file of size - from bytes (cuts aligned on the file's offsets). from
- * <= 0 or >= size: segplan_split. segplan_first_end_from: where the range that starts at from
- * ends, the first one to fetch (the resumed request stops there). */
-size_t segplan_split_from(int64_t size, int64_t from, int n, int64_t min_segment, struct seg *out);
-int64_t segplan_first_end_from(int64_t size, int64_t from, int n, int64_t min_segment);
-
 /* The plan the engine makes (docs/design.md#segmented-downloads): [from, size) cut into pieces,
  * `per` for each of the segplan_count connections (none under min_segment, at most half of
  * SEGPLAN_MAX), which the connections take in file order, so that the file's prefix is whole

@@ -52,19 +52,7 @@ static size_t split_span(int64_t lo, int64_t hi, int k, struct seg *out)
 
 size_t segplan_split(int64_t size, int n, int64_t min_segment, struct seg *out)
 {
-    return segplan_split_from(size, 0, n, min_segment, out);
-}
-
-size_t segplan_split_from(int64_t size, int64_t from, int n, int64_t min_segment, struct seg *out)
-{
-    if (size < 0)
-        size = 0;
-    if (from <= 0 || from >= size)
-        return split_span(0, size, segplan_count(size, n, min_segment), out);
-    out[0].start = 0;
-    out[0].end = out[0].done = from;
-    out[0].busy = false;
-    return 1 + split_span(from, size, segplan_count(size - from, n, min_segment), out + 1);
+    return segplan_plan(size, 0, n, 1, min_segment, out);
 }
 
 int segplan_pieces(int64_t size, int n, int per, int64_t min_segment)
@@ -109,15 +97,7 @@ int64_t segplan_plan_first_end(int64_t size, int64_t from, int n, int per, int64
 
 int64_t segplan_first_end(int64_t size, int n, int64_t min_segment)
 {
-    return segplan_first_end_from(size, 0, n, min_segment);
-}
-
-int64_t segplan_first_end_from(int64_t size, int64_t from, int n, int64_t min_segment)
-{
-    struct seg v[SEGPLAN_MAX];
-    size_t m = segplan_split_from(size, from, n, min_segment, v);
-
-    return m > 1 && from > 0 && from < size ? v[1].end : v[0].end;
+    return segplan_plan_first_end(size, 0, n, 1, min_segment);
 }
 
 int64_t segplan_left(const struct seg *s)

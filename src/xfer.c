@@ -562,7 +562,7 @@ static int start_body(struct xfer *x, bool in_body)
         if (in_body && resumed_segmentable(x)) {
             /* The first range to fetch of a segmented download whose [0, offset) is on disk:
              * it goes on from there, hashed as it comes after what the digest covers, and stops
-             * where the plan ends its range (segplan_split_from). */
+             * where the plan ends its range (segplan_plan). */
             x->seg = x->seg_lead = true;
             x->seg_asked = x->r.cr_total;
             x->seg_end = segplan_plan_first_end(x->r.cr_total, x->offset,

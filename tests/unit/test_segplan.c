@@ -98,7 +98,7 @@ static void test_split_from(void **state)
 {
     struct seg v[SEGPLAN_MAX];
     char why[ERRLEN];
-    size_t n = segplan_split_from(64 * MiB, 16 * MiB + 100, 4, 1 * MiB, v);
+    size_t n = segplan_plan(64 * MiB, 16 * MiB + 100, 4, 1, 1 * MiB, v);
     int64_t rest = 48 * MiB - 100;
 
     (void)state;
@@ -118,19 +118,19 @@ static void test_split_from(void **state)
             assert_int_equal(v[i].end % SEGPLAN_ALIGN, 0);
         assert_true(len >= rest / 4 - 2 * SEGPLAN_ALIGN && len <= rest / 4 + 2 * SEGPLAN_ALIGN);
     }
-    assert_int_equal(segplan_first_end_from(64 * MiB, 16 * MiB + 100, 4, 1 * MiB), v[1].end);
+    assert_int_equal(segplan_plan_first_end(64 * MiB, 16 * MiB + 100, 4, 1, 1 * MiB), v[1].end);
     /* What is left counts against --min-segment, not the whole file. */
-    n = segplan_split_from(64 * MiB, 62 * MiB, 4, 1 * MiB, v);
+    n = segplan_plan(64 * MiB, 62 * MiB, 4, 1, 1 * MiB, v);
     assert_int_equal(n, 3);
     assert_plan(v, n, 64 * MiB);
     assert_int_equal(v[1].start, 62 * MiB);
     assert_int_equal(v[1].end, 63 * MiB);
     /* Nothing on disk, or all of it: segplan_split. */
-    n = segplan_split_from(64 * MiB, 0, 4, 1 * MiB, v);
+    n = segplan_plan(64 * MiB, 0, 4, 1, 1 * MiB, v);
     assert_int_equal(n, 4);
     assert_int_equal(v[0].done, 0);
-    assert_int_equal(segplan_first_end_from(64 * MiB, 0, 4, 1 * MiB), segplan_first_end(64 * MiB, 4, 1 * MiB));
-    n = segplan_split_from(64 * MiB, 64 * MiB, 4, 1 * MiB, v);
+    assert_int_equal(segplan_plan_first_end(64 * MiB, 0, 4, 1, 1 * MiB), segplan_first_end(64 * MiB, 4, 1 * MiB));
+    n = segplan_plan(64 * MiB, 64 * MiB, 4, 1, 1 * MiB, v);
     assert_int_equal(n, 4);
     assert_plan(v, n, 64 * MiB);
 }
