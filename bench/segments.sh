@@ -13,9 +13,15 @@
 #      file done to the end) with --segments 1, 2 and 8. With 2, the big file starts on two
 #      ranges beside the small files, and once they are done work stealing cuts its ranges for
 #      the free slots; with 8 its ranges take the slots first and the small files come after.
+# Row 1 compares the time until the data is durable, and prints plain wall time too: right after
+# each tool, `sync FILE DIR` (fsync of the file and of its folder, nothing else of a shared
+# machine) is timed and added. sluice makes the file, the rename and the folder durable before it
+# exits; aria2c 1.36 fsyncs the file it wrote in place as it closes it (seen with strace), so for
+# both the sync finds little left.
 # The machine may be shared: the figures are wall-clock times of one run each. SEG_ROWS picks
-# rows (e.g. SEG_ROWS=2 for the capped row alone; all by default).
-#   SEG_SIZE SEG_CONN SEG_CAP SYNC_SMALL SYNC_BIG SYNC_CONN SEG_ROWS
+# rows (e.g. SEG_ROWS=2 for the capped row alone; all by default); SEG_N the --segments values
+# of row 1 ("1 8"; SEG_N=8 skips the minute that one connection takes).
+#   SEG_SIZE SEG_CONN SEG_CAP SYNC_SMALL SYNC_BIG SYNC_CONN SEG_ROWS SEG_N
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/tests/lib.sh"
@@ -30,8 +36,13 @@ SCONN=${SYNC_CONN:-8388608}
 rate_bytes() { case $1 in *M) echo $(( ${1%M} * 1048576 ));; *K) echo $(( ${1%K} * 1024 ));; *) echo "$1";; esac; }
 CAP=$(rate_bytes "$CAPR")
 ROWS=${SEG_ROWS:-1234}
+SEGN=${SEG_N:-1 8}
 row() { case $ROWS in *"$1"*) return 0;; *) return 1;; esac; }
 now_ms() { date +%s%3N; }
+secs() { awk -v t="$1" 'BEGIN {printf "%.2f", t / 1000}'; }
+# timed_sync FILE DIR: milliseconds an fsync of FILE and DIR takes now (what the command before
+# left unwritten of them).
+timed_sync() { local t0; t0=$(now_ms); sync "$1" "$2"; echo $(( $(now_ms) - t0 )); }
 mibps() { awk -v b="$1" -v ms="$2" 'BEGIN { printf "%.1f", b / 1048576 / (ms / 1000) }'; }
 wire() { json_field body_bytes < "$1" | awk '{s += $1} END {print s + 0}'; }
 
@@ -40,26 +51,30 @@ head -c "$SIZE" /dev/urandom > "$T/www/big.bin"
 echo "segments bench: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine:"
 echo "  other work runs beside this; one run each)"
 if row 1; then
-echo "1. one $((SIZE / 1048576)) MiB file, $((CONN / 1048576)) MiB/s per connection (goal: sluice 8 >= $(awk -v c="$CONN" 'BEGIN {printf "%.1f", 0.9 * 8 * c / 1048576}') MiB/s and >= aria2c)"
+echo "1. one $((SIZE / 1048576)) MiB file, $((CONN / 1048576)) MiB/s per connection (goal: sluice 8 >= $(awk -v c="$CONN" 'BEGIN {printf "%.1f", 0.9 * 8 * c / 1048576}') MiB/s and >= aria2c, durable)"
 start_faultd "$T/www"
 url="$FAULT_URL/big.bin?rate=$CONN"
-for n in 1 8; do
+sync
+for n in $SEGN; do
     t0=$(now_ms)
     "$SLUICE" "$url" -d "$T/s$n" --segments "$n" -j 8 --headless 2> "$T/s$n.err"
     rc=$?
     t=$(( $(now_ms) - t0 ))
+    ts=$(timed_sync "$T/s$n/big.bin" "$T/s$n")
     cmp -s "$T/www/big.bin" "$T/s$n/big.bin" && same=yes || same=no
-    printf '   sluice --segments %d   %7.2f s  %6s MiB/s  exit %d, byte-exact %s\n' \
-        "$n" "$(awk -v t="$t" 'BEGIN {print t / 1000}')" "$(mibps "$SIZE" "$t")" "$rc" "$same"
+    printf '   sluice --segments %d   wall %6.2f s, durable %6.2f s (fsync after it %.2f s)  %6s MiB/s  exit %d, byte-exact %s\n' \
+        "$n" "$(secs "$t")" "$(secs "$((t + ts))")" "$(secs "$ts")" "$(mibps "$SIZE" "$((t + ts))")" \
+        "$rc" "$same"
 done
 t0=$(now_ms)
 aria2c -q -x8 -s8 -k1M --file-allocation=none --allow-overwrite=true -d "$T/a" -o big.bin "$url" \
     > /dev/null 2>&1
 rc=$?
 t=$(( $(now_ms) - t0 ))
+ts=$(timed_sync "$T/a/big.bin" "$T/a")
 cmp -s "$T/www/big.bin" "$T/a/big.bin" && same=yes || same=no
-printf '   aria2c -x8 -s8         %7.2f s  %6s MiB/s  exit %d, byte-exact %s\n' \
-    "$(awk -v t="$t" 'BEGIN {print t / 1000}')" "$(mibps "$SIZE" "$t")" "$rc" "$same"
+printf '   aria2c -x8 -s8         wall %6.2f s, durable %6.2f s (fsync after it %.2f s)  %6s MiB/s  exit %d, byte-exact %s\n' \
+    "$(secs "$t")" "$(secs "$((t + ts))")" "$(secs "$ts")" "$(mibps "$SIZE" "$((t + ts))")" "$rc" "$same"
 t0=$(now_ms)
 openssl dgst -sha256 "$T/www/big.bin" > /dev/null
 printf '   (SHA-256 of the file alone with OpenSSL, which sluice computes once it is whole and aria2c\n    does not: %.2f s)\n' \

@@ -43,6 +43,16 @@ int64_t cap_rcvbuf(int64_t window, int ratio_pm);
 #define CAP_RATIO_MIN_BYTES 4096
 int cap_ratio(int64_t queued, int64_t rmem);
 
+/* The ratio a socket's buffer is sized for after one more sample (cap_ratio) on it, given the
+ * ratio seen on it so far (0: none) and its window. Every sample is a lower bound: memory that is
+ * not queued payload (the part of the first packet already read, packets not merged yet, packets
+ * out of order) only adds to rmem. So the largest ratio seen holds, and a sample counts only once
+ * a quarter of the window waits unread (reachable at the lowest ratio, 0.25, in a buffer sized
+ * as if it were 1.0): on loopback 4-8 KiB queued read 0.08-0.45 of a ratio that 256 KiB read as
+ * 0.81-0.99, and a buffer sized on such a sample held four windows
+ * (docs/design.md#receive-windows-the-cap-on-the-wire-at-any-round-trip). */
+int cap_ratio_next(int seen, int64_t queued, int64_t rmem, int64_t window);
+
 /* After the cap falls, a buffer sized for the old window holds up to that much unread, and a
  * sender that pauses (a loss, a busy origin) then refills it past the new cap. The buffer can
  * only be shrunk once what is queued plus what the peer may still send fits the new window, so

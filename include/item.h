@@ -65,6 +65,11 @@ struct item {
      * came (engine_seg.c: once every range is on disk only the rest is read back); NULL none.
      * Freed with hash_state's function. */
     void *seg_hash;
+    /* A worker hashes the ranges whole from where seg_hash ended (engine_seg.c, follow): it has
+     * the digest meanwhile. seg_gen changes whenever the digest is dropped, so a late result of
+     * an earlier one is not taken; seg_whole_wait: every range is on disk, the rest waits for it. */
+    bool seg_hashing, seg_whole_wait;
+    unsigned seg_gen;
     /* Owned by the queue: links of its per-host FIFO and the index in its retry heap. */
     struct item *qnext, *qprev;
     size_t heap_idx;

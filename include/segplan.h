@@ -37,6 +37,20 @@ size_t segplan_split(int64_t size, int n, int64_t min_segment, struct seg *out);
  * file, stops there even before the engine has planned the others. */
 int64_t segplan_first_end(int64_t size, int n, int64_t min_segment);
 
+/* The plan the engine makes (docs/design.md#segmented-downloads): [from, size) cut into pieces,
+ * `per` for each of the segplan_count connections (none under min_segment, at most half of
+ * SEGPLAN_MAX), which the connections take in file order, so that the file's prefix is whole
+ * long before the end and its SHA-256 can follow the download; [0, from) as one whole range
+ * first when from > 0 (a resumed .part). per is SEGPLAN_PIECES uncapped, 1 under a cap (pieces
+ * switched together under equal turns took in their fresh windows at once: 1.09x the cap in that
+ * second). segplan_plan_first_end: where the first piece to fetch ends (the first request stops
+ * there). */
+#define SEGPLAN_PIECES 4
+int segplan_pieces(int64_t size, int n, int per, int64_t min_segment);
+size_t segplan_plan(int64_t size, int64_t from, int n, int per, int64_t min_segment,
+                    struct seg *out);
+int64_t segplan_plan_first_end(int64_t size, int64_t from, int n, int per, int64_t min_segment);
+
 /* Bytes of segment s still to fetch. */
 int64_t segplan_left(const struct seg *s);
 /* Bytes on disk in all. */

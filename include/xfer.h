@@ -60,6 +60,12 @@ struct xfer *xfer_new_range(const struct xfer_env *env, struct item *it, CURL *e
                             int64_t now_ms, void *user, const struct xfer_range *r);
 /* A range (xfer_new_range, or a whole-file request that became the first range). */
 bool xfer_is_range(const struct xfer *x);
+/* The range whose request was the file's first (from 0, or resumed from where one connection's
+ * .part ended): the plan is made around it (engine_seg.c). */
+bool xfer_range_lead(const struct xfer *x);
+/* Pieces per connection of the plan around this lead (segplan_plan): SEGPLAN_PIECES, or 1 when
+ * a cap (global or its host's) is in force on it. */
+int xfer_range_per(const struct xfer *x);
 /* The origin did not answer the range as asked (not a 206, another version, another range):
  * ranges cannot be used for this file. */
 bool xfer_range_fallback(const struct xfer *x);

@@ -92,6 +92,15 @@ int cap_ratio(int64_t queued, int64_t rmem)
     return r < RATIO_MIN ? RATIO_MIN : (r > RATIO_MAX ? RATIO_MAX : (int)r);
 }
 
+int cap_ratio_next(int seen, int64_t queued, int64_t rmem, int64_t window)
+{
+    int r = cap_ratio(queued, rmem);
+
+    if (r == 0 || queued < window / 4)
+        return seen;
+    return r > seen ? r : seen;
+}
+
 int64_t cap_drain_clamp(int64_t window, int64_t queued)
 {
     int64_t c = window - (queued > 0 ? queued : 0);

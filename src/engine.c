@@ -539,7 +539,7 @@ void engine_remove_listener(struct engine *e, engine_listener cb, void *arg)
 
 bool engine_idle(const struct engine *e)
 {
-    return e->transfers == 0 && e->finishing == 0 && e->preparing == 0 &&
+    return e->transfers == 0 && e->finishing == 0 && e->preparing == 0 && e->following == 0 &&
            queue_count(e->q, ITEM_QUEUED) == 0 && queue_count(e->q, ITEM_RETRY) == 0 &&
            e->disk_full_until == 0 && !e->paused_all;
 }

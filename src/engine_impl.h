@@ -80,6 +80,7 @@ struct engine {
     uint64_t next_seq;
     int tuned_for;                   /* transfers running when the windows were last sized */
     int finishing;
+    int following;               /* read-backs following segmented downloads (engine_seg.c) */
     int nstuck;                      /* transfers whose unpause failed (struct active, stuck) */
     int preparing;                   /* digests of .part files being rebuilt by the worker */
     int concurrency;

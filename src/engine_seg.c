@@ -86,6 +86,9 @@ static void drop_seg_hash(struct item *it)
 {
     digest_free(it->seg_hash);
     it->seg_hash = NULL;
+    /* A worker still hashing for it: its result is not taken (engine_seg_on_worker_done). */
+    it->seg_hashing = false;
+    it->seg_gen++;
 }
 
 void engine_seg_forget(struct item *it)
@@ -121,15 +124,23 @@ static void plan(struct engine *e, struct item *it, struct active *lead)
         return;
     if (lead == NULL)
         for (struct active *a = e->actives; a != NULL; a = a->next)
-            if (xfer_item(a->x) == it && xfer_is_range(a->x) && xfer_offset(a->x) == 0)
+            if (xfer_item(a->x) == it && xfer_range_lead(a->x))
                 lead = a;
     v = xcalloc(SEGPLAN_MAX, sizeof *v);
     it->segs = v;
-    it->nsegs = segplan_split(it->size, e->s->segments, e->s->min_segment, v);
+    /* A lead that resumed a .part one connection wrote: [0, its offset) is on disk already. */
+    /* Pieces in file order only uncapped: the lead was told the same (xfer.c, seg_per). */
+    it->nsegs = segplan_plan(it->size, lead != NULL ? xfer_offset(lead->x) : 0, e->s->segments,
+                             (lead != NULL ? xfer_range_per(lead->x) :
+                              e->rate > 0 ? 1 : SEGPLAN_PIECES), e->s->min_segment, v);
     it->seg_fails = 0;
     if (lead != NULL) {
-        v[0].busy = true;
-        xfer_range_cut(lead->x, v[0].end);
+        int i = range_at(it, xfer_offset(lead->x));
+
+        if (i >= 0) {
+            v[i].busy = true;
+            xfer_range_cut(lead->x, v[i].end);
+        }
     }
     plan_changed(e, it);
 }
@@ -183,6 +194,95 @@ static void start_range(struct engine *e, struct item *it, int i)
     engine_transfer_start_range(e, it, &rg);
 }
 
+/* The follower's job: the ranges whole from where the digest ends to job->bytes. */
+struct follow_tag {
+    uint64_t id;
+    unsigned gen;
+};
+
+static void seg_follow_work(struct syncer_job *job)
+{
+    job->result_ptr = digest_rest_of_part(job->dirfd, job->base, job->result_ptr, job->bytes);
+}
+
+/* The read-back follows the download: as soon as the ranges from where the digest ends are whole
+ * (the plan's pieces come in file order), a worker hashes them, so that once every range is on
+ * disk little is left to read (docs/design.md#segmented-downloads). One job per file at a time,
+ * FOLLOW_MIN at least unless it reaches the end. */
+#define FOLLOW_MIN ((int64_t)4 * 1024 * 1024)
+
+static void follow(struct engine *e, struct item *it)
+{
+    struct syncer_job *job;
+    struct follow_tag *tag;
+    int64_t pos, end = 0;
+    int dirfd, errnum;
+    const char *base;
+    char err[ERRLEN];
+
+    if (it->seg_hash == NULL || it->seg_hashing || it->segs == NULL)
+        return;
+    pos = digest_bytes(it->seg_hash);
+    /* On disk in order from 0: whole ranges, then what the next one has on disk. */
+    for (size_t i = 0; i < it->nsegs && it->segs[i].start == end; i++) {
+        end = it->segs[i].start + it->segs[i].done;
+        if (segplan_left(&it->segs[i]) > 0)
+            break;
+    }
+    if (end <= pos || (end - pos < FOLLOW_MIN && end < it->size))
+        return;
+    if (fsout_open_dir(e->rootfd, it->path, &dirfd, &base, &errnum, err) < 0)
+        return;          /* whole() finds out */
+    tag = xmalloc(sizeof *tag);
+    tag->id = it->id;
+    tag->gen = it->seg_gen;
+    job = xcalloc(1, sizeof *job);
+    job->kind = SYNCER_WORK;
+    job->work = seg_follow_work;
+    job->dirfd = dirfd;
+    job->fd = -1;
+    job->base = xstrdup(base);
+    job->bytes = end;
+    job->arg = tag;
+    job->result_ptr = it->seg_hash;
+    it->seg_hash = NULL;
+    it->seg_hashing = true;
+    e->following++;
+    syncer_submit(e->syncer, job);
+}
+
+static void whole(struct engine *e, struct item *it);
+
+/* The follower is back: its digest is the item's again, unless the item moved on meanwhile (it
+ * was parked, fell back, or was removed: seg_gen changed, or it is not active). */
+static void followed(struct engine *e, struct syncer_job *job)
+{
+    struct follow_tag *tag = job->arg;
+    struct item *it = queue_get(e->q, tag->id);
+
+    e->following--;
+    if (it != NULL && it->seg_gen == tag->gen && it->seg_hashing) {
+        it->seg_hashing = false;
+        if (it->state == ITEM_ACTIVE && it->seg_hash == NULL) {
+            it->seg_hash = job->result_ptr;  /* NULL when the .part was short: read it all */
+            job->result_ptr = NULL;
+        }
+    }
+    /* Otherwise dropped meanwhile (drop_seg_hash): the item reads its .part again at the end. */
+    digest_free(job->result_ptr);
+    job->result_ptr = NULL;
+    free(tag);
+    if (it == NULL || it->seg_hashing)
+        return;                              /* another follower of a later digest is out */
+    if (it->seg_whole_wait) {
+        it->seg_whole_wait = false;
+        e->finishing--;
+        whole(e, it);
+    } else if (it->state == ITEM_ACTIVE) {
+        follow(e, it);
+    }
+}
+
 /* Once every range is on disk: the SHA-256 of the whole .part, in order, off the loop. The
  * first range was hashed as it came (result_ptr, when it was: xfer.c): only the rest is read. */
 static void seg_hash_work(struct syncer_job *job)
@@ -203,6 +303,14 @@ static void whole(struct engine *e, struct item *it)
 
     untrack(e, it);
     plan_changed(e, it);
+    if (it->seg_hashing) {
+        /* The follower has the digest: this goes on when it is back (followed). */
+        if (!it->seg_whole_wait) {
+            it->seg_whole_wait = true;
+            e->finishing++;
+        }
+        return;
+    }
     if (fsout_open_dir(e->rootfd, it->path, &dirfd, &base, &errnum, err) < 0) {
         struct retry_facts f = { .cause = RETRY_CAUSE_PATH, .status = it->http_status,
                                  .curl = CURLE_OK, .err = errnum };
@@ -232,6 +340,10 @@ bool engine_seg_on_worker_done(struct engine *e, struct syncer_job *job)
     struct syncer_job *commit;
     struct wstream *stream;
 
+    if (job->kind == SYNCER_WORK && job->work == seg_follow_work) {
+        followed(e, job);
+        return true;
+    }
     if (job->kind != SYNCER_WORK || job->work != seg_hash_work)
         return false;
     e->finishing--;
@@ -343,10 +455,13 @@ static int next_range(struct engine *e, struct item *it, bool steal)
     size_t n = it->nsegs;
     int best = -1, k;
 
-    for (size_t i = 0; i < it->nsegs; i++)
-        if (!it->segs[i].busy && segplan_left(&it->segs[i]) > 0 &&
-            (best < 0 || segplan_left(&it->segs[i]) > segplan_left(&it->segs[best])))
+    /* Idle pieces in file order: the prefix becomes whole first, and the read-back follows it
+     * (follow). Beyond --segments connections only when nothing else can start (steal). */
+    for (size_t i = 0; i < it->nsegs && best < 0; i++)
+        if (!it->segs[i].busy && segplan_left(&it->segs[i]) > 0)
             best = (int)i;
+    if (best >= 0 && !steal && segplan_busy(it->segs, it->nsegs) >= e->s->segments)
+        return -1;
     if (best >= 0 || !steal)
         return best;
     memcpy(live, it->segs, n * sizeof *live);
@@ -498,6 +613,8 @@ void engine_seg_finished(struct engine *e, struct active *a, CURLcode rc, const 
     it->nsegs = segplan_compact(it->segs, it->nsegs);
     plan_changed(e, it);
     e->last_steal_ms = 0;            /* a slot is free: look at stealing now */
+    if (!it->no_segments)
+        follow(e, it);
     if (!it->no_segments && segplan_whole(it->segs, it->nsegs) &&
         segplan_busy(it->segs, it->nsegs) == 0)
         whole(e, it);
@@ -524,6 +641,7 @@ void engine_seg_checkpoint(struct engine *e, struct active *a)
     if (from + xfer_range_written(a->x) - it->segs[i].start > it->segs[i].done) {
         it->segs[i].done = from + xfer_range_written(a->x) - it->segs[i].start;
         plan_changed(e, it);
+        follow(e, it);
     }
 }
 

@@ -29,16 +29,14 @@ static int64_t align_cut(int64_t pos, int64_t lo)
     return c > lo ? c : pos;
 }
 
-size_t segplan_split(int64_t size, int n, int64_t min_segment, struct seg *out)
+/* Cuts [lo, hi) into k near-equal ranges, cuts aligned; appends them to out. */
+static size_t split_span(int64_t lo, int64_t hi, int k, struct seg *out)
 {
-    int k = segplan_count(size, n, min_segment);
-    int64_t prev = 0;
+    int64_t span = hi - lo, prev = lo;
     size_t m = 0;
 
-    if (size < 0)
-        size = 0;
     for (int i = 0; i < k; i++) {
-        int64_t end = i == k - 1 ? size : align_cut(size / k * (i + 1) + size % k * (i + 1) / k, prev);
+        int64_t end = i == k - 1 ? hi : align_cut(lo + span / k * (i + 1) + span % k * (i + 1) / k, prev);
 
         if (end <= prev && i < k - 1)
             continue;           /* too small to cut here: the next range takes it */
@@ -52,19 +50,54 @@ size_t segplan_split(int64_t size, int n, int64_t min_segment, struct seg *out)
     return m;
 }
 
-int64_t segplan_first_end(int64_t size, int n, int64_t min_segment)
+size_t segplan_split(int64_t size, int n, int64_t min_segment, struct seg *out)
+{
+    return segplan_plan(size, 0, n, 1, min_segment, out);
+}
+
+int segplan_pieces(int64_t size, int n, int per, int64_t min_segment)
 {
     int k = segplan_count(size, n, min_segment);
+    int64_t most;
 
+    if (k <= 1)
+        return k;
+    if (min_segment < 1)
+        min_segment = 1;
+    most = size / min_segment;
+    if (per < 1)
+        per = 1;
+    if (most > (int64_t)k * per)
+        most = (int64_t)k * per;
+    if (most > SEGPLAN_MAX / 2)
+        most = SEGPLAN_MAX / 2;       /* room left for steals */
+    return most > k ? (int)most : k;
+}
+
+size_t segplan_plan(int64_t size, int64_t from, int n, int per, int64_t min_segment,
+                    struct seg *out)
+{
     if (size < 0)
         size = 0;
-    for (int i = 0; i < k - 1; i++) {
-        int64_t end = align_cut(size / k * (i + 1) + size % k * (i + 1) / k, 0);
+    if (from <= 0 || from >= size)
+        return split_span(0, size, segplan_pieces(size, n, per, min_segment), out);
+    out[0].start = 0;
+    out[0].end = out[0].done = from;
+    out[0].busy = false;
+    return 1 + split_span(from, size, segplan_pieces(size - from, n, per, min_segment), out + 1);
+}
 
-        if (end > 0)
-            return end;
-    }
-    return size;
+int64_t segplan_plan_first_end(int64_t size, int64_t from, int n, int per, int64_t min_segment)
+{
+    struct seg v[SEGPLAN_MAX];
+    size_t m = segplan_plan(size, from, n, per, min_segment, v);
+
+    return m > 1 && from > 0 && from < size ? v[1].end : v[0].end;
+}
+
+int64_t segplan_first_end(int64_t size, int n, int64_t min_segment)
+{
+    return segplan_plan_first_end(size, 0, n, 1, min_segment);
 }
 
 int64_t segplan_left(const struct seg *s)

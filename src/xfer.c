@@ -56,6 +56,7 @@ struct xfer {
     int64_t held_at;             /* x->got when the clamp was last checked */
     int64_t rcvbuf;              /* SO_RCVBUF given for the window (cap_rcvbuf), 0 none */
     int ratio;                   /* payload/truesize it was sized for; 0 = not measured then */
+    int seen;                    /* the ratio measured on this socket (cap_ratio_next), 0 none */
     int64_t sampled_at;          /* x->got when the socket's queue was last measured */
     int64_t drain_ms;            /* the buffer is too large for the window since then, 0 = not */
     int64_t drained_at;          /* x->got when drain_buffer last looked */
@@ -218,7 +219,7 @@ static void apply_window(struct xfer *x, curl_socket_t fd)
     /* While drain_buffer holds the clamp lower on purpose, only a new window counts. */
     if (!cap_window_stale(x->window, want) && (x->drain_ms != 0 || !cap_window_stale(k, want)))
         return;
-    x->ratio = socktab_ratio(x->env->socks);
+    x->ratio = x->seen > 0 ? x->seen : socktab_ratio(x->env->socks);
     rcvbuf = cap_rcvbuf(want, x->ratio);
     x->autotuned = !make_room(fd, rcvbuf, x->window < 0);
     /* During a transfer make_room only grows the buffer: drain_buffer cuts it when it may. */
@@ -231,10 +232,10 @@ static void apply_window(struct xfer *x, curl_socket_t fd)
 
 /* The buffer holds the window only if it was sized for the ratio of payload to memory of the
  * packets this path brings (cap_rcvbuf): measured from what waits unread on the socket, at the
- * first chance and then every eighth of a window. A buffer found too small grows at once (the
- * window could not carry the share); one too large stays until the next request, when nothing
- * is queued: shrinking it under queued data makes the kernel drop packets it has already let
- * the peer send. */
+ * first chance and then every eighth of a window, the largest trustworthy sample holding
+ * (cap_ratio_next). A buffer found too small grows at once (the window could not carry the
+ * share); one too large is drained and cut (drain_buffer): shrinking it under queued data would
+ * make the kernel drop packets it has already let the peer send. */
 static void measure_ratio(struct xfer *x)
 {
     int queued = 0;
@@ -248,17 +249,16 @@ static void measure_ratio(struct xfer *x)
         getsockopt(x->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) != 0 ||
         len < sizeof mem[0] * (SK_MEMINFO_RMEM_ALLOC + 1))
         return;
-    r = cap_ratio(queued, (int64_t)mem[SK_MEMINFO_RMEM_ALLOC]);
-    if (r == 0)
+    r = cap_ratio_next(x->seen, queued, (int64_t)mem[SK_MEMINFO_RMEM_ALLOC], x->window);
+    if (r == x->seen)
         return;
+    x->seen = r;
     socktab_learn_ratio(x->env->socks, r);
+    x->ratio = r;
     v = cap_rcvbuf(x->window, r);
-    if (x->ratio == 0 || v > x->rcvbuf + x->rcvbuf / 16) {
-        x->ratio = r;
-        if (v > x->rcvbuf) {
-            x->rcvbuf = v;
-            x->autotuned = !make_room(x->fd, v, false);
-        }
+    if (v > x->rcvbuf) {
+        x->rcvbuf = v;
+        x->autotuned = !make_room(x->fd, v, false);
     }
 }
 
@@ -390,6 +390,7 @@ static int on_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip, 
     x->autotuned = false;
     x->rcvbuf = 0;
     x->ratio = 0;
+    x->seen = 0;
     x->sampled_at = x->got;
     x->drain_ms = 0;
     x->drained_at = x->got;
@@ -487,6 +488,17 @@ static bool segmentable(const struct xfer *x)
            segplan_count(x->r.content_length, s->segments, s->min_segment) > 1;
 }
 
+/* A resumed request (one connection wrote the .part's first bytes) answered 206 as asked: what is
+ * left can be split like a new file's whole (docs/design.md#segmented-downloads). */
+static bool resumed_segmentable(const struct xfer *x)
+{
+    const struct settings *s = x->env->settings;
+
+    return s->segments > 1 && !x->it->no_segments && x->r.status == 206 && x->offset > 0 &&
+           x->r.cr_total > x->offset && x->validator != NULL &&
+           segplan_count(x->r.cr_total - x->offset, s->segments, s->min_segment) > 1;
+}
+
 /* The first body byte of a range: exactly the range asked for, of the version asked for, or
  * nothing of it is kept and the engine falls back to one connection from zero. */
 static int start_range(struct xfer *x)
@@ -509,7 +521,7 @@ static int start_range(struct xfer *x)
 
 /* The first body byte of a 2xx response (no byte of it has reached the .part): decide between
  * appending, starting over, and refusing it. */
-static int start_body(struct xfer *x)
+static int start_body(struct xfer *x, bool in_body)
 {
     x->body_started = true;
     if (x->seg)
@@ -522,8 +534,8 @@ static int start_body(struct xfer *x)
         x->seg_asked = x->r.content_length;
         /* Where the plan will end this range: one socket action can bring megabytes before the
          * engine plans, and the bytes past it are the other ranges'. */
-        x->seg_end = segplan_first_end(x->r.content_length, x->env->settings->segments,
-                                       x->env->settings->min_segment);
+        x->seg_end = segplan_plan_first_end(x->r.content_length, 0, x->env->settings->segments,
+                                            xfer_range_per(x), x->env->settings->min_segment);
         x->it->size = x->r.content_length;
         xfer_reset_hash(x->it);
         keep_validators(x);
@@ -552,6 +564,25 @@ static int start_body(struct xfer *x)
             return -1;
         }
         x->it->size = x->r.cr_total;
+        if (in_body && resumed_segmentable(x)) {
+            /* The first range to fetch of a segmented download whose [0, offset) is on disk:
+             * it goes on from there, hashed as it comes after what the digest covers, and stops
+             * where the plan ends its range (segplan_plan). */
+            x->seg = x->seg_lead = true;
+            x->seg_asked = x->r.cr_total;
+            x->seg_end = segplan_plan_first_end(x->r.cr_total, x->offset,
+                                                x->env->settings->segments, xfer_range_per(x),
+                                                x->env->settings->min_segment);
+            keep_validators(x);
+            if (over_limit(x, x->r.cr_total, true))
+                return -1;
+            x->stream = writer_open_at(x->env->writer, x->env->rootfd, x->it->path, x->offset,
+                                       item_digest(x->it));
+            x->it->hash_state = NULL;
+            if (x->env->segmented != NULL)
+                x->env->segmented(x->env->arg, x);
+            return 0;
+        }
     } else if (x->offset > 0) {
         /* 200 to a Range + If-Range request: the file changed (or ranges are not supported). */
         x->offset = 0;
@@ -596,7 +627,8 @@ static void end_stream(struct xfer *x)
         x->seg_written = written;
         /* The first range's digest covers the .part from 0 as far as it was written, in order:
          * the item keeps it, so only the rest is read back once every range is on disk. */
-        if (d != NULL && err == 0 && x->seg_lead && x->offset == 0 && x->it->seg_hash == NULL)
+        if (d != NULL && err == 0 && x->seg_lead && digest_bytes(d) == x->offset + written &&
+            x->it->seg_hash == NULL)
             x->it->seg_hash = d;
         else
             digest_free(d);
@@ -648,7 +680,7 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
         return 0;
     if (x->r.status < 200 || x->r.status > 299)
         return n;        /* an error page: not file content */
-    if (!x->body_started && start_body(x) < 0)
+    if (!x->body_started && start_body(x, true) < 0)
         return 0;
     if (x->seg) {
         int64_t room = x->seg_end - x->offset - x->got;
@@ -688,7 +720,7 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
     if (x->autotuned && x->window > 0 && x->fd >= 0 && x->got - x->held_at >= x->window / 8)
         hold_window(x);
     if (x->window > 0 && x->fd >= 0 && !x->autotuned && socktab_ratio_measured(x->env->socks) &&
-        (x->ratio == 0 || x->got - x->sampled_at >= x->window / 8))
+        x->got - x->sampled_at >= x->window / 8)
         measure_ratio(x);
     /* A buffer too large for its window (the window fell: the cap, more transfers, a segmented
      * file's split) is looked at every eighth of a window too, not only on the tick: while it
@@ -1056,7 +1088,7 @@ enum xfer_verdict xfer_verdict(struct xfer *x, CURLcode rc, char *msg, struct re
         return XFER_UNCHANGED;
     if (x->r.status >= 200 && x->r.status <= 299) {
         if (!x->body_started) {                          /* an empty body */
-            if (start_body(x) < 0) {
+            if (start_body(x, false) < 0) {
                 snprintf(msg, ERRLEN, "%s", x->local_msg);
                 f->err = x->local_errno;
                 f->cause = local_cause(x);
@@ -1137,6 +1169,16 @@ int xfer_status(const struct xfer *x)
 bool xfer_is_range(const struct xfer *x)
 {
     return x->seg;
+}
+
+int xfer_range_per(const struct xfer *x)
+{
+    return x->share > 0 ? 1 : SEGPLAN_PIECES;
+}
+
+bool xfer_range_lead(const struct xfer *x)
+{
+    return x->seg_lead;
 }
 
 bool xfer_range_fallback(const struct xfer *x)

@@ -10,7 +10,7 @@ source "$(dirname "$0")/../lib.sh"
 
 MIB=1048576
 mkdir -p "$T/www"
-for f in a b c d e f g h p q; do head -c $((16 * MIB)) /dev/urandom > "$T/www/$f.bin"; done
+for f in a b c d e f g h p q r; do head -c $((16 * MIB)) /dev/urandom > "$T/www/$f.bin"; done
 head -c $((24 * MIB)) /dev/urandom > "$T/www/k.bin"
 start_faultd "$T/www"
 seg=(--segments 4 -j 4 --min-segment 1M --retry-wait 50ms,200ms --headless)
@@ -115,6 +115,11 @@ run_sluice -i "$T/good.txt" -d "$T/o7" "${seg[@]}"
 check_eq "checksum right: exit 0" 0 "$RC"
 check "checksum right: byte-exact" cmp "$T/www/g.bin" "$T/o7/g.bin"
 check "checksum right: fetched in ranges" test "$(ranges g.bin | grep -vc null)" -ge 3
+# Four connections, four pieces each, none under --min-segment (1M): the first request is cut
+# at 1 MiB and fifteen closed ranges of 1 MiB follow, which the connections take in file order
+# while the SHA-256 follows them (the checksum above holds).
+check_eq "pieces: fifteen closed ranges of 1 MiB after the first request" "15 15" \
+    "$(ranges g.bin | grep -vc null) $(ranges g.bin | grep -v null | sed 's/^bytes=//' | awk -F- '$2 - $1 + 1 == 1048576' | wc -l)"
 printf '%s/h.bin\n  checksum=sha-256=%064d\n' "$FAULT_URL" 0 > "$T/bad.txt"
 run_sluice -i "$T/bad.txt" -d "$T/o8" "${seg[@]}" --retries 1
 check_eq "checksum wrong: exit 1" 1 "$RC"
@@ -166,5 +171,32 @@ check "capped: byte-exact" cmp "$T/www/q.bin" "$T/o11/q.bin"
 check_eq "capped: one whole-file request, three ranges" "1 3" \
     "$(ranges q.bin | grep -c null) $(ranges q.bin | grep -vc null)"
 check "capped: no range fell back" not grep -q 'falling back' "$T/stderr"
+
+# --- a .part that one connection wrote, resumed with --segments: the rest is split ---
+sluice_bg "$FAULT_URL/r.bin?rate=2000000" -d "$T/o12" --segments 1 --headless
+wait_until 30 sh -c "test \$(stat -c %s '$T/o12/r.bin.part' 2>/dev/null || echo 0) -ge $((4 * MIB))"
+kill -9 "$SLUICE_PID"
+wait "$SLUICE_PID" 2>/dev/null
+check_eq "resumed: the first run kept no ranges (one connection)" 0 "$(sq "$T/o12" "SELECT count(*) FROM segments")"
+run_sluice "$FAULT_URL/r.bin?rate=2000000" -d "$T/o12" "${seg[@]}" --log "$T/o12.jsonl"
+check_eq "resumed: exit 0" 0 "$RC"
+check "resumed: byte-exact" cmp "$T/www/r.bin" "$T/o12/r.bin"
+# The first run's request (whole file, cut by the kill), then the resumed one from where the
+# .part was recorded, open-ended, then closed ranges for the rest.
+resumed=$(ranges r.bin | grep -c -- '-$')
+from=$(ranges r.bin | grep -- '-$' | head -n 1 | sed 's/^bytes=//; s/-$//')
+echo "# resumed: ranges asked: $(ranges r.bin | tr '\n' ' ')"
+check_eq "resumed: one request from zero, one resumed request" "1 1" "$(ranges r.bin | grep -c null) $resumed"
+check "resumed: it resumed past 3 MiB" test "${from:-0}" -ge $((3 * MIB))
+check "resumed: the rest was split into closed ranges after that point" \
+    test "$(ranges r.bin | grep -v null | grep -v -- '-$' | sed 's/^bytes=//; s/-.*//' | awk -v f="${from:-0}" '$1 > f' | wc -l)" -ge 2
+check "resumed: connections at once" test "$(max_conns r.bin)" -ge 3
+check_eq "resumed: done with its SHA-256" \
+    "$(sha256sum < "$T/www/r.bin" | cut -c1-64)" "$(sq "$T/o12" "SELECT lower(hex(sha256)) FROM items")"
+# Nothing before the resume point fetched twice: the first run's request, the resumed one up to
+# its cut (and what its origin sent past it), the ranges.
+echo "# resumed: wire bytes $(wire r.bin) for $((16 * MIB))"
+check "resumed: wire bytes within size + in flight at the kill + the overshoot" \
+    test "$(wire r.bin)" -le $((16 * MIB + 2 * MIB))
 
 finish

@@ -193,6 +193,33 @@ static void test_ratio(void **state)
     assert_int_equal(cap_ratio(2 * MiB, 1 * MiB), 1000);
 }
 
+/* Samples of one socket under a 128 KiB window, as loopback gave them: a few KiB queued read a
+ * fraction of the ratio that a full queue reads (memory of a packet partly read already). */
+static void test_ratio_next(void **state)
+{
+    int64_t w = 128 * KiB;
+    int seen = 0;
+
+    (void)state;
+    seen = cap_ratio_next(seen, 4587, 21803, w);                     /* 0.21 on 4.5 KiB: too few */
+    assert_int_equal(seen, 0);
+    seen = cap_ratio_next(seen, 17170, 34386, w);                    /* under a quarter window */
+    assert_int_equal(seen, 0);
+    seen = cap_ratio_next(seen, 40 * KiB, 64 * KiB, w);              /* counts: 0.625 */
+    assert_int_equal(seen, 625);
+    seen = cap_ratio_next(seen, 100 * KiB, 400 * KiB, w);            /* lower: a lower bound only */
+    assert_int_equal(seen, 625);
+    seen = cap_ratio_next(seen, 120 * KiB, 128 * KiB, w);            /* higher: it holds */
+    assert_int_equal(seen, 937);
+    assert_int_equal(cap_ratio_next(seen, 1000, 1000, w), 937);      /* too little to tell */
+    assert_int_equal(cap_ratio_next(seen, 40 * KiB, 0, w), 937);     /* no memory figure */
+    /* The lowest ratio a buffer sized as if it were 1.0 can still show: a quarter of it. */
+    assert_int_equal(cap_ratio_next(0, w / 4, w, w), 250);
+    /* A tiny window still needs CAP_RATIO_MIN_BYTES. */
+    assert_int_equal(cap_ratio_next(0, 4 * KiB - 1, 4 * KiB, 8 * KiB), 0);
+    assert_int_equal(cap_ratio_next(0, 4 * KiB, 5 * KiB, 8 * KiB), 800);
+}
+
 static void test_ways(void **state)
 {
     (void)state;
@@ -234,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_ways),
         cmocka_unit_test(test_drain),
         cmocka_unit_test(test_ratio),
+        cmocka_unit_test(test_ratio_next),
         cmocka_unit_test(test_may_receive_and_charge),
         cmocka_unit_test(test_stale_now_is_harmless),
         cmocka_unit_test(test_refill_wait),

@@ -91,6 +91,82 @@ static void test_split_odd(void **state)
     }
 }
 
+/* A .part one connection wrote: [0, from) is one whole range, the rest is cut as a file of its
+ * own length would be (with the file's offsets aligned); the resumed request stops where the
+ * range it continues ends. */
+static void test_split_from(void **state)
+{
+    struct seg v[SEGPLAN_MAX];
+    char why[ERRLEN];
+    size_t n = segplan_plan(64 * MiB, 16 * MiB + 100, 4, 1, 1 * MiB, v);
+    int64_t rest = 48 * MiB - 100;
+
+    (void)state;
+    assert_int_equal(n, 5);
+    assert_plan(v, n, 64 * MiB);
+    assert_int_equal(segplan_check(v, n, 64 * MiB, why), 0);
+    assert_int_equal(v[0].start, 0);
+    assert_int_equal(v[0].end, 16 * MiB + 100);
+    assert_int_equal(v[0].done, 16 * MiB + 100);
+    assert_true(segplan_whole(v, 1));
+    assert_int_equal(segplan_done(v, n), 16 * MiB + 100);
+    for (size_t i = 1; i < n; i++) {
+        int64_t len = v[i].end - v[i].start;
+
+        assert_int_equal(v[i].done, 0);
+        if (i + 1 < n)
+            assert_int_equal(v[i].end % SEGPLAN_ALIGN, 0);
+        assert_true(len >= rest / 4 - 2 * SEGPLAN_ALIGN && len <= rest / 4 + 2 * SEGPLAN_ALIGN);
+    }
+    assert_int_equal(segplan_plan_first_end(64 * MiB, 16 * MiB + 100, 4, 1, 1 * MiB), v[1].end);
+    /* What is left counts against --min-segment, not the whole file. */
+    n = segplan_plan(64 * MiB, 62 * MiB, 4, 1, 1 * MiB, v);
+    assert_int_equal(n, 3);
+    assert_plan(v, n, 64 * MiB);
+    assert_int_equal(v[1].start, 62 * MiB);
+    assert_int_equal(v[1].end, 63 * MiB);
+    /* Nothing on disk, or all of it: segplan_split. */
+    n = segplan_plan(64 * MiB, 0, 4, 1, 1 * MiB, v);
+    assert_int_equal(n, 4);
+    assert_int_equal(v[0].done, 0);
+    assert_int_equal(segplan_plan_first_end(64 * MiB, 0, 4, 1, 1 * MiB), segplan_first_end(64 * MiB, 4, 1 * MiB));
+    n = segplan_plan(64 * MiB, 64 * MiB, 4, 1, 1 * MiB, v);
+    assert_int_equal(n, 4);
+    assert_plan(v, n, 64 * MiB);
+}
+
+/* The engine's plan: SEGPLAN_PIECES pieces per connection, none under --min-segment, and the
+ * first request stops where the first piece ends. */
+static void test_plan_pieces(void **state)
+{
+    struct seg v[SEGPLAN_MAX];
+    size_t n;
+
+    (void)state;
+    assert_int_equal(segplan_pieces(256 * MiB, 8, SEGPLAN_PIECES, 8 * MiB), 32);
+    assert_int_equal(segplan_pieces(256 * MiB, 8, SEGPLAN_PIECES, 16 * MiB), 16);      /* min_segment bounds */
+    assert_int_equal(segplan_pieces(16 * MiB, 4, SEGPLAN_PIECES, 4 * MiB), 4);         /* no more than ranges */
+    assert_int_equal(segplan_pieces(16 * MiB, 4, SEGPLAN_PIECES, 8 * MiB), 2);
+    assert_int_equal(segplan_pieces(10 * MiB, 8, SEGPLAN_PIECES, 8 * MiB), 1);
+    assert_int_equal(segplan_pieces(1LL << 40, 64, SEGPLAN_PIECES, 1), SEGPLAN_MAX / 2); /* room for steals */
+    assert_int_equal(segplan_pieces(256 * MiB, 8, 1, 8 * MiB), 8);       /* under a cap */
+    assert_int_equal(segplan_pieces(256 * MiB, 8, 0, 8 * MiB), 8);
+    n = segplan_plan(256 * MiB, 0, 8, SEGPLAN_PIECES, 8 * MiB, v);
+    assert_int_equal(n, 32);
+    assert_plan(v, n, 256 * MiB);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(v[i].end - v[i].start, 8 * MiB);
+    assert_int_equal(segplan_plan_first_end(256 * MiB, 0, 8, SEGPLAN_PIECES, 8 * MiB), 8 * MiB);
+    assert_int_equal(segplan_plan_first_end(256 * MiB, 0, 8, 1, 8 * MiB), 32 * MiB);
+    /* Resumed: [0, from) whole, the rest in pieces of a file of its length. */
+    n = segplan_plan(256 * MiB, 64 * MiB, 8, SEGPLAN_PIECES, 8 * MiB, v);
+    assert_int_equal(n, 1 + 24);
+    assert_plan(v, n, 256 * MiB);
+    assert_int_equal(v[0].done, 64 * MiB);
+    assert_int_equal(v[1].start, 64 * MiB);
+    assert_int_equal(segplan_plan_first_end(256 * MiB, 64 * MiB, 8, SEGPLAN_PIECES, 8 * MiB), v[1].end);
+}
+
 /* An idle range with bytes left is taken before anything is cut, the one with most left first. */
 static void test_next_idle_first(void **state)
 {
@@ -234,6 +310,8 @@ int main(void)
         cmocka_unit_test(test_no_steal),
         cmocka_unit_test(test_steal_repeat),
         cmocka_unit_test(test_check),
+        cmocka_unit_test(test_split_from),
+        cmocka_unit_test(test_plan_pieces),
         cmocka_unit_test(test_compact),
     };
 
