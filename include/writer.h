@@ -49,6 +49,11 @@ struct writer *writer_new(struct loop *loop, struct syncer *syncer, int nthreads
 /* Every stream must have ended. */
 void writer_free(struct writer *w);
 
+/* Wakes the workers for the streams the loop queued since the last call. Called by the loop
+ * before it sleeps (the writer adds itself as a hook); call it before waiting for the workers
+ * without turning the loop (syncer_drain). */
+void writer_kick(struct writer *w);
+
 /* An empty chunk of at least cap bytes (recycled when one is free). */
 struct wchunk *writer_chunk(struct writer *w, size_t cap);
 void writer_chunk_free(struct writer *w, struct wchunk *c);

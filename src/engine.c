@@ -550,6 +550,8 @@ void engine_stop(struct engine *e)
     while (e->actives != NULL)
         engine_transfer_park(e, e->actives, ITEM_QUEUED);
     engine_ctl_release_paused(e);
+    if (e->writer != NULL)
+        writer_kick(e->writer);     /* commits queued this turn: the drain waits for them */
     if (e->syncer != NULL)
         syncer_drain(e->syncer);
     queue_flush(e->q);

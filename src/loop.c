@@ -36,6 +36,7 @@ struct loop {
     int64_t now;
     loop_hook_cb before_sleep;
     void *before_sleep_arg;
+    struct { loop_hook_cb cb; void *arg; } hooks[LOOP_HOOKS];   /* loop_add_before_sleep */
 };
 
 struct loop *loop_new(void)
@@ -158,6 +159,24 @@ void loop_set_before_sleep(struct loop *l, loop_hook_cb cb, void *arg)
     l->before_sleep_arg = arg;
 }
 
+void loop_add_before_sleep(struct loop *l, loop_hook_cb cb, void *arg)
+{
+    for (int i = 0; i < LOOP_HOOKS; i++)
+        if (l->hooks[i].cb == NULL) {
+            l->hooks[i].cb = cb;
+            l->hooks[i].arg = arg;
+            return;
+        }
+    fatal("loop: more than %d hooks before sleep", LOOP_HOOKS);
+}
+
+void loop_remove_before_sleep(struct loop *l, loop_hook_cb cb, void *arg)
+{
+    for (int i = 0; i < LOOP_HOOKS; i++)
+        if (l->hooks[i].cb == cb && l->hooks[i].arg == arg)
+            l->hooks[i].cb = NULL;
+}
+
 int64_t loop_now(const struct loop *l)
 {
     return l->now;
@@ -196,6 +215,9 @@ int loop_run_once(struct loop *l, int64_t max_wait_ms)
 
     if (l->before_sleep != NULL)
         l->before_sleep(l->before_sleep_arg);
+    for (int i = 0; i < LOOP_HOOKS; i++)
+        if (l->hooks[i].cb != NULL)
+            l->hooks[i].cb(l->hooks[i].arg);
     l->now = mono_ms();
     for (struct loop_timer *t = l->timers; t != NULL; t = t->next) {
         if (t->deadline >= 0) {

@@ -87,6 +87,7 @@ struct writer {
     bool stopping;
     _Atomic int64_t backlog;         /* bytes queued and not yet written */
     _Atomic bool waiting;            /* the engine paused a transfer on the backlog */
+    int deferred;                    /* loop thread only: streams it queued since the last wake */
     int evfd;
     void (*ready)(void *arg);
     void *arg;
@@ -424,8 +425,10 @@ static void finish_commit(struct wstream *s, struct syncer_job *job)
     stream_free(s);
 }
 
-/* Called with w->mu held. */
-static void enqueue_locked(struct writer *w, struct task *t)
+/* Called with w->mu held. From the loop (defer) the wakeup waits for the end of the loop's turn
+ * (writer_kick): the files that finish in one turn then cost one wakeup of a worker, not one
+ * each (docs/design.md#files). A worker handing a stage to the other thread wakes it at once. */
+static void enqueue_locked(struct writer *w, struct task *t, bool defer)
 {
     if (t->queued || t->running)
         return;
@@ -436,7 +439,31 @@ static void enqueue_locked(struct writer *w, struct task *t)
     else
         w->rhead = t;
     w->rtail = t;
-    pthread_cond_signal(&w->work);
+    if (defer)
+        w->deferred++;
+    else
+        pthread_cond_signal(&w->work);
+}
+
+void writer_kick(struct writer *w)
+{
+    int n = w->deferred;
+
+    if (n == 0)
+        return;
+    w->deferred = 0;
+    pthread_mutex_lock(&w->mu);
+    /* One stream: one worker (the other stays asleep); more: both share them. */
+    if (n == 1)
+        pthread_cond_signal(&w->work);
+    else
+        pthread_cond_broadcast(&w->work);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void kick_hook(void *arg)
+{
+    writer_kick(arg);
 }
 
 /* Called with w->mu held: the stream's end, once nothing of it is left anywhere. */
@@ -487,7 +514,7 @@ static void *worker(void *arg)
             t->running = false;
             if (s->hq == NULL || s->t[ST_HASH].running || s->t[ST_HASH].queued) {
                 if (s->hq != NULL)
-                    enqueue_locked(w, &s->t[ST_HASH]);
+                    enqueue_locked(w, &s->t[ST_HASH], false);
                 goto stage_done;
             }
             /* Nobody hashes for this stream: hash what was just written, here. */
@@ -545,6 +572,7 @@ struct writer *writer_new(struct loop *loop, struct syncer *syncer, int nthreads
     if (w->evfd < 0)
         fatal("eventfd: %s", strerror(errno));
     loop_watch(loop, w->evfd, LOOP_READ, on_event, w);
+    loop_add_before_sleep(loop, kick_hook, w);
     w->nthreads = nthreads < 1 ? 1 : nthreads;
     w->threads = xcalloc((size_t)w->nthreads, sizeof *w->threads);
     for (int i = 0; i < w->nthreads; i++)
@@ -570,6 +598,7 @@ void writer_free(struct writer *w)
             next = c->next;
             free(c);
         }
+    loop_remove_before_sleep(w->loop, kick_hook, w);
     loop_unwatch(w->loop, w->evfd);
     close(w->evfd);
     pthread_mutex_destroy(&w->mu);
@@ -636,7 +665,7 @@ void writer_write(struct wstream *s, struct wchunk *c)
     atomic_fetch_add(&s->backlog, (int64_t)c->len);
     pthread_mutex_lock(&w->mu);
     append(&s->wq, &s->wq_tail, c);
-    enqueue_locked(w, &s->t[ST_WRITE]);
+    enqueue_locked(w, &s->t[ST_WRITE], true);
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -738,7 +767,7 @@ void writer_finish(struct wstream *s, struct wchunk *last, struct syncer_job *jo
     /* The WRITE stage ends the stream once everything is through, even with nothing to write;
      * with a chunk to write it is queued in any case (a no-op when it is queued or running). */
     if (last != NULL || (!s->t[ST_WRITE].running && !s->t[ST_HASH].running && !s->t[ST_HASH].queued))
-        enqueue_locked(w, &s->t[ST_WRITE]);
+        enqueue_locked(w, &s->t[ST_WRITE], true);
     /* else whichever stage finishes last takes the commit */
     pthread_mutex_unlock(&w->mu);
 }

@@ -1,5 +1,6 @@
 /* loop: timers fire in order of deadline; an event fetched for a descriptor that another
- * callback of the same batch closed (and whose number was reused) never reaches the new owner. */
+ * callback of the same batch closed (and whose number was reused) never reaches the new owner;
+ * the hooks before sleep run every turn, in the order added, and a removed one no longer runs. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -110,11 +111,38 @@ static void timers_fire_by_deadline(void **state)
     loop_free(l);
 }
 
+static char hook_log[16];
+static int nhook;
+
+static void hook(void *arg)
+{
+    if (nhook < (int)sizeof hook_log - 1)
+        hook_log[nhook++] = *(const char *)arg;
+}
+
+static void hooks_run_before_each_sleep(void **state)
+{
+    struct loop *l = loop_new();
+    static const char a = 'a', b = 'b', c = 'c';
+
+    (void)state;
+    loop_add_before_sleep(l, hook, (void *)&a);
+    loop_add_before_sleep(l, hook, (void *)&b);
+    loop_set_before_sleep(l, hook, (void *)&c);     /* the single slot runs first */
+    loop_run_once(l, 0);
+    assert_string_equal(hook_log, "cab");
+    loop_remove_before_sleep(l, hook, (void *)&a);
+    loop_run_once(l, 0);
+    assert_string_equal(hook_log, "cabcb");
+    loop_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stale_event_is_dropped),
         cmocka_unit_test(timers_fire_by_deadline),
+        cmocka_unit_test(hooks_run_before_each_sleep),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -202,6 +202,49 @@ static void commit_is_in_order_and_hashed(void **state)
     free(data);
 }
 
+/* The loop wakes the workers once per turn (writer_kick before it sleeps): streams queued in one
+ * turn are all done after a single kick, and a caller that waits without turning the loop
+ * (engine_stop's syncer_drain) gets them through after writer_kick. */
+static void one_kick_for_many_streams(void **state)
+{
+    struct env *e = *state;
+    unsigned char want[8][32];
+    size_t len[8];
+
+    for (int i = 0; i < 8; i++) {
+        char rel[32];
+        struct syncer_job *job = xcalloc(1, sizeof *job);
+        struct wstream *s;
+        struct wchunk *c = writer_chunk(e->writer, 65536);
+
+        snprintf(rel, sizeof rel, "kick%d.bin", i);
+        s = writer_open(e->writer, e->rootfd, rel, true, 0, digest_new(CHECKSUM_SHA256));
+        len[i] = fill(c, i);
+        sha256_of((const unsigned char *)c->data, len[i], want[i]);
+        job->kind = SYNCER_COMMIT;
+        job->fd = job->dirfd = -1;
+        job->mtime = -1;
+        syncer_expect(e->syncer);
+        writer_finish(s, c, job);
+    }
+    writer_kick(e->writer);
+    syncer_drain(e->syncer);         /* no loop turn: collects on this thread */
+    assert_int_equal(e->ndone, 8);
+    for (int i = 0; i < 8; i++) {
+        char rel[32];
+        size_t got;
+        unsigned char *disk, have[32];
+
+        snprintf(rel, sizeof rel, "kick%d.bin", i);
+        disk = read_file(e, rel, &got);
+        assert_non_null(disk);
+        assert_int_equal(got, len[i]);
+        sha256_of(disk, got, have);
+        assert_memory_equal(have, want[i], 32);
+        free(disk);
+    }
+}
+
 /* writer_finish: the last chunk goes with the commit, whether the stream is idle (a small file
  * in one chunk) or still writing earlier chunks; the file holds every byte in order. */
 static void finish_with_last_chunk(void **state)
@@ -479,6 +522,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(chunk_add_copies_every_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(commit_is_in_order_and_hashed, setup, teardown),
         cmocka_unit_test_setup_teardown(finish_with_last_chunk, setup, teardown),
+        cmocka_unit_test_setup_teardown(one_kick_for_many_streams, setup, teardown),
         cmocka_unit_test_setup_teardown(commit_with_wrong_checksum_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(close_returns_the_digest_of_what_is_on_disk, setup, teardown),
         cmocka_unit_test_setup_teardown(resume_cuts_back_and_appends, setup, teardown),
