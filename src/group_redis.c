@@ -43,6 +43,12 @@ static const char SCRIPT[] =
     "local ts = tonumber(redis.call('HGET', KEYS[1], 'ts')) or now\n"
     "if now > ts then tokens = tokens + rate * (now - ts) / 1000 end\n"
     "if tokens > depth then tokens = depth end\n"
+    /* Nobody drew for the depth's time (a group starting, or idle): bank a quarter of the depth
+     * only, else the first leases pour 200 ms of the cap on top of it (docs/scale.md#the-shared-cap). */
+    "local newest = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')\n"
+    "if (newest[2] == nil or now - tonumber(newest[2]) > tonumber(ARGV[5])) and tokens > depth / 4 then\n"
+    "  tokens = depth / 4\n"
+    "end\n"
     "local grant = 0\n"
     "if rate > 0 and want > 0 and tokens >= 1 then\n"
     "  grant = math.min(want, math.floor(tokens))\n"
@@ -405,17 +411,11 @@ static void *thread_main(void *arg)
         }
         got = g->granted - got;
         if (want > 0 && g->rate > 0) {
-            /* Pace the leases by this worker's share of the cap (the cap over the workers
-             * drawing): after a short grant (the shared bucket had less, the others took it),
-             * about as long as the share takes to earn the rest; after a full one, half the
-             * lease's length, so that the next comes before this one is spent. Asking again at
-             * once would turn an empty bucket into a busy loop of small grants. */
-            int64_t share = g->rate / (g->workers > 0 ? g->workers : 1);
-            int64_t ms = share <= 0 ? GROUP_LEASE_MS
-                         : got < want ? (want - got) * 1000 / share : want * 1000 / share / 2;
+            /* Paced by what this worker uses (group_lease_pause_ms). */
+            int64_t ms = group_lease_pause_ms(g->rate, g->workers, want, got);
 
             g->cooling = true;
-            wait_ms(g, ms < 5 ? 5 : ms > GROUP_LEASE_MS ? GROUP_LEASE_MS : ms);
+            wait_ms(g, ms);
             g->cooling = false;
         } else if (g->rps_pause > 0) {
             /* Redis had fewer of a host's request tokens than asked: the others took them.

@@ -102,6 +102,27 @@ static void test_rps_lease(void **state)
     assert_int_equal(group_rps_pause_ms(100, 0, 0), 10);        /* workers and short_by at least 1 */
 }
 
+/* Byte leases: after a full grant the next call waits only the floor (the engine asks again when
+ * it has spent the lease, so the calls follow what it uses, not cap / workers); after a short
+ * one, about as long as this worker's share takes to earn the rest, 5..GROUP_LEASE_MS. */
+static void test_lease_pause(void **state)
+{
+    /* Full grants: the floor, whatever the count of workers (a stale count must not slow it). */
+    assert_int_equal(group_lease_pause_ms(4194304, 1, 419430, 419430), GROUP_PACE_MIN_MS);
+    assert_int_equal(group_lease_pause_ms(4194304, 6, 69905, 69905), GROUP_PACE_MIN_MS);
+    assert_int_equal(group_lease_pause_ms(4194304, 6, 69905, 80000), GROUP_PACE_MIN_MS);
+    /* Short: 1 MB/s over 2 workers, 500 KB/s each; 10 KB short is 20 ms. */
+    assert_int_equal(group_lease_pause_ms(1000000, 2, 50000, 40000), 20);
+    assert_int_equal(group_lease_pause_ms(1000000, 2, 50000, 0), GROUP_LEASE_MS);
+    assert_int_equal(group_lease_pause_ms(1000000, 2, 50000, -3), GROUP_LEASE_MS);
+    assert_int_equal(group_lease_pause_ms(1000000000, 1, 50000, 49000), 5);   /* the floor */
+    assert_int_equal(group_lease_pause_ms(1000000, 0, 50000, 40000), 10);     /* workers >= 1 */
+    /* No cap, nothing asked, or a share below a byte a second: the lease's length. */
+    assert_int_equal(group_lease_pause_ms(0, 1, 50000, 0), GROUP_LEASE_MS);
+    assert_int_equal(group_lease_pause_ms(1000000, 1, 0, 0), GROUP_LEASE_MS);
+    assert_int_equal(group_lease_pause_ms(3, 7, 16384, 0), GROUP_LEASE_MS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -110,6 +131,7 @@ int main(void)
         cmocka_unit_test(test_lease),
         cmocka_unit_test(test_fallback),
         cmocka_unit_test(test_rps_lease),
+        cmocka_unit_test(test_lease_pause),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
