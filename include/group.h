@@ -52,5 +52,12 @@ int64_t group_rps_pause_ms(int rps, int workers, int64_t short_by);
  * one lease: the calls follow what the worker actually uses, not its assumed share (a share paced
  * for the wrong count of workers left the cap unused: docs/scale.md#the-shared-cap). */
 int64_t group_lease_pause_ms(int64_t rate, int workers, int64_t want, int64_t got);
+/* The count of workers to share the cap by (leases, receive windows, the local cap), from Redis's
+ * count of workers drawing (`counted`, >= 1). At the start the others are starting too and have
+ * not asked yet: Redis counts 1, 2, ... while the first transfers open, and windows sized for the
+ * whole cap let the kernels take in far more than it. So not below `guess` (the N of --shard K/N)
+ * until Redis has counted that many once or GROUP_WORKER_TTL_MS has passed since `started_ms`
+ * (then *settled, and Redis's count stands: a worker that stops gives its share back). */
+int group_count(int counted, int guess, int64_t started_ms, int64_t now_ms, bool *settled);
 
 #endif

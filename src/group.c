@@ -163,3 +163,12 @@ int64_t group_lease_pause_ms(int64_t rate, int workers, int64_t want, int64_t go
     ms = (want - got) * 1000 / share;
     return ms < 5 ? 5 : ms > GROUP_LEASE_MS ? GROUP_LEASE_MS : ms;
 }
+
+int group_count(int counted, int guess, int64_t started_ms, int64_t now_ms, bool *settled)
+{
+    if (counted < 1)
+        counted = 1;
+    if (counted >= guess || now_ms - started_ms >= GROUP_WORKER_TTL_MS)
+        *settled = true;
+    return *settled ? counted : guess;
+}

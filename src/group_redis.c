@@ -133,6 +133,9 @@ struct group_client {
     bool stop;
     int64_t want, granted, set_rate, init_rate, rate, calls, failures;
     int workers;
+    int guess;                   /* the count before Redis has counted them all (group_count) */
+    int64_t started;             /* mono_ms() at the start */
+    bool settled;
     bool known, up, waiting, cooling;
     char error[ERRLEN];
     /* --per-host-rps: request tokens wanted, granted, holds to publish and holds learned */
@@ -352,7 +355,8 @@ static int call(struct group_client *g, int64_t want, int64_t init_rate, int64_t
     g->init_rate = g->rate;
     /* Nobody drawing (all idle, or none asked yet): the last count stands, a safe guess. */
     if (n >= 1)
-        g->workers = n > 1000000 ? 1000000 : (int)n;
+        g->workers = group_count(n > 1000000 ? 1000000 : (int)n, g->guess, g->started, mono_ms(),
+                                 &g->settled);
     g->known = g->up = true;
     g->calls++;
     g->error[0] = '\0';
@@ -456,6 +460,8 @@ struct group_client *group_redis_start(const struct group_url *u, int64_t init_r
     g->init_rate = init_rate;
     g->set_rate = -1;
     g->workers = workers < 1 ? 1 : workers;
+    g->guess = g->workers;
+    g->started = mono_ms();
     snprintf(g->error, sizeof g->error, "not connected yet");
     pthread_mutex_init(&g->mu, NULL);
     pthread_condattr_init(&ca);
