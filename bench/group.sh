@@ -42,6 +42,7 @@ evalsha_calls() {
 # analyse LOG CAP: mean, min/max whole 1 s window, worst 100 ms, relative to CAP (first to last byte).
 analyse() {
     awk -v cap="$2" '
+        BEGIN { n = 0 }     # t[n] with n unset is t[""]: the first 100 ms would be dropped
         $2 > 0 && first == "" { first = $1 }
         $2 > 0 { last = $1 }
         { t[n] = $1; b[n] = $2; n++ }

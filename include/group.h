@@ -10,6 +10,7 @@
 #define GROUP_LEASE_MS 100       /* a lease is about this much of the worker's share */
 #define GROUP_LEASE_MIN (16 * 1024)
 #define GROUP_DEPTH_MS 200       /* the shared bucket banks at most this much of the cap */
+#define GROUP_PACE_MIN_MS 10     /* after a full lease: at most 100 calls a second, in bursts */
 #define GROUP_HEARTBEAT_MS 500   /* an idle worker still says it is there, and reads the cap */
 #define GROUP_WORKER_TTL_MS 3000 /* a worker not heard from for this long is not counted */
 #define GROUP_HOSTS_MAX 16       /* hosts whose request tokens one call leases, at most */
@@ -43,5 +44,20 @@ int group_rps_lease(int rps, int workers);
  * earn them, 5..GROUP_LEASE_MS ms, as for bytes. Asking at once would be a busy loop of empty
  * grants while the others hold the host's tokens. */
 int64_t group_rps_pause_ms(int rps, int workers, int64_t short_by);
+/* How long the group's thread waits after a lease call that asked for `want` bytes and got
+ * `got`, the group's cap being rate over `workers` drawing. Short (the shared bucket had less:
+ * the others took it): about as long as this worker's share takes to earn the rest,
+ * 5..GROUP_LEASE_MS ms, so that an empty bucket is not a busy loop of small grants. Full:
+ * GROUP_PACE_MIN_MS only, since the engine asks again only once it has spent down to less than
+ * one lease: the calls follow what the worker actually uses, not its assumed share (a share paced
+ * for the wrong count of workers left the cap unused: docs/scale.md#the-shared-cap). */
+int64_t group_lease_pause_ms(int64_t rate, int workers, int64_t want, int64_t got);
+/* The count of workers to share the cap by (leases, receive windows, the local cap), from Redis's
+ * count of workers drawing (`counted`, >= 1). At the start the others are starting too and have
+ * not asked yet: Redis counts 1, 2, ... while the first transfers open, and windows sized for the
+ * whole cap let the kernels take in far more than it. So not below `guess` (the N of --shard K/N)
+ * until Redis has counted that many once or GROUP_WORKER_TTL_MS has passed since `started_ms`
+ * (then *settled, and Redis's count stands: a worker that stops gives its share back). */
+int group_count(int counted, int guess, int64_t started_ms, int64_t now_ms, bool *settled);
 
 #endif

@@ -351,6 +351,19 @@ void engine_cap_group_take(struct engine *e)
     group_ask(e, e->bucket.fed);
 }
 
+/* From now on only leases add credit; what the local refill banked is dropped, so that it is not
+ * spent on top of the group's budget. */
+static void feed(struct engine *e, int64_t now)
+{
+    if (e->bucket.fed)
+        return;
+    bucket_refill(&e->bucket, now);
+    bucket_set(&e->bucket, e->rate, e->burst, now);
+    e->bucket.fed = true;
+    if (e->bucket.tokens > 0)
+        e->bucket.tokens = 0;
+}
+
 void engine_cap_group_sync(struct engine *e)
 {
     struct group_view v;
@@ -396,16 +409,13 @@ void engine_cap_group_sync(struct engine *e)
         return;
     }
     if (v.up) {
-        if (!e->bucket.fed) {
-            /* From now on only leases add credit; what the local refill banked is dropped, so
-             * that it is not spent on top of the group's budget. */
-            bucket_refill(&e->bucket, now);
-            bucket_set(&e->bucket, e->rate, e->burst, now);
-            e->bucket.fed = true;
-            if (e->bucket.tokens > 0)
-                e->bucket.tokens = 0;
-        }
+        feed(e, now);
         bucket_credit(&e->bucket, v.granted);
+    } else if (!v.known && v.failures == 0) {
+        /* Redis has neither answered nor failed yet (a few ms at the start): nothing until it
+         * does. Bytes read under the local cap meanwhile were not taken from the group's bucket
+         * and came on top of the first leases (docs/scale.md#the-shared-cap). */
+        feed(e, now);
     } else {
         /* Never uncapped: the group's cap over the workers last seen, refilled by the clock. */
         int64_t r = group_fallback_rate(e->rate, e->group_workers);

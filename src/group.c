@@ -145,3 +145,30 @@ int64_t group_rps_pause_ms(int rps, int workers, int64_t short_by)
     ms = (short_by * 1000 * workers + rps - 1) / rps;
     return ms < 5 ? 5 : ms > GROUP_LEASE_MS ? GROUP_LEASE_MS : ms;
 }
+
+int64_t group_lease_pause_ms(int64_t rate, int workers, int64_t want, int64_t got)
+{
+    int64_t share, ms;
+
+    if (rate <= 0 || want <= 0)
+        return GROUP_LEASE_MS;
+    if (got >= want)
+        return GROUP_PACE_MIN_MS;
+    share = rate / (workers < 1 ? 1 : workers);
+    if (share <= 0)
+        return GROUP_LEASE_MS;
+    if (got < 0)
+        got = 0;
+    /* want - got <= a lease (<= GROUP_DEPTH_MS of the rate): the product stays in int64_t. */
+    ms = (want - got) * 1000 / share;
+    return ms < 5 ? 5 : ms > GROUP_LEASE_MS ? GROUP_LEASE_MS : ms;
+}
+
+int group_count(int counted, int guess, int64_t started_ms, int64_t now_ms, bool *settled)
+{
+    if (counted < 1)
+        counted = 1;
+    if (counted >= guess || now_ms - started_ms >= GROUP_WORKER_TTL_MS)
+        *settled = true;
+    return *settled ? counted : guess;
+}

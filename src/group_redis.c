@@ -43,6 +43,12 @@ static const char SCRIPT[] =
     "local ts = tonumber(redis.call('HGET', KEYS[1], 'ts')) or now\n"
     "if now > ts then tokens = tokens + rate * (now - ts) / 1000 end\n"
     "if tokens > depth then tokens = depth end\n"
+    /* Nobody drew for the depth's time (a group starting, or idle): bank a quarter of the depth
+     * only, else the first leases pour 200 ms of the cap on top of it (docs/scale.md#the-shared-cap). */
+    "local newest = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')\n"
+    "if (newest[2] == nil or now - tonumber(newest[2]) > tonumber(ARGV[5])) and tokens > depth / 4 then\n"
+    "  tokens = depth / 4\n"
+    "end\n"
     "local grant = 0\n"
     "if rate > 0 and want > 0 and tokens >= 1 then\n"
     "  grant = math.min(want, math.floor(tokens))\n"
@@ -127,6 +133,9 @@ struct group_client {
     bool stop;
     int64_t want, granted, set_rate, init_rate, rate, calls, failures;
     int workers;
+    int guess;                   /* the count before Redis has counted them all (group_count) */
+    int64_t started;             /* mono_ms() at the start */
+    bool settled;
     bool known, up, waiting, cooling;
     char error[ERRLEN];
     /* --per-host-rps: request tokens wanted, granted, holds to publish and holds learned */
@@ -346,7 +355,8 @@ static int call(struct group_client *g, int64_t want, int64_t init_rate, int64_t
     g->init_rate = g->rate;
     /* Nobody drawing (all idle, or none asked yet): the last count stands, a safe guess. */
     if (n >= 1)
-        g->workers = n > 1000000 ? 1000000 : (int)n;
+        g->workers = group_count(n > 1000000 ? 1000000 : (int)n, g->guess, g->started, mono_ms(),
+                                 &g->settled);
     g->known = g->up = true;
     g->calls++;
     g->error[0] = '\0';
@@ -405,17 +415,11 @@ static void *thread_main(void *arg)
         }
         got = g->granted - got;
         if (want > 0 && g->rate > 0) {
-            /* Pace the leases by this worker's share of the cap (the cap over the workers
-             * drawing): after a short grant (the shared bucket had less, the others took it),
-             * about as long as the share takes to earn the rest; after a full one, half the
-             * lease's length, so that the next comes before this one is spent. Asking again at
-             * once would turn an empty bucket into a busy loop of small grants. */
-            int64_t share = g->rate / (g->workers > 0 ? g->workers : 1);
-            int64_t ms = share <= 0 ? GROUP_LEASE_MS
-                         : got < want ? (want - got) * 1000 / share : want * 1000 / share / 2;
+            /* Paced by what this worker uses (group_lease_pause_ms). */
+            int64_t ms = group_lease_pause_ms(g->rate, g->workers, want, got);
 
             g->cooling = true;
-            wait_ms(g, ms < 5 ? 5 : ms > GROUP_LEASE_MS ? GROUP_LEASE_MS : ms);
+            wait_ms(g, ms);
             g->cooling = false;
         } else if (g->rps_pause > 0) {
             /* Redis had fewer of a host's request tokens than asked: the others took them.
@@ -456,6 +460,8 @@ struct group_client *group_redis_start(const struct group_url *u, int64_t init_r
     g->init_rate = init_rate;
     g->set_rate = -1;
     g->workers = workers < 1 ? 1 : workers;
+    g->guess = g->workers;
+    g->started = mono_ms();
     snprintf(g->error, sizeof g->error, "not connected yet");
     pthread_mutex_init(&g->mu, NULL);
     pthread_condattr_init(&ca);

@@ -102,6 +102,53 @@ static void test_rps_lease(void **state)
     assert_int_equal(group_rps_pause_ms(100, 0, 0), 10);        /* workers and short_by at least 1 */
 }
 
+/* Byte leases: after a full grant the next call waits only the floor (the engine asks again when
+ * it has spent the lease, so the calls follow what it uses, not cap / workers); after a short
+ * one, about as long as this worker's share takes to earn the rest, 5..GROUP_LEASE_MS. */
+static void test_lease_pause(void **state)
+{
+    /* Full grants: the floor, whatever the count of workers (a stale count must not slow it). */
+    assert_int_equal(group_lease_pause_ms(4194304, 1, 419430, 419430), GROUP_PACE_MIN_MS);
+    assert_int_equal(group_lease_pause_ms(4194304, 6, 69905, 69905), GROUP_PACE_MIN_MS);
+    assert_int_equal(group_lease_pause_ms(4194304, 6, 69905, 80000), GROUP_PACE_MIN_MS);
+    /* Short: 1 MB/s over 2 workers, 500 KB/s each; 10 KB short is 20 ms. */
+    assert_int_equal(group_lease_pause_ms(1000000, 2, 50000, 40000), 20);
+    assert_int_equal(group_lease_pause_ms(1000000, 2, 50000, 0), GROUP_LEASE_MS);
+    assert_int_equal(group_lease_pause_ms(1000000, 2, 50000, -3), GROUP_LEASE_MS);
+    assert_int_equal(group_lease_pause_ms(1000000000, 1, 50000, 49000), 5);   /* the floor */
+    assert_int_equal(group_lease_pause_ms(1000000, 0, 50000, 40000), 10);     /* workers >= 1 */
+    /* No cap, nothing asked, or a share below a byte a second: the lease's length. */
+    assert_int_equal(group_lease_pause_ms(0, 1, 50000, 0), GROUP_LEASE_MS);
+    assert_int_equal(group_lease_pause_ms(1000000, 1, 0, 0), GROUP_LEASE_MS);
+    assert_int_equal(group_lease_pause_ms(3, 7, 16384, 0), GROUP_LEASE_MS);
+}
+
+/* The count to share by: the --shard guess until Redis has counted that many once, or until
+ * GROUP_WORKER_TTL_MS after the start; then Redis's count, down as well as up. */
+static void test_count(void **state)
+{
+    bool settled = false;
+
+    /* Starting: Redis has seen 1, then 2 of 6 ask; the guess stands. */
+    assert_int_equal(group_count(1, 6, 1000, 1010, &settled), 6);
+    assert_int_equal(group_count(2, 6, 1000, 1150, &settled), 6);
+    assert_false(settled);
+    /* All six counted once: settled, and from then on Redis's count, even below the guess. */
+    assert_int_equal(group_count(6, 6, 1000, 1300, &settled), 6);
+    assert_true(settled);
+    assert_int_equal(group_count(3, 6, 1000, 1400, &settled), 3);
+    assert_int_equal(group_count(0, 6, 1000, 1500, &settled), 1);     /* at least one */
+    /* The others never came (their shards were done): Redis's count after the TTL. */
+    settled = false;
+    assert_int_equal(group_count(1, 4, 0, GROUP_WORKER_TTL_MS - 1, &settled), 4);
+    assert_int_equal(group_count(1, 4, 0, GROUP_WORKER_TTL_MS, &settled), 1);
+    assert_true(settled);
+    /* More than the guess (no --shard, or other lists): Redis's count at once. */
+    settled = false;
+    assert_int_equal(group_count(5, 1, 0, 10, &settled), 5);
+    assert_true(settled);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -110,6 +157,8 @@ int main(void)
         cmocka_unit_test(test_lease),
         cmocka_unit_test(test_fallback),
         cmocka_unit_test(test_rps_lease),
+        cmocka_unit_test(test_lease_pause),
+        cmocka_unit_test(test_count),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
