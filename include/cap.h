@@ -13,14 +13,28 @@ struct bucket;
  * its own, that split over the host's transfers, whichever is smaller. 0 = nothing caps it. */
 int64_t cap_share(int64_t rate, int running, int64_t host_rate, int host_running);
 
-/* How many ways the cap is split: the transfers running less those between two files (request
- * out on a kept-alive connection, no answer yet), but never fewer than half of those running.
- * A transfer between two files cannot use a share for a round trip; on a long path with small
- * files that is a third of the time, and the cap split over every transfer ran at 0.73 of
- * itself at 250 ms (256 KiB files, -j 16). The floor bounds how far the receiving ones' windows
- * grow, and so what they take in ahead of the cap when the others' answers come
+/* How many ways the cap is split: halfway between the transfers running and those receiving,
+ * those between two files not counting (request out on a kept-alive connection, no answer
+ * yet). A transfer between two files cannot use a share for a round trip; on a long path with
+ * small files that is a third of the time, and the cap split over every transfer ran at 0.73 of
+ * itself at 250 ms (256 KiB files, -j 16). Only halfway: the more the receiving ones' windows
+ * grow, the more they take in ahead of the cap when the others' answers come, and with the
+ * shares tilted by age (cap_tilt) the receiving ones, the older, already hold most of the cap
  * (docs/design.md#receive-windows-the-cap-on-the-wire-at-any-round-trip). */
 int cap_ways(int running, int receiving);
+
+/* A transfer's share tilted by its age among the running transfers: older + same + younger =
+ * running, `older` of them admitted before it, `same` (itself included) of its age (the ranges
+ * of one segmented file). The oldest gets up to twice the even share, the youngest next to
+ * nothing, and the shares still add up to the cap: equal shares make files of one size started
+ * together finish together, and on a long path every connection then waits a round trip for
+ * its next answer at the same moment (the read rate fell to nothing for 0.25 s of every 0.65 s
+ * at 250 ms, 256 KiB files at -j 16). Tilted, the oldest finish first and the next answers come
+ * one by one; the youngest, most of them waiting for their first bytes, have small windows, so
+ * what their first answers bring at once is small too. tilt_pm: the slope in thousandths
+ * (CAP_TILT_PM; 0 = even shares). */
+#define CAP_TILT_PM 1000
+int64_t cap_tilt(int64_t share, int older, int same, int running, int tilt_pm);
 
 /* The TCP receive window a transfer should be allowed, in bytes, for a share (bytes/s) over a
  * path with the given round trip (microseconds; 0 or less = not measured yet). TCP delivers at

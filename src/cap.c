@@ -35,11 +35,34 @@ int64_t cap_share(int64_t rate, int running, int64_t host_rate, int host_running
 
 int cap_ways(int running, int receiving)
 {
-    int floor = (running + 1) / 2;
+    int ways;
 
     if (receiving > running)
         receiving = running;
-    return receiving > floor ? receiving : (floor > 0 ? floor : 1);
+    if (receiving < 0)
+        receiving = 0;
+    ways = (running + receiving + 1) / 2;
+    return ways > 0 ? ways : 1;
+}
+
+int64_t cap_tilt(int64_t share, int older, int same, int running, int tilt_pm)
+{
+    int64_t num;
+
+    if (share <= 0 || running <= 1 || same < 1 || older < 0 || older + same > running)
+        return share;
+    if (tilt_pm < 0)
+        tilt_pm = 0;
+    if (tilt_pm > 1000)
+        tilt_pm = 1000;
+    /* Linear in the rank, ties at their mean rank: weight 1 + tilt (n - 2 older - same) / (n + 1),
+     * which sums to n over the n transfers. In thousandths: the share is below 2^40 for any real
+     * cap (rate / 1), so share x 2000 x (n + 1) stays far inside int64_t for n < 2^20. */
+    num = (int64_t)(running + 1) * 1000 + (int64_t)tilt_pm * (running - 2 * older - same);
+    if (share > ((int64_t)1 << 40) || running > (1 << 20))
+        return share;
+    share = share * num / ((int64_t)(running + 1) * 1000);
+    return share > 0 ? share : 1;
 }
 
 int64_t cap_window(int64_t share, int64_t rtt_us)

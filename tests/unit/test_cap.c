@@ -197,13 +197,54 @@ static void test_ways(void **state)
 {
     (void)state;
     assert_int_equal(cap_ways(16, 16), 16);
-    assert_int_equal(cap_ways(16, 12), 12);          /* four between two files */
-    assert_int_equal(cap_ways(16, 3), 8);            /* never under half of those running */
-    assert_int_equal(cap_ways(15, 0), 8);
+    assert_int_equal(cap_ways(16, 12), 14);          /* four between two files: halfway */
+    assert_int_equal(cap_ways(16, 8), 12);
+    assert_int_equal(cap_ways(16, 3), 10);
+    assert_int_equal(cap_ways(15, 0), 8);            /* never under half of those running */
     assert_int_equal(cap_ways(2, 0), 1);
     assert_int_equal(cap_ways(1, 0), 1);             /* one alone: the whole cap */
     assert_int_equal(cap_ways(0, 0), 1);
     assert_int_equal(cap_ways(4, 9), 4);             /* a stale count never splits finer */
+    assert_int_equal(cap_ways(4, -2), 2);
+}
+
+/* The oldest transfer gets up to twice the even share, the youngest next to nothing, ranges of
+ * one file (same age) alike, and the shares still add up to what the even ones did. */
+static void test_tilt(void **state)
+{
+    int64_t sum = 0;
+
+    (void)state;
+    assert_int_equal(cap_tilt(512 * KiB, 0, 1, 1, CAP_TILT_PM), 512 * KiB);    /* alone */
+    assert_int_equal(cap_tilt(512 * KiB, 0, 16, 16, CAP_TILT_PM), 512 * KiB);  /* one age */
+    assert_int_equal(cap_tilt(512 * KiB, 0, 1, 16, 0), 512 * KiB);             /* no tilt */
+    /* 16 transfers: weights 2 (16 - rank) / 17, from 32/17 down to 2/17. */
+    assert_int_equal(cap_tilt(17000, 0, 1, 16, CAP_TILT_PM), 32000);
+    assert_int_equal(cap_tilt(17000, 15, 1, 16, CAP_TILT_PM), 2000);
+    assert_int_equal(cap_tilt(17000, 8, 1, 16, CAP_TILT_PM), 16000);
+    for (int r = 0; r < 16; r++)
+        sum += cap_tilt(17000, r, 1, 16, CAP_TILT_PM);
+    assert_int_equal(sum, 16 * 17000);
+    /* Half the slope: weights from 1.5 to 0.5 or so. */
+    assert_int_equal(cap_tilt(17000, 0, 1, 16, CAP_TILT_PM / 2), 24500);
+    /* Two ranges of the oldest file share the weight of ranks 0 and 1. */
+    assert_int_equal(cap_tilt(17000, 0, 2, 16, CAP_TILT_PM),
+                     (cap_tilt(17000, 0, 1, 16, CAP_TILT_PM) + cap_tilt(17000, 1, 1, 16, CAP_TILT_PM)) / 2);
+    /* What the kernel may take in ahead of the cap is the sum of the windows: the tilt moves
+     * window from the young to the old, and adds none (8 MiB/s over 16 at 250 ms). */
+    {
+        int64_t even = 16 * cap_window(8 * MiB / 16, 250 * MS), tilted = 0;
+
+        for (int r = 0; r < 16; r++)
+            tilted += cap_window(cap_tilt(8 * MiB / 16, r, 1, 16, CAP_TILT_PM), 250 * MS);
+        assert_true(tilted <= even);
+        assert_true(tilted >= even - 16);
+    }
+    /* Nonsense ranks and shares change nothing; a tiny share never becomes "no cap". */
+    assert_int_equal(cap_tilt(17000, 12, 8, 16, CAP_TILT_PM), 17000);
+    assert_int_equal(cap_tilt(17000, -1, 1, 16, CAP_TILT_PM), 17000);
+    assert_int_equal(cap_tilt(0, 0, 1, 16, CAP_TILT_PM), 0);
+    assert_int_equal(cap_tilt(1, 15, 1, 16, CAP_TILT_PM), 1);
 }
 
 /* Measured at 250 ms after -r 8M became 4M: a 4 MB buffer went on holding 1.46 MB unread for a
@@ -232,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_window_stale),
         cmocka_unit_test(test_rcvbuf),
         cmocka_unit_test(test_ways),
+        cmocka_unit_test(test_tilt),
         cmocka_unit_test(test_drain),
         cmocka_unit_test(test_ratio),
         cmocka_unit_test(test_may_receive_and_charge),
