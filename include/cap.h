@@ -36,6 +36,18 @@ int cap_ways(int running, int receiving);
 #define CAP_TILT_PM 1000
 int64_t cap_tilt(int64_t share, int older, int same, int running, int tilt_pm);
 
+/* The share past which a transfer's window (cap_window) would be larger than what its answer
+ * has still to bring (left bytes; -1 when not known: no bound). */
+int64_t cap_room(int64_t left, int64_t rtt_us);
+
+/* The tilt gives the oldest transfers the largest shares, and they are the ones nearest their
+ * end: a window beyond what is left of the file carries nothing, and the share behind it would
+ * be lost to the others (at 120 ms the wire fell from 0.93 to 0.84 of the cap with many small
+ * files). cap_spread moves every share above its room (room[i] >= 0) down to it and gives what
+ * it frees to the others, in proportion to their shares, as long as they have room; the sum is
+ * kept (less rounding) unless every transfer is at its room. */
+void cap_spread(int n, int64_t *share, const int64_t *room);
+
 /* The TCP receive window a transfer should be allowed, in bytes, for a share (bytes/s) over a
  * path with the given round trip (microseconds; 0 or less = not measured yet). TCP delivers at
  * most one window per round trip, so the window must cover share x RTT; the rest is headroom for

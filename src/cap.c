@@ -87,6 +87,55 @@ int64_t cap_window(int64_t share, int64_t rtt_us)
     return w;
 }
 
+int64_t cap_room(int64_t left, int64_t rtt_us)
+{
+    int64_t us;
+
+    if (left < 0)
+        return -1;
+    if (rtt_us < 0)
+        rtt_us = 0;
+    if (rtt_us > RTT_MAX_US)
+        rtt_us = RTT_MAX_US;
+    us = rtt_us + TURN_MS * 1000;
+    /* left below 2^43 (8 TiB) keeps left x 10^6 inside int64_t; a file that large has room. */
+    if (left > ((int64_t)1 << 43))
+        return -1;
+    left = left * 1000000 / us;
+    return left > 0 ? left : 1;      /* a share of 0 would mean no cap at all */
+}
+
+void cap_spread(int n, int64_t *share, const int64_t *room)
+{
+    /* Each pass fixes at least one more share at its room or ends: at most n passes. */
+    for (int pass = 0; pass < n; pass++) {
+        int64_t freed = 0, open = 0;
+
+        for (int i = 0; i < n; i++) {
+            if (room[i] >= 0 && share[i] > room[i]) {
+                freed += share[i] - room[i];
+                share[i] = room[i];
+            }
+        }
+        if (freed == 0)
+            return;
+        for (int i = 0; i < n; i++)
+            if (room[i] < 0 || share[i] < room[i])
+                open += share[i] > 0 ? share[i] : 1;
+        if (open == 0)
+            return;
+        for (int i = 0; i < n; i++) {
+            if (room[i] < 0 || share[i] < room[i]) {
+                int64_t w = share[i] > 0 ? share[i] : 1;
+
+                /* freed and w are shares (below 2^40 each): split as freed / open x w in
+                 * two steps so the product cannot overflow. */
+                share[i] += freed / open * w + freed % open * w / open;
+            }
+        }
+    }
+}
+
 /* Ratios outside this range are not packets (a measurement taken while the queue changed). */
 #define RATIO_MIN 250
 #define RATIO_MAX 1000

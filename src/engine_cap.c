@@ -342,27 +342,49 @@ static void age_rank(const uint64_t *seqs, int n, uint64_t seq, int *older, int 
  * even: only the tilt is lost. */
 void engine_cap_retune(struct engine *e)
 {
-    int ways = ways_now(e, 0), n = 0, older = 0, same = 1;
+    int ways = ways_now(e, 0), n = 0, i, older = 0, same = 1;
     uint64_t *seqs = NULL;
+    int64_t *share = NULL, *room = NULL, rtt;
 
     for (struct active *a = e->actives; a != NULL; a = a->next)
         n++;
-    if (capped(e) && n > 1 && (seqs = malloc(sizeof *seqs * (size_t)n)) != NULL) {
-        n = 0;
+    if (capped(e) && n > 1) {
+        seqs = malloc(sizeof *seqs * (size_t)n);
+        share = malloc(sizeof *share * (size_t)n);
+        room = malloc(sizeof *room * (size_t)n);
+    }
+    if (seqs == NULL || share == NULL || room == NULL) {
         for (struct active *a = e->actives; a != NULL; a = a->next)
-            seqs[n++] = a->seq;
-        qsort(seqs, (size_t)n, sizeof *seqs, by_seq);
+            xfer_tune_window(a->x, share_of(e, a->host, ways, 0));
+        goto out;
     }
-    for (struct active *a = e->actives; a != NULL; a = a->next) {
-        int64_t share = share_of(e, a->host, ways, 0);
+    i = 0;
+    for (struct active *a = e->actives; a != NULL; a = a->next)
+        seqs[i++] = a->seq;
+    qsort(seqs, (size_t)n, sizeof *seqs, by_seq);
+    i = 0;
+    for (struct active *a = e->actives; a != NULL; a = a->next, i++) {
+        int64_t even = share_of(e, a->host, ways, 0);
 
-        if (seqs != NULL) {
-            age_rank(seqs, n, a->seq, &older, &same);
-            share = cap_tilt(share, older, same, n, CAP_TILT_PM);
-        }
-        xfer_tune_window(a->x, share);
+        age_rank(seqs, n, a->seq, &older, &same);
+        share[i] = cap_tilt(even, older, same, n, CAP_TILT_PM);
+        /* A host's own cap bounds its transfers' shares: what they cannot take is not spread. */
+        (void)xfer_window(a->x, &rtt);
+        room[i] = a->host->capped ? share[i] : cap_room(xfer_left(a->x), rtt);
+        /* Never below the even share: the window in force when a file's last bytes come is
+         * what the connection's next answer may bring in its first round trip, and on a long
+         * path the mean depends on it (cut to what was left, 0.72 of the cap at 250 ms). */
+        if (room[i] >= 0 && room[i] < even)
+            room[i] = even;
     }
+    cap_spread(n, share, room);
+    i = 0;
+    for (struct active *a = e->actives; a != NULL; a = a->next, i++)
+        xfer_tune_window(a->x, share[i]);
+out:
     free(seqs);
+    free(share);
+    free(room);
 }
 
 static void group_say(struct engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -247,6 +247,45 @@ static void test_tilt(void **state)
     assert_int_equal(cap_tilt(1, 15, 1, 16, CAP_TILT_PM), 1);
 }
 
+/* The room of a share: the window it would get (cap_window) holds what is left, no more. */
+static void test_room(void **state)
+{
+    (void)state;
+    assert_int_equal(cap_room(-1, 120 * MS), -1);                        /* not known */
+    assert_int_equal(cap_room(170000, 120 * MS), 1000000);               /* 170 ms of 1 MB/s */
+    assert_int_equal(cap_window(cap_room(170000, 120 * MS), 120 * MS), 170000);
+    assert_int_equal(cap_room(0, 120 * MS), 1);                          /* never "no cap" */
+    assert_int_equal(cap_room(50000, -5), 1000000);                      /* no RTT yet: TURN */
+    assert_int_equal(cap_room(2050000, (int64_t)9000 * 1000 * MS), 1000000);      /* RTT bounded to 2 s */
+}
+
+/* What a share cannot use goes to the others, by their shares, and the sum is kept. */
+static void test_spread(void **state)
+{
+    int64_t s1[4] = { 4000, 3000, 2000, 1000 }, r1[4] = { 1000, -1, -1, -1 };
+    int64_t s2[3] = { 4000, 3000, 2000 }, r2[3] = { 1000, 3500, -1 };
+    int64_t s3[2] = { 4000, 3000 }, r3[2] = { 1000, 2000 };
+    int64_t s4[2] = { 4000, 3000 }, r4[2] = { -1, -1 };
+
+    (void)state;
+    cap_spread(4, s1, r1);               /* 3000 freed, split 3:2:1 */
+    assert_int_equal(s1[0], 1000);
+    assert_int_equal(s1[1], 4500);
+    assert_int_equal(s1[2], 3000);
+    assert_int_equal(s1[3], 1500);
+    cap_spread(3, s2, r2);               /* the second fills its room, the third takes the rest */
+    assert_int_equal(s2[0], 1000);
+    assert_int_equal(s2[1], 3500);
+    assert_int_equal(s2[2], 4500);
+    cap_spread(2, s3, r3);               /* every one at its room: nothing to give it to */
+    assert_int_equal(s3[0], 1000);
+    assert_int_equal(s3[1], 2000);
+    cap_spread(2, s4, r4);               /* no room known: unchanged */
+    assert_int_equal(s4[0], 4000);
+    assert_int_equal(s4[1], 3000);
+    cap_spread(0, s4, r4);
+}
+
 /* Measured at 250 ms after -r 8M became 4M: a 4 MB buffer went on holding 1.46 MB unread for a
  * window of 1.26 MB; the clamp holds the window at what is left, never under half. */
 static void test_drain(void **state)
@@ -274,6 +313,8 @@ int main(void)
         cmocka_unit_test(test_rcvbuf),
         cmocka_unit_test(test_ways),
         cmocka_unit_test(test_tilt),
+        cmocka_unit_test(test_room),
+        cmocka_unit_test(test_spread),
         cmocka_unit_test(test_drain),
         cmocka_unit_test(test_ratio),
         cmocka_unit_test(test_may_receive_and_charge),
