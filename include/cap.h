@@ -25,15 +25,16 @@ int cap_ways(int running, int receiving);
 
 /* A transfer's share tilted by its age among the running transfers: older + same + younger =
  * running, `older` of them admitted before it, `same` (itself included) of its age (the ranges
- * of one segmented file). The oldest gets up to twice the even share, the youngest next to
- * nothing, and the shares still add up to the cap: equal shares make files of one size started
- * together finish together, and on a long path every connection then waits a round trip for
- * its next answer at the same moment (the read rate fell to nothing for 0.25 s of every 0.65 s
- * at 250 ms, 256 KiB files at -j 16). Tilted, the oldest finish first and the next answers come
- * one by one; the youngest, most of them waiting for their first bytes, have small windows, so
- * what their first answers bring at once is small too. tilt_pm: the slope in thousandths
- * (CAP_TILT_PM; 0 = even shares). */
-#define CAP_TILT_PM 1000
+ * of one segmented file). Linear in the rank, the shares still adding up to the cap: with
+ * tilt_pm 1000 the oldest gets up to twice the even share and the youngest next to nothing;
+ * the engine uses half that slope (CAP_TILT_PM: the oldest of 16 gets 1.44 of the even share,
+ * the youngest 0.56). Equal shares make files of one size started together finish together,
+ * and on a long path every connection then waits a round trip for its next answer at the same
+ * moment (the read rate fell to nothing for 0.25 s of every 0.65 s at 250 ms, 256 KiB files at
+ * -j 16). Tilted, the oldest finish first and the next answers come a few at a time; the
+ * youngest, most of them waiting for their first bytes, hold smaller windows
+ * (docs/design.md#receive-windows-the-cap-on-the-wire-at-any-round-trip). */
+#define CAP_TILT_PM 500
 int64_t cap_tilt(int64_t share, int older, int same, int running, int tilt_pm);
 
 /* The share past which a transfer's window (cap_window) would be larger than what its answer

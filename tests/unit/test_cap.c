@@ -215,36 +215,39 @@ static void test_tilt(void **state)
     int64_t sum = 0;
 
     (void)state;
-    assert_int_equal(cap_tilt(512 * KiB, 0, 1, 1, CAP_TILT_PM), 512 * KiB);    /* alone */
-    assert_int_equal(cap_tilt(512 * KiB, 0, 16, 16, CAP_TILT_PM), 512 * KiB);  /* one age */
+    assert_int_equal(cap_tilt(512 * KiB, 0, 1, 1, 1000), 512 * KiB);    /* alone */
+    assert_int_equal(cap_tilt(512 * KiB, 0, 16, 16, 1000), 512 * KiB);  /* one age */
     assert_int_equal(cap_tilt(512 * KiB, 0, 1, 16, 0), 512 * KiB);             /* no tilt */
-    /* 16 transfers: weights 2 (16 - rank) / 17, from 32/17 down to 2/17. */
-    assert_int_equal(cap_tilt(17000, 0, 1, 16, CAP_TILT_PM), 32000);
-    assert_int_equal(cap_tilt(17000, 15, 1, 16, CAP_TILT_PM), 2000);
-    assert_int_equal(cap_tilt(17000, 8, 1, 16, CAP_TILT_PM), 16000);
+    /* The engine's slope: the oldest of 16 gets 1.44 of the even share, the youngest 0.56. */
+    assert_int_equal(cap_tilt(17000, 0, 1, 16, CAP_TILT_PM), 24500);
+    assert_int_equal(cap_tilt(17000, 15, 1, 16, CAP_TILT_PM), 9500);
+    /* The full slope, 16 transfers: weights 2 (16 - rank) / 17, from 32/17 down to 2/17. */
+    assert_int_equal(cap_tilt(17000, 0, 1, 16, 1000), 32000);
+    assert_int_equal(cap_tilt(17000, 15, 1, 16, 1000), 2000);
+    assert_int_equal(cap_tilt(17000, 8, 1, 16, 1000), 16000);
     for (int r = 0; r < 16; r++)
-        sum += cap_tilt(17000, r, 1, 16, CAP_TILT_PM);
+        sum += cap_tilt(17000, r, 1, 16, 1000);
     assert_int_equal(sum, 16 * 17000);
     /* Half the slope: weights from 1.5 to 0.5 or so. */
-    assert_int_equal(cap_tilt(17000, 0, 1, 16, CAP_TILT_PM / 2), 24500);
+    assert_int_equal(cap_tilt(17000, 0, 1, 16, 500), 24500);
     /* Two ranges of the oldest file share the weight of ranks 0 and 1. */
-    assert_int_equal(cap_tilt(17000, 0, 2, 16, CAP_TILT_PM),
-                     (cap_tilt(17000, 0, 1, 16, CAP_TILT_PM) + cap_tilt(17000, 1, 1, 16, CAP_TILT_PM)) / 2);
+    assert_int_equal(cap_tilt(17000, 0, 2, 16, 1000),
+                     (cap_tilt(17000, 0, 1, 16, 1000) + cap_tilt(17000, 1, 1, 16, 1000)) / 2);
     /* What the kernel may take in ahead of the cap is the sum of the windows: the tilt moves
      * window from the young to the old, and adds none (8 MiB/s over 16 at 250 ms). */
     {
         int64_t even = 16 * cap_window(8 * MiB / 16, 250 * MS), tilted = 0;
 
         for (int r = 0; r < 16; r++)
-            tilted += cap_window(cap_tilt(8 * MiB / 16, r, 1, 16, CAP_TILT_PM), 250 * MS);
+            tilted += cap_window(cap_tilt(8 * MiB / 16, r, 1, 16, 1000), 250 * MS);
         assert_true(tilted <= even);
         assert_true(tilted >= even - 16);
     }
     /* Nonsense ranks and shares change nothing; a tiny share never becomes "no cap". */
-    assert_int_equal(cap_tilt(17000, 12, 8, 16, CAP_TILT_PM), 17000);
-    assert_int_equal(cap_tilt(17000, -1, 1, 16, CAP_TILT_PM), 17000);
-    assert_int_equal(cap_tilt(0, 0, 1, 16, CAP_TILT_PM), 0);
-    assert_int_equal(cap_tilt(1, 15, 1, 16, CAP_TILT_PM), 1);
+    assert_int_equal(cap_tilt(17000, 12, 8, 16, 1000), 17000);
+    assert_int_equal(cap_tilt(17000, -1, 1, 16, 1000), 17000);
+    assert_int_equal(cap_tilt(0, 0, 1, 16, 1000), 0);
+    assert_int_equal(cap_tilt(1, 15, 1, 16, 1000), 1);
 }
 
 /* The room of a share: the window it would get (cap_window) holds what is left, no more. */
