@@ -45,6 +45,15 @@ int cap_ways(int running, int receiving)
     return ways > 0 ? ways : 1;
 }
 
+int cap_tilt_slope(int64_t rtt_us)
+{
+    if (rtt_us <= 0)
+        return 0;
+    if (rtt_us > RTT_MAX_US)
+        rtt_us = RTT_MAX_US;
+    return (int)(CAP_TILT_PM * rtt_us / (rtt_us + TURN_MS * 1000));
+}
+
 int64_t cap_tilt(int64_t share, int older, int same, int running, int tilt_pm)
 {
     int64_t num;

@@ -367,9 +367,9 @@ void engine_cap_retune(struct engine *e)
         int64_t even = share_of(e, a->host, ways, 0);
 
         age_rank(seqs, n, a->seq, &older, &same);
-        share[i] = cap_tilt(even, older, same, n, CAP_TILT_PM);
-        /* A host's own cap bounds its transfers' shares: what they cannot take is not spread. */
         (void)xfer_window(a->x, &rtt);
+        share[i] = cap_tilt(even, older, same, n, cap_tilt_slope(rtt));
+        /* A host's own cap bounds its transfers' shares: what they cannot take is not spread. */
         room[i] = a->host->capped ? share[i] : cap_room(xfer_left(a->x), rtt);
         /* Never below the even share: the window in force when a file's last bytes come is
          * what the connection's next answer may bring in its first round trip, and on a long

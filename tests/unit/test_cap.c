@@ -221,6 +221,13 @@ static void test_tilt(void **state)
     /* The engine's slope: the oldest of 16 gets 1.44 of the even share, the youngest 0.56. */
     assert_int_equal(cap_tilt(17000, 0, 1, 16, CAP_TILT_PM), 24500);
     assert_int_equal(cap_tilt(17000, 15, 1, 16, CAP_TILT_PM), 9500);
+    /* The slope follows the round trip: none on loopback, most of it on a long path. */
+    assert_int_equal(cap_tilt_slope(0), 0);
+    assert_int_equal(cap_tilt_slope(-3), 0);
+    assert_int_equal(cap_tilt_slope(50 * MS), CAP_TILT_PM / 2);
+    assert_true(cap_tilt_slope(1 * MS) < CAP_TILT_PM / 40);
+    assert_true(cap_tilt_slope(250 * MS) > CAP_TILT_PM * 8 / 10);
+    assert_true(cap_tilt_slope((int64_t)3600 * 1000 * MS) < CAP_TILT_PM);
     /* The full slope, 16 transfers: weights 2 (16 - rank) / 17, from 32/17 down to 2/17. */
     assert_int_equal(cap_tilt(17000, 0, 1, 16, 1000), 32000);
     assert_int_equal(cap_tilt(17000, 15, 1, 16, 1000), 2000);
