@@ -369,12 +369,13 @@ void engine_cap_retune(struct engine *e)
         age_rank(seqs, n, a->seq, &older, &same);
         (void)xfer_window(a->x, &rtt);
         share[i] = cap_tilt(even, older, same, n, cap_tilt_slope(rtt));
-        /* A host's own cap bounds its transfers' shares: what they cannot take is not spread. */
+        /* A host's own cap bounds its transfers' shares: what they cannot take is not spread,
+         * and they take nothing more. Never below the even share otherwise: the window in force
+         * when a file's last bytes come is what the connection's next answer may bring in its
+         * first round trip, and on a long path the mean depends on it (cut to what was left,
+         * 0.72 of the cap at 250 ms). */
         room[i] = a->host->capped ? share[i] : cap_room(xfer_left(a->x), rtt);
-        /* Never below the even share: the window in force when a file's last bytes come is
-         * what the connection's next answer may bring in its first round trip, and on a long
-         * path the mean depends on it (cut to what was left, 0.72 of the cap at 250 ms). */
-        if (room[i] >= 0 && room[i] < even)
+        if (!a->host->capped && room[i] >= 0 && room[i] < even)
             room[i] = even;
     }
     cap_spread(n, share, room);
