@@ -13,14 +13,46 @@ struct bucket;
  * its own, that split over the host's transfers, whichever is smaller. 0 = nothing caps it. */
 int64_t cap_share(int64_t rate, int running, int64_t host_rate, int host_running);
 
-/* How many ways the cap is split: the transfers running less those between two files (request
- * out on a kept-alive connection, no answer yet), but never fewer than half of those running.
- * A transfer between two files cannot use a share for a round trip; on a long path with small
- * files that is a third of the time, and the cap split over every transfer ran at 0.73 of
- * itself at 250 ms (256 KiB files, -j 16). The floor bounds how far the receiving ones' windows
- * grow, and so what they take in ahead of the cap when the others' answers come
+/* How many ways the cap is split: halfway between the transfers running and those receiving,
+ * those between two files not counting (request out on a kept-alive connection, no answer
+ * yet). A transfer between two files cannot use a share for a round trip; on a long path with
+ * small files that is a third of the time, and the cap split over every transfer ran at 0.73 of
+ * itself at 250 ms (256 KiB files, -j 16). Only halfway: the more the receiving ones' windows
+ * grow, the more they take in ahead of the cap when the others' answers come, and with the
+ * shares tilted by age (cap_tilt) the receiving ones, the older, already hold most of the cap
  * (docs/design.md#receive-windows-the-cap-on-the-wire-at-any-round-trip). */
 int cap_ways(int running, int receiving);
+
+/* A transfer's share tilted by its age among the running transfers: older + same + younger =
+ * running, `older` of them admitted before it, `same` (itself included) of its age (the ranges
+ * of one segmented file). Linear in the rank, the shares still adding up to the cap: with
+ * tilt_pm 1000 the oldest gets up to twice the even share and the youngest next to nothing;
+ * the engine uses half that slope (CAP_TILT_PM: the oldest of 16 gets 1.44 of the even share,
+ * the youngest 0.56). Equal shares make files of one size started together finish together,
+ * and on a long path every connection then waits a round trip for its next answer at the same
+ * moment (the read rate fell to nothing for 0.25 s of every 0.65 s at 250 ms, 256 KiB files at
+ * -j 16). Tilted, the oldest finish first and the next answers come a few at a time; the
+ * youngest, most of them waiting for their first bytes, hold smaller windows
+ * (docs/design.md#receive-windows-the-cap-on-the-wire-at-any-round-trip). */
+#define CAP_TILT_PM 500
+/* The slope for a connection's round trip: CAP_TILT_PM x RTT / (RTT + TURN_MS). The answers
+ * that come in step are a long path's: on loopback nothing waits a round trip between two
+ * files, and there the tilt only unsettled the cap (bench/cap.sh, 40 MiB/s at -j 16: single
+ * seconds of 0.87-1.05x against 0.95-1.04x). */
+int cap_tilt_slope(int64_t rtt_us);
+int64_t cap_tilt(int64_t share, int older, int same, int running, int tilt_pm);
+
+/* The share past which a transfer's window (cap_window) would be larger than what its answer
+ * has still to bring (left bytes; -1 when not known: no bound). */
+int64_t cap_room(int64_t left, int64_t rtt_us);
+
+/* The tilt gives the oldest transfers the largest shares, and they are the ones nearest their
+ * end: a window beyond what is left of the file carries nothing, and the share behind it would
+ * be lost to the others (at 120 ms the wire fell from 0.93 to 0.84 of the cap with many small
+ * files). cap_spread moves every share above its room (room[i] >= 0) down to it and gives what
+ * it frees to the others, in proportion to their shares, as long as they have room; the sum is
+ * kept (less rounding) unless every transfer is at its room. */
+void cap_spread(int n, int64_t *share, const int64_t *room);
 
 /* The TCP receive window a transfer should be allowed, in bytes, for a share (bytes/s) over a
  * path with the given round trip (microseconds; 0 or less = not measured yet). TCP delivers at

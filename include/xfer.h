@@ -108,6 +108,8 @@ int64_t xfer_started_ms(const struct xfer *x);
 int64_t xfer_last_rx_ms(const struct xfer *x);
 int64_t xfer_bytes(const struct xfer *x);      /* body bytes written in this attempt */
 int64_t xfer_offset(const struct xfer *x);     /* where this attempt started in the file */
+/* Body bytes this answer has still to bring (promised less received); -1 when not known. */
+int64_t xfer_left(const struct xfer *x);
 int xfer_status(const struct xfer *x);
 
 /* Forgets the item's running digest (the .part will be rewritten from zero). */

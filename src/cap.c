@@ -35,11 +35,43 @@ int64_t cap_share(int64_t rate, int running, int64_t host_rate, int host_running
 
 int cap_ways(int running, int receiving)
 {
-    int floor = (running + 1) / 2;
+    int ways;
 
     if (receiving > running)
         receiving = running;
-    return receiving > floor ? receiving : (floor > 0 ? floor : 1);
+    if (receiving < 0)
+        receiving = 0;
+    ways = (running + receiving + 1) / 2;
+    return ways > 0 ? ways : 1;
+}
+
+int cap_tilt_slope(int64_t rtt_us)
+{
+    if (rtt_us <= 0)
+        return 0;
+    if (rtt_us > RTT_MAX_US)
+        rtt_us = RTT_MAX_US;
+    return (int)(CAP_TILT_PM * rtt_us / (rtt_us + TURN_MS * 1000));
+}
+
+int64_t cap_tilt(int64_t share, int older, int same, int running, int tilt_pm)
+{
+    int64_t num;
+
+    if (share <= 0 || running <= 1 || same < 1 || older < 0 || older + same > running)
+        return share;
+    if (tilt_pm < 0)
+        tilt_pm = 0;
+    if (tilt_pm > 1000)
+        tilt_pm = 1000;
+    /* Linear in the rank, ties at their mean rank: weight 1 + tilt (n - 2 older - same) / (n + 1),
+     * which sums to n over the n transfers. In thousandths: the share is below 2^40 for any real
+     * cap (rate / 1), so share x 2000 x (n + 1) stays far inside int64_t for n < 2^20. */
+    num = (int64_t)(running + 1) * 1000 + (int64_t)tilt_pm * (running - 2 * older - same);
+    if (share > ((int64_t)1 << 40) || running > (1 << 20))
+        return share;
+    share = share * num / ((int64_t)(running + 1) * 1000);
+    return share > 0 ? share : 1;
 }
 
 int64_t cap_window(int64_t share, int64_t rtt_us)
@@ -62,6 +94,55 @@ int64_t cap_window(int64_t share, int64_t rtt_us)
     if (w > WINDOW_MAX)
         w = WINDOW_MAX;
     return w;
+}
+
+int64_t cap_room(int64_t left, int64_t rtt_us)
+{
+    int64_t us;
+
+    if (left < 0)
+        return -1;
+    if (rtt_us < 0)
+        rtt_us = 0;
+    if (rtt_us > RTT_MAX_US)
+        rtt_us = RTT_MAX_US;
+    us = rtt_us + TURN_MS * 1000;
+    /* left below 2^43 (8 TiB) keeps left x 10^6 inside int64_t; a file that large has room. */
+    if (left > ((int64_t)1 << 43))
+        return -1;
+    left = left * 1000000 / us;
+    return left > 0 ? left : 1;      /* a share of 0 would mean no cap at all */
+}
+
+void cap_spread(int n, int64_t *share, const int64_t *room)
+{
+    /* Each pass fixes at least one more share at its room or ends: at most n passes. */
+    for (int pass = 0; pass < n; pass++) {
+        int64_t freed = 0, open = 0;
+
+        for (int i = 0; i < n; i++) {
+            if (room[i] >= 0 && share[i] > room[i]) {
+                freed += share[i] - room[i];
+                share[i] = room[i];
+            }
+        }
+        if (freed == 0)
+            return;
+        for (int i = 0; i < n; i++)
+            if (room[i] < 0 || share[i] < room[i])
+                open += share[i] > 0 ? share[i] : 1;
+        if (open == 0)
+            return;
+        for (int i = 0; i < n; i++) {
+            if (room[i] < 0 || share[i] < room[i]) {
+                int64_t w = share[i] > 0 ? share[i] : 1;
+
+                /* freed and w are shares (below 2^40 each): split as freed / open x w in
+                 * two steps so the product cannot overflow. */
+                share[i] += freed / open * w + freed % open * w / open;
+            }
+        }
+    }
 }
 
 /* Ratios outside this range are not packets (a measurement taken while the queue changed). */

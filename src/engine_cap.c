@@ -30,6 +30,7 @@
 #include <curl/curl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 static bool capped(const struct engine *e)
@@ -303,19 +304,88 @@ static int ways_now(const struct engine *e, int extra)
     return cap_ways(e->transfers + extra, e->transfers + extra - between);
 }
 
+/* Untilted: the retune that follows the start (or the next first byte, or the tick) ranks it. */
 int64_t engine_cap_share(const struct engine *e, const struct host *h)
 {
     return share_of(e, h, ways_now(e, 1), 1);
 }
 
+static int by_seq(const void *pa, const void *pb)
+{
+    uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+
+    return a < b ? -1 : a > b;
+}
+
+/* How many of the n ages in sorted seqs are older than seq, and how many are the same. */
+static void age_rank(const uint64_t *seqs, int n, uint64_t seq, int *older, int *same)
+{
+    int lo = 0, hi = n, end;
+
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+
+        if (seqs[mid] < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (end = lo; end < n && seqs[end] == seq; end++)
+        ;
+    *older = lo;
+    *same = end - lo;
+}
+
 /* Every running transfer's window follows its share now (the number of transfers and the caps
- * change) and the round trip its connection measures. */
+ * change), its age among them (cap_tilt: admission order, the order the throttled list serves)
+ * and the round trip its connection measures. Without memory for the ages the shares stay
+ * even: only the tilt is lost. */
 void engine_cap_retune(struct engine *e)
 {
-    int ways = ways_now(e, 0);
+    int ways = ways_now(e, 0), n = 0, i, older = 0, same = 1;
+    uint64_t *seqs = NULL;
+    int64_t *share = NULL, *room = NULL, rtt;
 
     for (struct active *a = e->actives; a != NULL; a = a->next)
-        xfer_tune_window(a->x, share_of(e, a->host, ways, 0));
+        n++;
+    if (capped(e) && n > 1) {
+        seqs = malloc(sizeof *seqs * (size_t)n);
+        share = malloc(sizeof *share * (size_t)n);
+        room = malloc(sizeof *room * (size_t)n);
+    }
+    if (seqs == NULL || share == NULL || room == NULL) {
+        for (struct active *a = e->actives; a != NULL; a = a->next)
+            xfer_tune_window(a->x, share_of(e, a->host, ways, 0));
+        goto out;
+    }
+    i = 0;
+    for (struct active *a = e->actives; a != NULL; a = a->next)
+        seqs[i++] = a->seq;
+    qsort(seqs, (size_t)n, sizeof *seqs, by_seq);
+    i = 0;
+    for (struct active *a = e->actives; a != NULL; a = a->next, i++) {
+        int64_t even = share_of(e, a->host, ways, 0);
+
+        age_rank(seqs, n, a->seq, &older, &same);
+        (void)xfer_window(a->x, &rtt);
+        share[i] = cap_tilt(even, older, same, n, cap_tilt_slope(rtt));
+        /* A host's own cap bounds its transfers' shares: what they cannot take is not spread,
+         * and they take nothing more. Never below the even share otherwise: the window in force
+         * when a file's last bytes come is what the connection's next answer may bring in its
+         * first round trip, and on a long path the mean depends on it (cut to what was left,
+         * 0.72 of the cap at 250 ms). */
+        room[i] = a->host->capped ? share[i] : cap_room(xfer_left(a->x), rtt);
+        if (!a->host->capped && room[i] >= 0 && room[i] < even)
+            room[i] = even;
+    }
+    cap_spread(n, share, room);
+    i = 0;
+    for (struct active *a = e->actives; a != NULL; a = a->next, i++)
+        xfer_tune_window(a->x, share[i]);
+out:
+    free(seqs);
+    free(share);
+    free(room);
 }
 
 static void group_say(struct engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

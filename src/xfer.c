@@ -1156,6 +1156,13 @@ int64_t xfer_bytes(const struct xfer *x)
     return x->got;
 }
 
+int64_t xfer_left(const struct xfer *x)
+{
+    int64_t p = x->r.status != 0 ? promised(x) : -1;
+
+    return p >= 0 ? (p > x->got ? p - x->got : 0) : -1;
+}
+
 int64_t xfer_offset(const struct xfer *x)
 {
     return x->offset;

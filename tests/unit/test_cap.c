@@ -224,13 +224,103 @@ static void test_ways(void **state)
 {
     (void)state;
     assert_int_equal(cap_ways(16, 16), 16);
-    assert_int_equal(cap_ways(16, 12), 12);          /* four between two files */
-    assert_int_equal(cap_ways(16, 3), 8);            /* never under half of those running */
-    assert_int_equal(cap_ways(15, 0), 8);
+    assert_int_equal(cap_ways(16, 12), 14);          /* four between two files: halfway */
+    assert_int_equal(cap_ways(16, 8), 12);
+    assert_int_equal(cap_ways(16, 3), 10);
+    assert_int_equal(cap_ways(15, 0), 8);            /* never under half of those running */
     assert_int_equal(cap_ways(2, 0), 1);
     assert_int_equal(cap_ways(1, 0), 1);             /* one alone: the whole cap */
     assert_int_equal(cap_ways(0, 0), 1);
     assert_int_equal(cap_ways(4, 9), 4);             /* a stale count never splits finer */
+    assert_int_equal(cap_ways(4, -2), 2);
+}
+
+/* The oldest transfer gets up to twice the even share, the youngest next to nothing, ranges of
+ * one file (same age) alike, and the shares still add up to what the even ones did. */
+static void test_tilt(void **state)
+{
+    int64_t sum = 0;
+
+    (void)state;
+    assert_int_equal(cap_tilt(512 * KiB, 0, 1, 1, 1000), 512 * KiB);    /* alone */
+    assert_int_equal(cap_tilt(512 * KiB, 0, 16, 16, 1000), 512 * KiB);  /* one age */
+    assert_int_equal(cap_tilt(512 * KiB, 0, 1, 16, 0), 512 * KiB);             /* no tilt */
+    /* The engine's slope: the oldest of 16 gets 1.44 of the even share, the youngest 0.56. */
+    assert_int_equal(cap_tilt(17000, 0, 1, 16, CAP_TILT_PM), 24500);
+    assert_int_equal(cap_tilt(17000, 15, 1, 16, CAP_TILT_PM), 9500);
+    /* The slope follows the round trip: none on loopback, most of it on a long path. */
+    assert_int_equal(cap_tilt_slope(0), 0);
+    assert_int_equal(cap_tilt_slope(-3), 0);
+    assert_int_equal(cap_tilt_slope(50 * MS), CAP_TILT_PM / 2);
+    assert_true(cap_tilt_slope(1 * MS) < CAP_TILT_PM / 40);
+    assert_true(cap_tilt_slope(250 * MS) > CAP_TILT_PM * 8 / 10);
+    assert_true(cap_tilt_slope((int64_t)3600 * 1000 * MS) < CAP_TILT_PM);
+    /* The full slope, 16 transfers: weights 2 (16 - rank) / 17, from 32/17 down to 2/17. */
+    assert_int_equal(cap_tilt(17000, 0, 1, 16, 1000), 32000);
+    assert_int_equal(cap_tilt(17000, 15, 1, 16, 1000), 2000);
+    assert_int_equal(cap_tilt(17000, 8, 1, 16, 1000), 16000);
+    for (int r = 0; r < 16; r++)
+        sum += cap_tilt(17000, r, 1, 16, 1000);
+    assert_int_equal(sum, 16 * 17000);
+    /* Half the slope: weights from 1.5 to 0.5 or so. */
+    assert_int_equal(cap_tilt(17000, 0, 1, 16, 500), 24500);
+    /* Two ranges of the oldest file share the weight of ranks 0 and 1. */
+    assert_int_equal(cap_tilt(17000, 0, 2, 16, 1000),
+                     (cap_tilt(17000, 0, 1, 16, 1000) + cap_tilt(17000, 1, 1, 16, 1000)) / 2);
+    /* What the kernel may take in ahead of the cap is the sum of the windows: the tilt moves
+     * window from the young to the old, and adds none (8 MiB/s over 16 at 250 ms). */
+    {
+        int64_t even = 16 * cap_window(8 * MiB / 16, 250 * MS), tilted = 0;
+
+        for (int r = 0; r < 16; r++)
+            tilted += cap_window(cap_tilt(8 * MiB / 16, r, 1, 16, 1000), 250 * MS);
+        assert_true(tilted <= even);
+        assert_true(tilted >= even - 16);
+    }
+    /* Nonsense ranks and shares change nothing; a tiny share never becomes "no cap". */
+    assert_int_equal(cap_tilt(17000, 12, 8, 16, 1000), 17000);
+    assert_int_equal(cap_tilt(17000, -1, 1, 16, 1000), 17000);
+    assert_int_equal(cap_tilt(0, 0, 1, 16, 1000), 0);
+    assert_int_equal(cap_tilt(1, 15, 1, 16, 1000), 1);
+}
+
+/* The room of a share: the window it would get (cap_window) holds what is left, no more. */
+static void test_room(void **state)
+{
+    (void)state;
+    assert_int_equal(cap_room(-1, 120 * MS), -1);                        /* not known */
+    assert_int_equal(cap_room(170000, 120 * MS), 1000000);               /* 170 ms of 1 MB/s */
+    assert_int_equal(cap_window(cap_room(170000, 120 * MS), 120 * MS), 170000);
+    assert_int_equal(cap_room(0, 120 * MS), 1);                          /* never "no cap" */
+    assert_int_equal(cap_room(50000, -5), 1000000);                      /* no RTT yet: TURN */
+    assert_int_equal(cap_room(2050000, (int64_t)9000 * 1000 * MS), 1000000);      /* RTT bounded to 2 s */
+}
+
+/* What a share cannot use goes to the others, by their shares, and the sum is kept. */
+static void test_spread(void **state)
+{
+    int64_t s1[4] = { 4000, 3000, 2000, 1000 }, r1[4] = { 1000, -1, -1, -1 };
+    int64_t s2[3] = { 4000, 3000, 2000 }, r2[3] = { 1000, 3500, -1 };
+    int64_t s3[2] = { 4000, 3000 }, r3[2] = { 1000, 2000 };
+    int64_t s4[2] = { 4000, 3000 }, r4[2] = { -1, -1 };
+
+    (void)state;
+    cap_spread(4, s1, r1);               /* 3000 freed, split 3:2:1 */
+    assert_int_equal(s1[0], 1000);
+    assert_int_equal(s1[1], 4500);
+    assert_int_equal(s1[2], 3000);
+    assert_int_equal(s1[3], 1500);
+    cap_spread(3, s2, r2);               /* the second fills its room, the third takes the rest */
+    assert_int_equal(s2[0], 1000);
+    assert_int_equal(s2[1], 3500);
+    assert_int_equal(s2[2], 4500);
+    cap_spread(2, s3, r3);               /* every one at its room: nothing to give it to */
+    assert_int_equal(s3[0], 1000);
+    assert_int_equal(s3[1], 2000);
+    cap_spread(2, s4, r4);               /* no room known: unchanged */
+    assert_int_equal(s4[0], 4000);
+    assert_int_equal(s4[1], 3000);
+    cap_spread(0, s4, r4);
 }
 
 /* Measured at 250 ms after -r 8M became 4M: a 4 MB buffer went on holding 1.46 MB unread for a
@@ -259,6 +349,9 @@ int main(void)
         cmocka_unit_test(test_window_stale),
         cmocka_unit_test(test_rcvbuf),
         cmocka_unit_test(test_ways),
+        cmocka_unit_test(test_tilt),
+        cmocka_unit_test(test_room),
+        cmocka_unit_test(test_spread),
         cmocka_unit_test(test_drain),
         cmocka_unit_test(test_ratio),
         cmocka_unit_test(test_ratio_next),
