@@ -762,3 +762,35 @@ out_find() {
     [ -d "$d" ] || return 0
     find "$d" -mindepth 1 \( -path "$d/.sluice" -prune \) -o \( "$@" -print \)
 }
+
+# --- Redis for --cap-group (docs/scale.md) ---------------------------------------------------
+# need_group: skips the script unless redis-server, redis-cli and a sluice built with hiredis are
+# there; then picks REDIS_PORT. start_redis: a redis-server on REDIS_PORT (the same one again
+# after stop_redis), no persistence, its own folder; stopped with the script.
+need_group() {
+    command -v redis-server > /dev/null || skip_all "redis-server is not installed (make deps)"
+    command -v redis-cli > /dev/null || skip_all "redis-cli is not installed (make deps)"
+    if "$SLUICE" --cap-group redis://127.0.0.1:1/probe --help 2>&1 | grep -q 'built without hiredis'; then
+        skip_all "sluice was built without hiredis"
+    fi
+    _need_tool freeport
+    REDIS_PID=""
+    REDIS_PORT=$("$TOOLS/freeport") || bail "freeport failed"
+}
+
+redis_ping() { [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; }
+
+start_redis() {
+    mkdir -p "$T/redis"
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$T/redis" --save "" \
+        --appendonly no --daemonize no < /dev/null >> "$T/redis.log" 2>&1 &
+    REDIS_PID=$!
+    _PIDS+=("$REDIS_PID")
+    wait_until 20 redis_ping || bail "redis-server did not start" "$(tail -5 "$T/redis.log")"
+}
+
+stop_redis() {
+    kill -TERM "$REDIS_PID" 2> /dev/null
+    wait "$REDIS_PID" 2> /dev/null
+    REDIS_PID=""
+}

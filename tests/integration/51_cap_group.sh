@@ -11,30 +11,7 @@
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../tui_lib.sh"
 
-command -v redis-server > /dev/null || skip_all "redis-server is not installed (make deps)"
-command -v redis-cli > /dev/null || skip_all "redis-cli is not installed (make deps)"
-if "$SLUICE" --cap-group redis://127.0.0.1:1/probe --help 2>&1 | grep -q 'built without hiredis'; then
-    skip_all "sluice was built without hiredis"
-fi
-_need_tool freeport
-
-REDIS_PID=""
-REDIS_PORT=$("$TOOLS/freeport") || bail "freeport failed"
-# start_redis: on REDIS_PORT (the same one again after stop_redis), no persistence, its own dir.
-start_redis() {
-    mkdir -p "$T/redis"
-    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$T/redis" --save "" \
-        --appendonly no --daemonize no < /dev/null >> "$T/redis.log" 2>&1 &
-    REDIS_PID=$!
-    _PIDS+=("$REDIS_PID")
-    wait_until 20 redis_ping || bail "redis-server did not start" "$(tail -5 "$T/redis.log")"
-}
-redis_ping() { [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; }
-stop_redis() {
-    kill -TERM "$REDIS_PID" 2>/dev/null
-    wait "$REDIS_PID" 2>/dev/null
-    REDIS_PID=""
-}
+need_group
 GROUP="redis://127.0.0.1:$REDIS_PORT"
 
 # worker NAME ARGS...: a sluice in the background; its pid in WPID[NAME].

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: long
 # --per-host-rps shared by a cap group, and a 429 hold seen by every worker
 # (docs/scale.md#requests-per-second-shared, docs/scale.md#holds-seen-by-every-worker), with a
 # real redis-server on an ephemeral 127.0.0.1 port and the fault origin:
@@ -15,20 +16,8 @@
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../tui_lib.sh"
 
-command -v redis-server > /dev/null || skip_all "redis-server is not installed (make deps)"
-command -v redis-cli > /dev/null || skip_all "redis-cli is not installed (make deps)"
-if "$SLUICE" --cap-group redis://127.0.0.1:1/probe --help 2>&1 | grep -q 'built without hiredis'; then
-    skip_all "sluice was built without hiredis"
-fi
-_need_tool freeport
-
-REDIS_PORT=$("$TOOLS/freeport") || bail "freeport failed"
-mkdir -p "$T/redis"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$T/redis" --save "" \
-    --appendonly no --daemonize no < /dev/null >> "$T/redis.log" 2>&1 &
-_PIDS+=($!)
-redis_ping() { [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; }
-wait_until 20 redis_ping || bail "redis-server did not start" "$(tail -5 "$T/redis.log")"
+need_group
+start_redis
 GROUP="redis://127.0.0.1:$REDIS_PORT"
 
 declare -A WPID
