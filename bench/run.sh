@@ -411,9 +411,10 @@ END {
     }
     print ""
     print "Durable time: sluice fsyncs every file before renaming it into place and exits when all are"
-    print "durable, so its wall time is its durable time; curl and aria2c leave the data in the page"
-    print "cache, so theirs is wall + a `sync` run right after they exit. sluice also hashes every"
-    print "file (SHA-256) and records it in its session database."
+    print "durable, so its wall time is its durable time; curl leaves the data in the page cache and"
+    print "aria2c 1.36 fsyncs each file but not its folder (strace), so theirs is wall + a `sync` run"
+    print "right after they exit. sluice also hashes every file (SHA-256) and records it in its session"
+    print "database."
     printf "This machine: disk %s MB/s written and flushed, SHA-256 %s MB/s (%.2f s of CPU per GiB).\n", disk_mbps, hash_mbps, hash_s_gib
     print ""
     for (w = 1; w <= nwl; w++) {
