@@ -28,10 +28,9 @@ void loop_timer_arm(struct loop_timer *t, int64_t delay_ms);
 int loop_timer_armed(const struct loop_timer *t);
 void loop_timer_free(struct loop_timer *t);
 
-/* Runs before the loop sleeps, after the callbacks of an iteration (admission, redraw decisions). */
-void loop_set_before_sleep(struct loop *l, loop_hook_cb cb, void *arg);
-/* More hooks before sleep, run after that one in the order added (at most LOOP_HOOKS); a module
- * that batches its own wakeups per loop turn flushes them here (the writer's). */
+/* Hooks run before the loop sleeps, after the callbacks of an iteration, in the order added (at
+ * most LOOP_HOOKS); a module that batches its own wakeups per loop turn flushes them here (the
+ * writer's). */
 #define LOOP_HOOKS 4
 void loop_add_before_sleep(struct loop *l, loop_hook_cb cb, void *arg);
 void loop_remove_before_sleep(struct loop *l, loop_hook_cb cb, void *arg);

@@ -34,8 +34,6 @@ struct loop {
     int nw;
     struct loop_timer *timers;
     int64_t now;
-    loop_hook_cb before_sleep;
-    void *before_sleep_arg;
     struct { loop_hook_cb cb; void *arg; } hooks[LOOP_HOOKS];   /* loop_add_before_sleep */
 };
 
@@ -153,12 +151,6 @@ void loop_timer_free(struct loop_timer *t)
     free(t);
 }
 
-void loop_set_before_sleep(struct loop *l, loop_hook_cb cb, void *arg)
-{
-    l->before_sleep = cb;
-    l->before_sleep_arg = arg;
-}
-
 void loop_add_before_sleep(struct loop *l, loop_hook_cb cb, void *arg)
 {
     for (int i = 0; i < LOOP_HOOKS; i++)
@@ -213,8 +205,6 @@ int loop_run_once(struct loop *l, int64_t max_wait_ms)
     int64_t wait = max_wait_ms;
     int n, handled;
 
-    if (l->before_sleep != NULL)
-        l->before_sleep(l->before_sleep_arg);
     for (int i = 0; i < LOOP_HOOKS; i++)
         if (l->hooks[i].cb != NULL)
             l->hooks[i].cb(l->hooks[i].arg);
