@@ -113,7 +113,10 @@ size_t queue_host_pending(const struct queue *q, const char *host, bool *more);
 
 /* Counts by state, kept in memory (no query). Items the intake has announced but not yet stored
  * count as queued. */
+/* The counts as of the last time the loop looked; queue_sync_counts takes in what other threads
+ * (the intake writer) committed since. */
 size_t queue_count(const struct queue *q, enum item_state st);
+void queue_sync_counts(struct queue *q);
 size_t queue_total(const struct queue *q);
 /* Items held in memory right now (metrics; memory must not grow with the queue). */
 size_t queue_cached(const struct queue *q);

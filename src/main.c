@@ -575,6 +575,19 @@ static void detach(struct run *r)
     }
 }
 
+/* Nothing left to do: the intake writer is done, and the engine idle with the counts taken in
+ * after that. The intake's last commit (finished items whose files are gone, put back in the
+ * queue) can come after the loop last looked, with its wake-up not read yet: the counts the
+ * engine sees would still call the run done, and the item would be left queued while the run
+ * reported it done. */
+static bool all_done(struct run *r)
+{
+    if (r->in != NULL && intake_status(r->in, NULL) == 1)
+        return false;
+    queue_sync_counts(r->q);
+    return engine_idle(r->engine);
+}
+
 /* Headless ends when the work is done; the TUI stays until the operator quits. The intake writer
  * may still queue items (new ones, or finished ones whose files are gone): headless runs until it
  * is done too. */
@@ -586,7 +599,7 @@ static bool keep_running(struct run *r)
         detach(r);
     if (r->ui != NULL)
         return !ui_wants_quit(r->ui);
-    return !engine_idle(r->engine) || (r->in != NULL && intake_status(r->in, NULL) == 1);
+    return !all_done(r);
 }
 
 /* Every item done, unchanged or failed (none queued, running, retrying or paused): the bell in
@@ -597,8 +610,7 @@ static void tell_finished(struct run *r)
     struct notify_counts c;
     char err[ERRLEN];
 
-    if (r->finish_told || r->interrupted || !engine_idle(r->engine) ||
-        (r->in != NULL && intake_status(r->in, NULL) == 1))
+    if (r->finish_told || r->interrupted || !all_done(r))
         return;
     engine_stats(r->engine, &st);
     if (st.total == 0 || st.queued + st.active + st.retrying + st.paused > 0)

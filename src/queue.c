@@ -654,6 +654,11 @@ size_t queue_count(const struct queue *q, enum item_state st)
     return (unsigned)st < ITEM_STATE_COUNT ? q->counts[st] : 0;
 }
 
+void queue_sync_counts(struct queue *q)
+{
+    queue_load_sync(q);
+}
+
 size_t queue_total(const struct queue *q)
 {
     size_t n = 0;
