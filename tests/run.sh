@@ -10,7 +10,8 @@
 #   TEST_PHASES=...   a subset of "unit build integration unit-san integration-san"
 #   TEST_JOBS=N       integration scripts at once (default 2; a script with a line
 #                     "# test: serial" among its first 10 runs alone, one with "# test: long"
-#                     (30 s or more) starts before the others)
+#                     (30 s or more) starts before the others, one with "# test: light" (waits
+#                     on the wall clock, little CPU) starts first and takes no slot)
 #   TEST_TIMEOUT=S    limit for one integration script (default 900 s), unit binary (300 s)
 #   KEEP=1            integration scripts keep their temporary folders
 set -u
@@ -94,6 +95,10 @@ is_long() {
     head -n 10 "$1" | grep -q '^# test: long'
 }
 
+is_light() {
+    head -n 10 "$1" | grep -q '^# test: light'
+}
+
 # run_integration LABEL SLUICE_BIN [ENV...]: tests/integration/*.sh (SCRIPTS_DIR=tests/build for the
 # build checks).
 run_integration() {
@@ -111,29 +116,44 @@ run_integration() {
     fi
     # A pool of JOBS scripts: the next one starts as soon as any slot is free (a slow script no
     # longer holds back the slot beside it); results are printed in file order. Scripts marked
-    # "# test: long" start first, so the phase does not end on one long script running alone. A
-    # serial script starts when nothing runs, and nothing starts beside it. Each script's time is
-    # printed after its output, to find the slow ones.
-    local running serial_on t0 k order=() started=()
+    # "# test: long" start first, so the phase does not end on one long script running alone;
+    # before them those marked "# test: light", which mostly wait for the wall clock's next
+    # minute and run beside the pool without a slot. A serial script starts when nothing runs,
+    # and nothing starts beside it. Each script's time is printed after its output.
+    local running lrun serial_on t0 k order=() started=()
     for ((k = 0; k < n; k++)); do
-        is_long "${scripts[k]}" && order+=("$k")
+        is_light "${scripts[k]}" && order+=("$k")
     done
     for ((k = 0; k < n; k++)); do
-        is_long "${scripts[k]}" || order+=("$k")
+        is_long "${scripts[k]}" && ! is_light "${scripts[k]}" && order+=("$k")
+    done
+    for ((k = 0; k < n; k++)); do
+        is_long "${scripts[k]}" || is_light "${scripts[k]}" || order+=("$k")
     done
     while [ "$i" -lt "$n" ]; do
-        running=0 serial_on=""
+        running=0 lrun=0 serial_on=""
         for k in "${started[@]}"; do
             [ -e "$OUT/$label-$(basename "${scripts[k]}").rc" ] && continue
-            running=$((running + 1))
+            if is_light "${scripts[k]}"; then
+                lrun=$((lrun + 1))
+            else
+                running=$((running + 1))
+            fi
             is_serial "${scripts[k]}" && serial_on=1
         done
-        while [ "$next" -lt "$n" ] && [ "$running" -lt "$JOBS" ] && [ -z "$serial_on" ]; do
+        while [ "$next" -lt "$n" ] && [ -z "$serial_on" ]; do
             k=${order[next]}
             s=${scripts[k]}
-            if is_serial "$s"; then
-                [ "$running" -eq 0 ] || break
+            if is_light "$s"; then
+                lrun=$((lrun + 1))
+            elif [ "$running" -ge "$JOBS" ]; then
+                break
+            elif is_serial "$s"; then
+                [ "$running" -eq 0 ] && [ "$lrun" -eq 0 ] || break
                 serial_on=1
+                running=$((running + 1))
+            else
+                running=$((running + 1))
             fi
             (
                 # timeout passes a TERM on to the script, whose trap stops its servers.
@@ -149,7 +169,6 @@ run_integration() {
             ) &
             pids[k]=$!
             started+=("$k")
-            running=$((running + 1))
             next=$((next + 1))
         done
         if [ ! -e "$OUT/$label-$(basename "${scripts[i]}").rc" ]; then

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test: long
+# test: light
 # Issue 11: a live cap kept by a resumed pass expires at the next step of the schedule, as it
 # would have in the run that set it (docs/design.md#live-changes-and-the-schedule). The schedule
 # is built around the clock: this minute 1M, the next minute 2M; a live 512K is set, the run is

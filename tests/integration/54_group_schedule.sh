@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test: long
+# test: light
 # --cap-group with --schedule (docs/scale.md#a-schedule-for-the-group), a real redis-server on an
 # ephemeral 127.0.0.1 port: the schedule is built around the clock (this minute 1M, the next
 # minute 2M). The first worker's step gives the group its cap; `ctl rate` on one worker holds
