@@ -789,6 +789,17 @@ start_redis() {
     wait_until 20 redis_ping || bail "redis-server did not start" "$(tail -5 "$T/redis.log")"
 }
 
+# worker NAME ARGS...: a headless sluice in the background (a worker of a group), output in
+# $T/NAME.out and .err; its pid in WPID[NAME].
+declare -A WPID
+worker() {
+    local name=$1
+    shift
+    "$SLUICE" --headless "$@" < /dev/null > "$T/$name.out" 2> "$T/$name.err" &
+    WPID[$name]=$!
+    _PIDS+=($!)
+}
+
 stop_redis() {
     kill -TERM "$REDIS_PID" 2> /dev/null
     wait "$REDIS_PID" 2> /dev/null

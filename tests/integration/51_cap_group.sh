@@ -14,15 +14,6 @@ source "$(dirname "$0")/../tui_lib.sh"
 need_group
 GROUP="redis://127.0.0.1:$REDIS_PORT"
 
-# worker NAME ARGS...: a sluice in the background; its pid in WPID[NAME].
-declare -A WPID
-worker() {
-    local name=$1
-    shift
-    "$SLUICE" --headless "$@" < /dev/null > "$T/$name.out" 2> "$T/$name.err" &
-    WPID[$name]=$!
-    _PIDS+=($!)
-}
 # st DIR FIELD: FIELD of `sluice ctl -d DIR status` (empty when it failed).
 st() {
     timeout -k 5 20 "$SLUICE" ctl -d "$1" status < /dev/null 2> /dev/null | json_field "$2"

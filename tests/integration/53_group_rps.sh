@@ -20,14 +20,6 @@ need_group
 start_redis
 GROUP="redis://127.0.0.1:$REDIS_PORT"
 
-declare -A WPID
-worker() {
-    local name=$1
-    shift
-    "$SLUICE" --headless "$@" < /dev/null > "$T/$name.out" 2> "$T/$name.err" &
-    WPID[$name]=$!
-    _PIDS+=($!)
-}
 # times [GREP-F]: end times (ms) of the logged requests (whose line has GREP-F), in order.
 times() { grep -F -- "${1:-\"ts_ms\"}" "$FAULT_LOG" | json_field ts_ms | sort -n; }
 worst_second() {
@@ -115,9 +107,14 @@ for k in 0 1 2; do
     wait "${WPID[n$k]}" || rc=$?
     check_eq "Redis away, worker $k/3: exit 0 (never blocked waiting for leases)" 0 "$rc"
 done
-check "... it said Redis cannot be reached, and the requests it keeps to" grep -q \
-    "cap group away: Redis cannot be reached .*, and at 10 requests a second per host, until it is back" \
-    "$T/n0.err"
+# Any of the three may say it: a worker whose shard drew few items can be done before its
+# first look at the group (the shard hash covers faultd's random port).
+said_away() {
+    grep -q "cap group away: Redis cannot be reached .*, and at 10 requests a second per host, until it is back" \
+        "$T/n0.err" "$T/n1.err" "$T/n2.err"
+}
+check "... a worker said Redis cannot be reached, and the requests it keeps to" said_away
+said_away || tail -n 3 "$T/n0.err" "$T/n1.err" "$T/n2.err" | sed 's/^/#   /'
 check_eq "the origin answered every file once" 60 "$(times | wc -l)"
 worst=$(times | worst_second)
 check "no 1 s window above 3 x (30 / 3 + burst 1) (+2) requests (worst $worst)" test "$worst" -le 35

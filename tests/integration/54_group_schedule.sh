@@ -21,14 +21,6 @@ start_faultd "$T/www"
 # ~150 s of body each at 20 KB/s: both workers are still going when the next minute begins.
 for i in 1 2 3 4; do echo "$FAULT_URL/s$i.bin?rate=20000"; done > "$T/list.txt"
 
-declare -A WPID
-worker() {
-    local name=$1
-    shift
-    "$SLUICE" --headless "$@" < /dev/null > "$T/$name.out" 2> "$T/$name.err" &
-    WPID[$name]=$!
-    _PIDS+=($!)
-}
 st() { timeout -k 5 20 "$SLUICE" ctl -d "$1" status < /dev/null 2> /dev/null | json_field "$2"; }
 st_is() { [ "$(st "$1" "$2")" = "$3" ]; }
 
